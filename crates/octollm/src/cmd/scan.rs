@@ -1,0 +1,129 @@
+//! `octollm scan "<text>"`: screen a text locally, exit 0 when safe.
+
+use std::io::Read;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, ValueEnum};
+use octollm_reflex::redact::HashKey;
+use octollm_reflex::{Engine, Options, Verdict};
+use octollm_types::reflex::{RedactionStrategy, Severity};
+
+use crate::config::Config;
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Strategy {
+    Mask,
+    Label,
+    Hash,
+    Remove,
+}
+
+#[derive(Args)]
+pub struct ScanArgs {
+    /// The text to screen; read from standard input when omitted or `-`.
+    text: Option<String>,
+    /// Print the verdict as JSON.
+    #[arg(long)]
+    json: bool,
+    /// How to redact detected values.
+    #[arg(long, value_enum, default_value = "label")]
+    strategy: Strategy,
+}
+
+pub fn run(config: Config, args: ScanArgs) -> Result<ExitCode> {
+    let text = match args.text.as_deref() {
+        Some(t) if t != "-" => t.to_string(),
+        _ => {
+            let mut buf = String::new();
+            std::io::stdin()
+                .read_to_string(&mut buf)
+                .context("reading standard input (it must be UTF-8)")?;
+            buf
+        }
+    };
+    if text.is_empty() {
+        bail!("nothing to scan: give a text or pipe one in");
+    }
+    let block_at = Severity::parse(&config.reflex.block_severity).with_context(|| {
+        format!(
+            "reflex.block_severity '{}' is not a severity",
+            config.reflex.block_severity
+        )
+    })?;
+    let engine = Engine::new(block_at, HashKey::new(&config.reflex.hash_key))?;
+    let strategy = match args.strategy {
+        Strategy::Mask => RedactionStrategy::Mask,
+        Strategy::Label => RedactionStrategy::Label,
+        Strategy::Hash => RedactionStrategy::Hash,
+        Strategy::Remove => RedactionStrategy::Remove,
+    };
+    let verdict = engine.analyze(
+        &text,
+        &Options {
+            check_pii: true,
+            check_injection: true,
+            redact: true,
+            strategy,
+        },
+    );
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&verdict)?);
+    } else {
+        print!("{}", render(&verdict));
+    }
+    Ok(if verdict.safe {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn render(v: &Verdict) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let headline = match (v.safe, v.status) {
+        (true, _) => "SAFE".to_string(),
+        (false, octollm_types::reflex::Decision::Blocked) => "UNSAFE: blocked".to_string(),
+        (false, _) => "UNSAFE: allowed with findings".to_string(),
+    };
+    let _ = writeln!(out, "{headline}");
+    if !v.pii_detected.is_empty() {
+        let _ = writeln!(out, "\nPII and secrets ({}):", v.pii_detected.len());
+        for p in &v.pii_detected {
+            let _ = writeln!(
+                out,
+                "  {:<16} {:<28} chars {}..{}  confidence {:.2}",
+                p.kind.as_str(),
+                p.value,
+                p.start,
+                p.end,
+                p.confidence
+            );
+        }
+    }
+    if !v.injections.is_empty() {
+        let _ = writeln!(out, "\nPrompt injection ({}):", v.injections.len());
+        for i in &v.injections {
+            let _ = writeln!(
+                out,
+                "  {:<8} {:<24} {:?}  chars {}..{}  confidence {:.2}",
+                i.severity.as_str(),
+                i.category.as_str(),
+                i.matched,
+                i.start,
+                i.end,
+                i.confidence
+            );
+            if let Some(note) = &i.note {
+                let _ = writeln!(out, "           note: {note}");
+            }
+        }
+    }
+    if let Some(r) = &v.redacted_text {
+        if !v.pii_detected.is_empty() {
+            let _ = writeln!(out, "\nRedacted:\n  {r}");
+        }
+    }
+    out
+}

@@ -1,0 +1,304 @@
+//! Configuration: built-in defaults, then an optional TOML file, then
+//! `OCTOLLM_*` environment variables. Every setting has exactly one env
+//! name, derived from its place in the file: `[reflex] cache_capacity` is
+//! `OCTOLLM_REFLEX_CACHE_CAPACITY`; `[server]` settings drop the section
+//! (`OCTOLLM_API_KEYS`). `REDIS_URL` and `DATABASE_URL` are honoured as the
+//! conventional aliases.
+
+use std::path::Path;
+
+use anyhow::{anyhow, bail, Context, Result};
+use octollm_reflex::ReflexConfig;
+use serde::{Deserialize, Serialize};
+use toml::Value;
+
+/// Settings shared by every component.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct ServerConfig {
+    /// Address services bind to.
+    pub bind: String,
+    /// Port of the orchestrator.
+    pub orchestrator_port: u16,
+    /// Port of the reflex layer.
+    pub reflex_port: u16,
+    /// Port of the planner arm.
+    pub planner_port: u16,
+    /// Port of the executor arm.
+    pub executor_port: u16,
+    /// Comma-separated API keys; when set, every `/api/v1` call needs one.
+    pub api_keys: String,
+    /// Largest accepted request body in bytes.
+    pub body_limit_bytes: usize,
+    /// `text` or `json`.
+    pub log_format: String,
+    /// Log filter, e.g. `info` or `octollm_reflex=debug`.
+    pub log_level: String,
+    /// Where embedded state (SQLite database, audit log) lives.
+    pub data_dir: String,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            bind: "127.0.0.1".into(),
+            orchestrator_port: 8000,
+            reflex_port: 8001,
+            planner_port: 8002,
+            executor_port: 8003,
+            api_keys: String::new(),
+            body_limit_bytes: 1024 * 1024,
+            log_format: "text".into(),
+            log_level: "info".into(),
+            data_dir: "./data".into(),
+        }
+    }
+}
+
+/// The whole configuration, one table per component.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub reflex: ReflexConfig,
+}
+
+/// One setting as documented: file key, env name, default.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Setting {
+    pub key: String,
+    pub env: String,
+    pub default: String,
+}
+
+/// `[section] key` → its environment variable name.
+pub fn env_name(section: &str, key: &str) -> String {
+    if section == "server" {
+        format!("OCTOLLM_{}", key.to_ascii_uppercase())
+    } else {
+        format!(
+            "OCTOLLM_{}_{}",
+            section.to_ascii_uppercase(),
+            key.to_ascii_uppercase()
+        )
+    }
+}
+
+/// Conventional variables that fill a setting when its own env var is unset.
+const ALIASES: &[(&str, &str, &str)] = &[("REDIS_URL", "reflex", "redis_url")];
+
+impl Config {
+    /// Loads defaults < file < environment.
+    pub fn load(file: Option<&Path>) -> Result<Self> {
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        Self::load_from(file, &env)
+    }
+
+    pub fn load_from(file: Option<&Path>, env: &[(String, String)]) -> Result<Self> {
+        let mut tree = Value::try_from(Config::default()).context("encoding defaults")?;
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading config file {}", path.display()))?;
+            let file_tree: Value = toml::from_str(&text)
+                .with_context(|| format!("parsing config file {}", path.display()))?;
+            merge_file(&mut tree, file_tree)?;
+        }
+        apply_env(&mut tree, env)?;
+        tree.try_into().context("invalid configuration")
+    }
+
+    /// Every setting with its env name and default, in file order.
+    pub fn settings() -> Vec<Setting> {
+        let Ok(Value::Table(tree)) = Value::try_from(Config::default()) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (section, table) in tree {
+            if let Value::Table(t) = table {
+                for (key, v) in t {
+                    out.push(Setting {
+                        env: env_name(&section, &key),
+                        key: format!("{section}.{key}"),
+                        default: render(&v),
+                    });
+                }
+            }
+        }
+        out
+    }
+}
+
+fn render(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Array(a) => a.iter().map(render).collect::<Vec<_>>().join(","),
+        other => other.to_string(),
+    }
+}
+
+fn merge_file(tree: &mut Value, file: Value) -> Result<()> {
+    let (Value::Table(base), Value::Table(file)) = (tree, file) else {
+        bail!("config file must be a TOML table");
+    };
+    for (section, table) in file {
+        let Some(Value::Table(dst)) = base.get_mut(&section) else {
+            bail!("unknown config section [{section}]");
+        };
+        let Value::Table(src) = table else {
+            bail!("[{section}] must be a table");
+        };
+        for (key, v) in src {
+            let Some(slot) = dst.get_mut(&key) else {
+                bail!("unknown setting {section}.{key}");
+            };
+            if std::mem::discriminant(slot) != std::mem::discriminant(&v)
+                && !(slot.is_float() && v.is_integer())
+            {
+                bail!("{section}.{key} must be a {}", slot.type_str());
+            }
+            *slot = match (slot.is_float(), v) {
+                (true, Value::Integer(i)) => Value::Float(i as f64),
+                (_, v) => v,
+            };
+        }
+    }
+    Ok(())
+}
+
+fn apply_env(tree: &mut Value, env: &[(String, String)]) -> Result<()> {
+    let lookup = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let Value::Table(base) = tree else {
+        return Ok(());
+    };
+    for (section, table) in base.iter_mut() {
+        let Value::Table(t) = table else { continue };
+        for (key, slot) in t.iter_mut() {
+            let name = env_name(section, key);
+            let alias = ALIASES
+                .iter()
+                .find(|(_, s, k)| s == section && k == key)
+                .and_then(|(alias, _, _)| lookup(alias));
+            let Some(raw) = lookup(&name).or(alias) else {
+                continue;
+            };
+            *slot = parse_like(slot, &raw).map_err(|e| anyhow!("{name}={raw:?}: {e}"))?;
+        }
+    }
+    Ok(())
+}
+
+fn parse_like(slot: &Value, raw: &str) -> Result<Value, String> {
+    let raw = raw.trim();
+    Ok(match slot {
+        Value::String(_) => Value::String(raw.to_string()),
+        Value::Integer(_) => Value::Integer(
+            raw.parse()
+                .map_err(|_| "expected a whole number".to_string())?,
+        ),
+        Value::Float(_) => Value::Float(raw.parse().map_err(|_| "expected a number".to_string())?),
+        Value::Boolean(_) => Value::Boolean(match raw.to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => true,
+            "0" | "false" | "no" | "off" => false,
+            _ => return Err("expected true or false".into()),
+        }),
+        Value::Array(_) => Value::Array(
+            raw.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| Value::String(s.to_string()))
+                .collect(),
+        ),
+        other => {
+            return Err(format!(
+                "cannot set a {} from the environment",
+                other.type_str()
+            ))
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn env_overrides_defaults() {
+        let c = Config::load_from(
+            None,
+            &env(&[
+                ("OCTOLLM_REFLEX_CACHE_CAPACITY", "7"),
+                ("OCTOLLM_API_KEYS", "a,b"),
+                ("REDIS_URL", "redis://x"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.reflex.cache_capacity, 7);
+        assert_eq!(c.server.api_keys, "a,b");
+        assert_eq!(c.reflex.redis_url, "redis://x");
+    }
+
+    #[test]
+    fn own_env_name_beats_alias() {
+        let c = Config::load_from(
+            None,
+            &env(&[
+                ("REDIS_URL", "redis://a"),
+                ("OCTOLLM_REFLEX_REDIS_URL", "redis://b"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.reflex.redis_url, "redis://b");
+    }
+
+    #[test]
+    fn file_then_env() {
+        let dir = std::env::temp_dir().join(format!("octollm-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("c.toml");
+        std::fs::write(&path, "[reflex]\ncache_capacity = 3\nrate_limit_per_second = 5\n[server]\nlog_format = \"json\"\n").unwrap();
+        let c = Config::load_from(Some(&path), &env(&[("OCTOLLM_REFLEX_CACHE_CAPACITY", "9")]))
+            .unwrap();
+        assert_eq!(c.reflex.cache_capacity, 9);
+        assert_eq!(c.reflex.rate_limit_per_second, 5.0);
+        assert_eq!(c.server.log_format, "json");
+        std::fs::write(&path, "[reflex]\nno_such = 1\n").unwrap();
+        let err = Config::load_from(Some(&path), &[]).unwrap_err().to_string();
+        assert!(err.contains("unknown setting reflex.no_such"), "{err}");
+        std::fs::write(&path, "[reflex]\ncache_capacity = \"big\"\n").unwrap();
+        assert!(Config::load_from(Some(&path), &[]).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn bad_env_value_is_an_error_naming_the_variable() {
+        let err = Config::load_from(None, &env(&[("OCTOLLM_REFLEX_CACHE_ENABLED", "maybe")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("OCTOLLM_REFLEX_CACHE_ENABLED"), "{err}");
+    }
+
+    #[test]
+    fn every_setting_is_documented() {
+        let doc = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../docs/configuration.md"
+        ))
+        .unwrap();
+        let missing: Vec<String> = Config::settings()
+            .into_iter()
+            .filter(|s| !doc.contains(&s.env))
+            .map(|s| s.env)
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "docs/configuration.md does not mention: {missing:?}"
+        );
+    }
+}

@@ -1,0 +1,63 @@
+//! `octollm`: one binary for every OctoLLM component and the command line
+//! that drives them.
+
+mod cmd;
+mod config;
+mod logging;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "octollm",
+    version,
+    about = "OctoLLM: screened, planned, sandboxed LLM-agent tasks"
+)]
+struct Cli {
+    /// TOML configuration file (settings can also come from OCTOLLM_* env vars).
+    #[arg(long, global = true, env = "OCTOLLM_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run one component as an HTTP service.
+    Serve(cmd::serve::ServeArgs),
+    /// Screen a text for PII and prompt injection (exit 0 safe, 1 unsafe).
+    Scan(cmd::scan::ScanArgs),
+    /// List every setting with its environment variable and default.
+    Config,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match config::Config::load(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.command {
+        Command::Serve(args) => cmd::serve::run(config, args),
+        Command::Scan(args) => cmd::scan::run(config, args),
+        Command::Config => {
+            for s in config::Config::settings() {
+                println!("{:<40} {:<44} {}", s.key, s.env, s.default);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

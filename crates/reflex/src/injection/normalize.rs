@@ -1,0 +1,336 @@
+//! The normalised "word view" that injection rules match against.
+//!
+//! Attackers disguise instructions so that literal matching misses them.
+//! Every disguise we undo maps many spellings onto one:
+//!
+//! * Unicode compatibility decomposition (full-width `ｉｇｎｏｒｅ`, math
+//!   bold, circled letters) with combining marks dropped (`ïgnörë`);
+//! * zero-width and other invisible characters removed outright, so they
+//!   cannot split a word;
+//! * Cyrillic and Greek look-alikes folded to the Latin letter they imitate;
+//! * lowercase;
+//! * leetspeak folded inside words that contain letters (`1gn0r3` →
+//!   `ignore`; a plain number such as `2024` is left alone);
+//! * punctuation and whitespace collapsed to one space;
+//! * runs of three or more single letters joined (`i g n o r e`,
+//!   `i.g.n.o.r.e`), which is how spaced-out words are written.
+//!
+//! The view can carry a map from each of its bytes back to the byte offset
+//! of the source character, so findings report spans in the original text.
+
+use unicode_normalization::char::{decompose_compatible, is_combining_mark};
+
+/// The normalised text and, when asked for, its byte map to the source.
+#[derive(Debug, Default, Clone)]
+pub struct WordView {
+    pub text: String,
+    /// `map[i]` is the source byte offset of the character that produced
+    /// byte `i` of `text`. Empty when tracking was off.
+    pub map: Vec<u32>,
+}
+
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+            | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}'
+            | '\u{FEFF}' | '\u{FFA0}' | '\u{E0000}'..='\u{E007F}'
+    )
+}
+
+/// Cyrillic, Greek and other letters that render like a Latin letter.
+fn homoglyph(c: char) -> Option<char> {
+    Some(match c {
+        'а' | 'А' | 'α' | 'Α' => 'a',
+        'в' | 'В' | 'β' | 'Β' | 'Ь' => 'b',
+        'с' | 'С' | 'ϲ' | 'Ϲ' => 'c',
+        'ԁ' => 'd',
+        'е' | 'Е' | 'ε' | 'Ε' | 'ё' | 'Ё' => 'e',
+        'ɡ' | 'ց' => 'g',
+        'һ' | 'Н' | 'н' | 'Η' => 'h',
+        'і' | 'І' | 'ι' | 'Ι' | 'ı' | 'ӏ' | 'Ӏ' | 'ї' | 'Ї' => 'i',
+        'ј' | 'Ј' | 'ϳ' => 'j',
+        'к' | 'К' | 'κ' | 'Κ' => 'k',
+        'м' | 'М' | 'Μ' => 'm',
+        'η' | 'ո' | 'Ν' | 'п' => 'n',
+        'о' | 'О' | 'ο' | 'Ο' | 'օ' | 'σ' => 'o',
+        'р' | 'Р' | 'ρ' | 'Ρ' => 'p',
+        'ԛ' => 'q',
+        'г' => 'r',
+        'ѕ' | 'Ѕ' => 's',
+        'т' | 'Т' | 'τ' | 'Τ' => 't',
+        'υ' | 'ս' | 'μ' => 'u',
+        'ν' | 'ѵ' => 'v',
+        'ԝ' | 'ω' | 'ш' => 'w',
+        'х' | 'Х' | 'χ' | 'Χ' => 'x',
+        'у' | 'У' | 'γ' | 'Υ' => 'y',
+        'Ζ' => 'z',
+        _ => return None,
+    })
+}
+
+/// Leetspeak digit and symbol substitutions, applied only inside words
+/// that also contain letters.
+fn leet(b: u8) -> Option<u8> {
+    Some(match b {
+        b'0' => b'o',
+        b'1' | b'!' | b'|' => b'i',
+        b'3' => b'e',
+        b'4' | b'@' => b'a',
+        b'5' | b'$' => b's',
+        b'6' | b'9' => b'g',
+        b'7' | b'+' => b't',
+        b'8' => b'b',
+        _ => return None,
+    })
+}
+
+fn is_leet_symbol(b: u8) -> bool {
+    matches!(b, b'!' | b'|' | b'@' | b'$' | b'+')
+}
+
+struct Builder<'a> {
+    out: &'a mut WordView,
+    track: bool,
+    /// Start (in `out.text`) of the word being built, if any.
+    word_start: Option<usize>,
+    word_chars: usize,
+    word_has_letter: bool,
+    word_has_leet: bool,
+    /// Consecutive finished one-letter words, and where the separators
+    /// before the last two of them are.
+    singles: usize,
+    last_sep: Option<usize>,
+    prev_sep: Option<usize>,
+}
+
+impl Builder<'_> {
+    fn push_byte(&mut self, b: u8, src: usize) {
+        self.out.text.push(b as char);
+        if self.track {
+            self.out.map.push(src as u32);
+        }
+    }
+
+    fn push_char(&mut self, c: char, src: usize) {
+        let before = self.out.text.len();
+        self.out.text.push(c);
+        if self.track {
+            for _ in before..self.out.text.len() {
+                self.out.map.push(src as u32);
+            }
+        }
+    }
+
+    /// Adds one normalised character from source offset `src`.
+    fn feed(&mut self, c: char, src: usize) {
+        if c.is_ascii() {
+            let b = c as u8;
+            if b.is_ascii_alphanumeric() {
+                self.word_begin();
+                let lower = b.to_ascii_lowercase();
+                if lower.is_ascii_alphabetic() {
+                    self.word_has_letter = true;
+                } else if leet(lower).is_some() {
+                    self.word_has_leet = true;
+                }
+                self.push_byte(lower, src);
+                self.word_chars += 1;
+            } else if is_leet_symbol(b) && self.word_start.is_some() {
+                self.word_has_leet = true;
+                self.push_byte(b, src);
+                self.word_chars += 1;
+            } else {
+                self.separator(src);
+            }
+        } else if c.is_alphanumeric() {
+            self.word_begin();
+            self.word_has_letter = true;
+            for l in c.to_lowercase() {
+                self.push_char(l, src);
+            }
+            self.word_chars += 1;
+        } else {
+            self.separator(src);
+        }
+    }
+
+    fn word_begin(&mut self) {
+        if self.word_start.is_none() {
+            self.word_start = Some(self.out.text.len());
+            self.word_chars = 0;
+            self.word_has_letter = false;
+            self.word_has_leet = false;
+        }
+    }
+
+    fn separator(&mut self, src: usize) {
+        self.word_end();
+        if !self.out.text.is_empty() && !self.out.text.ends_with(' ') {
+            self.prev_sep = self.last_sep;
+            self.last_sep = Some(self.out.text.len());
+            self.push_byte(b' ', src);
+        }
+    }
+
+    fn word_end(&mut self) {
+        let Some(start) = self.word_start.take() else {
+            return;
+        };
+        // Symbols at the edge of a word are punctuation, not leetspeak.
+        while self.out.text.len() > start
+            && is_leet_symbol(*self.out.text.as_bytes().last().unwrap_or(&b' '))
+        {
+            self.out.text.pop();
+            if self.track {
+                self.out.map.pop();
+            }
+            self.word_chars -= 1;
+        }
+        if self.word_has_letter && self.word_has_leet {
+            // Leet substitutions are ASCII for ASCII, so lengths are kept.
+            let folded: String = self.out.text[start..]
+                .bytes()
+                .map(|b| leet(b).unwrap_or(b) as char)
+                .collect();
+            self.out.text.truncate(start);
+            self.out.text.push_str(&folded);
+        }
+        let single_letter = self.word_chars == 1
+            && self.out.text[start..]
+                .chars()
+                .next()
+                .is_some_and(char::is_alphabetic);
+        if single_letter {
+            self.singles += 1;
+            self.join_singles();
+        } else {
+            self.singles = 0;
+        }
+    }
+
+    /// Removes the separators inside a run of three or more one-letter words.
+    fn join_singles(&mut self) {
+        let remove: &[Option<usize>] = match self.singles {
+            3 => &[self.last_sep, self.prev_sep],
+            n if n > 3 => &[self.last_sep],
+            _ => return,
+        };
+        let positions: Vec<usize> = remove.iter().flatten().copied().collect();
+        for pos in positions {
+            if self.out.text.as_bytes().get(pos) == Some(&b' ') {
+                self.out.text.remove(pos);
+                if self.track && pos < self.out.map.len() {
+                    self.out.map.remove(pos);
+                }
+            }
+        }
+        self.last_sep = None;
+        self.prev_sep = None;
+    }
+}
+
+/// Normalises `input` into `out` (cleared first), tracking source offsets
+/// when `track` is set.
+pub fn normalize_into(input: &str, track: bool, out: &mut WordView) {
+    out.text.clear();
+    out.map.clear();
+    out.text.reserve(input.len());
+    if track {
+        out.map.reserve(input.len());
+    }
+    let mut b = Builder {
+        out,
+        track,
+        word_start: None,
+        word_chars: 0,
+        word_has_letter: false,
+        word_has_leet: false,
+        singles: 0,
+        last_sep: None,
+        prev_sep: None,
+    };
+    for (src, c) in input.char_indices() {
+        if c.is_ascii() {
+            b.feed(c, src);
+            continue;
+        }
+        if is_invisible(c) {
+            continue;
+        }
+        if let Some(l) = homoglyph(c) {
+            b.feed(l, src);
+            continue;
+        }
+        decompose_compatible(c, |d| {
+            if is_combining_mark(d) || is_invisible(d) {
+                return;
+            }
+            b.feed(homoglyph(d).unwrap_or(d), src);
+        });
+    }
+    b.word_end();
+    while b.out.text.ends_with(' ') {
+        b.out.text.pop();
+        if b.track {
+            b.out.map.pop();
+        }
+    }
+}
+
+/// Convenience wrapper returning a fresh view.
+pub fn normalize(input: &str, track: bool) -> WordView {
+    let mut v = WordView::default();
+    normalize_into(input, track, &mut v);
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn n(s: &str) -> String {
+        normalize(s, false).text
+    }
+
+    #[test]
+    fn undoes_disguises() {
+        assert_eq!(
+            n("Ignore   ALL previous\ninstructions!"),
+            "ignore all previous instructions"
+        );
+        assert_eq!(n("ｉｇｎｏｒｅ previous"), "ignore previous");
+        assert_eq!(n("ig\u{200B}no\u{200D}re"), "ignore");
+        assert_eq!(n("іgnоrе"), "ignore"); // Cyrillic і, о, е
+        assert_eq!(n("1gn0r3 4ll pr3v10u5"), "ignore all previous");
+        assert_eq!(n("a11 ru1e5"), "aii ruie5".replace("5", "s"));
+        assert_eq!(n("i g n o r e all"), "ignore all");
+        assert_eq!(n("I.G.N.O.R.E all"), "ignore all");
+        assert_eq!(n("ïgnörë"), "ignore");
+        assert_eq!(n("p@$$w0rd"), "password");
+        assert_eq!(n("in 2024 we"), "in 2024 we");
+        assert_eq!(n("don't"), "don t");
+        assert_eq!(n("Hello!"), "hello");
+    }
+
+    #[test]
+    fn keeps_single_words_apart() {
+        assert_eq!(n("I am a cat"), "i am a cat");
+        assert_eq!(n("a b"), "a b");
+    }
+
+    #[test]
+    fn map_points_at_source_characters() {
+        let src = "xx ｉg";
+        let v = normalize(src, true);
+        assert_eq!(v.text, "xx ig");
+        assert_eq!(v.map.len(), v.text.len());
+        assert_eq!(v.map[3] as usize, src.find('ｉ').unwrap());
+        let joined = normalize("so i g n o r e", true);
+        assert_eq!(joined.text, "so ignore");
+        assert_eq!(joined.map.len(), joined.text.len());
+        assert_eq!(joined.map[3], 3);
+        assert_eq!(joined.map[8], 13);
+    }
+}

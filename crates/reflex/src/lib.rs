@@ -1,0 +1,22 @@
+//! The OctoLLM reflex layer.
+//!
+//! Screens every input in microseconds: PII and secrets ([`pii`]),
+//! redaction ([`redact`]), prompt injection ([`injection`]), combined by the
+//! [`engine`]; the [`service`] puts a verdict cache and per-client rate
+//! limits in front of it over HTTP.
+
+pub mod cache;
+pub mod config;
+pub mod engine;
+pub mod injection;
+pub mod metrics;
+pub mod offsets;
+pub mod pii;
+pub mod ratelimit;
+pub mod redact;
+pub mod redis_link;
+pub mod service;
+
+pub use config::ReflexConfig;
+pub use engine::{Engine, Options, Verdict};
+pub use service::{app, Reflex, ReflexError};

@@ -1,0 +1,179 @@
+//! PII and secret detection.
+//!
+//! Three cheap passes over the bytes, each feeding small verifiers:
+//! an Aho-Corasick automaton over secret prefixes and key words, a digit
+//! walk for number-shaped data, and `memchr` for `@` and `:`. No per-type
+//! regex passes: on clean text almost nothing reaches a verifier.
+
+mod numeric;
+mod secrets;
+pub mod validate;
+
+use octollm_types::reflex::PiiType;
+
+/// A finding with byte offsets, before offsets are converted for the API.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RawPii {
+    pub kind: PiiType,
+    pub start: usize,
+    pub end: usize,
+    pub confidence: f32,
+}
+
+impl RawPii {
+    pub fn new(kind: PiiType, start: usize, end: usize, confidence: f32) -> Self {
+        RawPii {
+            kind,
+            start,
+            end,
+            confidence,
+        }
+    }
+}
+
+#[inline]
+pub(crate) fn is_word(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_'
+}
+
+/// How specific a type is: on overlap the more specific finding wins.
+fn specificity(kind: PiiType) -> u8 {
+    match kind {
+        PiiType::PrivateKey => 12,
+        PiiType::Jwt => 11,
+        PiiType::AwsAccessKey => 10,
+        PiiType::ApiToken => 9,
+        PiiType::UrlCredentials => 8,
+        PiiType::Password => 7,
+        PiiType::Iban => 6,
+        PiiType::CreditCard => 5,
+        PiiType::Ssn => 4,
+        PiiType::Email => 3,
+        PiiType::Phone => 2,
+        PiiType::IpAddress => 1,
+    }
+}
+
+/// The PII detector; build once and share.
+pub struct PiiDetector {
+    secrets: secrets::Secrets,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("could not build the PII trigger automaton: {0}")]
+pub struct BuildError(#[from] aho_corasick::BuildError);
+
+impl PiiDetector {
+    pub fn new() -> Result<Self, BuildError> {
+        Ok(PiiDetector {
+            secrets: secrets::Secrets::new()?,
+        })
+    }
+
+    /// Every finding in `text`, sorted by start and without overlaps.
+    pub fn detect(&self, text: &str) -> Vec<RawPii> {
+        let mut out = Vec::new();
+        self.secrets.scan(text, &mut out);
+        secrets::scan_emails(text, &mut out);
+        numeric::scan(text, &mut out);
+        numeric::scan_ipv6(text, &mut out);
+        resolve_overlaps(out)
+    }
+}
+
+/// Keeps one finding per overlapping cluster: the most specific, then the longest.
+fn resolve_overlaps(mut found: Vec<RawPii>) -> Vec<RawPii> {
+    if found.len() < 2 {
+        return found;
+    }
+    found.sort_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)));
+    let mut kept: Vec<RawPii> = Vec::with_capacity(found.len());
+    for f in found {
+        match kept.last_mut() {
+            Some(last) if f.start < last.end => {
+                let better = (specificity(f.kind), f.end - f.start)
+                    > (specificity(last.kind), last.end - last.start);
+                if better {
+                    *last = f;
+                }
+            }
+            _ => kept.push(f),
+        }
+    }
+    kept
+}
+
+/// The masked form shown in `pii_detected[].value` and by the mask strategy.
+/// Personal data keeps a short tail; secrets never reveal their secret part.
+pub fn mask(kind: PiiType, value: &str) -> String {
+    match kind {
+        PiiType::Ssn | PiiType::CreditCard | PiiType::Phone | PiiType::Iban => {
+            mask_keep_last_digits(value, 4, kind == PiiType::Iban)
+        }
+        PiiType::Email => match value.split_once('@') {
+            Some((local, domain)) => {
+                let first = local.chars().next().unwrap_or('*');
+                format!("{first}***@{domain}")
+            }
+            None => "***".to_string(),
+        },
+        PiiType::IpAddress => {
+            if value.contains(':') {
+                let first = value.split(':').next().unwrap_or("");
+                format!("{first}:****")
+            } else {
+                let first = value.split('.').next().unwrap_or("");
+                format!("{first}.***.***.***")
+            }
+        }
+        PiiType::UrlCredentials => mask_url_password(value),
+        PiiType::AwsAccessKey => format!("{}****************", value.get(..4).unwrap_or("")),
+        PiiType::ApiToken => {
+            let keep = value.find(['_', '-']).map(|i| i + 1).unwrap_or(4).min(11);
+            format!("{}****", value.get(..keep).unwrap_or(""))
+        }
+        PiiType::Jwt => "eyJ****.****.****".to_string(),
+        PiiType::PrivateKey => {
+            "-----BEGIN PRIVATE KEY----- **** -----END PRIVATE KEY-----".to_string()
+        }
+        PiiType::Password => "********".to_string(),
+    }
+}
+
+fn mask_keep_last_digits(value: &str, keep: usize, keep_country: bool) -> String {
+    let alnum_total = value.chars().filter(char::is_ascii_alphanumeric).count();
+    let mut seen = 0;
+    value
+        .chars()
+        .map(|c| {
+            if !c.is_ascii_alphanumeric() {
+                return c;
+            }
+            seen += 1;
+            if seen > alnum_total.saturating_sub(keep) || (keep_country && seen <= 2) {
+                c
+            } else {
+                '*'
+            }
+        })
+        .collect()
+}
+
+fn mask_url_password(value: &str) -> String {
+    let Some(scheme_end) = value.find("://") else {
+        return "****".to_string();
+    };
+    let rest = &value[scheme_end + 3..];
+    match (rest.rfind('@'), rest.find(':')) {
+        (Some(at), Some(colon)) if colon < at => format!(
+            "{}://{}:****@{}",
+            &value[..scheme_end],
+            &rest[..colon],
+            &rest[at + 1..]
+        ),
+        _ => "****".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

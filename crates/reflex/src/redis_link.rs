@@ -1,0 +1,134 @@
+//! A Redis connection that may come and go.
+//!
+//! Calls never wait longer than the configured timeout: on any failure the
+//! caller falls back to in-process state, and the link reports itself
+//! disconnected until a background probe reaches Redis again.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::RwLock;
+use redis::aio::ConnectionManager;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    #[error("redis is not connected")]
+    Disconnected,
+    #[error("redis call timed out")]
+    Timeout,
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+}
+
+/// Shared handle; clone freely.
+#[derive(Clone)]
+pub struct RedisLink {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    client: redis::Client,
+    conn: RwLock<Option<ConnectionManager>>,
+    connected: AtomicBool,
+    timeout: Duration,
+}
+
+impl RedisLink {
+    /// Parses `url` and starts connecting in the background; a Redis that
+    /// is down at start-up is picked up when it comes back.
+    pub fn start(url: &str, timeout: Duration) -> Result<Self, LinkError> {
+        let client = redis::Client::open(url)?;
+        let link = RedisLink {
+            inner: Arc::new(Inner {
+                client,
+                conn: RwLock::new(None),
+                connected: AtomicBool::new(false),
+                timeout,
+            }),
+        };
+        let weak = Arc::downgrade(&link.inner);
+        tokio::spawn(async move {
+            while let Some(inner) = weak.upgrade() {
+                RedisLink { inner }.probe().await;
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        });
+        Ok(link)
+    }
+
+    /// Connects now, waiting at most `wait` (used at start-up and in tests).
+    pub async fn connect_now(&self, wait: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + wait;
+        while tokio::time::Instant::now() < deadline {
+            self.probe().await;
+            if self.is_connected() {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        false
+    }
+
+    async fn probe(&self) {
+        let existing = self.inner.conn.read().clone();
+        let conn = match existing {
+            Some(c) => Some(c),
+            None => {
+                let connect = ConnectionManager::new(self.inner.client.clone());
+                match tokio::time::timeout(Duration::from_secs(2), connect).await {
+                    Ok(Ok(c)) => {
+                        *self.inner.conn.write() = Some(c.clone());
+                        Some(c)
+                    }
+                    _ => None,
+                }
+            }
+        };
+        let ok = match conn {
+            Some(mut c) => {
+                let cmd = redis::cmd("PING");
+                let ping = cmd.query_async::<String>(&mut c);
+                matches!(
+                    tokio::time::timeout(Duration::from_secs(1), ping).await,
+                    Ok(Ok(_))
+                )
+            }
+            None => false,
+        };
+        self.inner.connected.store(ok, Ordering::Relaxed);
+    }
+
+    pub fn is_connected(&self) -> bool {
+        self.inner.connected.load(Ordering::Relaxed)
+    }
+
+    /// A connection to run one command on, if Redis is believed up.
+    pub fn conn(&self) -> Result<ConnectionManager, LinkError> {
+        if !self.is_connected() {
+            return Err(LinkError::Disconnected);
+        }
+        self.inner
+            .conn
+            .read()
+            .clone()
+            .ok_or(LinkError::Disconnected)
+    }
+
+    /// Runs `fut` under the link's timeout; a failure marks the link down
+    /// until the next successful probe.
+    pub async fn run<T, F>(&self, fut: F) -> Result<T, LinkError>
+    where
+        F: std::future::Future<Output = Result<T, redis::RedisError>>,
+    {
+        let res = match tokio::time::timeout(self.inner.timeout, fut).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(LinkError::Redis(e)),
+            Err(_) => Err(LinkError::Timeout),
+        };
+        if res.is_err() {
+            self.inner.connected.store(false, Ordering::Relaxed);
+        }
+        res
+    }
+}

@@ -1,0 +1,416 @@
+//! HTTP handlers of the reflex layer. Thin: parse, limit, screen, answer.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use octollm_server::{ApiError, ApiJson, ClientIdentity, RequestId, ServiceOptions, Uptime};
+use octollm_types::reflex::{
+    BatchRequest, Decision, InjectionFinding, PiiFinding, ProcessRequest, RedactionStrategy,
+    Severity,
+};
+use serde::Serialize;
+use serde_json::{json, Map};
+
+use crate::cache::{CacheOutcome, MemoryCache, VerdictCache};
+use crate::config::ReflexConfig;
+use crate::engine::{Engine, EngineError, Options, Verdict};
+use crate::metrics::{BackendLabel, DecisionLabel, InjectionLabels, ReflexMetrics, TypeLabel};
+use crate::ratelimit::{LimiterBackend, RateDecision, RateLimiter};
+use crate::redact::HashKey;
+use crate::redis_link::RedisLink;
+
+/// Texts larger than this are screened off the async workers.
+const INLINE_SCAN_LIMIT: usize = 128 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReflexError {
+    #[error("invalid reflex configuration: {0}")]
+    Config(String),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error(transparent)]
+    Redis(#[from] crate::redis_link::LinkError),
+}
+
+/// Everything the handlers share.
+pub struct Reflex {
+    pub engine: Arc<Engine>,
+    pub cache: VerdictCache,
+    pub limiter: RateLimiter,
+    pub redis: Option<RedisLink>,
+    pub metrics: ReflexMetrics,
+    pub config: ReflexConfig,
+    pub uptime: Uptime,
+}
+
+impl Reflex {
+    /// Builds the detectors and backends. With a Redis URL it waits briefly
+    /// for a first connection but starts anyway (degraded) without one.
+    pub async fn new(
+        config: ReflexConfig,
+        metrics: &octollm_server::MetricsRegistry,
+    ) -> Result<Self, ReflexError> {
+        let block_at = Severity::parse(&config.block_severity).ok_or_else(|| {
+            ReflexError::Config(format!(
+                "block_severity must be low, medium, high or critical, not '{}'",
+                config.block_severity
+            ))
+        })?;
+        let engine = Arc::new(Engine::new(block_at, HashKey::new(&config.hash_key))?);
+        let redis = if config.redis_url.is_empty() {
+            None
+        } else {
+            let link = RedisLink::start(
+                &config.redis_url,
+                Duration::from_millis(config.redis_timeout_ms.max(1)),
+            )?;
+            link.connect_now(Duration::from_secs(2)).await;
+            Some(link)
+        };
+        let cache = match (&redis, config.cache_enabled) {
+            (_, false) => VerdictCache::Disabled,
+            (None, true) => VerdictCache::Memory(MemoryCache::new(config.cache_capacity)),
+            (Some(link), true) => VerdictCache::Redis {
+                link: link.clone(),
+                prefix: config.redis_key_prefix.clone(),
+                ttl_seconds: config.cache_ttl_seconds.max(1),
+                fallback: MemoryCache::new(config.cache_capacity),
+            },
+        };
+        let limiter = RateLimiter::new(
+            config.rate_limit_enabled,
+            config.rate_limit_per_second,
+            config.rate_limit_burst,
+            redis.clone().map(|l| (l, config.redis_key_prefix.clone())),
+        );
+        Ok(Reflex {
+            engine,
+            cache,
+            limiter,
+            redis,
+            metrics: ReflexMetrics::register(metrics),
+            config,
+            uptime: Uptime::now(),
+        })
+    }
+
+    /// Screens `text`, through the cache when asked. Returns the verdict
+    /// and whether it came from the cache.
+    pub async fn screen(&self, text: &str, o: Options, use_cache: bool) -> (Arc<Verdict>, bool) {
+        let use_cache = use_cache && !matches!(self.cache, VerdictCache::Disabled);
+        let key = use_cache.then(|| self.engine.cache_key(text, &o));
+        if let Some(key) = &key {
+            let (hit, outcome) = self.cache.get(key).await;
+            if outcome == CacheOutcome::Degraded {
+                self.metrics.redis_errors.inc();
+            }
+            if let Some(v) = hit {
+                self.metrics.cache_hits.inc();
+                return (v, true);
+            }
+            self.metrics.cache_misses.inc();
+        }
+        let started = Instant::now();
+        let verdict = if text.len() > INLINE_SCAN_LIMIT {
+            let engine = self.engine.clone();
+            let owned = text.to_string();
+            match tokio::task::spawn_blocking(move || engine.analyze_shared(&owned, &o)).await {
+                Ok(v) => v,
+                Err(_) => self.engine.analyze_shared(text, &o),
+            }
+        } else {
+            self.engine.analyze_shared(text, &o)
+        };
+        self.metrics
+            .scan_seconds
+            .observe(started.elapsed().as_secs_f64());
+        self.metrics.scanned_bytes.inc_by(text.len() as u64);
+        self.record(&verdict);
+        if let Some(key) = key {
+            if self.cache.put(key, verdict.clone()).await.is_err() {
+                self.metrics.redis_errors.inc();
+            }
+        }
+        (verdict, false)
+    }
+
+    fn record(&self, v: &Verdict) {
+        for p in &v.pii_detected {
+            self.metrics
+                .pii
+                .get_or_create(&TypeLabel {
+                    r#type: p.kind.as_str(),
+                })
+                .inc();
+        }
+        for i in &v.injections {
+            self.metrics
+                .injections
+                .get_or_create(&InjectionLabels {
+                    category: i.category.as_str(),
+                    severity: i.severity.as_str(),
+                })
+                .inc();
+        }
+    }
+
+    async fn admit(
+        &self,
+        identity: &ClientIdentity,
+        user_id: Option<&str>,
+        cost: f64,
+    ) -> Result<(), ApiError> {
+        if !self.limiter.enabled() {
+            return Ok(());
+        }
+        let (decision, backend) = self.limiter.check(&identity.rate_key(user_id), cost).await;
+        let label = match backend {
+            LimiterBackend::Memory => "memory",
+            LimiterBackend::Redis => "redis",
+            LimiterBackend::Fallback => {
+                self.metrics.redis_errors.inc();
+                "fallback"
+            }
+        };
+        self.metrics
+            .rate_checks
+            .get_or_create(&BackendLabel { backend: label })
+            .inc();
+        match decision {
+            RateDecision::Allowed { .. } => Ok(()),
+            RateDecision::Limited { retry_after } => {
+                self.metrics.rate_limited.inc();
+                Err(ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "RATE_LIMITED",
+                    format!("Rate limit exceeded; retry in {retry_after} s"),
+                )
+                .with_details(json!({"retry_after_seconds": retry_after}))
+                .with_retry_after(retry_after))
+            }
+        }
+    }
+
+    fn redis_state(&self) -> &'static str {
+        match &self.redis {
+            None => "disabled",
+            Some(l) if l.is_connected() => "connected",
+            Some(_) => "disconnected",
+        }
+    }
+}
+
+/// The reflex router, finished with the shared layers.
+pub async fn app(config: ReflexConfig, opts: ServiceOptions) -> Result<Router, ReflexError> {
+    let state = Arc::new(Reflex::new(config, &opts.metrics).await?);
+    Ok(octollm_server::finish(router(state), opts))
+}
+
+pub fn router(state: Arc<Reflex>) -> Router {
+    Router::new()
+        .route("/api/v1/reflex/process", post(process))
+        .route("/process", post(process))
+        .route("/api/v1/reflex/batch", post(batch))
+        .route("/health", get(health))
+        .route("/ready", get(ready))
+        .with_state(state)
+}
+
+/// The wire shape of a process answer, borrowing from the shared verdict.
+#[derive(Serialize)]
+struct ProcessOut<'a> {
+    request_id: &'a str,
+    safe: bool,
+    status: Decision,
+    pii_detected: &'a [PiiFinding],
+    injections: &'a [InjectionFinding],
+    redacted_text: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_severity: Option<Severity>,
+    cached: bool,
+    latency_ms: f64,
+}
+
+impl<'a> ProcessOut<'a> {
+    fn new(request_id: &'a str, v: &'a Verdict, cached: bool, started: Instant) -> Self {
+        ProcessOut {
+            request_id,
+            safe: v.safe,
+            status: v.status,
+            pii_detected: &v.pii_detected,
+            injections: &v.injections,
+            redacted_text: v.redacted_text.as_deref(),
+            max_severity: v.max_severity,
+            cached,
+            latency_ms: started.elapsed().as_secs_f64() * 1000.0,
+        }
+    }
+}
+
+fn json_response<T: Serialize>(body: &T) -> Response {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => ([(header::CONTENT_TYPE, "application/json")], bytes).into_response(),
+        Err(e) => ApiError::internal(format!("could not encode response: {e}")).into_response(),
+    }
+}
+
+fn options(
+    check_pii: bool,
+    check_injection: bool,
+    redact: bool,
+    strategy: RedactionStrategy,
+) -> Result<Options, ApiError> {
+    if !check_pii && !check_injection {
+        return Err(ApiError::unprocessable(
+            "At least one of check_pii and check_injection must be true",
+        ));
+    }
+    Ok(Options {
+        check_pii,
+        check_injection,
+        redact,
+        strategy,
+    })
+}
+
+async fn process(
+    State(s): State<Arc<Reflex>>,
+    Extension(RequestId(rid)): Extension<RequestId>,
+    Extension(identity): Extension<ClientIdentity>,
+    ApiJson(req): ApiJson<ProcessRequest>,
+) -> Result<Response, ApiError> {
+    let started = Instant::now();
+    if req.text.is_empty() {
+        return Err(ApiError::bad_request(
+            "EMPTY_TEXT",
+            "Field 'text' must not be empty",
+        ));
+    }
+    let o = options(
+        req.check_pii,
+        req.check_injection,
+        req.redact,
+        req.redaction_strategy,
+    )?;
+    s.admit(&identity, req.user_id.as_deref(), 1.0).await?;
+    let (verdict, cached) = s.screen(&req.text, o, req.use_cache).await;
+    let status = match verdict.status {
+        Decision::Allowed => "allowed",
+        Decision::Blocked => "blocked",
+    };
+    s.metrics
+        .decisions
+        .get_or_create(&DecisionLabel { status })
+        .inc();
+    Ok(json_response(&ProcessOut::new(
+        &rid, &verdict, cached, started,
+    )))
+}
+
+#[derive(Serialize)]
+struct BatchOut<'a> {
+    request_id: &'a str,
+    results: Vec<ProcessOut<'a>>,
+    count: usize,
+    safe: bool,
+    latency_ms: f64,
+}
+
+async fn batch(
+    State(s): State<Arc<Reflex>>,
+    Extension(RequestId(rid)): Extension<RequestId>,
+    Extension(identity): Extension<ClientIdentity>,
+    ApiJson(req): ApiJson<BatchRequest>,
+) -> Result<Response, ApiError> {
+    let started = Instant::now();
+    if req.texts.is_empty() {
+        return Err(ApiError::bad_request(
+            "EMPTY_BATCH",
+            "Field 'texts' must hold at least one text",
+        ));
+    }
+    if req.texts.len() > s.config.max_batch {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "BATCH_TOO_LARGE",
+            format!(
+                "A batch holds at most {} texts; got {}",
+                s.config.max_batch,
+                req.texts.len()
+            ),
+        ));
+    }
+    if let Some(i) = req.texts.iter().position(String::is_empty) {
+        return Err(ApiError::bad_request(
+            "EMPTY_TEXT",
+            format!("texts[{i}] must not be empty"),
+        ));
+    }
+    let o = options(
+        req.check_pii,
+        req.check_injection,
+        req.redact,
+        req.redaction_strategy,
+    )?;
+    s.admit(&identity, req.user_id.as_deref(), req.texts.len() as f64)
+        .await?;
+    let mut verdicts = Vec::with_capacity(req.texts.len());
+    for text in &req.texts {
+        let item_started = Instant::now();
+        let (v, cached) = s.screen(text, o, req.use_cache).await;
+        let status = if v.status == Decision::Blocked {
+            "blocked"
+        } else {
+            "allowed"
+        };
+        s.metrics
+            .decisions
+            .get_or_create(&DecisionLabel { status })
+            .inc();
+        verdicts.push((v, cached, item_started));
+    }
+    let results: Vec<ProcessOut> = verdicts
+        .iter()
+        .map(|(v, cached, t)| ProcessOut::new(&rid, v, *cached, *t))
+        .collect();
+    let safe = results.iter().all(|r| r.safe);
+    let out = BatchOut {
+        request_id: &rid,
+        count: results.len(),
+        safe,
+        results,
+        latency_ms: started.elapsed().as_secs_f64() * 1000.0,
+    };
+    Ok(json_response(&out))
+}
+
+async fn health(State(s): State<Arc<Reflex>>) -> Json<serde_json::Value> {
+    let redis = s.redis_state();
+    s.metrics.cache_entries.set(s.cache.local_entries() as i64);
+    let mut extra = Map::new();
+    extra.insert("redis".into(), redis.into());
+    extra.insert("cache".into(), s.cache.backend().into());
+    extra.insert("rate_limiter".into(), s.limiter.backend().into());
+    extra.insert("block_severity".into(), s.engine.block_at().as_str().into());
+    extra.insert("cache_entries".into(), s.cache.local_entries().into());
+    Json(
+        s.uptime
+            .health_body("reflex", redis == "disconnected", extra),
+    )
+}
+
+async fn ready(State(s): State<Arc<Reflex>>) -> Response {
+    match s.redis_state() {
+        "disconnected" => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"ready": false, "reason": "redis is configured but not reachable"})),
+        )
+            .into_response(),
+        _ => Json(json!({"ready": true})).into_response(),
+    }
+}

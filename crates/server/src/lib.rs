@@ -1,0 +1,22 @@
+//! HTTP plumbing shared by every OctoLLM service.
+//!
+//! Each component builds its own `axum::Router` of thin handlers and hands it
+//! to [`finish`], which adds what every service must do the same way: request
+//! ids, the SPEC §2 error envelope (also for axum's own rejections), panic
+//! containment, optional API keys, body limits and HTTP metrics.
+
+pub mod auth;
+pub mod error;
+pub mod health;
+pub mod json;
+pub mod metrics;
+mod middleware;
+pub mod serve;
+
+pub use auth::ApiKeys;
+pub use error::ApiError;
+pub use health::Uptime;
+pub use json::ApiJson;
+pub use metrics::{HttpMetrics, MetricsRegistry};
+pub use middleware::{ClientIdentity, RequestId};
+pub use serve::{finish, serve, ServiceOptions};

@@ -1,0 +1,107 @@
+//! Plans produced by the planner arm (SPEC §4).
+
+use serde::{Deserialize, Serialize};
+
+/// What an executor step runs.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "action_type", rename_all = "snake_case")]
+pub enum ToolCall {
+    /// A command exec'd directly (never through a shell).
+    Shell {
+        command: String,
+        #[serde(default)]
+        args: Vec<String>,
+        /// Literal stdin, or a `{{step_N.output}}` reference resolved by the orchestrator.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stdin: Option<String>,
+    },
+    /// An HTTP request performed by the executor itself.
+    Http {
+        #[serde(default = "get")]
+        method: String,
+        url: String,
+    },
+}
+
+fn get() -> String {
+    "GET".to_string()
+}
+
+/// One node of the plan DAG.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PlanStep {
+    pub step: u32,
+    pub action: String,
+    pub required_arm: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_call: Option<ToolCall>,
+    #[serde(default)]
+    pub acceptance_criteria: Vec<String>,
+    #[serde(default)]
+    pub depends_on: Vec<u32>,
+    #[serde(default = "one")]
+    pub estimated_cost_tier: u8,
+    #[serde(default = "five")]
+    pub estimated_duration_seconds: u32,
+}
+
+fn one() -> u8 {
+    1
+}
+
+fn five() -> u32 {
+    5
+}
+
+/// Tokens and dollars spent producing something.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
+pub struct Usage {
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub cost_usd: f64,
+}
+
+impl Usage {
+    pub fn total_tokens(&self) -> u64 {
+        self.prompt_tokens + self.completion_tokens
+    }
+
+    pub fn add(&mut self, other: &Usage) {
+        self.prompt_tokens += other.prompt_tokens;
+        self.completion_tokens += other.completion_tokens;
+        self.cost_usd += other.cost_usd;
+    }
+}
+
+/// The planner's answer.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Plan {
+    pub plan: Vec<PlanStep>,
+    #[serde(default)]
+    pub rationale: String,
+    #[serde(default)]
+    pub confidence: f64,
+    #[serde(default)]
+    pub total_estimated_duration: u32,
+    #[serde(default)]
+    pub complexity_score: f64,
+    /// `builtin`, or the provider/model that wrote it.
+    #[serde(default)]
+    pub planner: String,
+    #[serde(default)]
+    pub usage: Usage,
+}
+
+/// `POST /api/v1/plan` body.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct PlanRequest {
+    pub goal: String,
+    #[serde(default)]
+    pub constraints: Vec<String>,
+    #[serde(default)]
+    pub context: serde_json::Map<String, serde_json::Value>,
+    #[serde(default)]
+    pub acceptance_criteria: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub available_arms: Option<Vec<String>>,
+}

@@ -1,0 +1,103 @@
+//! The task contract accepted by the orchestrator (SPEC §6).
+
+use serde::{Deserialize, Serialize};
+
+/// Limits a task must stay within.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub struct Budget {
+    #[serde(default = "Budget::default_tokens")]
+    pub max_tokens: u64,
+    #[serde(default = "Budget::default_cost")]
+    pub max_cost_usd: f64,
+    #[serde(default = "Budget::default_time")]
+    pub max_time_seconds: u64,
+}
+
+impl Budget {
+    fn default_tokens() -> u64 {
+        20_000
+    }
+    fn default_cost() -> f64 {
+        1.0
+    }
+    fn default_time() -> u64 {
+        300
+    }
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Budget {
+            max_tokens: Self::default_tokens(),
+            max_cost_usd: Self::default_cost(),
+            max_time_seconds: Self::default_time(),
+        }
+    }
+}
+
+/// `POST /api/v1/tasks` body.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TaskContract {
+    pub goal: String,
+    #[serde(default)]
+    pub constraints: Vec<String>,
+    #[serde(default)]
+    pub context: serde_json::Map<String, serde_json::Value>,
+    #[serde(default)]
+    pub acceptance_criteria: Vec<String>,
+    #[serde(default)]
+    pub budget: Budget,
+    #[serde(default = "TaskContract::default_priority")]
+    pub priority: i32,
+}
+
+impl TaskContract {
+    fn default_priority() -> i32 {
+        5
+    }
+}
+
+/// Lifecycle of a task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskStatus {
+    Pending,
+    Planning,
+    Executing,
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+impl TaskStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskStatus::Pending => "pending",
+            TaskStatus::Planning => "planning",
+            TaskStatus::Executing => "executing",
+            TaskStatus::Completed => "completed",
+            TaskStatus::Failed => "failed",
+            TaskStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pending" => TaskStatus::Pending,
+            "planning" => TaskStatus::Planning,
+            "executing" => TaskStatus::Executing,
+            "completed" => TaskStatus::Completed,
+            "failed" => TaskStatus::Failed,
+            "cancelled" => TaskStatus::Cancelled,
+            _ => return None,
+        })
+    }
+
+    /// No further transition happens from a terminal state.
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            TaskStatus::Completed | TaskStatus::Failed | TaskStatus::Cancelled
+        )
+    }
+}
