@@ -8,6 +8,9 @@
 use std::path::Path;
 
 use anyhow::{anyhow, bail, Context, Result};
+use octollm_executor::ExecutorConfig;
+use octollm_llm::LlmConfig;
+use octollm_planner::PlannerConfig;
 use octollm_reflex::ReflexConfig;
 use serde::{Deserialize, Serialize};
 use toml::Value;
@@ -61,6 +64,9 @@ impl Default for ServerConfig {
 pub struct Config {
     pub server: ServerConfig,
     pub reflex: ReflexConfig,
+    pub planner: PlannerConfig,
+    pub executor: ExecutorConfig,
+    pub llm: LlmConfig,
 }
 
 /// One setting as documented: file key, env name, default.
@@ -85,7 +91,11 @@ pub fn env_name(section: &str, key: &str) -> String {
 }
 
 /// Conventional variables that fill a setting when its own env var is unset.
-const ALIASES: &[(&str, &str, &str)] = &[("REDIS_URL", "reflex", "redis_url")];
+const ALIASES: &[(&str, &str, &str)] = &[
+    ("REDIS_URL", "reflex", "redis_url"),
+    ("REDIS_URL", "planner", "redis_url"),
+    ("OCTOLLM_TOKEN_SECRET", "executor", "token_secret"),
+];
 
 impl Config {
     /// Loads defaults < file < environment.
@@ -104,7 +114,13 @@ impl Config {
             merge_file(&mut tree, file_tree)?;
         }
         apply_env(&mut tree, env)?;
-        tree.try_into().context("invalid configuration")
+        let mut config: Config = tree.try_into().context("invalid configuration")?;
+        // Components keep their state under the one data directory unless
+        // told otherwise.
+        if config.executor.data_dir == ExecutorConfig::default().data_dir {
+            config.executor.data_dir = config.server.data_dir.clone();
+        }
+        Ok(config)
     }
 
     /// Every setting with its env name and default, in file order.

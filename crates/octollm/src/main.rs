@@ -30,6 +30,10 @@ enum Command {
     Serve(cmd::serve::ServeArgs),
     /// Screen a text for PII and prompt injection (exit 0 safe, 1 unsafe).
     Scan(cmd::scan::ScanArgs),
+    /// Plan a goal and print the plan (built-in planner unless an LLM is configured).
+    Plan(cmd::plan::PlanArgs),
+    /// Run a command in the executor's sandbox on this machine.
+    Exec(cmd::exec::ExecArgs),
     /// List every setting with its environment variable and default.
     Config,
 }
@@ -46,6 +50,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => cmd::serve::run(config, args),
         Command::Scan(args) => cmd::scan::run(config, args),
+        Command::Plan(args) => cmd::plan::run(config, args),
+        Command::Exec(args) => cmd::exec::run(config, args),
         Command::Config => {
             for s in config::Config::settings() {
                 println!("{:<40} {:<44} {}", s.key, s.env, s.default);

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use axum::Router;
 use clap::{Args, ValueEnum};
 use octollm_server::{ApiKeys, MetricsRegistry, ServiceOptions};
 
@@ -12,13 +13,35 @@ use crate::config::Config;
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum Component {
     Reflex,
+    Planner,
+    Executor,
 }
 
 impl Component {
     pub fn name(self) -> &'static str {
         match self {
             Component::Reflex => "reflex",
+            Component::Planner => "planner",
+            Component::Executor => "executor",
         }
+    }
+
+    pub fn port(self, config: &Config) -> u16 {
+        match self {
+            Component::Reflex => config.server.reflex_port,
+            Component::Planner => config.server.planner_port,
+            Component::Executor => config.server.executor_port,
+        }
+    }
+
+    /// Builds the component's finished router.
+    pub async fn router(self, config: &Config) -> Result<Router> {
+        let opts = service_options(config, self.name());
+        Ok(match self {
+            Component::Reflex => octollm_reflex::app(config.reflex.clone(), opts).await?,
+            Component::Planner => octollm_planner::app(config.planner.clone(), config.llm.clone(), opts).await?,
+            Component::Executor => octollm_executor::app(config.executor.clone(), opts).await?,
+        })
     }
 }
 
@@ -43,39 +66,30 @@ pub fn service_options(config: &Config, component: &str) -> ServiceOptions {
     }
 }
 
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")
+}
+
 pub fn run(config: Config, args: ServeArgs) -> Result<ExitCode> {
     crate::logging::init(&config.server);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    runtime.block_on(serve(config, args))?;
+    runtime()?.block_on(serve(config, args))?;
     Ok(ExitCode::SUCCESS)
 }
 
 async fn serve(config: Config, args: ServeArgs) -> Result<()> {
-    let (default_port, router) = match args.component {
-        Component::Reflex => {
-            let opts = service_options(&config, "reflex");
-            (
-                config.server.reflex_port,
-                octollm_reflex::app(config.reflex.clone(), opts).await?,
-            )
-        }
-    };
+    let router = args.component.router(&config).await?;
     let bind = args.bind.unwrap_or_else(|| config.server.bind.clone());
-    let addr: SocketAddr = format!("{bind}:{}", args.port.unwrap_or(default_port))
-        .parse()
-        .with_context(|| format!("invalid bind address {bind}"))?;
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("binding {addr}"))?;
+    let addr = socket_addr(&bind, args.port.unwrap_or(args.component.port(&config)))?;
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
     tracing::info!(component = args.component.name(), %addr, "listening");
-    octollm_server::serve(listener, router, shutdown_signal())
-        .await
-        .context("serving")?;
+    octollm_server::serve(listener, router, shutdown_signal()).await.context("serving")?;
     tracing::info!(component = args.component.name(), "stopped");
     Ok(())
+}
+
+pub fn socket_addr(bind: &str, port: u16) -> Result<SocketAddr> {
+    let host = if bind.contains(':') && !bind.starts_with('[') { format!("[{bind}]") } else { bind.to_string() };
+    format!("{host}:{port}").parse().with_context(|| format!("invalid bind address {bind}"))
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -23,8 +23,8 @@ use normalize::{normalize_into, WordView};
 use rules::{RuleSpec, DELIMITERS, DISCUSSION, MENTION, NEGATION, RULES};
 
 /// How far around an anchor a rule's pattern is searched, in bytes.
-const WINDOW_BEFORE: usize = 240;
-const WINDOW_AFTER: usize = 240;
+const WINDOW_BEFORE: usize = 200;
+const WINDOW_AFTER: usize = 200;
 /// Encoded payloads are decoded at most this deep (base64 of base64…).
 const MAX_DEPTH: u8 = 2;
 const MAX_ENCODED_CANDIDATES: usize = 32;
@@ -52,8 +52,9 @@ pub enum BuildError {
     Automaton(#[from] aho_corasick::BuildError),
 }
 
+/// What an anchor literal stands for: `(rule, is_also)` pairs, or a rot13 spelling.
 enum AnchorTarget {
-    Rules(Vec<usize>),
+    Rules(Vec<(usize, bool)>),
     Rot13,
 }
 
@@ -172,7 +173,8 @@ impl InjectionDetector {
             ))
             .map_err(|e| BuildError::Rule(spec.id, e))?;
             rules.push(Rule { spec, regex });
-            for anchor in spec.anchors {
+            let roles = spec.anchors.iter().map(|a| (a, false)).chain(spec.also.iter().map(|a| (a, true)));
+            for (anchor, also) in roles {
                 for v in anchor_variants(anchor) {
                     let slot = *index.entry(v.clone()).or_insert_with(|| {
                         patterns.push(v);
@@ -180,8 +182,8 @@ impl InjectionDetector {
                         targets.len() - 1
                     });
                     if let AnchorTarget::Rules(list) = &mut targets[slot] {
-                        if !list.contains(&i) {
-                            list.push(i);
+                        if !list.contains(&(i, also)) {
+                            list.push((i, also));
                         }
                     }
                 }
@@ -247,11 +249,18 @@ impl InjectionDetector {
     /// Runs the rules whose anchors occur, around their anchors.
     fn match_rules(&self, view: &str) -> Vec<Hit> {
         let mut anchor_hits: Vec<(usize, usize)> = Vec::new();
+        let mut also_hits: Vec<(usize, usize)> = Vec::new();
         let mut rot13_at: Vec<usize> = Vec::new();
         for m in self.anchors.find_overlapping_iter(view) {
             match &self.targets[m.pattern().as_usize()] {
                 AnchorTarget::Rules(list) => {
-                    anchor_hits.extend(list.iter().map(|r| (*r, m.start())))
+                    for &(rule, also) in list {
+                        if also {
+                            also_hits.push((rule, m.start()));
+                        } else {
+                            anchor_hits.push((rule, m.start()));
+                        }
+                    }
                 }
                 AnchorTarget::Rot13 => rot13_at.push(m.start()),
             }
@@ -260,6 +269,7 @@ impl InjectionDetector {
         if !anchor_hits.is_empty() {
             anchor_hits.sort_unstable();
             anchor_hits.dedup();
+            also_hits.sort_unstable();
             let mut i = 0;
             while i < anchor_hits.len() {
                 let rule = anchor_hits[i].0;
@@ -267,14 +277,21 @@ impl InjectionDetector {
                 while j < anchor_hits.len() && anchor_hits[j].0 == rule {
                     j += 1;
                 }
-                for (ws, we) in merged_windows(view, anchor_hits[i..j].iter().map(|h| h.1)) {
+                let spec = self.rules[rule].spec;
+                // Rules with a second anchor set only run where both occur nearby.
+                let lo = also_hits.partition_point(|h| h.0 < rule);
+                let hi = also_hits.partition_point(|h| h.0 <= rule);
+                let near = &also_hits[lo..hi];
+                let positions = anchor_hits[i..j].iter().map(|h| h.1).filter(|&p| {
+                    if spec.also.is_empty() {
+                        return true;
+                    }
+                    let k = near.partition_point(|h| h.1 + WINDOW_BEFORE < p);
+                    near.get(k).is_some_and(|h| h.1 <= p + WINDOW_AFTER)
+                });
+                for (ws, we) in merged_windows(view, positions) {
                     for m in self.rules[rule].regex.find_iter(&view[ws..we]) {
-                        hits.push(Hit {
-                            rule,
-                            start: ws + m.start(),
-                            end: ws + m.end(),
-                            rot13: false,
-                        });
+                        hits.push(Hit { rule, start: ws + m.start(), end: ws + m.end(), rot13: false });
                     }
                 }
                 i = j;

@@ -87,13 +87,45 @@ fn leet(b: u8) -> Option<u8> {
 }
 
 fn is_leet_symbol(b: u8) -> bool {
-    matches!(b, b'!' | b'|' | b'@' | b'$' | b'+')
+    b < 0x80 && CLASS[b as usize] == SYMBOL
 }
 
-struct Builder<'a> {
-    out: &'a mut WordView,
-    track: bool,
-    /// Start (in `out.text`) of the word being built, if any.
+/// Byte classes of ASCII input, so the common path is one table lookup.
+const SEP: u8 = 0;
+const LOWER: u8 = 1;
+const UPPER: u8 = 2;
+const DIGIT: u8 = 3;
+const SYMBOL: u8 = 4;
+
+const fn ascii_classes() -> [u8; 128] {
+    let mut t = [SEP; 128];
+    let mut i = 0;
+    while i < 128 {
+        let b = i as u8;
+        t[i] = if b.is_ascii_lowercase() {
+            LOWER
+        } else if b.is_ascii_uppercase() {
+            UPPER
+        } else if b.is_ascii_digit() {
+            DIGIT
+        } else if matches!(b, b'!' | b'|' | b'@' | b'$' | b'+') {
+            SYMBOL
+        } else {
+            SEP
+        };
+        i += 1;
+    }
+    t
+}
+
+static CLASS: [u8; 128] = ascii_classes();
+
+/// Builds the view into byte buffers; `TRACK` decides at compile time
+/// whether the source map is kept, so the common untracked pass pays nothing.
+struct Builder<'a, const TRACK: bool> {
+    text: &'a mut Vec<u8>,
+    map: &'a mut Vec<u32>,
+    /// Start (in `text`) of the word being built, if any.
     word_start: Option<usize>,
     word_chars: usize,
     word_has_letter: bool,
@@ -105,50 +137,57 @@ struct Builder<'a> {
     prev_sep: Option<usize>,
 }
 
-impl Builder<'_> {
+impl<const TRACK: bool> Builder<'_, TRACK> {
+    #[inline(always)]
     fn push_byte(&mut self, b: u8, src: usize) {
-        self.out.text.push(b as char);
-        if self.track {
-            self.out.map.push(src as u32);
+        self.text.push(b);
+        if TRACK {
+            self.map.push(src as u32);
         }
     }
 
-    fn push_char(&mut self, c: char, src: usize) {
-        let before = self.out.text.len();
-        self.out.text.push(c);
-        if self.track {
-            for _ in before..self.out.text.len() {
-                self.out.map.push(src as u32);
-            }
-        }
-    }
-
-    /// Adds one normalised character from source offset `src`.
-    fn feed(&mut self, c: char, src: usize) {
-        if c.is_ascii() {
-            let b = c as u8;
-            if b.is_ascii_alphanumeric() {
+    #[inline(always)]
+    fn ascii(&mut self, b: u8, src: usize) {
+        match CLASS[b as usize] {
+            LOWER => {
                 self.word_begin();
-                let lower = b.to_ascii_lowercase();
-                if lower.is_ascii_alphabetic() {
-                    self.word_has_letter = true;
-                } else if leet(lower).is_some() {
-                    self.word_has_leet = true;
-                }
-                self.push_byte(lower, src);
+                self.word_has_letter = true;
+                self.push_byte(b, src);
                 self.word_chars += 1;
-            } else if is_leet_symbol(b) && self.word_start.is_some() {
+            }
+            UPPER => {
+                self.word_begin();
+                self.word_has_letter = true;
+                self.push_byte(b.to_ascii_lowercase(), src);
+                self.word_chars += 1;
+            }
+            DIGIT => {
+                self.word_begin();
+                self.word_has_leet |= leet(b).is_some();
+                self.push_byte(b, src);
+                self.word_chars += 1;
+            }
+            SYMBOL if self.word_start.is_some() => {
                 self.word_has_leet = true;
                 self.push_byte(b, src);
                 self.word_chars += 1;
-            } else {
-                self.separator(src);
             }
+            _ => self.separator(src),
+        }
+    }
+
+    /// Adds one normalised non-ASCII character from source offset `src`.
+    fn other(&mut self, c: char, src: usize) {
+        if c.is_ascii() {
+            self.ascii(c as u8, src);
         } else if c.is_alphanumeric() {
             self.word_begin();
             self.word_has_letter = true;
+            let mut buf = [0u8; 4];
             for l in c.to_lowercase() {
-                self.push_char(l, src);
+                for &b in l.encode_utf8(&mut buf).as_bytes() {
+                    self.push_byte(b, src);
+                }
             }
             self.word_chars += 1;
         } else {
@@ -156,20 +195,24 @@ impl Builder<'_> {
         }
     }
 
+    #[inline(always)]
     fn word_begin(&mut self) {
         if self.word_start.is_none() {
-            self.word_start = Some(self.out.text.len());
+            self.word_start = Some(self.text.len());
             self.word_chars = 0;
             self.word_has_letter = false;
             self.word_has_leet = false;
         }
     }
 
+    #[inline(always)]
     fn separator(&mut self, src: usize) {
-        self.word_end();
-        if !self.out.text.is_empty() && !self.out.text.ends_with(' ') {
+        if self.word_start.is_some() {
+            self.word_end();
+        }
+        if self.text.last().is_some_and(|b| *b != b' ') {
             self.prev_sep = self.last_sep;
-            self.last_sep = Some(self.out.text.len());
+            self.last_sep = Some(self.text.len());
             self.push_byte(b' ', src);
         }
     }
@@ -179,29 +222,20 @@ impl Builder<'_> {
             return;
         };
         // Symbols at the edge of a word are punctuation, not leetspeak.
-        while self.out.text.len() > start
-            && is_leet_symbol(*self.out.text.as_bytes().last().unwrap_or(&b' '))
-        {
-            self.out.text.pop();
-            if self.track {
-                self.out.map.pop();
+        while self.text.len() > start && self.text.last().is_some_and(|b| is_leet_symbol(*b)) {
+            self.text.pop();
+            if TRACK {
+                self.map.pop();
             }
             self.word_chars -= 1;
         }
         if self.word_has_letter && self.word_has_leet {
             // Leet substitutions are ASCII for ASCII, so lengths are kept.
-            let folded: String = self.out.text[start..]
-                .bytes()
-                .map(|b| leet(b).unwrap_or(b) as char)
-                .collect();
-            self.out.text.truncate(start);
-            self.out.text.push_str(&folded);
+            for b in &mut self.text[start..] {
+                *b = leet(*b).unwrap_or(*b);
+            }
         }
-        let single_letter = self.word_chars == 1
-            && self.out.text[start..]
-                .chars()
-                .next()
-                .is_some_and(char::is_alphabetic);
+        let single_letter = self.word_chars == 1 && self.word_has_letter;
         if single_letter {
             self.singles += 1;
             self.join_singles();
@@ -212,37 +246,81 @@ impl Builder<'_> {
 
     /// Removes the separators inside a run of three or more one-letter words.
     fn join_singles(&mut self) {
-        let remove: &[Option<usize>] = match self.singles {
-            3 => &[self.last_sep, self.prev_sep],
-            n if n > 3 => &[self.last_sep],
+        let remove = match self.singles {
+            3 => [self.last_sep, self.prev_sep],
+            n if n > 3 => [self.last_sep, None],
             _ => return,
         };
-        let positions: Vec<usize> = remove.iter().flatten().copied().collect();
-        for pos in positions {
-            if self.out.text.as_bytes().get(pos) == Some(&b' ') {
-                self.out.text.remove(pos);
-                if self.track && pos < self.out.map.len() {
-                    self.out.map.remove(pos);
+        for pos in remove.into_iter().flatten() {
+            if self.text.get(pos) == Some(&b' ') {
+                self.text.remove(pos);
+                if TRACK && pos < self.map.len() {
+                    self.map.remove(pos);
                 }
             }
         }
         self.last_sep = None;
         self.prev_sep = None;
     }
+
+    fn run(mut self, input: &str) {
+        let bytes = input.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            if b < 0x80 {
+                self.ascii(b, i);
+                i += 1;
+                continue;
+            }
+            let c = input[i..].chars().next().unwrap_or(' ');
+            let src = i;
+            i += c.len_utf8();
+            if is_invisible(c) {
+                continue;
+            }
+            if let Some(l) = homoglyph(c) {
+                self.ascii(l as u8, src);
+                continue;
+            }
+            decompose_compatible(c, |d| {
+                if is_combining_mark(d) || is_invisible(d) {
+                    return;
+                }
+                self.other(homoglyph(d).unwrap_or(d), src);
+            });
+        }
+        self.word_end();
+        while self.text.last() == Some(&b' ') {
+            self.text.pop();
+            if TRACK {
+                self.map.pop();
+            }
+        }
+    }
 }
 
 /// Normalises `input` into `out` (cleared first), tracking source offsets
 /// when `track` is set.
 pub fn normalize_into(input: &str, track: bool, out: &mut WordView) {
-    out.text.clear();
+    let mut text = std::mem::take(&mut out.text).into_bytes();
+    text.clear();
+    text.reserve(input.len());
     out.map.clear();
-    out.text.reserve(input.len());
     if track {
         out.map.reserve(input.len());
+        builder::<true>(&mut text, &mut out.map).run(input);
+    } else {
+        builder::<false>(&mut text, &mut out.map).run(input);
     }
-    let mut b = Builder {
-        out,
-        track,
+    // Only whole UTF-8 sequences and ASCII bytes are ever pushed.
+    out.text = String::from_utf8(text).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+}
+
+fn builder<'a, const TRACK: bool>(text: &'a mut Vec<u8>, map: &'a mut Vec<u32>) -> Builder<'a, TRACK> {
+    Builder {
+        text,
+        map,
         word_start: None,
         word_chars: 0,
         word_has_letter: false,
@@ -250,32 +328,6 @@ pub fn normalize_into(input: &str, track: bool, out: &mut WordView) {
         singles: 0,
         last_sep: None,
         prev_sep: None,
-    };
-    for (src, c) in input.char_indices() {
-        if c.is_ascii() {
-            b.feed(c, src);
-            continue;
-        }
-        if is_invisible(c) {
-            continue;
-        }
-        if let Some(l) = homoglyph(c) {
-            b.feed(l, src);
-            continue;
-        }
-        decompose_compatible(c, |d| {
-            if is_combining_mark(d) || is_invisible(d) {
-                return;
-            }
-            b.feed(homoglyph(d).unwrap_or(d), src);
-        });
-    }
-    b.word_end();
-    while b.out.text.ends_with(' ') {
-        b.out.text.pop();
-        if b.track {
-            b.out.map.pop();
-        }
     }
 }
 

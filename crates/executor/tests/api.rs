@@ -1,0 +1,497 @@
+//! Functional behaviour of the executor API: FC-006/FC-007, tokens, error
+//! shapes, provenance, audit log, capabilities, metrics, concurrency and the
+//! http action against a local HTTPS server.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{output, Server};
+use octollm_types::token::{self, caps};
+use serde_json::json;
+
+#[tokio::test]
+async fn fc006_echo_runs_in_the_sandbox_with_provenance() {
+    let s = Server::start().await;
+    let (status, v) = s
+        .post(json!({"action_type": "shell", "command": "echo", "args": ["Hello from Executor"], "timeout_seconds": 10}))
+        .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["success"], true);
+    assert_eq!(v["output"], "Hello from Executor\n");
+    assert_eq!(v["exit_code"], 0);
+    assert!(v["error"].is_null());
+    let p = &v["provenance"];
+    assert_eq!(
+        p["command_hash"],
+        octollm_executor::provenance::command_hash("echo", &["Hello from Executor".into()])
+    );
+    assert_eq!(p["command_hash"].as_str().unwrap().len(), 64);
+    assert_eq!(p["capabilities_used"], json!(["shell_read"]));
+    let layers: Vec<&str> = p["sandbox"]["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    for l in [
+        "userns",
+        "mountns",
+        "pidns",
+        "netns",
+        "ipcns",
+        "utsns",
+        "seccomp",
+        "landlock",
+        "rlimits",
+        "no_new_privs",
+        "cgroup_memory",
+        "cgroup_pids",
+        "pivot_root",
+        "readonly_root",
+    ] {
+        assert!(layers.contains(&l), "{l} missing from {layers:?}");
+    }
+    assert!(p["sandbox"].get("missing").is_none());
+    assert!(p["resource_usage"]["max_memory_bytes"].as_u64().unwrap() > 0);
+    assert!(p["timestamp"].as_str().unwrap().contains('T'));
+    // The same record is in the audit log.
+    let log = std::fs::read_to_string(s.audit_path()).unwrap();
+    let rec: serde_json::Value = serde_json::from_str(log.lines().last().unwrap()).unwrap();
+    assert_eq!(rec["provenance"]["command_hash"], p["command_hash"]);
+    assert_eq!(rec["outcome"], "success");
+    // The /execute alias behaves the same.
+    let res = s
+        .client
+        .post(s.url("/execute"))
+        .json(&json!({"command": "echo", "args": ["alias"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    s.assert_clean().await;
+}
+
+#[tokio::test]
+async fn fc007_rm_is_refused_with_the_spec_message() {
+    let s = Server::start().await;
+    let (status, v) = s.shell("rm", &["-rf", "/"]).await;
+    assert_eq!(status, 403);
+    assert_eq!(v["success"], false);
+    assert_eq!(
+        v["error"],
+        "Command 'rm' is not in the allowlist. Allowed commands: echo, cat, ls, grep, head, tail, wc, sort, uniq, find, date, python3"
+    );
+    assert_eq!(v["error_code"], "COMMAND_NOT_ALLOWED");
+    let log = std::fs::read_to_string(s.audit_path()).unwrap();
+    assert!(log.contains("\"outcome\":\"denied\""));
+}
+
+#[tokio::test]
+async fn non_zero_exit_is_200_with_success_false_and_stdin_is_fed() {
+    let s = Server::start().await;
+    let (status, v) = s.shell("ls", &["/does-not-exist"]).await;
+    assert_eq!(status, 200);
+    assert_eq!(v["success"], false);
+    assert_eq!(v["exit_code"], 2);
+    assert_eq!(v["error_code"], "NON_ZERO_EXIT");
+    assert!(v["stderr"].as_str().unwrap().contains("does-not-exist"));
+    let (status, v) = s
+        .post(json!({"command": "sort", "stdin": "b\na\nc\n"}))
+        .await;
+    assert_eq!((status, output(&v)), (200, "a\nb\nc\n"));
+    let (_, v) = s
+        .post(json!({"command": "wc", "args": ["-c"], "stdin": "x".repeat(200_000)}))
+        .await;
+    assert_eq!(output(&v).trim(), "200000");
+    s.assert_clean().await;
+}
+
+#[tokio::test]
+async fn malformed_oversized_and_invalid_requests_get_4xx() {
+    let s = Server::start().await;
+    let post_raw = |body: Vec<u8>| {
+        let c = s.client.clone();
+        let url = s.url("/api/v1/execute");
+        async move {
+            let r = c
+                .post(url)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let st = r.status().as_u16();
+            (st, r.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    let (st, v) = post_raw(b"{\"command\": ".to_vec()).await;
+    assert_eq!(
+        (st, v["error_code"].as_str()),
+        (400, Some("MALFORMED_JSON"))
+    );
+    assert_eq!(v["success"], false);
+    let (st, _) = post_raw(b"\xff\xfe".to_vec()).await;
+    assert_eq!(st, 400);
+    let (st, v) = post_raw(br#"{"command": 5}"#.to_vec()).await;
+    assert_eq!(
+        (st, v["error_code"].as_str()),
+        (422, Some("VALIDATION_ERROR"))
+    );
+    let (st, _) = post_raw(
+        format!(
+            "{{\"command\":\"echo\",\"args\":[\"{}\"]}}",
+            "a".repeat(300_000)
+        )
+        .into_bytes(),
+    )
+    .await;
+    assert_eq!(st, 413);
+    let (st, _) = s
+        .post(json!({"command": "echo", "timeout_seconds": -1}))
+        .await;
+    assert_eq!(st, 422);
+    let (st, _) = s
+        .post(json!({"command": "echo", "timeout_seconds": 1e9}))
+        .await;
+    assert_eq!(st, 422);
+    let (st, _) = s
+        .post(json!({"action_type": "teleport", "command": "echo"}))
+        .await;
+    assert_eq!(st, 422);
+    let (st, _) = s.post(json!({"command": ""})).await;
+    assert_eq!(st, 422);
+    let (st, _) = s
+        .post(json!({"command": "echo", "args": ["a\u{0}b"]}))
+        .await;
+    assert_eq!(st, 400);
+    s.assert_clean().await;
+}
+
+#[tokio::test]
+async fn capability_tokens_are_enforced_when_a_secret_is_set() {
+    let s = Server::start_with(|c| c.token_secret = "test-secret".into()).await;
+    let (st, v) = s.shell("echo", &["hi"]).await;
+    assert_eq!((st, v["error_code"].as_str()), (401, Some("TOKEN_MISSING")));
+    let forged = token::issue_for(b"other-secret", "t", &[caps::SHELL_READ], 60).unwrap();
+    let (st, v) = s
+        .post(json!({"command": "echo", "capability_token": forged}))
+        .await;
+    assert_eq!((st, v["error_code"].as_str()), (401, Some("TOKEN_INVALID")));
+    let expired = token::issue(
+        b"test-secret",
+        &token::Claims {
+            sub: "t".into(),
+            caps: vec![caps::SHELL_READ.into()],
+            iat: 0,
+            exp: 1,
+        },
+    )
+    .unwrap();
+    let (st, v) = s
+        .post(json!({"command": "echo", "capability_token": expired}))
+        .await;
+    assert_eq!((st, v["error_code"].as_str()), (401, Some("TOKEN_EXPIRED")));
+    let read_only = token::issue_for(b"test-secret", "t", &[caps::SHELL_READ], 60).unwrap();
+    let (st, v) = s.post(json!({"command": "python3", "args": ["-c", "print(1)"], "capability_token": read_only})).await;
+    assert_eq!(
+        (st, v["error_code"].as_str()),
+        (403, Some("CAPABILITY_MISSING"))
+    );
+    let (st, v) = s.post(json!({"action_type": "http", "url": "https://example.org/", "capability_token": read_only})).await;
+    assert_eq!(
+        (st, v["error_code"].as_str()),
+        (403, Some("CAPABILITY_MISSING"))
+    );
+    let (st, v) = s
+        .post(json!({"command": "echo", "args": ["ok"], "capability_token": read_only}))
+        .await;
+    assert_eq!((st, output(&v)), (200, "ok\n"));
+    let py = token::issue_for(b"test-secret", "t", &[caps::PYTHON_EXEC], 60).unwrap();
+    let (st, v) = s
+        .post(json!({"command": "python3", "args": ["-c", "print(6*7)"], "capability_token": py}))
+        .await;
+    assert_eq!((st, output(&v)), (200, "42\n"));
+    assert_eq!(v["provenance"]["capabilities_used"], json!(["python_exec"]));
+    s.assert_clean().await;
+}
+
+#[tokio::test]
+async fn capabilities_health_ready_and_metrics() {
+    let s = Server::start_with(|c| c.http_allowed_hosts = vec!["docs.example".into()]).await;
+    let v: serde_json::Value = s
+        .client
+        .get(s.url("/api/v1/capabilities"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["allowed_commands"].as_array().unwrap().len(), 12);
+    assert_eq!(v["allowed_hosts"], json!(["docs.example"]));
+    assert_eq!(v["sandbox"]["available"], true);
+    assert!(v["sandbox"]["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|l| l == "seccomp"));
+    assert_eq!(v["capabilities_required"]["python3"], "python_exec");
+    let h: serde_json::Value = s
+        .client
+        .get(s.url("/health"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(h["status"], "healthy");
+    assert_eq!(h["sandbox"], "ready");
+    assert_eq!(
+        s.client.get(s.url("/ready")).send().await.unwrap().status(),
+        200
+    );
+    s.shell("echo", &["x"]).await;
+    s.shell("rm", &["x"]).await;
+    let m = s
+        .client
+        .get(s.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let families = m.lines().filter(|l| l.starts_with("# TYPE")).count();
+    assert!(families >= 10, "{families} metric families");
+    assert!(
+        m.contains("octollm_executor_executions_total{action=\"shell\",outcome=\"success\"} 1"),
+        "{m}"
+    );
+    assert!(m.contains("octollm_executor_policy_denials_total{reason=\"command_not_allowed\"} 1"));
+    s.assert_clean().await;
+}
+
+#[tokio::test]
+async fn a_hundred_concurrent_executions_all_succeed_and_leave_nothing() {
+    let s = Arc::new(Server::start().await);
+    let mut tasks = Vec::new();
+    for i in 0..100 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            s.post(json!({"command": "echo", "args": [format!("run-{i}")], "timeout_seconds": 60}))
+                .await
+        }));
+    }
+    for (i, t) in tasks.into_iter().enumerate() {
+        let (status, v) = t.await.unwrap();
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(v["success"], true);
+        assert_eq!(output(&v), format!("run-{i}\n"));
+    }
+    s.assert_clean().await;
+}
+
+#[tokio::test]
+async fn local_cli_path_uses_the_same_sandbox() {
+    let s = Server::start().await;
+    let code = octollm_executor::run_local(
+        &s.config,
+        "python3",
+        &[
+            "-c".into(),
+            "import sys; sys.exit(open('/proc/self/status').read().count('Seccomp:\\t2') + 6)"
+                .into(),
+        ],
+        Duration::from_secs(10),
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(code, 7);
+    let t = octollm_executor::run_local(
+        &s.config,
+        "python3",
+        &["-c".into(), "while True: pass".into()],
+        Duration::from_millis(500),
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(t, octollm_executor::TIMEOUT_EXIT);
+    assert!(
+        octollm_executor::run_local(&s.config, "rm", &[], Duration::from_secs(1), false)
+            .await
+            .is_err()
+    );
+    s.assert_clean().await;
+}
+
+// ---- http action against a local HTTPS server ----
+
+/// A tiny HTTPS server on 127.0.0.1 with canned answers per path.
+async fn https_server() -> (u16, Arc<std::sync::atomic::AtomicUsize>) {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+    let certs = CertificateDer::pem_file_iter(format!("{dir}/server.pem"))
+        .unwrap()
+        .map(|c| c.unwrap())
+        .collect();
+    let key = PrivateKeyDer::from_pem_file(format!("{dir}/server.key")).unwrap();
+    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let config = tokio_rustls::rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let hits = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = hits.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let mut buf = vec![0u8; 4096];
+                let n = tls.read(&mut buf).await.unwrap_or(0);
+                let req = String::from_utf8_lossy(&buf[..n]).to_string();
+                let path = req.split_whitespace().nth(1).unwrap_or("/").to_string();
+                let (status, headers, body) = match path.as_str() {
+                    "/hello" => ("200 OK", String::new(), "hello over tls".to_string()),
+                    "/big" => ("200 OK", String::new(), "b".repeat(300_000)),
+                    "/to-outside" => (
+                        "302 Found",
+                        "Location: https://not-allowed.example/\r\n".into(),
+                        String::new(),
+                    ),
+                    "/to-plain" => (
+                        "302 Found",
+                        format!("Location: http://localhost:{port}/hello\r\n"),
+                        String::new(),
+                    ),
+                    "/to-hello" => ("301 Moved", "Location: /hello\r\n".into(), String::new()),
+                    "/loop" => ("302 Found", "Location: /loop\r\n".into(), String::new()),
+                    _ => ("404 Not Found", String::new(), "nope".into()),
+                };
+                let res = format!("HTTP/1.1 {status}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+                let _ = tls.write_all(res.as_bytes()).await;
+                let _ = tls.shutdown().await;
+            });
+        }
+    });
+    (port, hits)
+}
+
+fn https_config(c: &mut octollm_executor::ExecutorConfig) {
+    c.http_allowed_hosts = vec!["localhost".into()];
+    c.http_private_hosts = vec!["localhost".into()];
+    c.http_extra_root_ca_pem = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/ca.pem").into();
+    c.http_max_response_bytes = 100_000;
+}
+
+#[tokio::test]
+async fn http_action_fetches_from_an_allowlisted_https_host() {
+    let (port, _) = https_server().await;
+    let s = Server::start_with(https_config).await;
+    let (st, v) = s.post(json!({"action_type": "http", "method": "GET", "url": format!("https://localhost:{port}/hello")})).await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["success"], true);
+    assert_eq!(v["output"], "hello over tls");
+    assert_eq!(v["http_status"], 200);
+    assert_eq!(v["provenance"]["capabilities_used"], json!(["http_get"]));
+    // A same-host redirect is followed after being re-checked.
+    let (_, v) = s
+        .post(json!({"action_type": "http", "url": format!("https://localhost:{port}/to-hello")}))
+        .await;
+    assert_eq!(v["output"], "hello over tls");
+    // The size cap stops the download.
+    let (_, v) = s
+        .post(json!({"action_type": "http", "url": format!("https://localhost:{port}/big")}))
+        .await;
+    assert_eq!(v["truncated"], true);
+    assert_eq!(output(&v).len(), 100_000);
+    let (_, v) = s
+        .post(json!({"action_type": "http", "url": format!("https://localhost:{port}/missing")}))
+        .await;
+    assert_eq!(
+        (v["success"].as_bool(), v["http_status"].as_u64()),
+        (Some(false), Some(404))
+    );
+}
+
+#[tokio::test]
+async fn http_action_rechecks_redirects_and_refuses_plain_http() {
+    let (port, hits) = https_server().await;
+    let s = Server::start_with(https_config).await;
+    let (st, v) = s
+        .post(json!({"action_type": "http", "url": format!("https://localhost:{port}/to-outside")}))
+        .await;
+    assert_eq!(
+        (st, v["error_code"].as_str()),
+        (403, Some("HOST_NOT_ALLOWED")),
+        "{v}"
+    );
+    let (st, v) = s
+        .post(json!({"action_type": "http", "url": format!("https://localhost:{port}/to-plain")}))
+        .await;
+    assert_eq!(
+        (st, v["error_code"].as_str()),
+        (403, Some("SCHEME_NOT_ALLOWED")),
+        "{v}"
+    );
+    let (st, v) = s
+        .post(json!({"action_type": "http", "url": format!("https://localhost:{port}/loop")}))
+        .await;
+    assert_eq!(
+        (st, v["error_code"].as_str()),
+        (502, Some("TOO_MANY_REDIRECTS"))
+    );
+    let (st, v) = s.post(json!({"action_type": "http", "method": "POST", "url": format!("https://localhost:{port}/hello")})).await;
+    assert_eq!(
+        (st, v["error_code"].as_str()),
+        (403, Some("METHOD_NOT_ALLOWED"))
+    );
+    let before = hits.load(std::sync::atomic::Ordering::SeqCst);
+    let (st, _) = s
+        .post(json!({"action_type": "http", "url": format!("http://localhost:{port}/hello")}))
+        .await;
+    assert_eq!(st, 403);
+    assert_eq!(
+        hits.load(std::sync::atomic::Ordering::SeqCst),
+        before,
+        "plain http reached the server"
+    );
+}
+
+#[tokio::test]
+async fn http_action_ssrf_guard_applies_to_allowlisted_names_resolving_to_loopback() {
+    let (port, hits) = https_server().await;
+    let s = Server::start_with(|c| {
+        https_config(c);
+        c.http_private_hosts = Vec::new();
+    })
+    .await;
+    let (st, v) = s
+        .post(json!({"action_type": "http", "url": format!("https://localhost:{port}/hello")}))
+        .await;
+    assert_eq!(
+        (st, v["error_code"].as_str()),
+        (403, Some("ADDRESS_NOT_ALLOWED")),
+        "{v}"
+    );
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 0);
+}

@@ -1,0 +1,111 @@
+//! What the fake server received, for assertions.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Which wire format a request used (decided by its path).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Api {
+    /// `POST /v1/chat/completions`
+    OpenAi,
+    /// `POST /v1/messages`
+    Anthropic,
+}
+
+/// One request as the server saw it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordedRequest {
+    pub api: Api,
+    pub path: String,
+    /// Header names are lowercase.
+    pub headers: BTreeMap<String, String>,
+    /// The parsed body, or `null` when it was not JSON.
+    pub body: Value,
+    pub raw_body: String,
+}
+
+impl RecordedRequest {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .get(&name.to_ascii_lowercase())
+            .map(String::as_str)
+    }
+
+    pub fn model(&self) -> Option<&str> {
+        self.body.get("model").and_then(Value::as_str)
+    }
+
+    /// The `messages` array (without Anthropic's top-level `system`).
+    pub fn messages(&self) -> Vec<Value> {
+        self.body
+            .get("messages")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The system prompt, wherever the wire format puts it.
+    pub fn system(&self) -> Option<String> {
+        match self.api {
+            Api::Anthropic => match self.body.get("system")? {
+                Value::String(s) => Some(s.clone()),
+                Value::Array(blocks) => Some(
+                    blocks
+                        .iter()
+                        .filter_map(|b| b.get("text").and_then(Value::as_str))
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                ),
+                _ => None,
+            },
+            Api::OpenAi => self
+                .messages()
+                .iter()
+                .find(|m| m.get("role").and_then(Value::as_str) == Some("system"))
+                .map(content_text),
+        }
+    }
+
+    /// The text of the last user message.
+    pub fn last_user_text(&self) -> Option<String> {
+        self.messages()
+            .iter()
+            .rev()
+            .find(|m| m.get("role").and_then(Value::as_str) == Some("user"))
+            .map(content_text)
+    }
+
+    pub fn response_format(&self) -> Option<&Value> {
+        self.body.get("response_format")
+    }
+
+    /// Total characters of every message, used to estimate prompt tokens.
+    pub(crate) fn prompt_chars(&self) -> usize {
+        let system = match self.api {
+            Api::Anthropic => self.system().map(|s| s.chars().count()).unwrap_or(0),
+            Api::OpenAi => 0,
+        };
+        system
+            + self
+                .messages()
+                .iter()
+                .map(|m| content_text(m).chars().count())
+                .sum::<usize>()
+    }
+}
+
+/// A message's text, whether `content` is a string or a list of blocks.
+pub fn content_text(message: &Value) -> String {
+    match message.get("content") {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Array(blocks)) => blocks
+            .iter()
+            .filter_map(|b| b.get("text").and_then(Value::as_str))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        _ => String::new(),
+    }
+}

@@ -1,0 +1,186 @@
+//! Scripted replies and how they are rendered in each wire format.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::record::Api;
+
+/// One scripted answer. With a 2xx status and no `raw_body`, `content` is
+/// wrapped in the exact success shape of the API the request came in on; with
+/// another status, `error_message` is wrapped in that API's error envelope.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FakeReply {
+    /// HTTP status; 0 is read as 200.
+    pub status: u16,
+    /// The assistant's text.
+    pub content: String,
+    /// Sent verbatim instead of a rendered body (malformed replies).
+    pub raw_body: Option<String>,
+    /// Message of the error envelope for non-2xx statuses.
+    pub error_message: String,
+    /// Extra response headers, e.g. `retry-after`.
+    pub headers: Vec<(String, String)>,
+    /// How long to wait before answering.
+    pub delay_ms: u64,
+    /// Reported usage; estimated from the text when absent.
+    pub prompt_tokens: Option<u64>,
+    pub completion_tokens: Option<u64>,
+    /// Model reported back; the requested model when absent.
+    pub model: Option<String>,
+}
+
+impl FakeReply {
+    /// A successful reply carrying `text`.
+    pub fn text(text: impl Into<String>) -> Self {
+        FakeReply {
+            status: 200,
+            content: text.into(),
+            ..Default::default()
+        }
+    }
+
+    /// A successful reply whose text is `value` serialised.
+    pub fn json(value: &Value) -> Self {
+        Self::text(value.to_string())
+    }
+
+    /// An error status with the API's own error envelope.
+    pub fn error(status: u16, message: impl Into<String>) -> Self {
+        FakeReply {
+            status,
+            error_message: message.into(),
+            ..Default::default()
+        }
+    }
+
+    /// A reply whose body is sent as-is, e.g. truncated JSON.
+    pub fn raw(status: u16, body: impl Into<String>) -> Self {
+        FakeReply {
+            status,
+            raw_body: Some(body.into()),
+            ..Default::default()
+        }
+    }
+
+    pub fn with_header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    pub fn retry_after(self, seconds: u64) -> Self {
+        self.with_header("retry-after", &seconds.to_string())
+    }
+
+    pub fn delay(mut self, d: Duration) -> Self {
+        self.delay_ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        self
+    }
+
+    pub fn usage(mut self, prompt_tokens: u64, completion_tokens: u64) -> Self {
+        self.prompt_tokens = Some(prompt_tokens);
+        self.completion_tokens = Some(completion_tokens);
+        self
+    }
+
+    pub fn model(mut self, model: &str) -> Self {
+        self.model = Some(model.to_string());
+        self
+    }
+
+    pub(crate) fn status_code(&self) -> u16 {
+        if self.status == 0 {
+            200
+        } else {
+            self.status
+        }
+    }
+
+    /// The body to send for a request to `api` that asked for `model`.
+    pub(crate) fn render(&self, api: Api, model: &str, prompt_chars: usize, seq: u64) -> String {
+        if let Some(raw) = &self.raw_body {
+            return raw.clone();
+        }
+        let status = self.status_code();
+        if !(200..300).contains(&status) {
+            return render_error(api, status, &self.error_message);
+        }
+        let model = self.model.as_deref().unwrap_or(model);
+        let prompt = self.prompt_tokens.unwrap_or(estimate_tokens(prompt_chars));
+        let completion = self
+            .completion_tokens
+            .unwrap_or(estimate_tokens(self.content.chars().count()));
+        match api {
+            Api::OpenAi => json!({
+                "id": format!("chatcmpl-fake-{seq}"),
+                "object": "chat.completion",
+                "created": 1_700_000_000u64 + seq,
+                "model": model,
+                "choices": [{
+                    "index": 0,
+                    "message": {"role": "assistant", "content": self.content},
+                    "logprobs": null,
+                    "finish_reason": "stop"
+                }],
+                "usage": {
+                    "prompt_tokens": prompt,
+                    "completion_tokens": completion,
+                    "total_tokens": prompt + completion
+                }
+            }),
+            Api::Anthropic => json!({
+                "id": format!("msg_fake_{seq}"),
+                "type": "message",
+                "role": "assistant",
+                "model": model,
+                "content": [{"type": "text", "text": self.content}],
+                "stop_reason": "end_turn",
+                "stop_sequence": null,
+                "usage": {"input_tokens": prompt, "output_tokens": completion}
+            }),
+        }
+        .to_string()
+    }
+}
+
+/// Roughly four characters per token, like the real tokenisers on English.
+fn estimate_tokens(chars: usize) -> u64 {
+    (chars as u64).div_ceil(4).max(1)
+}
+
+pub(crate) fn render_error(api: Api, status: u16, message: &str) -> String {
+    let message = if message.is_empty() {
+        "fake-llm scripted error"
+    } else {
+        message
+    };
+    match api {
+        Api::OpenAi => {
+            let (kind, code) = match status {
+                401 => ("invalid_request_error", "invalid_api_key"),
+                403 => ("invalid_request_error", "permission_denied"),
+                404 => ("invalid_request_error", "model_not_found"),
+                429 => ("requests", "rate_limit_exceeded"),
+                s if s >= 500 => ("server_error", "server_error"),
+                _ => ("invalid_request_error", "invalid_request"),
+            };
+            json!({"error": {"message": message, "type": kind, "param": null, "code": code}})
+        }
+        Api::Anthropic => {
+            let kind = match status {
+                401 => "authentication_error",
+                403 => "permission_error",
+                404 => "not_found_error",
+                413 => "request_too_large",
+                429 => "rate_limit_error",
+                529 => "overloaded_error",
+                s if s >= 500 => "api_error",
+                _ => "invalid_request_error",
+            };
+            json!({"type": "error", "error": {"type": kind, "message": message}})
+        }
+    }
+    .to_string()
+}

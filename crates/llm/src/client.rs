@@ -1,0 +1,332 @@
+//! The fallback chain: each provider in order, each with retries and a breaker.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use octollm_server::MetricsRegistry;
+use octollm_types::plan::Usage;
+use serde::Serialize;
+
+use crate::anthropic::AnthropicProvider;
+use crate::breaker::{BreakerState, CircuitBreaker};
+use crate::metrics::{ErrorLabels, LlmMetrics, ModelLabels, OutcomeLabels, TokenLabels};
+use crate::openai::OpenAiProvider;
+use crate::retry::RetryPolicy;
+use crate::{ChatRequest, ChatResponse, LlmConfig, LlmError, PriceTable, Provider};
+
+struct Managed {
+    provider: Arc<dyn Provider>,
+    breaker: CircuitBreaker,
+}
+
+impl Managed {
+    fn name(&self) -> String {
+        format!("{}:{}", self.provider.kind(), self.provider.model())
+    }
+
+    fn labels(&self) -> ModelLabels {
+        ModelLabels {
+            provider: self.provider.kind().to_string(),
+            model: self.provider.model().to_string(),
+        }
+    }
+}
+
+/// A provider's name and breaker state, for `/health` and `/capabilities`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ProviderStatus {
+    pub name: String,
+    pub kind: String,
+    pub model: String,
+    pub breaker: BreakerState,
+}
+
+/// Tuning shared by every provider of a client.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    pub timeout: Duration,
+    pub retry: RetryPolicy,
+    pub breaker_threshold: u32,
+    pub breaker_cooldown: Duration,
+    pub prices: PriceTable,
+}
+
+impl ClientOptions {
+    pub fn from_config(cfg: &LlmConfig) -> Result<Self, LlmError> {
+        let secs = |v: f64, field: &str| {
+            if v.is_finite() && v >= 0.0 {
+                Ok(Duration::from_secs_f64(v))
+            } else {
+                Err(LlmError::Config(format!(
+                    "{field} must be a non-negative number of seconds"
+                )))
+            }
+        };
+        let timeout = secs(cfg.timeout_seconds, "timeout_seconds")?;
+        if timeout.is_zero() {
+            return Err(LlmError::Config(
+                "timeout_seconds must be greater than 0".into(),
+            ));
+        }
+        Ok(ClientOptions {
+            timeout,
+            retry: RetryPolicy {
+                max_retries: cfg.max_retries,
+                initial: Duration::from_millis(cfg.backoff_initial_ms),
+                max: Duration::from_millis(cfg.backoff_max_ms.max(cfg.backoff_initial_ms)),
+                retry_after_max: secs(cfg.retry_after_max_seconds, "retry_after_max_seconds")?,
+            },
+            breaker_threshold: cfg.breaker_failure_threshold,
+            breaker_cooldown: secs(cfg.breaker_cooldown_seconds, "breaker_cooldown_seconds")?,
+            prices: PriceTable::with_overrides(&cfg.prices)?,
+        })
+    }
+}
+
+/// The provider layer's entry point. Cheap to share behind an `Arc`.
+pub struct LlmClient {
+    chain: Vec<Managed>,
+    options: ClientOptions,
+    metrics: LlmMetrics,
+}
+
+impl LlmClient {
+    /// Builds the chain `provider` → `fallback_provider` from configuration
+    /// and registers the provider metrics. With nothing configured the chain
+    /// is empty and [`LlmClient::chat`] answers [`LlmError::NotConfigured`].
+    pub fn from_config(cfg: &LlmConfig, registry: &MetricsRegistry) -> Result<Self, LlmError> {
+        let options = ClientOptions::from_config(cfg)?;
+        let http = reqwest::Client::builder()
+            .connect_timeout(options.timeout.min(Duration::from_secs(10)))
+            .build()
+            .map_err(|e| LlmError::Config(format!("HTTP client: {e}")))?;
+        let mut providers: Vec<Arc<dyn Provider>> = Vec::new();
+        for (kind, base, model, key) in [
+            (&cfg.provider, &cfg.base_url, &cfg.model, &cfg.api_key),
+            (
+                &cfg.fallback_provider,
+                &cfg.fallback_base_url,
+                &cfg.fallback_model,
+                &cfg.fallback_api_key,
+            ),
+        ] {
+            let p: Arc<dyn Provider> = match kind.trim().to_ascii_lowercase().as_str() {
+                "" | "none" => continue,
+                "openai" | "openai-compatible" | "ollama" | "vllm" => Arc::new(OpenAiProvider::new(
+                    http.clone(),
+                    base,
+                    model,
+                    key,
+                    cfg.max_tokens,
+                    cfg.temperature,
+                )),
+                "anthropic" => Arc::new(AnthropicProvider::new(
+                    http.clone(),
+                    base,
+                    model,
+                    key,
+                    &cfg.anthropic_version,
+                    cfg.max_tokens,
+                    cfg.temperature,
+                )),
+                other => {
+                    return Err(LlmError::Config(format!(
+                        "unknown provider '{other}': use 'openai' (any OpenAI-compatible server) or 'anthropic'"
+                    )))
+                }
+            };
+            providers.push(p);
+        }
+        Ok(Self::new(
+            providers,
+            options,
+            LlmMetrics::register(registry),
+        ))
+    }
+
+    /// A chain of arbitrary providers, tried in order.
+    pub fn new(
+        providers: Vec<Arc<dyn Provider>>,
+        options: ClientOptions,
+        metrics: LlmMetrics,
+    ) -> Self {
+        let chain: Vec<Managed> = providers
+            .into_iter()
+            .map(|provider| Managed {
+                provider,
+                breaker: CircuitBreaker::new(options.breaker_threshold, options.breaker_cooldown),
+            })
+            .collect();
+        for m in &chain {
+            metrics.breaker.get_or_create(&m.labels()).set(0);
+        }
+        LlmClient {
+            chain,
+            options,
+            metrics,
+        }
+    }
+
+    pub fn is_configured(&self) -> bool {
+        !self.chain.is_empty()
+    }
+
+    pub fn providers(&self) -> Vec<ProviderStatus> {
+        self.chain
+            .iter()
+            .map(|m| ProviderStatus {
+                name: m.name(),
+                kind: m.provider.kind().to_string(),
+                model: m.provider.model().to_string(),
+                breaker: m.breaker.state(),
+            })
+            .collect()
+    }
+
+    /// Asks each provider in turn until one answers.
+    pub async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
+        if self.chain.is_empty() {
+            return Err(LlmError::NotConfigured);
+        }
+        let mut errors = Vec::new();
+        for managed in &self.chain {
+            match self.call(managed, request).await {
+                Ok(res) => return Ok(res),
+                Err(e) => {
+                    tracing::warn!(provider = %managed.name(), error = %e, "LLM provider failed");
+                    errors.push(e);
+                }
+            }
+        }
+        if errors.len() == 1 {
+            if let Some(e) = errors.pop() {
+                return Err(e);
+            }
+        }
+        Err(LlmError::AllProvidersFailed(errors))
+    }
+
+    async fn call(&self, m: &Managed, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
+        let labels = m.labels();
+        let mut attempt = 0u32;
+        loop {
+            if !m.breaker.allow() {
+                self.sync_breaker(m);
+                return Err(LlmError::CircuitOpen { provider: m.name() });
+            }
+            let started = Instant::now();
+            let result = m.provider.complete(request, self.options.timeout).await;
+            let elapsed = started.elapsed();
+            self.metrics
+                .latency
+                .get_or_create(&labels)
+                .observe(elapsed.as_secs_f64());
+            match result {
+                Ok(c) => {
+                    m.breaker.on_success();
+                    self.sync_breaker(m);
+                    return Ok(self.account(m, c, elapsed, attempt + 1));
+                }
+                Err(e) => {
+                    self.count_outcome(&labels, "error");
+                    self.metrics
+                        .errors
+                        .get_or_create(&ErrorLabels {
+                            provider: labels.provider.clone(),
+                            model: labels.model.clone(),
+                            kind: e.kind().to_string(),
+                        })
+                        .inc();
+                    if e.counts_against_breaker() {
+                        m.breaker.on_failure();
+                    } else {
+                        // The provider answered; only our request was wrong.
+                        m.breaker.on_success();
+                    }
+                    self.sync_breaker(m);
+                    if !e.is_retryable() || attempt >= self.options.retry.max_retries {
+                        return Err(e);
+                    }
+                    let Some(delay) = self.options.retry.delay(attempt, e.retry_after()) else {
+                        return Err(e);
+                    };
+                    tracing::debug!(provider = %m.name(), attempt, ?delay, error = %e, "retrying LLM call");
+                    self.metrics.retries.get_or_create(&labels).inc();
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                }
+            }
+        }
+    }
+
+    fn account(
+        &self,
+        m: &Managed,
+        c: crate::Completion,
+        latency: Duration,
+        attempts: u32,
+    ) -> ChatResponse {
+        // Price by the model we asked for: providers report dated snapshot
+        // names, which the price table resolves by prefix anyway.
+        let cost = self
+            .options
+            .prices
+            .lookup(&c.model)
+            .map(|_| {
+                self.options
+                    .prices
+                    .cost(&c.model, c.prompt_tokens, c.completion_tokens)
+            })
+            .unwrap_or_else(|| {
+                self.options
+                    .prices
+                    .cost(m.provider.model(), c.prompt_tokens, c.completion_tokens)
+            });
+        let labels = m.labels();
+        self.count_outcome(&labels, "success");
+        for (direction, n) in [
+            ("prompt", c.prompt_tokens),
+            ("completion", c.completion_tokens),
+        ] {
+            self.metrics
+                .tokens
+                .get_or_create(&TokenLabels {
+                    provider: labels.provider.clone(),
+                    model: labels.model.clone(),
+                    direction: direction.to_string(),
+                })
+                .inc_by(n);
+        }
+        self.metrics.cost.get_or_create(&labels).inc_by(cost);
+        ChatResponse {
+            text: c.text,
+            usage: Usage {
+                prompt_tokens: c.prompt_tokens,
+                completion_tokens: c.completion_tokens,
+                cost_usd: cost,
+            },
+            provider: m.provider.kind().to_string(),
+            model: c.model,
+            latency,
+            attempts,
+        }
+    }
+
+    fn count_outcome(&self, labels: &ModelLabels, outcome: &str) {
+        self.metrics
+            .calls
+            .get_or_create(&OutcomeLabels {
+                provider: labels.provider.clone(),
+                model: labels.model.clone(),
+                outcome: outcome.to_string(),
+            })
+            .inc();
+    }
+
+    fn sync_breaker(&self, m: &Managed) {
+        self.metrics
+            .breaker
+            .get_or_create(&m.labels())
+            .set(m.breaker.state().as_gauge());
+    }
+}

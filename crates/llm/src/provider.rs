@@ -1,0 +1,22 @@
+//! The one interface every backend implements.
+
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+
+use crate::{ChatRequest, Completion, LlmError};
+
+/// One model endpoint. An implementation makes a single HTTP attempt;
+/// retries, breakers, fallback and accounting live in [`crate::LlmClient`].
+pub trait Provider: Send + Sync {
+    /// Backend kind for metrics: `openai` or `anthropic`.
+    fn kind(&self) -> &'static str;
+    /// The model requested.
+    fn model(&self) -> &str;
+    /// One attempt, bounded by `timeout`.
+    fn complete<'a>(
+        &'a self,
+        request: &'a ChatRequest,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<Completion, LlmError>>;
+}

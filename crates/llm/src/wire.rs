@@ -1,0 +1,132 @@
+//! The HTTP exchange shared by both backends: send, time out, classify.
+
+use std::time::Duration;
+
+use reqwest::header::HeaderMap;
+use serde_json::Value;
+
+use crate::retry::parse_retry_after;
+use crate::LlmError;
+
+/// POSTs `body` and returns the parsed JSON of a 2xx answer, or the error
+/// class the status and transport failure belong to.
+pub(crate) async fn post_json(
+    client: &reqwest::Client,
+    provider: &str,
+    url: &str,
+    headers: HeaderMap,
+    body: &Value,
+    timeout: Duration,
+) -> Result<Value, LlmError> {
+    let exchange = async {
+        let res = client
+            .post(url)
+            .headers(headers)
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| transport_error(provider, e, timeout))?;
+        let status = res.status().as_u16();
+        let retry_after = parse_retry_after(res.headers());
+        let text = res
+            .text()
+            .await
+            .map_err(|e| transport_error(provider, e, timeout))?;
+        Ok::<_, LlmError>((status, retry_after, text))
+    };
+    let (status, retry_after, text) =
+        tokio::time::timeout(timeout, exchange)
+            .await
+            .map_err(|_| LlmError::Timeout {
+                provider: provider.to_string(),
+                after_ms: millis(timeout),
+            })??;
+
+    if (200..300).contains(&status) {
+        return serde_json::from_str(&text).map_err(|e| LlmError::Malformed {
+            provider: provider.to_string(),
+            message: format!("body is not JSON ({e}): {}", snippet(&text)),
+        });
+    }
+    let message = error_message(&text);
+    let provider = provider.to_string();
+    Err(match status {
+        429 => LlmError::RateLimited {
+            provider,
+            message,
+            retry_after,
+        },
+        401 | 403 => LlmError::Auth {
+            provider,
+            status,
+            message,
+        },
+        // 408 and 5xx (including Anthropic's 529 "overloaded") are transient.
+        408 | 500..=599 => LlmError::Server {
+            provider,
+            status,
+            message,
+            retry_after,
+        },
+        _ => LlmError::Rejected {
+            provider,
+            status,
+            message,
+        },
+    })
+}
+
+fn transport_error(provider: &str, e: reqwest::Error, timeout: Duration) -> LlmError {
+    if e.is_timeout() {
+        LlmError::Timeout {
+            provider: provider.to_string(),
+            after_ms: millis(timeout),
+        }
+    } else {
+        LlmError::Connect {
+            provider: provider.to_string(),
+            message: error_chain(&e),
+        }
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        src = s.source();
+    }
+    out
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Both vendors put the sentence at `error.message`.
+fn error_message(body: &str) -> String {
+    serde_json::from_str::<Value>(body)
+        .ok()
+        .and_then(|v| {
+            v.pointer("/error/message")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| snippet(body))
+}
+
+pub(crate) fn snippet(text: &str) -> String {
+    let s: String = text.chars().take(200).collect();
+    if s.is_empty() {
+        "(empty body)".to_string()
+    } else {
+        s
+    }
+}
+
+/// Usage when the server reported none: about four characters per token.
+pub(crate) fn estimate_tokens(chars: usize) -> u64 {
+    (chars as u64).div_ceil(4)
+}

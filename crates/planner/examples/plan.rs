@@ -1,0 +1,33 @@
+//! `cargo run -p octollm-planner --example plan -- "<goal>" [--criteria C]…`:
+//! plans with the built-in planner and prints the tree.
+
+use octollm_planner::{render_tree, LlmConfig, Planner, PlannerConfig};
+use octollm_types::plan::PlanRequest;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let mut req = PlanRequest::default();
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--criteria" => req.acceptance_criteria.extend(args.next()),
+            "--constraint" => req.constraints.extend(args.next()),
+            _ => req.goal = a,
+        }
+    }
+    let reg = octollm_server::MetricsRegistry::new("planner");
+    let planner = match Planner::new(PlannerConfig::default(), LlmConfig::default(), &reg).await {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(2);
+        }
+    };
+    match planner.plan(&req).await {
+        Ok(o) => print!("{}", render_tree(&o.plan)),
+        Err(e) => {
+            println!("ERROR: {}", e.to_api_error().message);
+            std::process::exit(1);
+        }
+    }
+}

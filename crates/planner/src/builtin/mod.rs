@@ -1,0 +1,329 @@
+//! The built-in planner: deterministic, no model, and honest about its limits.
+//!
+//! A goal is split into clauses ("list files in /tmp" / "count them"); each
+//! clause must match one known shape *and* every word in it must be
+//! understood, otherwise the whole goal is refused with the reason. Clauses
+//! without their own input read the previous clause's output through a
+//! `{{step_N.output}}` stdin reference.
+
+mod clause;
+mod intents;
+mod lexer;
+mod vocab;
+
+use std::collections::BTreeSet;
+
+use octollm_types::plan::{Plan, PlanRequest, PlanStep, ToolCall, Usage};
+
+use clause::Clause;
+use intents::{Ctx, Spec, INTENTS};
+use lexer::{lex, Kind, Tok};
+
+/// Why the built-in planner refused a goal.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct Unsupported(pub String);
+
+/// What the built-in planner may use.
+#[derive(Debug, Clone)]
+pub struct BuiltinPlanner {
+    pub allowed_commands: BTreeSet<String>,
+    pub max_steps: u32,
+}
+
+impl BuiltinPlanner {
+    pub fn plan(&self, req: &PlanRequest) -> Result<Plan, Unsupported> {
+        let goal = req.goal.trim();
+        let toks = lex(goal);
+        let specs = self.clauses(goal, &toks)?;
+        let constraints = Constraints::parse(&req.constraints);
+        if constraints.no_network
+            && specs
+                .iter()
+                .any(|s| matches!(s.call, ToolCall::Http { .. }))
+        {
+            return Err(Unsupported(
+                "the goal needs a network fetch but the constraints forbid network access".into(),
+            ));
+        }
+        let mut steps = number(specs);
+        if steps.is_empty() {
+            return Err(Unsupported("the goal asks for nothing to run".into()));
+        }
+        let max = constraints
+            .max_steps
+            .unwrap_or(self.max_steps)
+            .min(self.max_steps);
+        add_verification(&mut steps, &req.acceptance_criteria, max);
+        let n = steps.len();
+        let total: u32 = steps.iter().map(|s| s.estimated_duration_seconds).sum();
+        let rationale = format!(
+            "Built-in planner: {} step{} of allowlisted commands{}.",
+            n,
+            if n == 1 { "" } else { "s" },
+            if steps.iter().any(|s| !s.depends_on.is_empty()) {
+                "; later steps read earlier output through stdin references"
+            } else {
+                ""
+            }
+        );
+        Ok(Plan {
+            plan: steps,
+            rationale,
+            confidence: if n <= 2 { 0.9 } else { 0.8 },
+            total_estimated_duration: total,
+            complexity_score: (0.1 + 0.1 * (n as f64 - 1.0)).min(1.0),
+            planner: "builtin".to_string(),
+            usage: Usage::default(),
+        })
+    }
+
+    fn clauses(&self, goal: &str, toks: &[Tok]) -> Result<Vec<Spec>, Unsupported> {
+        if toks.is_empty() {
+            return Err(Unsupported("the goal is empty".into()));
+        }
+        // Candidate boundaries: separators, "then", and "and" outside quotes.
+        let mut segments: Vec<Vec<&Tok>> = vec![Vec::new()];
+        for t in toks {
+            let boundary = t.kind == Kind::Sep
+                || (t.kind == Kind::Word
+                    && matches!(t.lower.as_str(), "then" | "and" | "afterwards"));
+            if boundary {
+                if segments.last().is_some_and(|s| !s.is_empty()) {
+                    segments.push(Vec::new());
+                }
+                if t.kind == Kind::Sep {
+                    continue;
+                }
+            }
+            if let Some(s) = segments.last_mut() {
+                s.push(t);
+            }
+        }
+        segments.retain(|s| {
+            !s.iter()
+                .all(|t| matches!(t.lower.as_str(), "then" | "and" | "afterwards"))
+        });
+
+        // Merge a segment into the previous one unless it stands alone as an
+        // action ("date and time", "lines and words" stay together).
+        let mut clauses: Vec<Vec<&Tok>> = Vec::new();
+        let mut has_prev = false;
+        let mut out: Vec<Spec> = Vec::new();
+        let mut pending: Option<Vec<&Tok>> = None;
+        for seg in segments {
+            match pending.take() {
+                None => pending = Some(seg),
+                Some(cur) => {
+                    if self.parse(goal, &seg, true).is_ok() {
+                        clauses.push(cur);
+                        pending = Some(seg);
+                    } else {
+                        let mut merged = cur;
+                        merged.extend(seg);
+                        pending = Some(merged);
+                    }
+                }
+            }
+        }
+        clauses.extend(pending);
+        for cl in clauses {
+            let specs = self.parse(goal, &cl, has_prev)?;
+            has_prev |= !specs.is_empty();
+            out.extend(specs);
+        }
+        Ok(out)
+    }
+
+    fn parse(&self, goal: &str, toks: &[&Tok], has_prev: bool) -> Result<Vec<Spec>, Unsupported> {
+        let ctx = Ctx {
+            has_prev,
+            allowed: &self.allowed_commands,
+        };
+        let base = Clause::new(toks.to_vec(), goal);
+        let mut not_understood: Option<Vec<String>> = None;
+        for (intent, vocab) in INTENTS {
+            let mut c = Clause::new(toks.to_vec(), goal);
+            match intent(&mut c, &ctx) {
+                Ok(None) => {}
+                Ok(Some(specs)) => {
+                    let unknown = c.unknown(vocab);
+                    if unknown.is_empty() {
+                        return Ok(specs);
+                    }
+                    if not_understood
+                        .as_ref()
+                        .is_none_or(|u| unknown.len() < u.len())
+                    {
+                        not_understood = Some(unknown);
+                    }
+                }
+                Err(reason) => return Err(Unsupported(reason)),
+            }
+        }
+        let text = base.span(0, base.len().saturating_sub(1));
+        Err(Unsupported(match not_understood {
+            Some(words) => format!(
+                "the built-in planner does not understand '{}' in \"{text}\"",
+                words.join(" ")
+            ),
+            None => format!("the built-in planner does not know how to do \"{text}\""),
+        }))
+    }
+}
+
+/// Constraints the built-in planner can honour.
+#[derive(Debug, Default)]
+struct Constraints {
+    max_steps: Option<u32>,
+    no_network: bool,
+}
+
+impl Constraints {
+    fn parse(list: &[String]) -> Self {
+        let mut c = Constraints::default();
+        for raw in list {
+            let l = raw.to_lowercase();
+            let words: Vec<&str> = l
+                .split(|ch: char| !ch.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .collect();
+            for (i, w) in words.iter().enumerate() {
+                if matches!(*w, "steps" | "step") && i > 0 {
+                    if let Some(n) = clause::number(words[i - 1]) {
+                        let bounded = words[..i - 1].iter().rev().take(3).any(|b| {
+                            matches!(
+                                *b,
+                                "most" | "max" | "maximum" | "than" | "within" | "exceed" | "up"
+                            )
+                        });
+                        if bounded {
+                            c.max_steps = Some(n);
+                        }
+                    }
+                }
+            }
+            if (l.contains("no ")
+                || l.contains("without")
+                || l.contains("offline")
+                || l.contains("don't")
+                || l.contains("do not"))
+                && (l.contains("network")
+                    || l.contains("internet")
+                    || l.contains("http")
+                    || l.contains("offline"))
+                || l.trim() == "offline"
+            {
+                c.no_network = true;
+            }
+        }
+        c
+    }
+}
+
+fn number(specs: Vec<Spec>) -> Vec<PlanStep> {
+    let mut steps = Vec::with_capacity(specs.len());
+    for (i, spec) in specs.into_iter().enumerate() {
+        let n = u32::try_from(i + 1).unwrap_or(u32::MAX);
+        let mut call = spec.call;
+        let mut depends_on = Vec::new();
+        if spec.piped && n > 1 {
+            depends_on.push(n - 1);
+            if let ToolCall::Shell { stdin, .. } = &mut call {
+                *stdin = Some(format!("{{{{step_{}.output}}}}", n - 1));
+            }
+        }
+        steps.push(PlanStep {
+            step: n,
+            action: spec.action,
+            required_arm: "executor".to_string(),
+            tool_call: Some(call),
+            acceptance_criteria: spec.criteria,
+            depends_on,
+            estimated_cost_tier: 1,
+            estimated_duration_seconds: spec.duration,
+        });
+    }
+    steps
+}
+
+/// Appends steps that check the final output against the acceptance criteria
+/// the executor can test deterministically (grep exits non-zero on no match).
+fn add_verification(steps: &mut Vec<PlanStep>, criteria: &[String], max_steps: u32) {
+    let criteria: Vec<&String> = criteria.iter().filter(|c| !c.trim().is_empty()).collect();
+    if criteria.is_empty() {
+        return;
+    }
+    let Some(last) = steps.last_mut() else { return };
+    last.acceptance_criteria
+        .extend(criteria.iter().map(|c| c.to_string()));
+    let target = last.step;
+    let mut checks: Vec<(String, Vec<String>)> = Vec::new();
+    let mut generic = Vec::new();
+    for c in &criteria {
+        match verification_args(c) {
+            Some(args) => checks.push((c.to_string(), args)),
+            None => generic.push(c.to_string()),
+        }
+    }
+    if checks.is_empty() {
+        checks.push((generic.join("; "), vec!["-e".into(), ".".into()]));
+    }
+    for (criterion, args) in checks {
+        if steps.len() as u32 >= max_steps {
+            break;
+        }
+        let n = steps.len() as u32 + 1;
+        steps.push(PlanStep {
+            step: n,
+            action: format!("Verify the output of step {target}: {criterion}"),
+            required_arm: "executor".to_string(),
+            tool_call: Some(ToolCall::Shell {
+                command: "grep".to_string(),
+                args,
+                stdin: Some(format!("{{{{step_{target}.output}}}}")),
+            }),
+            acceptance_criteria: vec![criterion],
+            depends_on: vec![target],
+            estimated_cost_tier: 1,
+            estimated_duration_seconds: 2,
+        });
+    }
+}
+
+/// grep arguments that succeed exactly when `criterion` holds, if it is one
+/// of the deterministic shapes.
+fn verification_args(criterion: &str) -> Option<Vec<String>> {
+    let toks = lex(criterion);
+    let lower = criterion.to_lowercase();
+    if let Some(q) = toks.iter().find(|t| t.kind == Kind::Quoted) {
+        let regex = lower.contains("regex") || lower.contains("match");
+        let flag = if regex { "-E" } else { "-F" };
+        return Some(vec![flag.into(), "-e".into(), q.text.clone()]);
+    }
+    if lower.contains("number")
+        || lower.contains("numeric")
+        || lower.contains("integer")
+        || lower.contains("a count")
+    {
+        return Some(vec![
+            "-E".into(),
+            "-e".into(),
+            "^[[:space:]]*-?[0-9]+([.][0-9]+)?([[:space:]].*)?$".into(),
+        ]);
+    }
+    for cue in ["contains ", "includes ", "mentions ", "has "] {
+        if let Some(pos) = lower.find(cue) {
+            let start = pos + cue.len();
+            let rest = criterion.get(start..)?.trim().trim_end_matches('.');
+            let rest = rest
+                .strip_prefix("the word ")
+                .or_else(|| rest.strip_prefix("the text "))
+                .unwrap_or(rest);
+            if !rest.is_empty() && rest.split_whitespace().count() == 1 {
+                return Some(vec!["-F".into(), "-e".into(), rest.to_string()]);
+            }
+        }
+    }
+    None
+}

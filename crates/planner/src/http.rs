@@ -1,0 +1,129 @@
+//! The planner's HTTP service.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use octollm_server::{ApiError, ApiJson, Uptime};
+use octollm_types::plan::PlanRequest;
+use serde_json::{json, Map, Value};
+
+use crate::policy::FORBIDDEN_ARGS;
+use crate::Planner;
+
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pub planner: Arc<Planner>,
+    pub uptime: Uptime,
+}
+
+pub(crate) fn routes(state: AppState) -> Router {
+    Router::new()
+        .route("/api/v1/plan", post(plan))
+        .route("/plan", post(plan))
+        .route("/api/v1/capabilities", get(capabilities))
+        .route("/health", get(health))
+        .route("/ready", get(ready))
+        .with_state(state)
+}
+
+async fn plan(
+    State(s): State<AppState>,
+    ApiJson(req): ApiJson<PlanRequest>,
+) -> Result<Response, ApiError> {
+    let outcome = s.planner.plan(&req).await.map_err(|e| e.to_api_error())?;
+    let mut body = serde_json::to_value(&outcome.plan)
+        .map_err(|e| ApiError::internal(format!("serialising the plan: {e}")))?;
+    if let Value::Object(m) = &mut body {
+        m.insert("cached".into(), Value::Bool(outcome.cached));
+    }
+    Ok(Json(body).into_response())
+}
+
+async fn capabilities(State(s): State<AppState>) -> Json<Value> {
+    let p = &s.planner;
+    let policy = p.policy().await;
+    let forbidden: Map<String, Value> = FORBIDDEN_ARGS
+        .iter()
+        .map(|(cmd, forms, _)| ((*cmd).to_string(), json!(forms)))
+        .collect();
+    Json(json!({
+        "service": "planner",
+        "arms": p.arms().iter().map(|(n, d)| json!({"name": n, "description": d})).collect::<Vec<_>>(),
+        "allowed_commands": policy.allowed_commands,
+        "allowed_hosts": policy.allowed_hosts,
+        "allowlist_source": policy.source,
+        "forbidden_arguments": forbidden,
+        "min_steps": p.config().min_steps,
+        "max_steps": p.config().max_steps,
+        "repair_rounds": p.config().repair_rounds,
+        "mode": p.mode_name(),
+        "llm_configured": p.llm_configured(),
+        "llm_providers": p.llm_providers(),
+        "cache": p.cache_backend(),
+        "builtin_goal_shapes": [
+            "echo / print / say text",
+            "list files in a directory (hidden, long, sorted)",
+            "count files, lines, words, characters, matches",
+            "find files by name, extension, size or age",
+            "read a file, its first or last N lines",
+            "search for a pattern in a file or directory",
+            "sort and de-duplicate lines",
+            "show the date or time",
+            "fetch a URL from an allowed host",
+            "run an allowlisted command line",
+            "arithmetic",
+            "compositions of the above (\"list files in /tmp and count them\")"
+        ],
+    }))
+}
+
+async fn health(State(s): State<AppState>) -> Json<Value> {
+    let deps = s.planner.dependencies().await;
+    let mut extra = Map::new();
+    for (name, ok) in &deps {
+        let state = match (*name, ok) {
+            ("redis", true) => "connected",
+            ("redis", false) => "disconnected",
+            (_, true) => "reachable",
+            (_, false) => "unreachable",
+        };
+        extra.insert((*name).to_string(), Value::from(state));
+    }
+    extra.insert("cache".into(), Value::from(s.planner.cache_backend()));
+    extra.insert("mode".into(), Value::from(s.planner.mode_name()));
+    extra.insert("llm_providers".into(), json!(s.planner.llm_providers()));
+    let degraded = deps.values().any(|ok| !ok)
+        || s.planner
+            .llm_providers()
+            .iter()
+            .any(|p| p.breaker != octollm_llm::BreakerState::Closed);
+    Json(s.uptime.health_body("planner", degraded, extra))
+}
+
+async fn ready(State(s): State<AppState>) -> Response {
+    let deps = s.planner.dependencies().await;
+    let down: Vec<&str> = deps
+        .iter()
+        .filter(|(_, ok)| !**ok)
+        .map(|(n, _)| *n)
+        .collect();
+    if down.is_empty() {
+        (
+            StatusCode::OK,
+            Json(json!({"status": "ready", "dependencies": deps})),
+        )
+            .into_response()
+    } else {
+        ApiError::unavailable(
+            "DEPENDENCY_UNAVAILABLE",
+            format!("Not ready: {} not answering", down.join(", ")),
+        )
+        .with_details(json!({"dependencies": deps}))
+        .with_retry_after(5)
+        .into_response()
+    }
+}

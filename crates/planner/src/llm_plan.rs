@@ -1,0 +1,247 @@
+//! Planning with a model: prompts, reply parsing and the repair loop.
+
+use octollm_llm::json_text::parse_json_reply;
+use octollm_llm::{ChatMessage, ChatRequest, LlmClient, LlmError, ResponseFormat};
+use octollm_types::plan::{Plan, PlanRequest, Usage};
+use serde_json::Value;
+
+use crate::policy::FORBIDDEN_ARGS;
+use crate::validate::{validate, Rules, ValidationIssue};
+
+const SYSTEM: &str = include_str!("../prompts/system.md");
+const USER: &str = include_str!("../prompts/user.md");
+const REPAIR: &str = include_str!("../prompts/repair.md");
+const SCHEMA: &str = include_str!("../prompts/plan.schema.json");
+
+/// An arm the prompt describes.
+pub struct ArmInfo<'a> {
+    pub name: &'a str,
+    pub description: &'a str,
+}
+
+pub fn system_prompt(rules: &Rules<'_>, arms: &[ArmInfo<'_>]) -> String {
+    let arms_text = arms
+        .iter()
+        .map(|a| format!("- {}: {}", a.name, a.description))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let forbidden = FORBIDDEN_ARGS
+        .iter()
+        .map(|(cmd, forms, why)| format!("{cmd} {} ({why})", forms.join(" ")))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let hosts = if rules.policy.allowed_hosts.is_empty() {
+        "none".to_string()
+    } else {
+        rules.policy.allowed_hosts.join(", ")
+    };
+    SYSTEM
+        .replace("%%MIN_STEPS%%", &rules.min_steps.to_string())
+        .replace("%%MAX_STEPS%%", &rules.max_steps.to_string())
+        .replace("%%ARMS%%", &arms_text)
+        .replace("%%COMMANDS%%", &rules.policy.commands_csv())
+        .replace("%%FORBIDDEN%%", &forbidden)
+        .replace("%%HOSTS%%", &hosts)
+}
+
+fn bullet_list(items: &[String]) -> String {
+    if items.is_empty() {
+        "(none)".to_string()
+    } else {
+        items
+            .iter()
+            .map(|s| format!("- {s}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+pub fn user_prompt(req: &PlanRequest) -> String {
+    USER.replace("%%CONSTRAINTS%%", &bullet_list(&req.constraints))
+        .replace("%%CRITERIA%%", &bullet_list(&req.acceptance_criteria))
+        .replace(
+            "%%CONTEXT%%",
+            &Value::Object(req.context.clone()).to_string(),
+        )
+        // Last, so a goal that happens to contain a placeholder stays inert.
+        .replace("%%GOAL%%", req.goal.trim())
+}
+
+pub fn repair_prompt(errors: &[String]) -> String {
+    REPAIR.replace("%%ERRORS%%", &bullet_list(errors))
+}
+
+pub fn response_format(name: &str) -> ResponseFormat {
+    match name.trim() {
+        "text" => ResponseFormat::Text,
+        "json_schema" => ResponseFormat::JsonSchema {
+            name: "plan".to_string(),
+            schema: serde_json::from_str(SCHEMA).unwrap_or(Value::Null),
+            strict: false,
+        },
+        _ => ResponseFormat::JsonObject,
+    }
+}
+
+/// Reads a plan out of model text: strips fences, accepts `steps` for
+/// `plan` or a bare array, and fills the obvious omissions.
+pub fn parse_plan(text: &str) -> Result<Plan, String> {
+    let v = parse_json_reply(text).map_err(|e| format!("the reply is not valid JSON ({e})"))?;
+    let mut obj = match v {
+        Value::Array(steps) => {
+            let mut m = serde_json::Map::new();
+            m.insert("plan".into(), Value::Array(steps));
+            m
+        }
+        Value::Object(m) => m,
+        _ => return Err("the reply must be a JSON object with a \"plan\" array".into()),
+    };
+    if !obj.contains_key("plan") {
+        if let Some(steps) = obj.remove("steps") {
+            obj.insert("plan".into(), steps);
+        } else {
+            return Err("the reply has no \"plan\" array".into());
+        }
+    }
+    if let Some(Value::Array(steps)) = obj.get_mut("plan") {
+        for step in steps.iter_mut() {
+            let Value::Object(s) = step else { continue };
+            if let Some(Value::Object(call)) = s.get_mut("tool_call") {
+                if !call.contains_key("action_type") {
+                    let kind = if call.contains_key("url") {
+                        "http"
+                    } else {
+                        "shell"
+                    };
+                    call.insert("action_type".into(), Value::from(kind));
+                }
+            }
+            if s.get("tool_call").is_some_and(Value::is_null) {
+                s.remove("tool_call");
+            }
+        }
+    }
+    obj.remove("usage");
+    obj.remove("planner");
+    serde_json::from_value(Value::Object(obj))
+        .map_err(|e| format!("the reply does not match the plan format: {e}"))
+}
+
+/// How LLM planning ended without a valid plan.
+#[derive(Debug)]
+pub enum LlmPlanFailure {
+    /// No provider answered.
+    Provider(LlmError, Usage),
+    /// Every round's plan was invalid.
+    Invalid {
+        planner: String,
+        issues: Vec<ValidationIssue>,
+        usage: Usage,
+    },
+}
+
+/// What the loop reports besides the plan, for metrics.
+#[derive(Debug, Default)]
+pub struct LoopStats {
+    pub repair_rounds: u32,
+    pub issues: Vec<ValidationIssue>,
+}
+
+pub async fn plan_with_llm(
+    client: &LlmClient,
+    req: &PlanRequest,
+    rules: &Rules<'_>,
+    arms: &[ArmInfo<'_>],
+    repair_rounds: u32,
+    format: ResponseFormat,
+    stats: &mut LoopStats,
+) -> Result<Plan, LlmPlanFailure> {
+    let mut messages = vec![
+        ChatMessage::system(system_prompt(rules, arms)),
+        ChatMessage::user(user_prompt(req)),
+    ];
+    let mut usage = Usage::default();
+    let mut planner = "llm".to_string();
+    let mut last_issues = Vec::new();
+    for round in 0..=repair_rounds {
+        if round > 0 {
+            stats.repair_rounds += 1;
+        }
+        let request = ChatRequest::new(messages.clone()).json(format.clone());
+        let reply = client
+            .chat(&request)
+            .await
+            .map_err(|e| LlmPlanFailure::Provider(e, usage))?;
+        usage.add(&reply.usage);
+        planner = format!("{}:{}", reply.provider, reply.model);
+        let errors: Vec<String> = match parse_plan(&reply.text) {
+            Ok(mut plan) => {
+                let issues = validate(&plan, rules);
+                if issues.is_empty() {
+                    plan.planner = planner;
+                    plan.usage = usage;
+                    return Ok(plan);
+                }
+                stats.issues.extend(issues.iter().cloned());
+                let errs = issues.iter().map(ToString::to_string).collect();
+                last_issues = issues;
+                errs
+            }
+            Err(msg) => {
+                let issue = ValidationIssue {
+                    step: None,
+                    rule: "reply_format",
+                    message: msg,
+                };
+                stats.issues.push(issue.clone());
+                last_issues = vec![issue.clone()];
+                vec![issue.to_string()]
+            }
+        };
+        tracing::info!(
+            round,
+            errors = errors.len(),
+            "LLM plan rejected; asking for a repair"
+        );
+        messages.push(ChatMessage::assistant(reply.text));
+        messages.push(ChatMessage::user(repair_prompt(&errors)));
+    }
+    Err(LlmPlanFailure::Invalid {
+        planner,
+        issues: last_issues,
+        usage,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_fenced_and_loose_replies() {
+        let p = parse_plan("```json\n{\"steps\": [{\"step\": 1, \"action\": \"a\", \"required_arm\": \"executor\", \"tool_call\": {\"command\": \"ls\"}}]}\n```").unwrap();
+        assert_eq!(p.plan.len(), 1);
+        assert!(matches!(
+            p.plan[0].tool_call,
+            Some(octollm_types::plan::ToolCall::Shell { .. })
+        ));
+        assert!(parse_plan("I cannot help").is_err());
+        assert!(parse_plan("{\"rationale\": \"x\"}")
+            .unwrap_err()
+            .contains("no \"plan\""));
+        assert!(parse_plan("{\"plan\": [{\"step\": \"one\"}]}")
+            .unwrap_err()
+            .contains("plan format"));
+    }
+
+    #[test]
+    fn schema_is_valid_json() {
+        assert!(matches!(
+            response_format("json_schema"),
+            ResponseFormat::JsonSchema {
+                schema: Value::Object(_),
+                ..
+            }
+        ));
+    }
+}

@@ -1,0 +1,100 @@
+//! A plan as a readable tree for the CLI.
+
+use std::fmt::Write;
+
+use octollm_types::plan::{Plan, ToolCall};
+
+/// Quotes an argument when it would be ambiguous unquoted.
+fn shell_quote(a: &str) -> String {
+    if !a.is_empty()
+        && a.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=+%,@".contains(c))
+    {
+        a.to_string()
+    } else {
+        format!("'{}'", a.replace('\'', "'\\''"))
+    }
+}
+
+pub fn command_line(call: &ToolCall) -> String {
+    match call {
+        ToolCall::Shell {
+            command,
+            args,
+            stdin,
+        } => {
+            let mut s = std::iter::once(command.clone())
+                .chain(args.iter().map(|a| shell_quote(a)))
+                .collect::<Vec<_>>()
+                .join(" ");
+            if let Some(input) = stdin {
+                let _ = write!(s, "  < {input}");
+            }
+            s
+        }
+        ToolCall::Http { method, url } => format!("{method} {url}"),
+    }
+}
+
+/// ```text
+/// Plan (builtin, 2 steps, confidence 0.90)
+/// ├─ 1. List files in /tmp   [executor]
+/// │     $ ls -1 /tmp
+/// └─ 2. Count them   [executor]  after 1
+///       $ wc -l  < {{step_1.output}}
+/// ```
+pub fn render_tree(plan: &Plan) -> String {
+    let mut out = String::new();
+    let n = plan.plan.len();
+    let _ = writeln!(
+        out,
+        "Plan ({}, {} step{}, confidence {:.2})",
+        if plan.planner.is_empty() {
+            "unknown"
+        } else {
+            &plan.planner
+        },
+        n,
+        if n == 1 { "" } else { "s" },
+        plan.confidence
+    );
+    for (i, step) in plan.plan.iter().enumerate() {
+        let last = i + 1 == n;
+        let (branch, cont) = if last {
+            ("└─", "  ")
+        } else {
+            ("├─", "│ ")
+        };
+        let deps = if step.depends_on.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "  after {}",
+                step.depends_on
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        let _ = writeln!(
+            out,
+            "{branch} {}. {}   [{}]{deps}",
+            step.step, step.action, step.required_arm
+        );
+        if let Some(call) = &step.tool_call {
+            let _ = writeln!(out, "{cont}    $ {}", command_line(call));
+        }
+    }
+    if !plan.rationale.is_empty() {
+        let _ = writeln!(out, "Rationale: {}", plan.rationale);
+    }
+    if plan.usage.total_tokens() > 0 {
+        let _ = writeln!(
+            out,
+            "Usage: {} prompt + {} completion tokens, ${:.6}",
+            plan.usage.prompt_tokens, plan.usage.completion_tokens, plan.usage.cost_usd
+        );
+    }
+    out
+}

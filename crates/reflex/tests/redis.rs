@@ -1,0 +1,106 @@
+//! The reflex layer against the real Redis: shared cache, shared rate
+//! limit, no raw PII at rest, and graceful fallback when Redis is down.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use serde_json::json;
+
+fn redis_config(prefix: &str) -> octollm_reflex::ReflexConfig {
+    let mut c = common::config();
+    c.redis_url = common::redis_url();
+    c.redis_key_prefix = prefix.to_string();
+    c.hash_key = "test-shared-key".into();
+    c
+}
+
+#[tokio::test]
+async fn cache_is_shared_between_replicas_and_holds_no_raw_pii() {
+    let prefix = common::unique_prefix("cache");
+    let a = common::start(redis_config(&prefix)).await;
+    let b = common::start(redis_config(&prefix)).await;
+    let (_, h, _) = (200, serde_json::from_str::<serde_json::Value>(&a.get_text("/health").await.1).unwrap(), ());
+    assert_eq!(h["redis"], "connected", "{h}");
+    assert_eq!(h["cache"], "redis");
+
+    let text = "Card 4111 1111 1111 1111, SSN 123-45-6789, mail test@example.com";
+    let (_, first, _) = a.post("/process", json!({"text": text})).await;
+    assert_eq!(first["cached"], false);
+    let (_, second, _) = b.post("/process", json!({"text": text})).await;
+    assert_eq!(second["cached"], true, "replica b did not see a's cache entry");
+    assert_eq!(first["pii_detected"], second["pii_detected"]);
+
+    let client = redis::Client::open(common::redis_url()).unwrap();
+    let mut c = client.get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS").arg(format!("{prefix}cache:*")).query_async(&mut c).await.unwrap();
+    assert_eq!(keys.len(), 1);
+    let ttl: i64 = redis::cmd("TTL").arg(&keys[0]).query_async(&mut c).await.unwrap();
+    assert!(ttl > 0 && ttl <= 300, "cache entries must expire, ttl {ttl}");
+    let stored: String = redis::cmd("GET").arg(&keys[0]).query_async(&mut c).await.unwrap();
+    for raw in ["4111 1111 1111 1111", "123-45-6789", "test@example.com"] {
+        assert!(!stored.contains(raw), "raw PII {raw} stored in Redis: {stored}");
+    }
+    assert!(!keys[0].contains("6789"));
+    common::cleanup(&prefix).await;
+}
+
+#[tokio::test]
+async fn rate_limit_is_shared_between_replicas() {
+    let prefix = common::unique_prefix("rl");
+    let mut cfg = redis_config(&prefix);
+    cfg.rate_limit_burst = 10.0;
+    cfg.rate_limit_per_second = 0.0001;
+    let a = common::start(cfg.clone()).await;
+    let b = common::start(cfg).await;
+    let mut handles = Vec::new();
+    for i in 0..30 {
+        let (client, url) = if i % 2 == 0 { (a.client.clone(), a.url.clone()) } else { (b.client.clone(), b.url.clone()) };
+        handles.push(tokio::spawn(async move {
+            client
+                .post(format!("{url}/process"))
+                .json(&json!({"text": format!("hello {i}"), "user_id": "shared-user"}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }));
+    }
+    let mut ok = 0;
+    let mut limited = 0;
+    for h in handles {
+        match h.await.unwrap() {
+            200 => ok += 1,
+            429 => limited += 1,
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    assert_eq!((ok, limited), (10, 20), "two replicas must together admit exactly the burst");
+    common::cleanup(&prefix).await;
+}
+
+#[tokio::test]
+async fn redis_outage_degrades_instead_of_failing() {
+    let mut cfg = common::config();
+    // Nothing listens on port 1: connections are refused at once.
+    cfg.redis_url = "redis://127.0.0.1:1".into();
+    cfg.rate_limit_burst = 2.0;
+    cfg.rate_limit_per_second = 0.001;
+    let s = common::start(cfg).await;
+    let h: serde_json::Value = serde_json::from_str(&s.get_text("/health").await.1).unwrap();
+    assert_eq!(h["status"], "degraded");
+    assert_eq!(h["redis"], "disconnected");
+    assert_eq!(s.get_text("/ready").await.0, 503);
+    // Requests are still screened, and the limiter falls back to in-process
+    // buckets rather than refusing everyone.
+    let (status, body, _) = s.post("/process", json!({"text": "SSN 123-45-6789", "user_id": "u"})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["pii_detected"][0]["type"], "ssn");
+    let (status, _, _) = s.post("/process", json!({"text": "SSN 123-45-6789", "user_id": "u"})).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["cached"], false);
+    let (status, _, _) = s.post("/process", json!({"text": "third", "user_id": "u"})).await;
+    assert_eq!(status, 429, "the in-process fallback still enforces the budget");
+    let (_, m) = s.get_text("/metrics").await;
+    assert!(m.contains("octollm_reflex_rate_limit_checks_total{backend=\"fallback\"}"), "{m}");
+}

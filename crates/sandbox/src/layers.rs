@@ -1,0 +1,151 @@
+//! The sandbox layers, and which of them this host can provide.
+
+use crate::cgroup::CgroupSupport;
+use crate::{landlock, seccomp};
+
+/// One independent protection. Names are stable: they appear in provenance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Layer {
+    UserNs,
+    MountNs,
+    PidNs,
+    NetNs,
+    IpcNs,
+    UtsNs,
+    CgroupNs,
+    PivotRoot,
+    ReadonlyRoot,
+    UnprivilegedUid,
+    CapsDropped,
+    NoNewPrivs,
+    Landlock,
+    LandlockNet,
+    Seccomp,
+    CgroupMemory,
+    CgroupPids,
+    Rlimits,
+    CleanEnv,
+    OutputCaps,
+    Timeout,
+}
+
+impl Layer {
+    pub const ALL: [Layer; 21] = [
+        Layer::UserNs,
+        Layer::MountNs,
+        Layer::PidNs,
+        Layer::NetNs,
+        Layer::IpcNs,
+        Layer::UtsNs,
+        Layer::CgroupNs,
+        Layer::PivotRoot,
+        Layer::ReadonlyRoot,
+        Layer::UnprivilegedUid,
+        Layer::CapsDropped,
+        Layer::NoNewPrivs,
+        Layer::Landlock,
+        Layer::LandlockNet,
+        Layer::Seccomp,
+        Layer::CgroupMemory,
+        Layer::CgroupPids,
+        Layer::Rlimits,
+        Layer::CleanEnv,
+        Layer::OutputCaps,
+        Layer::Timeout,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Layer::UserNs => "userns",
+            Layer::MountNs => "mountns",
+            Layer::PidNs => "pidns",
+            Layer::NetNs => "netns",
+            Layer::IpcNs => "ipcns",
+            Layer::UtsNs => "utsns",
+            Layer::CgroupNs => "cgroupns",
+            Layer::PivotRoot => "pivot_root",
+            Layer::ReadonlyRoot => "readonly_root",
+            Layer::UnprivilegedUid => "unprivileged_uid",
+            Layer::CapsDropped => "caps_dropped",
+            Layer::NoNewPrivs => "no_new_privs",
+            Layer::Landlock => "landlock",
+            Layer::LandlockNet => "landlock_net",
+            Layer::Seccomp => "seccomp",
+            Layer::CgroupMemory => "cgroup_memory",
+            Layer::CgroupPids => "cgroup_pids",
+            Layer::Rlimits => "rlimits",
+            Layer::CleanEnv => "clean_env",
+            Layer::OutputCaps => "output_caps",
+            Layer::Timeout => "timeout",
+        }
+    }
+
+    /// Layers the sandbox may run without, in degraded mode only. The others
+    /// are structural: without them there is no sandbox at all, so a host
+    /// lacking them cannot execute anything.
+    pub fn is_optional(self) -> bool {
+        matches!(
+            self,
+            Layer::Landlock
+                | Layer::LandlockNet
+                | Layer::Seccomp
+                | Layer::CgroupMemory
+                | Layer::CgroupPids
+                | Layer::CgroupNs
+        )
+    }
+}
+
+impl std::fmt::Display for Layer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What the host offers, found once at start-up.
+#[derive(Debug, Clone)]
+pub struct HostSupport {
+    /// Landlock ABI version, 0 when Landlock is unavailable.
+    pub landlock_abi: u32,
+    pub seccomp: bool,
+    pub cgroups: CgroupSupport,
+    pub user_namespaces: bool,
+}
+
+impl HostSupport {
+    pub fn probe() -> HostSupport {
+        HostSupport {
+            landlock_abi: landlock::abi_version(),
+            seccomp: seccomp::supported(),
+            cgroups: CgroupSupport::probe(),
+            user_namespaces: std::fs::read_to_string("/proc/sys/user/max_user_namespaces")
+                .ok()
+                .and_then(|s| s.trim().parse::<u64>().ok())
+                .is_some_and(|n| n > 0),
+        }
+    }
+
+    /// Splits [`Layer::ALL`] into (available, missing) on this host.
+    pub fn layers(&self) -> (Vec<Layer>, Vec<Layer>) {
+        let mut have = Vec::new();
+        let mut missing = Vec::new();
+        for layer in Layer::ALL {
+            let ok = match layer {
+                Layer::Landlock => self.landlock_abi >= 1,
+                Layer::LandlockNet => self.landlock_abi >= 4,
+                Layer::Seccomp => self.seccomp,
+                Layer::CgroupMemory => self.cgroups.memory.is_some(),
+                Layer::CgroupPids => self.cgroups.pids.is_some(),
+                Layer::CgroupNs => std::path::Path::new("/proc/self/ns/cgroup").exists(),
+                Layer::UserNs => self.user_namespaces,
+                _ => true,
+            };
+            if ok {
+                have.push(layer);
+            } else {
+                missing.push(layer);
+            }
+        }
+        (have, missing)
+    }
+}

@@ -1,0 +1,286 @@
+//! The executor arm's sandbox: run one untrusted command, contained.
+//!
+//! The allowlist in front of this crate is not a security boundary (it lets
+//! `python3` through), so everything here assumes the program is hostile.
+//! One execution gets, in the order they are applied:
+//!
+//! | layer | what it stops |
+//! |---|---|
+//! | user namespace mapped to a per-slot unprivileged host uid | host root powers; signalling other sandboxes |
+//! | mount namespace, tmpfs root, `pivot_root`, old root detached, `/` read-only | seeing or changing host files |
+//! | pid namespace with our own PID 1 | seeing or signalling host processes; orphans outliving the run |
+//! | net namespace with only loopback | any network egress |
+//! | ipc, uts, cgroup namespaces | host SysV IPC, hostname, cgroup paths |
+//! | cgroup memory + pids | memory hogs, fork bombs |
+//! | rlimits | CPU, address space, file size, open files, core dumps |
+//! | capabilities dropped (bounding set too), securebits locked, `no_new_privs` | regaining privilege via exec or setuid files |
+//! | Landlock | writes outside `/workspace` and `/tmp`; TCP bind/connect; signals out of the domain |
+//! | seccomp | mount, namespaces, ptrace, bpf, perf, kexec, modules, keys, io_uring, raw/netlink sockets |
+//! | clean environment, output caps, wall-clock timeout | secret leaks, output floods, runaway processes |
+//!
+//! The API is blocking: [`Sandbox::run`] supervises the process on the
+//! calling thread (async callers use `spawn_blocking`).
+
+#![allow(unsafe_code)]
+
+mod cgroup;
+mod child;
+mod config;
+mod landlock;
+mod layers;
+mod plan;
+mod seccomp;
+mod supervise;
+mod sys;
+
+use std::time::Duration;
+
+use parking_lot::{Condvar, Mutex};
+
+pub use config::{ExecSpec, SandboxConfig};
+pub use layers::{HostSupport, Layer};
+pub use plan::WORKSPACE;
+pub use seccomp::DENIED_SUMMARY as SECCOMP_DENIED;
+
+/// Which output stream a chunk came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// The result of one execution.
+#[derive(Debug, Clone, Default)]
+pub struct ExecOutcome {
+    /// Captured stdout, at most `stdout_cap` bytes.
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    pub stdout_truncated: bool,
+    pub stderr_truncated: bool,
+    /// Exit status when the command exited normally.
+    pub exit_code: Option<i32>,
+    /// Signal that ended the command, if any.
+    pub signal: Option<i32>,
+    pub timed_out: bool,
+    /// The memory cgroup killed something for exceeding its limit.
+    pub oom_killed: bool,
+    pub duration: Duration,
+    pub cpu_time: Duration,
+    pub peak_rss_bytes: u64,
+    /// Layers that were in force.
+    pub layers: Vec<Layer>,
+    /// Layers that were wanted but not applied (degraded mode only).
+    pub missing: Vec<Layer>,
+}
+
+impl ExecOutcome {
+    /// A shell-style status: the exit code, or 128 + signal.
+    pub fn status_code(&self) -> i32 {
+        match (self.exit_code, self.signal) {
+            (Some(c), _) => c,
+            (None, Some(s)) => 128 + s,
+            (None, None) => -1,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error("sandbox layers unavailable on this host: {}", names(.0))]
+    Unavailable(Vec<Layer>),
+    #[error("invalid sandbox configuration: {0}")]
+    Config(String),
+    #[error("command not found in the sandbox PATH: {0}")]
+    NotFound(String),
+    #[error("arguments must not contain NUL bytes")]
+    InvalidArgument,
+    #[error("sandbox set-up failed at {stage}: {source}")]
+    Setup {
+        stage: String,
+        source: std::io::Error,
+    },
+    #[error("exec failed inside the sandbox: {0}")]
+    Exec(std::io::Error),
+    #[error("sandbox I/O error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+fn names(layers: &[Layer]) -> String {
+    layers
+        .iter()
+        .map(|l| l.name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A configured sandbox; cheap to share (`Arc`) between threads.
+pub struct Sandbox {
+    config: SandboxConfig,
+    root: plan::RootPlan,
+    cgroups: cgroup::CgroupParents,
+    layers: Vec<Layer>,
+    missing: Vec<Layer>,
+    running: std::sync::atomic::AtomicUsize,
+}
+
+/// Host uids in use by any sandbox of this process. Slots are tracked
+/// process-wide so two `Sandbox` values with overlapping uid ranges still
+/// never run two executions under one uid.
+static UIDS_IN_USE: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+static UID_FREED: Condvar = Condvar::new();
+
+impl Sandbox {
+    /// What this host offers, without setting anything up.
+    pub fn probe() -> HostSupport {
+        HostSupport::probe()
+    }
+
+    /// Prepares the sandbox: probes the host, creates the mount point and the
+    /// parent cgroups, builds the seccomp program and the root recipe. Fails
+    /// closed when a layer is missing, unless `allow_degraded` is set (the
+    /// structural layers — namespaces, pivot_root — are never optional).
+    pub fn new(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
+        if config.slots == 0 {
+            return Err(SandboxError::Config("slots must be at least 1".into()));
+        }
+        if config.uid_base == 0 || config.uid_base.checked_add(config.slots).is_none() {
+            return Err(SandboxError::Config(
+                "uid_base must be a non-root uid range".into(),
+            ));
+        }
+        let support = HostSupport::probe();
+        let (mut layers, mut missing) = support.layers();
+        let cgroups = cgroup::CgroupParents::create(&support.cgroups, &config.cgroup_parent);
+        for (layer, ok) in [
+            (Layer::CgroupMemory, cgroups.has_memory()),
+            (Layer::CgroupPids, cgroups.has_pids()),
+        ] {
+            if !ok && layers.contains(&layer) {
+                layers.retain(|l| *l != layer);
+                missing.push(layer);
+            }
+        }
+        let structural: Vec<Layer> = missing
+            .iter()
+            .copied()
+            .filter(|l| !l.is_optional())
+            .collect();
+        if !structural.is_empty() {
+            return Err(SandboxError::Unavailable(structural));
+        }
+        if !missing.is_empty() && !config.allow_degraded {
+            return Err(SandboxError::Unavailable(missing));
+        }
+        let landlock = if layers.contains(&Layer::Landlock) {
+            landlock::Policy::for_abi(support.landlock_abi)
+        } else {
+            None
+        };
+        let seccomp = if layers.contains(&Layer::Seccomp) {
+            seccomp::build()
+        } else {
+            None
+        };
+        prepare_root_dir(&config.root_dir)?;
+        let root = plan::RootPlan::build(&config, landlock, seccomp)?;
+        Ok(Sandbox {
+            config,
+            root,
+            cgroups,
+            layers,
+            missing,
+            running: std::sync::atomic::AtomicUsize::new(0),
+        })
+    }
+
+    pub fn config(&self) -> &SandboxConfig {
+        &self.config
+    }
+
+    /// Layers every execution gets on this host.
+    pub fn layers_available(&self) -> &[Layer] {
+        &self.layers
+    }
+
+    /// Layers this host cannot provide (non-empty only in degraded mode).
+    pub fn layers_missing(&self) -> &[Layer] {
+        &self.missing
+    }
+
+    /// Executions running right now.
+    pub fn slots_in_use(&self) -> usize {
+        self.running.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Runs `spec` to completion or timeout, streaming output chunks to `sink`
+    /// (up to the caps) and returning the captured result. Blocks; waits for
+    /// a free slot first when all are busy.
+    pub fn run(
+        &self,
+        spec: &ExecSpec,
+        sink: &mut dyn FnMut(Stream, &[u8]),
+    ) -> Result<ExecOutcome, SandboxError> {
+        if spec.timeout.is_zero() {
+            return Err(SandboxError::Config("timeout must be positive".into()));
+        }
+        let uid = self.acquire_uid();
+        self.running
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let result = plan::RunPlan::build(&self.config, spec, uid)
+            .and_then(|run| supervise::run(self, &run, spec, sink));
+        self.running
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        self.release_uid(uid);
+        result
+    }
+
+    fn acquire_uid(&self) -> u32 {
+        let mut used = UIDS_IN_USE.lock();
+        loop {
+            let free = (0..self.config.slots)
+                .map(|i| self.config.uid_base + i)
+                .find(|uid| !used.contains(uid));
+            if let Some(uid) = free {
+                used.push(uid);
+                return uid;
+            }
+            UID_FREED.wait(&mut used);
+        }
+    }
+
+    fn release_uid(&self, uid: u32) {
+        UIDS_IN_USE.lock().retain(|u| *u != uid);
+        UID_FREED.notify_all();
+    }
+}
+
+/// The mount point must exist, be a real directory (not a symlink an
+/// attacker could redirect) and be traversable by the unprivileged slot uid.
+fn prepare_root_dir(dir: &std::path::Path) -> Result<(), SandboxError> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(dir)?;
+    let meta = std::fs::symlink_metadata(dir)?;
+    if !meta.is_dir() {
+        return Err(SandboxError::Config(format!(
+            "{} is not a directory",
+            dir.display()
+        )));
+    }
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))?;
+    let mut parent = dir.parent();
+    while let Some(p) = parent {
+        let mode = std::fs::metadata(p)?.permissions().mode();
+        if mode & 0o001 == 0 {
+            return Err(SandboxError::Config(format!(
+                "{} must be searchable by other users (the sandbox uid)",
+                p.display()
+            )));
+        }
+        parent = p.parent();
+    }
+    Ok(())
+}
+
+pub(crate) fn timeout_grace() -> Duration {
+    Duration::from_millis(500)
+}

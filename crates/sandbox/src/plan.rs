@@ -1,0 +1,297 @@
+//! Everything the cloned child needs, prepared in the parent.
+//!
+//! After `clone()` in a multi-threaded process the child may hold a copy of
+//! a lock (malloc's, for one) that some other thread owned at that instant;
+//! allocating there can deadlock. So every string, buffer and BPF program is
+//! built here, and the child only walks these structures and makes syscalls.
+
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use crate::config::{ExecSpec, SandboxConfig};
+use crate::landlock;
+use crate::SandboxError;
+
+/// Directory name of the workspace inside the sandbox (also `HOME` and cwd).
+pub const WORKSPACE: &str = "/workspace";
+
+/// Host paths bound read-only, or recreated as symlinks when they are one.
+const SYSTEM_DIRS: &[&str] = &[
+    "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32",
+];
+
+/// The curated `/etc`: only what the dynamic loader, the C library and
+/// Python read to start. Files are copied into the sandbox's own tmpfs (no
+/// bind, so no path back to the host's `/etc`); nothing holding secrets
+/// (`shadow`, `gshadow`, keys, credentials) is ever listed.
+const ETC_ALLOWLIST: &[&str] = &[
+    "ld.so.cache",
+    "ld.so.conf",
+    "ld.so.conf.d",
+    "localtime",
+    "alternatives",
+    "nsswitch.conf",
+    "host.conf",
+    "mime.types",
+    "protocols",
+    "services",
+];
+const ETC_MAX_FILE: u64 = 1 << 20;
+
+/// Device nodes bound from the host's `/dev`; nothing else is there.
+const DEV_NODES: &[&str] = &["null", "zero", "urandom", "tty"];
+
+pub struct Bind {
+    pub src: CString,
+    pub dst: CString,
+    pub is_dir: bool,
+    pub read_only: bool,
+}
+
+/// The root filesystem recipe, identical for every execution.
+pub struct RootPlan {
+    pub root: CString,
+    pub root_opts: CString,
+    pub dirs: Vec<CString>,
+    pub binds: Vec<Bind>,
+    /// (target, link path)
+    pub symlinks: Vec<(CString, CString)>,
+    pub files: Vec<(CString, Vec<u8>)>,
+    pub proc_dir: CString,
+    pub tmp_dir: CString,
+    pub tmp_opts: CString,
+    pub ws_dir: CString,
+    pub ws_opts: CString,
+    pub hostname: Vec<u8>,
+    // Paths as seen after pivot_root, for chdir and Landlock.
+    pub in_root: CString,
+    pub in_workspace: CString,
+    pub in_tmp: CString,
+    pub in_dev: CString,
+    pub dot: CString,
+    pub landlock: Option<landlock::Policy>,
+    pub seccomp: Option<Vec<libc::sock_filter>>,
+}
+
+fn cstr(s: impl AsRef<[u8]>) -> Result<CString, SandboxError> {
+    CString::new(s.as_ref().to_vec())
+        .map_err(|_| SandboxError::Config("path contains a NUL byte".into()))
+}
+
+fn under(root: &Path, inner: &str) -> PathBuf {
+    root.join(inner.trim_start_matches('/'))
+}
+
+impl RootPlan {
+    pub fn build(
+        cfg: &SandboxConfig,
+        landlock: Option<landlock::Policy>,
+        seccomp: Option<Vec<libc::sock_filter>>,
+    ) -> Result<RootPlan, SandboxError> {
+        let root = cfg.root_dir.as_path();
+        let c = |p: PathBuf| cstr(p.as_os_str().as_bytes());
+        let mut plan = RootPlan {
+            root: c(root.to_path_buf())?,
+            // The skeleton is tiny and read-only once built.
+            root_opts: cstr("size=8m,nr_inodes=4096,mode=0755")?,
+            dirs: Vec::new(),
+            binds: Vec::new(),
+            symlinks: Vec::new(),
+            files: Vec::new(),
+            proc_dir: c(under(root, "proc"))?,
+            tmp_dir: c(under(root, "tmp"))?,
+            tmp_opts: cstr(format!(
+                "size={},nr_inodes=16384,mode=1777",
+                cfg.tmp_size_bytes
+            ))?,
+            ws_dir: c(under(root, WORKSPACE))?,
+            ws_opts: cstr(format!(
+                "size={},nr_inodes=16384,mode=0755",
+                cfg.workspace_size_bytes
+            ))?,
+            hostname: b"octollm-sandbox".to_vec(),
+            in_root: cstr("/")?,
+            in_workspace: cstr(WORKSPACE)?,
+            in_tmp: cstr("/tmp")?,
+            in_dev: cstr("/dev")?,
+            dot: cstr(".")?,
+            landlock,
+            seccomp,
+        };
+        for d in ["proc", "tmp", "workspace", "dev", "etc"] {
+            plan.dirs.push(c(under(root, d))?);
+        }
+        for dir in SYSTEM_DIRS {
+            let host = Path::new(dir);
+            let Ok(meta) = host.symlink_metadata() else {
+                continue;
+            };
+            if meta.file_type().is_symlink() {
+                let target = std::fs::read_link(host).map_err(SandboxError::Io)?;
+                plan.symlinks
+                    .push((cstr(target.as_os_str().as_bytes())?, c(under(root, dir))?));
+            } else if meta.is_dir() {
+                plan.dirs.push(c(under(root, dir))?);
+                plan.binds.push(Bind {
+                    src: cstr(dir)?,
+                    dst: c(under(root, dir))?,
+                    is_dir: true,
+                    read_only: true,
+                });
+            }
+        }
+        plan.add_etc(root)?;
+        for node in DEV_NODES {
+            let host = format!("/dev/{node}");
+            if Path::new(&host).exists() {
+                plan.binds.push(Bind {
+                    src: cstr(&host)?,
+                    dst: c(under(root, &host))?,
+                    is_dir: false,
+                    read_only: false,
+                });
+            }
+        }
+        for (target, name) in [
+            ("/proc/self/fd", "fd"),
+            ("/proc/self/fd/0", "stdin"),
+            ("/proc/self/fd/1", "stdout"),
+            ("/proc/self/fd/2", "stderr"),
+        ] {
+            plan.symlinks
+                .push((cstr(target)?, c(under(root, &format!("/dev/{name}")))?));
+        }
+        Ok(plan)
+    }
+
+    fn add_etc(&mut self, root: &Path) -> Result<(), SandboxError> {
+        let c = |p: PathBuf| cstr(p.as_os_str().as_bytes());
+        // Synthetic identity files: the sandbox user is root of its own
+        // namespace and nobody else exists.
+        for (name, body) in [
+            (
+                "passwd",
+                "root:x:0:0:sandbox:/workspace:/usr/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
+            ),
+            ("group", "root:x:0:\nnogroup:x:65534:\n"),
+            ("hosts", "127.0.0.1 localhost octollm-sandbox\n::1 localhost\n"),
+            ("hostname", "octollm-sandbox\n"),
+            ("resolv.conf", ""),
+        ] {
+            self.files.push((
+                c(under(root, &format!("/etc/{name}")))?,
+                body.as_bytes().to_vec(),
+            ));
+        }
+        for name in ETC_ALLOWLIST {
+            self.copy_etc_entry(root, &Path::new("/etc").join(name), 0)?;
+        }
+        Ok(())
+    }
+
+    fn copy_etc_entry(&mut self, root: &Path, host: &Path, depth: u32) -> Result<(), SandboxError> {
+        let c = |p: PathBuf| cstr(p.as_os_str().as_bytes());
+        let Ok(meta) = host.symlink_metadata() else {
+            return Ok(());
+        };
+        let inner = under(root, &host.to_string_lossy());
+        if meta.file_type().is_symlink() {
+            let target = std::fs::read_link(host).map_err(SandboxError::Io)?;
+            self.symlinks
+                .push((cstr(target.as_os_str().as_bytes())?, c(inner)?));
+        } else if meta.is_file() && meta.len() <= ETC_MAX_FILE {
+            // Unreadable files are skipped rather than failing start-up.
+            if let Ok(body) = std::fs::read(host) {
+                self.files.push((c(inner)?, body));
+            }
+        } else if meta.is_dir() && depth < 2 {
+            self.dirs.push(c(inner)?);
+            if let Ok(entries) = std::fs::read_dir(host) {
+                for e in entries.flatten() {
+                    self.copy_etc_entry(root, &e.path(), depth + 1)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The per-execution part: what to exec, with which environment and limits.
+pub struct RunPlan {
+    pub program: CString,
+    pub argv: Vec<CString>,
+    pub envp: Vec<CString>,
+    pub argv_ptrs: Vec<*const libc::c_char>,
+    pub envp_ptrs: Vec<*const libc::c_char>,
+    pub rlimits: Vec<(libc::__rlimit_resource_t, u64)>,
+    pub host_uid: u32,
+}
+
+impl RunPlan {
+    pub fn build(
+        cfg: &SandboxConfig,
+        spec: &ExecSpec,
+        host_uid: u32,
+    ) -> Result<RunPlan, SandboxError> {
+        let program = resolve(&cfg.path_env, &spec.program)?;
+        let mut argv = vec![cstr(&spec.program).map_err(|_| SandboxError::InvalidArgument)?];
+        for a in &spec.args {
+            argv.push(cstr(a).map_err(|_| SandboxError::InvalidArgument)?);
+        }
+        // The whole environment: nothing is inherited from the server.
+        let envp = vec![
+            cstr(format!("PATH={}", cfg.path_env))?,
+            cstr(format!("HOME={WORKSPACE}"))?,
+            cstr(format!("LANG={}", cfg.lang))?,
+        ];
+        let mut plan = RunPlan {
+            program,
+            argv,
+            envp,
+            argv_ptrs: Vec::new(),
+            envp_ptrs: Vec::new(),
+            rlimits: Vec::new(),
+            host_uid,
+        };
+        plan.argv_ptrs = plan.argv.iter().map(|s| s.as_ptr()).collect();
+        plan.argv_ptrs.push(std::ptr::null());
+        plan.envp_ptrs = plan.envp.iter().map(|s| s.as_ptr()).collect();
+        plan.envp_ptrs.push(std::ptr::null());
+        // CPU seconds: the wall clock is the real limit, this one only stops
+        // a spinner if the supervisor were somehow late.
+        let cpu = spec.timeout.as_secs().saturating_add(2);
+        plan.rlimits = vec![
+            (libc::RLIMIT_CPU, cpu),
+            (libc::RLIMIT_AS, cfg.address_space_bytes),
+            (libc::RLIMIT_FSIZE, cfg.file_size_bytes),
+            (libc::RLIMIT_NOFILE, cfg.open_files),
+            (libc::RLIMIT_NPROC, cfg.nproc),
+            (libc::RLIMIT_CORE, 0),
+            (libc::RLIMIT_MEMLOCK, 0),
+            (libc::RLIMIT_MSGQUEUE, 0),
+        ];
+        Ok(plan)
+    }
+}
+
+/// Resolves `program` against the sandbox `PATH`. The sandbox sees the host's
+/// `/usr` read-only, so the host view gives the same answer.
+fn resolve(path_env: &str, program: &str) -> Result<CString, SandboxError> {
+    if program.is_empty() {
+        return Err(SandboxError::NotFound(program.to_string()));
+    }
+    if program.contains('/') {
+        return cstr(program).map_err(|_| SandboxError::InvalidArgument);
+    }
+    for dir in path_env.split(':').filter(|d| d.starts_with('/')) {
+        let candidate = Path::new(dir).join(program);
+        if let Ok(meta) = std::fs::metadata(&candidate) {
+            use std::os::unix::fs::PermissionsExt;
+            if meta.is_file() && meta.permissions().mode() & 0o111 != 0 {
+                return cstr(candidate.as_os_str().as_bytes());
+            }
+        }
+    }
+    Err(SandboxError::NotFound(program.to_string()))
+}

@@ -1,0 +1,78 @@
+//! Thin wrappers over the few libc calls used on both sides of `clone()`.
+//! None of them allocates, so they are safe to call in the cloned child.
+
+use std::ffi::CStr;
+
+pub fn errno() -> i32 {
+    std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
+}
+
+pub fn close(fd: i32) {
+    if fd >= 0 {
+        // SAFETY: closing an fd we own; a stale number only yields EBADF.
+        unsafe { libc::close(fd) };
+    }
+}
+
+pub fn kill(pid: i32, sig: i32) {
+    if pid > 0 {
+        // SAFETY: kill takes plain integers; pid > 0 never targets a group.
+        unsafe { libc::kill(pid, sig) };
+    }
+}
+
+/// `pipe2(O_CLOEXEC)` as (read, write).
+pub fn pipe() -> std::io::Result<(i32, i32)> {
+    let mut fds = [0i32; 2];
+    // SAFETY: `fds` is a valid array of two ints for the kernel to fill.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok((fds[0], fds[1]))
+}
+
+/// Writes all of `buf`, retrying on EINTR and short writes. Returns errno.
+pub fn write_all(fd: i32, mut buf: &[u8]) -> Result<(), i32> {
+    while !buf.is_empty() {
+        // SAFETY: `buf` is a live slice; the kernel reads at most its length.
+        let n = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
+        if n < 0 {
+            let e = errno();
+            if e == libc::EINTR {
+                continue;
+            }
+            return Err(e);
+        }
+        buf = buf.get(n as usize..).unwrap_or(&[]);
+    }
+    Ok(())
+}
+
+/// `mount(2)` with optional C strings; returns errno on failure.
+pub fn mount(
+    src: Option<&CStr>,
+    target: &CStr,
+    fstype: Option<&CStr>,
+    flags: libc::c_ulong,
+    data: Option<&CStr>,
+) -> Result<(), i32> {
+    let p = |s: Option<&CStr>| s.map_or(std::ptr::null(), CStr::as_ptr);
+    // SAFETY: every pointer is either null or a NUL-terminated string that
+    // outlives the call; the kernel copies what it needs.
+    let rc = unsafe { libc::mount(p(src), target.as_ptr(), p(fstype), flags, p(data).cast()) };
+    if rc < 0 {
+        Err(errno())
+    } else {
+        Ok(())
+    }
+}
+
+pub fn set_nonblocking(fd: i32) {
+    // SAFETY: F_GETFL/F_SETFL on an fd we own; no pointers involved.
+    unsafe {
+        let fl = libc::fcntl(fd, libc::F_GETFL);
+        if fl >= 0 {
+            libc::fcntl(fd, libc::F_SETFL, fl | libc::O_NONBLOCK);
+        }
+    }
+}
