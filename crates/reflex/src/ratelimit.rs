@@ -2,7 +2,7 @@
 //! updated by a single atomic script so every replica shares the budget.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::time::Instant;
 
 use parking_lot::Mutex;
@@ -48,9 +48,7 @@ impl Default for LocalBuckets {
 
 impl LocalBuckets {
     pub fn take(&self, key: &str, cost: f64, capacity: f64, rate: f64) -> RateDecision {
-        let mut h = self.hasher.build_hasher();
-        key.hash(&mut h);
-        let mut shard = self.shards[h.finish() as usize % SHARDS].lock();
+        let mut shard = self.shards[self.hasher.hash_one(key) as usize % SHARDS].lock();
         let now = Instant::now();
         if shard.len() > SHARD_SOFT_CAP {
             // Full, idle buckets carry no state worth keeping.

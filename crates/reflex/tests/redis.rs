@@ -19,7 +19,11 @@ async fn cache_is_shared_between_replicas_and_holds_no_raw_pii() {
     let prefix = common::unique_prefix("cache");
     let a = common::start(redis_config(&prefix)).await;
     let b = common::start(redis_config(&prefix)).await;
-    let (_, h, _) = (200, serde_json::from_str::<serde_json::Value>(&a.get_text("/health").await.1).unwrap(), ());
+    let (_, h, _) = (
+        200,
+        serde_json::from_str::<serde_json::Value>(&a.get_text("/health").await.1).unwrap(),
+        (),
+    );
     assert_eq!(h["redis"], "connected", "{h}");
     assert_eq!(h["cache"], "redis");
 
@@ -27,18 +31,39 @@ async fn cache_is_shared_between_replicas_and_holds_no_raw_pii() {
     let (_, first, _) = a.post("/process", json!({"text": text})).await;
     assert_eq!(first["cached"], false);
     let (_, second, _) = b.post("/process", json!({"text": text})).await;
-    assert_eq!(second["cached"], true, "replica b did not see a's cache entry");
+    assert_eq!(
+        second["cached"], true,
+        "replica b did not see a's cache entry"
+    );
     assert_eq!(first["pii_detected"], second["pii_detected"]);
 
     let client = redis::Client::open(common::redis_url()).unwrap();
     let mut c = client.get_multiplexed_async_connection().await.unwrap();
-    let keys: Vec<String> = redis::cmd("KEYS").arg(format!("{prefix}cache:*")).query_async(&mut c).await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}cache:*"))
+        .query_async(&mut c)
+        .await
+        .unwrap();
     assert_eq!(keys.len(), 1);
-    let ttl: i64 = redis::cmd("TTL").arg(&keys[0]).query_async(&mut c).await.unwrap();
-    assert!(ttl > 0 && ttl <= 300, "cache entries must expire, ttl {ttl}");
-    let stored: String = redis::cmd("GET").arg(&keys[0]).query_async(&mut c).await.unwrap();
+    let ttl: i64 = redis::cmd("TTL")
+        .arg(&keys[0])
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    assert!(
+        ttl > 0 && ttl <= 300,
+        "cache entries must expire, ttl {ttl}"
+    );
+    let stored: String = redis::cmd("GET")
+        .arg(&keys[0])
+        .query_async(&mut c)
+        .await
+        .unwrap();
     for raw in ["4111 1111 1111 1111", "123-45-6789", "test@example.com"] {
-        assert!(!stored.contains(raw), "raw PII {raw} stored in Redis: {stored}");
+        assert!(
+            !stored.contains(raw),
+            "raw PII {raw} stored in Redis: {stored}"
+        );
     }
     assert!(!keys[0].contains("6789"));
     common::cleanup(&prefix).await;
@@ -54,7 +79,11 @@ async fn rate_limit_is_shared_between_replicas() {
     let b = common::start(cfg).await;
     let mut handles = Vec::new();
     for i in 0..30 {
-        let (client, url) = if i % 2 == 0 { (a.client.clone(), a.url.clone()) } else { (b.client.clone(), b.url.clone()) };
+        let (client, url) = if i % 2 == 0 {
+            (a.client.clone(), a.url.clone())
+        } else {
+            (b.client.clone(), b.url.clone())
+        };
         handles.push(tokio::spawn(async move {
             client
                 .post(format!("{url}/process"))
@@ -75,7 +104,11 @@ async fn rate_limit_is_shared_between_replicas() {
             other => panic!("unexpected status {other}"),
         }
     }
-    assert_eq!((ok, limited), (10, 20), "two replicas must together admit exactly the burst");
+    assert_eq!(
+        (ok, limited),
+        (10, 20),
+        "two replicas must together admit exactly the burst"
+    );
     common::cleanup(&prefix).await;
 }
 
@@ -93,14 +126,32 @@ async fn redis_outage_degrades_instead_of_failing() {
     assert_eq!(s.get_text("/ready").await.0, 503);
     // Requests are still screened, and the limiter falls back to in-process
     // buckets rather than refusing everyone.
-    let (status, body, _) = s.post("/process", json!({"text": "SSN 123-45-6789", "user_id": "u"})).await;
+    let (status, body, _) = s
+        .post(
+            "/process",
+            json!({"text": "SSN 123-45-6789", "user_id": "u"}),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["pii_detected"][0]["type"], "ssn");
-    let (status, _, _) = s.post("/process", json!({"text": "SSN 123-45-6789", "user_id": "u"})).await;
+    let (status, _, _) = s
+        .post(
+            "/process",
+            json!({"text": "SSN 123-45-6789", "user_id": "u"}),
+        )
+        .await;
     assert_eq!(status, 200);
     assert_eq!(body["cached"], false);
-    let (status, _, _) = s.post("/process", json!({"text": "third", "user_id": "u"})).await;
-    assert_eq!(status, 429, "the in-process fallback still enforces the budget");
+    let (status, _, _) = s
+        .post("/process", json!({"text": "third", "user_id": "u"}))
+        .await;
+    assert_eq!(
+        status, 429,
+        "the in-process fallback still enforces the budget"
+    );
     let (_, m) = s.get_text("/metrics").await;
-    assert!(m.contains("octollm_reflex_rate_limit_checks_total{backend=\"fallback\"}"), "{m}");
+    assert!(
+        m.contains("octollm_reflex_rate_limit_checks_total{backend=\"fallback\"}"),
+        "{m}"
+    );
 }

@@ -6,6 +6,7 @@
 
 pub mod error;
 pub mod exec;
+pub mod orchestrator;
 pub mod plan;
 pub mod reflex;
 pub mod task;

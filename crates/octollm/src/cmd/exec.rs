@@ -23,7 +23,9 @@ pub fn run(config: Config, args: ExecArgs) -> Result<ExitCode> {
     let Some((command, rest)) = args.command.split_first() else {
         anyhow::bail!("give a command to run: octollm exec -- CMD ARGS…");
     };
-    let secs = args.timeout.unwrap_or(config.executor.default_timeout_seconds as f64);
+    let secs = args
+        .timeout
+        .unwrap_or(config.executor.default_timeout_seconds);
     if !(secs.is_finite() && secs > 0.0) {
         anyhow::bail!("--timeout must be a positive number of seconds");
     }

@@ -26,9 +26,12 @@ pub struct PlanArgs {
 
 pub fn run(config: Config, args: PlanArgs) -> Result<ExitCode> {
     crate::cmd::serve::runtime()?.block_on(async move {
-        let planner =
-            octollm_planner::Planner::new(config.planner.clone(), config.llm.clone(), &MetricsRegistry::new("planner"))
-                .await?;
+        let planner = octollm_planner::Planner::new(
+            config.planner.clone(),
+            config.llm.clone(),
+            &MetricsRegistry::new("planner"),
+        )
+        .await?;
         let req = PlanRequest {
             goal: args.goal,
             constraints: args.constraints,

@@ -39,7 +39,9 @@ impl Component {
         let opts = service_options(config, self.name());
         Ok(match self {
             Component::Reflex => octollm_reflex::app(config.reflex.clone(), opts).await?,
-            Component::Planner => octollm_planner::app(config.planner.clone(), config.llm.clone(), opts).await?,
+            Component::Planner => {
+                octollm_planner::app(config.planner.clone(), config.llm.clone(), opts).await?
+            }
             Component::Executor => octollm_executor::app(config.executor.clone(), opts).await?,
         })
     }
@@ -67,7 +69,10 @@ pub fn service_options(config: &Config, component: &str) -> ServiceOptions {
 }
 
 pub fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
 }
 
 pub fn run(config: Config, args: ServeArgs) -> Result<ExitCode> {
@@ -80,16 +85,26 @@ async fn serve(config: Config, args: ServeArgs) -> Result<()> {
     let router = args.component.router(&config).await?;
     let bind = args.bind.unwrap_or_else(|| config.server.bind.clone());
     let addr = socket_addr(&bind, args.port.unwrap_or(args.component.port(&config)))?;
-    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {addr}"))?;
     tracing::info!(component = args.component.name(), %addr, "listening");
-    octollm_server::serve(listener, router, shutdown_signal()).await.context("serving")?;
+    octollm_server::serve(listener, router, shutdown_signal())
+        .await
+        .context("serving")?;
     tracing::info!(component = args.component.name(), "stopped");
     Ok(())
 }
 
 pub fn socket_addr(bind: &str, port: u16) -> Result<SocketAddr> {
-    let host = if bind.contains(':') && !bind.starts_with('[') { format!("[{bind}]") } else { bind.to_string() };
-    format!("{host}:{port}").parse().with_context(|| format!("invalid bind address {bind}"))
+    let host = if bind.contains(':') && !bind.starts_with('[') {
+        format!("[{bind}]")
+    } else {
+        bind.to_string()
+    };
+    format!("{host}:{port}")
+        .parse()
+        .with_context(|| format!("invalid bind address {bind}"))
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -13,7 +13,9 @@ pub mod rules;
 
 use std::cell::RefCell;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{
+    AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Anchored, Input, MatchKind, StartKind,
+};
 use base64::Engine as _;
 use octollm_types::reflex::{InjectionCategory, Severity};
 use regex::Regex;
@@ -22,6 +24,8 @@ use crate::offsets::{ceil_boundary, floor_boundary};
 use normalize::{normalize_into, WordView};
 use rules::{RuleSpec, DELIMITERS, DISCUSSION, MENTION, NEGATION, RULES};
 
+/// How close a second-set anchor must be to a first-set one, in bytes.
+const ALSO_WINDOW: usize = 120;
 /// How far around an anchor a rule's pattern is searched, in bytes.
 const WINDOW_BEFORE: usize = 200;
 const WINDOW_AFTER: usize = 200;
@@ -52,15 +56,17 @@ pub enum BuildError {
     Automaton(#[from] aho_corasick::BuildError),
 }
 
-/// What an anchor literal stands for: `(rule, is_also)` pairs, or a rot13 spelling.
+/// What an anchor literal stands for: the rules it anchors, or a rot13 spelling.
 enum AnchorTarget {
-    Rules(Vec<(usize, bool)>),
+    Rules(Vec<usize>),
     Rot13,
 }
 
 struct Rule {
     spec: &'static RuleSpec,
     regex: Regex,
+    /// The second anchor set, searched only next to a first-set anchor.
+    also: Option<AhoCorasick>,
 }
 
 /// The compiled detector; build once and share.
@@ -172,9 +178,19 @@ impl InjectionDetector {
                 word_view_pattern(spec.pattern)
             ))
             .map_err(|e| BuildError::Rule(spec.id, e))?;
-            rules.push(Rule { spec, regex });
-            let roles = spec.anchors.iter().map(|a| (a, false)).chain(spec.also.iter().map(|a| (a, true)));
-            for (anchor, also) in roles {
+            let also = if spec.also.is_empty() {
+                None
+            } else {
+                let variants: Vec<String> =
+                    spec.also.iter().flat_map(|a| anchor_variants(a)).collect();
+                Some(
+                    AhoCorasickBuilder::new()
+                        .kind(Some(AhoCorasickKind::DFA))
+                        .build(&variants)?,
+                )
+            };
+            rules.push(Rule { spec, regex, also });
+            for anchor in spec.anchors {
                 for v in anchor_variants(anchor) {
                     let slot = *index.entry(v.clone()).or_insert_with(|| {
                         patterns.push(v);
@@ -182,8 +198,8 @@ impl InjectionDetector {
                         targets.len() - 1
                     });
                     if let AnchorTarget::Rules(list) = &mut targets[slot] {
-                        if !list.contains(&(i, also)) {
-                            list.push((i, also));
+                        if !list.contains(&i) {
+                            list.push(i);
                         }
                     }
                 }
@@ -193,10 +209,16 @@ impl InjectionDetector {
             patterns.push(rot13(a));
             targets.push(AnchorTarget::Rot13);
         }
+        // Leftmost-longest, so a long anchor ("unfiltered") is not hidden
+        // by a shorter one inside it ("filter"); a DFA because this pass
+        // touches every byte of every request.
         let anchors = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
+            .match_kind(MatchKind::LeftmostLongest)
             .build(&patterns)?;
         let delimiters = AhoCorasickBuilder::new()
+            .kind(Some(AhoCorasickKind::DFA))
+            .start_kind(StartKind::Anchored)
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::LeftmostLongest)
             .build(DELIMITERS.iter().map(|d| d.literal))?;
@@ -249,18 +271,11 @@ impl InjectionDetector {
     /// Runs the rules whose anchors occur, around their anchors.
     fn match_rules(&self, view: &str) -> Vec<Hit> {
         let mut anchor_hits: Vec<(usize, usize)> = Vec::new();
-        let mut also_hits: Vec<(usize, usize)> = Vec::new();
         let mut rot13_at: Vec<usize> = Vec::new();
-        for m in self.anchors.find_overlapping_iter(view) {
+        for m in self.anchors.find_iter(view) {
             match &self.targets[m.pattern().as_usize()] {
                 AnchorTarget::Rules(list) => {
-                    for &(rule, also) in list {
-                        if also {
-                            also_hits.push((rule, m.start()));
-                        } else {
-                            anchor_hits.push((rule, m.start()));
-                        }
-                    }
+                    anchor_hits.extend(list.iter().map(|r| (*r, m.start())))
                 }
                 AnchorTarget::Rot13 => rot13_at.push(m.start()),
             }
@@ -269,7 +284,6 @@ impl InjectionDetector {
         if !anchor_hits.is_empty() {
             anchor_hits.sort_unstable();
             anchor_hits.dedup();
-            also_hits.sort_unstable();
             let mut i = 0;
             while i < anchor_hits.len() {
                 let rule = anchor_hits[i].0;
@@ -277,21 +291,26 @@ impl InjectionDetector {
                 while j < anchor_hits.len() && anchor_hits[j].0 == rule {
                     j += 1;
                 }
-                let spec = self.rules[rule].spec;
-                // Rules with a second anchor set only run where both occur nearby.
-                let lo = also_hits.partition_point(|h| h.0 < rule);
-                let hi = also_hits.partition_point(|h| h.0 <= rule);
-                let near = &also_hits[lo..hi];
-                let positions = anchor_hits[i..j].iter().map(|h| h.1).filter(|&p| {
-                    if spec.also.is_empty() {
-                        return true;
-                    }
-                    let k = near.partition_point(|h| h.1 + WINDOW_BEFORE < p);
-                    near.get(k).is_some_and(|h| h.1 <= p + WINDOW_AFTER)
-                });
+                let r = &self.rules[rule];
+                let positions = anchor_hits[i..j]
+                    .iter()
+                    .map(|h| h.1)
+                    .filter(|&p| match &r.also {
+                        None => true,
+                        Some(also) => {
+                            let ws = floor_boundary(view, p.saturating_sub(ALSO_WINDOW));
+                            let we = ceil_boundary(view, p + ALSO_WINDOW);
+                            also.is_match(&view[ws..we])
+                        }
+                    });
                 for (ws, we) in merged_windows(view, positions) {
-                    for m in self.rules[rule].regex.find_iter(&view[ws..we]) {
-                        hits.push(Hit { rule, start: ws + m.start(), end: ws + m.end(), rot13: false });
+                    for m in r.regex.find_iter(&view[ws..we]) {
+                        hits.push(Hit {
+                            rule,
+                            start: ws + m.start(),
+                            end: ws + m.end(),
+                            rot13: false,
+                        });
                     }
                 }
                 i = j;
@@ -393,9 +412,20 @@ impl InjectionDetector {
     }
 
     fn delimiters_in(&self, text: &str, out: &mut Vec<RawInjection>) {
-        for m in self.delimiters.find_iter(text) {
+        // Every delimiter starts with one of these bytes; only there is the
+        // (anchored) automaton consulted.
+        let bytes = text.as_bytes();
+        let starts = memchr::memchr3_iter(b'<', b'[', b'#', bytes)
+            .chain(memchr::memchr2_iter(b'`', b'\n', bytes));
+        for pos in starts {
+            let input = Input::new(text)
+                .span(pos..text.len())
+                .anchored(Anchored::Yes);
+            let Some(m) = self.delimiters.find(input) else {
+                continue;
+            };
             let d = &DELIMITERS[m.pattern().as_usize()];
-            let start = if text.as_bytes()[m.start()] == b'\n' {
+            let start = if bytes[m.start()] == b'\n' {
                 m.start() + 1
             } else {
                 m.start()
@@ -594,7 +624,17 @@ fn escalate_combinations(out: &mut [RawInjection]) {
 fn encoded_candidates(text: &str) -> Vec<(usize, usize, Option<String>, &'static str)> {
     let bytes = text.as_bytes();
     let mut out = Vec::new();
-    let is_b64 = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'-' | b'_');
+    static B64: [bool; 256] = {
+        let mut t = [false; 256];
+        let mut i = 0;
+        while i < 256 {
+            let c = i as u8;
+            t[i] = c.is_ascii_alphanumeric() || c == b'+' || c == b'/' || c == b'-' || c == b'_';
+            i += 1;
+        }
+        t
+    };
+    let is_b64 = |c: u8| B64[c as usize];
     let mut i = 0;
     while i < bytes.len() && out.len() < MAX_ENCODED_CANDIDATES {
         // Escaped bytes: \x69\x67… or %69%67…
@@ -619,11 +659,19 @@ fn encoded_candidates(text: &str) -> Vec<(usize, usize, Option<String>, &'static
             e += 1;
         }
         let run = &bytes[s..i];
+        if run.len() == 2 && run.iter().all(u8::is_ascii_hexdigit) && bytes.get(i) == Some(&b' ') {
+            // Possibly hex bytes written with spaces: "69 67 6e 6f 72 65 …".
+            if let Some((end, decoded)) = spaced_hex_at(bytes, s) {
+                out.push((s, end, printable(decoded), "hex"));
+                i = end;
+                continue;
+            }
+        }
         if run.len() < MIN_ENCODED_LEN || (s > 0 && bytes[s - 1].is_ascii_alphanumeric()) {
             i = e.max(i);
             continue;
         }
-        if run.len() % 2 == 0 && run.iter().all(u8::is_ascii_hexdigit) {
+        if run.len().is_multiple_of(2) && run.iter().all(u8::is_ascii_hexdigit) {
             out.push((s, i, hex::decode(run).ok().and_then(printable), "hex"));
         } else if run
             .iter()
@@ -638,8 +686,6 @@ fn encoded_candidates(text: &str) -> Vec<(usize, usize, Option<String>, &'static
         }
         i = e.max(i);
     }
-    // Hex bytes written with spaces: "69 67 6e 6f 72 65 …".
-    spaced_hex(bytes, &mut out);
     out
 }
 
@@ -670,40 +716,28 @@ fn escaped_bytes(bytes: &[u8], mut i: usize) -> (usize, Vec<u8>) {
     }
 }
 
-fn spaced_hex(bytes: &[u8], out: &mut Vec<(usize, usize, Option<String>, &'static str)>) {
+/// A run of at least eight space-separated hex byte pairs starting at `s`.
+fn spaced_hex_at(bytes: &[u8], s: usize) -> Option<(usize, Vec<u8>)> {
     let pair_at = |i: usize| {
         bytes
             .get(i..i + 2)
             .is_some_and(|p| p.iter().all(u8::is_ascii_hexdigit))
             && bytes.get(i + 2).is_none_or(|c| !c.is_ascii_alphanumeric())
-            && (i == 0 || !bytes[i - 1].is_ascii_alphanumeric())
     };
-    let mut i = 0;
-    while i + 2 <= bytes.len() {
-        if !pair_at(i) {
+    let mut i = s;
+    let mut decoded = Vec::new();
+    while pair_at(i) {
+        let hi = (bytes[i] as char).to_digit(16)?;
+        let lo = (bytes[i + 1] as char).to_digit(16)?;
+        decoded.push((hi * 16 + lo) as u8);
+        i += 2;
+        if bytes.get(i) == Some(&b' ') && pair_at(i + 1) {
             i += 1;
-            continue;
+        } else {
+            break;
         }
-        let s = i;
-        let mut decoded = Vec::new();
-        while pair_at(i) {
-            if let Ok(b) =
-                u8::from_str_radix(std::str::from_utf8(&bytes[i..i + 2]).unwrap_or("zz"), 16)
-            {
-                decoded.push(b);
-            }
-            i += 2;
-            if bytes.get(i) == Some(&b' ') && pair_at(i + 1) {
-                i += 1;
-            } else {
-                break;
-            }
-        }
-        if decoded.len() >= 8 {
-            out.push((s, i, printable(decoded), "hex"));
-        }
-        i = i.max(s + 1);
     }
+    (decoded.len() >= 8).then_some((i, decoded))
 }
 
 fn decode_base64(run: &[u8]) -> Option<Vec<u8>> {

@@ -1,7 +1,7 @@
 //! Credentials and other literal-prefixed secrets, found from one
 //! Aho-Corasick pass over trigger literals, then verified in place.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use octollm_types::reflex::PiiType;
@@ -158,6 +158,7 @@ impl Secrets {
             triggers.push(Trigger::Password);
         }
         let ac = AhoCorasickBuilder::new()
+            .kind(Some(AhoCorasickKind::DFA))
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
             .build(&pats)?;
@@ -410,7 +411,7 @@ fn password(bytes: &[u8], word_start: usize, word_end: usize) -> Option<RawPii> 
                     bytes[ve],
                     b',' | b';' | b'"' | b'\'' | b'<' | b'>' | b')' | b']' | b'}'
                 )
-                && !(bytes[ve] == b'&' && starts_query_param(&bytes[ve + 1..]))
+                && (bytes[ve] != b'&' || !starts_query_param(&bytes[ve + 1..]))
                 && ve - vs < 256
             {
                 ve += 1;

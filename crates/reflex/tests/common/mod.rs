@@ -25,7 +25,11 @@ pub async fn start(config: ReflexConfig) -> Server {
 }
 
 pub async fn start_with(config: ReflexConfig, api_keys: ApiKeys, body_limit: usize) -> Server {
-    let opts = ServiceOptions { body_limit, api_keys, metrics: MetricsRegistry::new("reflex") };
+    let opts = ServiceOptions {
+        body_limit,
+        api_keys,
+        metrics: MetricsRegistry::new("reflex"),
+    };
     let router = octollm_reflex::app(config, opts).await.expect("reflex app");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
@@ -33,12 +37,26 @@ pub async fn start_with(config: ReflexConfig, api_keys: ApiKeys, body_limit: usi
     tokio::spawn(octollm_server::serve(listener, router, async move {
         let _ = rx.await;
     }));
-    Server { url: format!("http://{addr}"), client: reqwest::Client::new(), shutdown: Some(tx) }
+    Server {
+        url: format!("http://{addr}"),
+        client: reqwest::Client::new(),
+        shutdown: Some(tx),
+    }
 }
 
 impl Server {
-    pub async fn post(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value, reqwest::header::HeaderMap) {
-        let res = self.client.post(format!("{}{path}", self.url)).json(&body).send().await.unwrap();
+    pub async fn post(
+        &self,
+        path: &str,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value, reqwest::header::HeaderMap) {
+        let res = self
+            .client
+            .post(format!("{}{path}", self.url))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         let status = res.status().as_u16();
         let headers = res.headers().clone();
         let json = res.json().await.unwrap_or(serde_json::Value::Null);
@@ -46,7 +64,12 @@ impl Server {
     }
 
     pub async fn get_text(&self, path: &str) -> (u16, String) {
-        let res = self.client.get(format!("{}{path}", self.url)).send().await.unwrap();
+        let res = self
+            .client
+            .get(format!("{}{path}", self.url))
+            .send()
+            .await
+            .unwrap();
         (res.status().as_u16(), res.text().await.unwrap())
     }
 }
@@ -59,16 +82,28 @@ pub fn redis_url() -> String {
 
 /// A key prefix no other test run uses.
 pub fn unique_prefix(tag: &str) -> String {
-    format!("octollm-test:{tag}:{}:{}:", std::process::id(), rand::random::<u32>())
+    format!(
+        "octollm-test:{tag}:{}:{}:",
+        std::process::id(),
+        rand::random::<u32>()
+    )
 }
 
 /// Deletes every key under `prefix`.
 pub async fn cleanup(prefix: &str) {
     let client = redis::Client::open(redis_url()).unwrap();
     let mut c = client.get_multiplexed_async_connection().await.unwrap();
-    let keys: Vec<String> = redis::cmd("KEYS").arg(format!("{prefix}*")).query_async(&mut c).await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query_async(&mut c)
+        .await
+        .unwrap();
     if !keys.is_empty() {
-        let _: () = redis::cmd("DEL").arg(keys).query_async(&mut c).await.unwrap();
+        let _: () = redis::cmd("DEL")
+            .arg(keys)
+            .query_async(&mut c)
+            .await
+            .unwrap();
     }
 }
 

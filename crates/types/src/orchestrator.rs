@@ -1,0 +1,226 @@
+//! Response bodies of the orchestrator's task API (SPEC §6).
+//!
+//! The request body is [`crate::task::TaskContract`]; these are what comes
+//! back, shared by the service and every client (the CLI, tests, other
+//! services) so neither side re-declares the shapes.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::exec::Provenance;
+use crate::plan::Plan;
+use crate::task::TaskStatus;
+
+/// `POST /api/v1/tasks` answer (202).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TaskAccepted {
+    pub task_id: String,
+    pub status: TaskStatus,
+    pub message: String,
+    /// True when the result came from the result cache.
+    #[serde(default)]
+    pub cached: bool,
+}
+
+/// Lifecycle of one plan step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepStatus {
+    Pending,
+    Running,
+    Completed,
+    Failed,
+    Cancelled,
+    Skipped,
+}
+
+impl StepStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepStatus::Pending => "pending",
+            StepStatus::Running => "running",
+            StepStatus::Completed => "completed",
+            StepStatus::Failed => "failed",
+            StepStatus::Cancelled => "cancelled",
+            StepStatus::Skipped => "skipped",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pending" => StepStatus::Pending,
+            "running" => StepStatus::Running,
+            "completed" => StepStatus::Completed,
+            "failed" => StepStatus::Failed,
+            "cancelled" => StepStatus::Cancelled,
+            "skipped" => StepStatus::Skipped,
+            _ => return None,
+        })
+    }
+
+    pub fn is_finished(self) -> bool {
+        !matches!(self, StepStatus::Pending | StepStatus::Running)
+    }
+}
+
+/// One step of a task as the API reports it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StepView {
+    pub step: u32,
+    pub action: String,
+    pub required_arm: String,
+    pub status: StepStatus,
+    /// How many times the step was started (retries and resumptions included).
+    pub attempts: u32,
+    /// The step's output with PII and secrets redacted.
+    #[serde(default)]
+    pub output: Option<String>,
+    #[serde(default)]
+    pub error: Option<String>,
+    #[serde(default)]
+    pub started_at: Option<String>,
+    #[serde(default)]
+    pub finished_at: Option<String>,
+    #[serde(default)]
+    pub duration_ms: Option<u64>,
+    #[serde(default)]
+    pub provenance: Option<Provenance>,
+}
+
+/// `result.metadata`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ResultMetadata {
+    pub steps_executed: u32,
+    pub total_duration_ms: u64,
+    pub tokens_used: u64,
+    pub cost_usd: f64,
+    #[serde(default)]
+    pub cached: bool,
+    /// Outcome of each acceptance criterion.
+    #[serde(default)]
+    pub criteria: Vec<CriterionOutcome>,
+}
+
+/// How one acceptance criterion was checked and whether it held.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CriterionOutcome {
+    pub criterion: String,
+    /// `contains`, `regex`, `number`, `llm_judge` or `unchecked`.
+    pub method: String,
+    /// `None` when nothing could check it.
+    pub passed: Option<bool>,
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// `result`: the (redacted) output and what it cost.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct TaskResult {
+    pub output: String,
+    pub metadata: ResultMetadata,
+}
+
+/// A task failure: a stable code and a sentence.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TaskError {
+    pub code: String,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Value::is_null")]
+    pub details: Value,
+}
+
+/// `GET /api/v1/tasks/{id}`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TaskView {
+    pub task_id: String,
+    pub status: TaskStatus,
+    /// The goal exactly as submitted.
+    pub goal: String,
+    /// The goal as the planner saw it (PII redacted).
+    pub screened_goal: String,
+    #[serde(default)]
+    pub constraints: Vec<String>,
+    #[serde(default)]
+    pub acceptance_criteria: Vec<String>,
+    pub priority: i32,
+    pub budget: crate::task::Budget,
+    #[serde(default)]
+    pub plan: Option<Plan>,
+    #[serde(default)]
+    pub steps: Vec<StepView>,
+    #[serde(default)]
+    pub result: Option<TaskResult>,
+    #[serde(default)]
+    pub error: Option<TaskError>,
+    pub tokens_used: u64,
+    pub cost_usd: f64,
+    pub created_at: String,
+    pub updated_at: String,
+    #[serde(default)]
+    pub started_at: Option<String>,
+    #[serde(default)]
+    pub finished_at: Option<String>,
+}
+
+/// One row of `GET /api/v1/tasks`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TaskSummary {
+    pub task_id: String,
+    pub status: TaskStatus,
+    pub goal: String,
+    pub priority: i32,
+    pub created_at: String,
+    pub updated_at: String,
+    #[serde(default)]
+    pub error_code: Option<String>,
+}
+
+/// `GET /api/v1/tasks` answer; pass `next_cursor` back as `cursor` for the next page.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TaskList {
+    pub tasks: Vec<TaskSummary>,
+    #[serde(default)]
+    pub next_cursor: Option<String>,
+}
+
+/// One server-sent event of `GET /api/v1/tasks/{id}/events` (the `data:` field).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TaskEvent {
+    /// Position in the task's event sequence, from 1.
+    pub seq: u64,
+    pub task_id: String,
+    /// `task.created`, `task.status`, `task.plan`, `step.started`,
+    /// `step.retrying`, `step.completed`, `step.failed`, `task.completed`,
+    /// `task.failed` or `task.cancelled`.
+    pub kind: String,
+    pub status: TaskStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<u32>,
+    #[serde(default, skip_serializing_if = "Value::is_null")]
+    pub data: Value,
+    pub at: String,
+}
+
+impl TaskEvent {
+    /// The events after which nothing more is sent.
+    pub fn is_terminal(&self) -> bool {
+        matches!(
+            self.kind.as_str(),
+            "task.completed" | "task.failed" | "task.cancelled"
+        )
+    }
+}
+
+/// One arm of `GET /api/v1/arms`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ArmView {
+    pub name: String,
+    pub url: String,
+    /// `healthy`, `degraded` or `unreachable`.
+    pub health: String,
+    /// `closed`, `open` or `half_open`.
+    pub breaker: String,
+    pub capabilities: Vec<String>,
+    #[serde(default)]
+    pub latency_ms: Option<f64>,
+}
