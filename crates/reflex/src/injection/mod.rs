@@ -609,7 +609,16 @@ fn escalate_combinations(out: &mut [RawInjection]) {
         .collect();
     cats.sort();
     cats.dedup();
-    if cats.len() < 2 {
+    // Closing one role tag and opening another ("</user> <system>") is a
+    // context escape even though each tag alone is only suspicious.
+    let mut delimiters: Vec<&str> = out
+        .iter()
+        .filter(|f| f.category == DelimiterInjection)
+        .map(|f| f.matched.as_str())
+        .collect();
+    delimiters.sort_unstable();
+    delimiters.dedup();
+    if cats.len() < 2 && delimiters.len() < 2 {
         return;
     }
     if let Some(worst) = out.iter_mut().max_by_key(|f| f.severity) {
