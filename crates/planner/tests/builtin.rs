@@ -119,6 +119,17 @@ fn common_shapes_become_exact_tool_calls() {
             "Then list /opt and afterwards show the date",
             &["ls -1 /opt", "date"],
         ),
+        (
+            "Fetch https://example.com/uuid and extract the UUID",
+            &[
+                "GET https://example.com/uuid",
+                "grep -oE [0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12} <{{step_1.output}}",
+            ],
+        ),
+        (
+            "Extract the email addresses from /srv/notes.txt",
+            &["grep -oE [A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\\.[A-Za-z]{2,} /srv/notes.txt"],
+        ),
     ];
     for (goal, want) in cases {
         let got = plan(goal).unwrap_or_else(|e| panic!("{goal}: refused: {e}"));

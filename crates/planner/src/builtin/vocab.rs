@@ -18,6 +18,13 @@ pub const HEAD_TAIL_VOCAB: &[&str] = &[
 ];
 
 #[rustfmt::skip]
+pub const EXTRACT_VOCAB: &[&str] = &[
+    "extract", "pull", "parse", "out", "uuid", "uuids", "guid", "guids", "email", "emails", "e-mail",
+    "e-mails", "addresses", "address", "url", "urls", "link", "links", "ip", "ips", "ipv4", "numbers",
+    "integers", "digits", "every", "any",
+];
+
+#[rustfmt::skip]
 pub const GREP_VOCAB: &[&str] = &[
     "grep", "search", "find", "look", "filter", "locate", "extract", "select", "keep", "lines",
     "line", "containing", "contain", "contains", "matching", "match", "matches", "mentioning",
