@@ -31,9 +31,9 @@ pub struct ExecutorConfig {
     pub max_output_bytes: u64,
     /// Concurrent sandboxed executions (each gets its own host uid).
     pub max_concurrency: u64,
-    /// Memory limit of one execution's cgroup, in bytes.
+    /// Memory limit of one execution (its cgroup), in bytes.
     pub memory_limit_bytes: u64,
-    /// pids.max of one execution's cgroup (fork-bomb defence).
+    /// Tasks one execution may have (cgroup pids.max; the fork-bomb defence).
     pub pids_max: u64,
     /// RLIMIT_FSIZE, in bytes.
     pub file_size_limit_bytes: u64,
@@ -47,7 +47,7 @@ pub struct ExecutorConfig {
     pub workspace_size_bytes: u64,
     /// Empty host directory used as the sandbox roots' mount point.
     pub sandbox_root_dir: String,
-    /// Name of the cgroup, under the executor's own, that holds per-execution cgroups.
+    /// Name of the cgroup, under the executor's own, that holds the sandbox's slot (v1) or per-execution (v2) cgroups.
     pub sandbox_cgroup_parent: String,
     /// First host uid of the per-slot sandbox uids (uid_base .. uid_base + max_concurrency).
     pub sandbox_uid_base: u64,

@@ -27,17 +27,20 @@ fn main() {
             octollm_sandbox::Stream::Stderr => std::io::stderr().write_all(chunk),
         };
     };
-    match sandbox.run(&spec, &mut sink) {
+    let code = match sandbox.run(&spec, &mut sink) {
         Ok(o) => {
             eprintln!(
                 "[exit={:?} signal={:?} timed_out={} {:?} cpu={:?} rss={}]",
                 o.exit_code, o.signal, o.timed_out, o.duration, o.cpu_time, o.peak_rss_bytes
             );
-            std::process::exit(o.status_code());
+            o.status_code()
         }
         Err(e) => {
             eprintln!("sandbox error: {e}");
-            std::process::exit(125);
+            125
         }
-    }
+    };
+    // exit() skips destructors: drop first so the slot cgroups go away.
+    drop(sandbox);
+    std::process::exit(code);
 }

@@ -179,7 +179,8 @@ pub fn init_main(root: &RootPlan, run: &RunPlan, fds: ChildFds, opts: Options) -
     // SAFETY: prctl with integer arguments only.
     unsafe {
         libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
-        // If the supervising thread dies, so does the sandbox.
+        // If the thread that cloned us dies (the slot worker, or the
+        // supervising thread), so does the sandbox.
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
     }
     // Everything else inherited from the server goes: listening sockets,
@@ -197,7 +198,8 @@ pub fn init_main(root: &RootPlan, run: &RunPlan, fds: ChildFds, opts: Options) -
     );
     unblock_signals();
 
-    // Wait until the parent has written our uid/gid maps and cgroups. EOF
+    // Wait until the parent has written our uid/gid maps (and, on the slow
+    // fallback path, moved us into our cgroup). EOF
     // means the parent gave up: leave without doing anything.
     let mut go = [0u8; 1];
     // SAFETY: reading one byte into a one-byte stack buffer.
@@ -239,8 +241,8 @@ pub fn init_main(root: &RootPlan, run: &RunPlan, fds: ChildFds, opts: Options) -
         rc(unsafe { libc::sethostname(root.hostname.as_ptr().cast(), root.hostname.len()) }),
     );
     if opts.cgroup_ns {
-        // After the parent moved us into the execution's cgroup, so that
-        // group becomes our cgroup root.
+        // We were born in the execution's cgroups (the slot's, or the v2
+        // per-execution group), so they become our cgroup root.
         // SAFETY: unshare takes a flag word only.
         check(
             &fds,

@@ -19,7 +19,7 @@ pub struct SandboxConfig {
     pub slots: u32,
     /// cgroup memory limit (RAM; swap too where the controller accounts it).
     pub memory_limit_bytes: u64,
-    /// cgroup pids.max: the fork-bomb defence.
+    /// Tasks one execution may have (cgroup pids.max): the fork-bomb defence.
     pub pids_max: u64,
     /// RLIMIT_AS.
     pub address_space_bytes: u64,
@@ -45,7 +45,7 @@ pub struct SandboxConfig {
     /// `LANG` inside the sandbox.
     pub lang: String,
     /// Name of the cgroup (under this process's own cgroup) that holds the
-    /// per-execution cgroups.
+    /// slot cgroups (v1) or per-execution cgroups (v2).
     pub cgroup_parent: String,
 }
 

@@ -11,7 +11,7 @@
 //! | pid namespace with our own PID 1 | seeing or signalling host processes; orphans outliving the run |
 //! | net namespace with only loopback | any network egress |
 //! | ipc, uts, cgroup namespaces | host SysV IPC, hostname, cgroup paths |
-//! | cgroup memory + pids | memory hogs, fork bombs |
+//! | cgroup memory + pids (the init is born in them, see `cgroup`) | memory hogs, fork bombs |
 //! | rlimits | CPU, address space, file size, open files, core dumps |
 //! | capabilities dropped (bounding set too), securebits locked, `no_new_privs` | regaining privilege via exec or setuid files |
 //! | Landlock | writes outside `/workspace` and `/tmp`; TCP bind/connect; signals out of the domain |
@@ -30,6 +30,7 @@ mod landlock;
 mod layers;
 mod plan;
 mod seccomp;
+mod slot;
 mod supervise;
 mod sys;
 
@@ -121,6 +122,10 @@ pub struct Sandbox {
     layers: Vec<Layer>,
     missing: Vec<Layer>,
     running: std::sync::atomic::AtomicUsize,
+    /// Indexed by `uid - uid_base`; only the holder of that uid locks it.
+    slots: Vec<Mutex<slot::Slot>>,
+    /// Slot groups that could not be emptied after a run; removed on drop.
+    retired: Mutex<Vec<cgroup::SlotCgroup>>,
 }
 
 /// Host uids in use by any sandbox of this process. Slots are tracked
@@ -183,6 +188,7 @@ impl Sandbox {
         };
         prepare_root_dir(&config.root_dir)?;
         let root = plan::RootPlan::build(&config, landlock, seccomp)?;
+        let slots = (0..config.slots).map(|_| Mutex::default()).collect();
         Ok(Sandbox {
             config,
             root,
@@ -190,6 +196,8 @@ impl Sandbox {
             layers,
             missing,
             running: std::sync::atomic::AtomicUsize::new(0),
+            slots,
+            retired: Mutex::new(Vec::new()),
         })
     }
 
@@ -226,12 +234,44 @@ impl Sandbox {
         let uid = self.acquire_uid();
         self.running
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let result = plan::RunPlan::build(&self.config, spec, uid)
-            .and_then(|run| supervise::run(self, &run, spec, sink));
+        let result = self.run_in_slot(uid, spec, sink);
         self.running
             .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
         self.release_uid(uid);
         result
+    }
+
+    fn run_in_slot(
+        &self,
+        uid: u32,
+        spec: &ExecSpec,
+        sink: &mut dyn FnMut(Stream, &[u8]),
+    ) -> Result<ExecOutcome, SandboxError> {
+        let index = (uid - self.config.uid_base) as usize;
+        let slot = self
+            .slots
+            .get(index)
+            .ok_or_else(|| SandboxError::Config("uid outside the slot range".into()))?;
+        // Uncontended: only the holder of `uid` takes this lock.
+        let mut slot = slot.lock();
+        let result = plan::RunPlan::build(&self.config, spec, uid).and_then(|run| {
+            slot.prepare(
+                index,
+                &self.cgroups,
+                self.config.memory_limit_bytes,
+                self.config.pids_max,
+            )?;
+            supervise::run(self, &mut slot, &run, spec, sink)
+        });
+        // Also after a failed run: the init is reaped by now either way, and
+        // nothing of it may stay in the slot for the next execution.
+        match slot.finish_run() {
+            Ok(()) => result,
+            Err((e, retired)) => {
+                self.retired.lock().extend(retired);
+                Err(e)
+            }
+        }
     }
 
     fn acquire_uid(&self) -> u32 {
@@ -251,6 +291,16 @@ impl Sandbox {
     fn release_uid(&self, uid: u32) {
         UIDS_IN_USE.lock().retain(|u| *u != uid);
         UID_FREED.notify_all();
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        // Stops the slot workers, then removes their groups (a group can only
+        // be removed once its worker thread has exited).
+        self.slots.clear();
+        self.retired.lock().clear();
+        self.cgroups.remove_if_empty();
     }
 }
 

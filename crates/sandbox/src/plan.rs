@@ -198,6 +198,11 @@ impl RootPlan {
         let inner = under(root, &host.to_string_lossy());
         if meta.file_type().is_symlink() {
             let target = std::fs::read_link(host).map_err(SandboxError::Io)?;
+            // Most of `/etc/alternatives` is manual pages, which nothing run
+            // here reads; every entry is a syscall per execution.
+            if is_manual_page(&target) {
+                return Ok(());
+            }
             self.symlinks
                 .push((cstr(target.as_os_str().as_bytes())?, c(inner)?));
         } else if meta.is_file() && meta.len() <= ETC_MAX_FILE {
@@ -215,6 +220,13 @@ impl RootPlan {
         }
         Ok(())
     }
+}
+
+/// A path inside a `man` directory (`/usr/share/man/…`, `…/jvm/…/man/…`).
+fn is_manual_page(target: &Path) -> bool {
+    target
+        .components()
+        .any(|c| c.as_os_str().as_bytes() == b"man")
 }
 
 /// The per-execution part: what to exec, with which environment and limits.

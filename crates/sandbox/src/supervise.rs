@@ -1,4 +1,4 @@
-//! The parent side of one execution: clone, map ids, place in cgroups, pump
+//! The parent side of one execution: clone (into the cgroups), map ids, pump
 //! stdio, enforce the wall clock, reap, clean up.
 
 use std::io;
@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::child::{self, ChildFds, Options, Stage};
 use crate::plan::RunPlan;
+use crate::slot::{CloneJob, Slot};
 use crate::sys::{self, close, kill};
 use crate::{cgroup, ExecOutcome, ExecSpec, Layer, Sandbox, SandboxError, Stream};
 
@@ -79,23 +80,19 @@ impl Capture {
     }
 }
 
+/// Runs one execution in `slot`, which [`Slot::prepare`] has readied.
 pub(crate) fn run(
     sb: &Sandbox,
+    slot: &mut Slot,
     run: &RunPlan,
     spec: &ExecSpec,
     sink: &mut dyn FnMut(Stream, &[u8]),
 ) -> Result<ExecOutcome, SandboxError> {
     let started = Instant::now();
     let cfg = &sb.config;
-    let cg = if sb.cgroups.has_memory() || sb.cgroups.has_pids() {
-        Some(cgroup::create_exec(
-            &sb.cgroups,
-            cfg.memory_limit_bytes,
-            cfg.pids_max,
-        )?)
-    } else {
-        None
-    };
+    // v2 controllers only; v1 limits are on the slot's groups.
+    let cg = cgroup::create_exec(&sb.cgroups, cfg.memory_limit_bytes, cfg.pids_max)?;
+    let cg_dir = cg.as_ref().map(cgroup::ExecCgroup::open).transpose()?;
 
     let (stdin_r, stdin_w) = sys::pipe()?;
     let mut fds = Fds(vec![stdin_r, stdin_w]);
@@ -118,41 +115,16 @@ pub(crate) fn run(
         cgroup_ns: sb.layers.contains(&Layer::CgroupNs),
     };
 
-    let flags = libc::CLONE_NEWUSER
-        | libc::CLONE_NEWNS
-        | libc::CLONE_NEWPID
-        | libc::CLONE_NEWNET
-        | libc::CLONE_NEWIPC
-        | libc::CLONE_NEWUTS
-        | libc::SIGCHLD;
-    // SAFETY: a raw clone without CLONE_VM and with a null stack behaves like
-    // fork(): the child gets a copy of this thread's stack and continues
-    // here. It then only runs `child::init_main`, which never returns and
-    // never allocates (see that module). libc's fork() is avoided because its
-    // atfork handlers take locks other threads may hold.
-    let pid = unsafe {
-        libc::syscall(
-            libc::SYS_clone,
-            flags as libc::c_ulong,
-            0usize,
-            0usize,
-            0usize,
-            0usize,
-        )
-    };
-    if pid < 0 {
-        return Err(SandboxError::Setup {
-            stage: "clone".into(),
-            source: io::Error::last_os_error(),
-        });
-    }
-    if pid == 0 {
-        child::init_main(&sb.root, run, child_fds, opts);
-    }
-    let mut child = Child {
-        pid: pid as i32,
-        reaped: false,
-    };
+    let spawned = slot.clone_init(&CloneJob {
+        root: &sb.root,
+        run,
+        fds: child_fds,
+        opts,
+        cgroup_fd: cg_dir.as_ref().map(std::os::fd::AsRawFd::as_raw_fd),
+    })?;
+    drop(cg_dir);
+    let pid = spawned.pid;
+    let mut child = Child { pid, reaped: false };
     for fd in [stdin_r, stdout_w, stderr_w, status_w, go_r] {
         fds.take(fd);
     }
@@ -163,7 +135,9 @@ pub(crate) fn run(
         std::fs::write(format!("/proc/{pid}/uid_map"), format!("0 {uid} 1\n"))?;
         std::fs::write(format!("/proc/{pid}/gid_map"), format!("0 {uid} 1\n"))?;
         if let Some(cg) = &cg {
-            cg.add(child.pid)?;
+            if !spawned.in_cgroup {
+                cg.add(child.pid)?;
+            }
         }
         sys::write_all(go_w, b"g").map_err(io::Error::from_raw_os_error)
     })();
@@ -320,11 +294,12 @@ pub(crate) fn run(
         missing: sb.missing.clone(),
         ..Default::default()
     };
-    if let Some(cg) = &cg {
-        outcome.oom_killed = cg.oom_killed();
-        if outcome.peak_rss_bytes == 0 {
-            outcome.peak_rss_bytes = cg.peak_memory();
-        }
+    outcome.oom_killed = slot.take_oom_killed() || cg.as_ref().is_some_and(|c| c.oom_killed());
+    if outcome.peak_rss_bytes == 0 {
+        outcome.peak_rss_bytes = match &cg {
+            Some(c) if c.peak_memory() > 0 => c.peak_memory(),
+            _ => slot.peak_memory(),
+        };
     }
     drop(cg);
 

@@ -92,8 +92,9 @@ impl Server {
         self.config.audit_path()
     }
 
-    /// No process of our uid range, no per-execution cgroup, no mount at or
-    /// under the sandbox mount point, nothing inside the mount point.
+    /// No process of our uid range, no per-execution cgroup, nothing but
+    /// our own slot worker threads in the slot cgroups, no mount at or under
+    /// the sandbox mount point, nothing inside the mount point.
     pub async fn assert_clean(&self) {
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
@@ -118,8 +119,17 @@ impl Server {
         for dir in cgroup_parents(&self.config.sandbox_cgroup_parent) {
             if let Ok(entries) = std::fs::read_dir(&dir) {
                 for e in entries.flatten() {
-                    if e.path().is_dir() {
-                        out.push(format!("cgroup {}", e.path().display()));
+                    let path = e.path();
+                    if !path.is_dir() {
+                        continue;
+                    }
+                    // A slot's groups live as long as the sandbox (their
+                    // worker thread, one of ours, sits in them); they must
+                    // hold nothing else. Any other group is a leak.
+                    let is_slot = e.file_name().to_string_lossy().starts_with("slot-");
+                    let strays = foreign_tasks(&path);
+                    if !is_slot || !strays.is_empty() {
+                        out.push(format!("cgroup {} (tasks {strays:?})", path.display()));
                     }
                 }
             }
@@ -171,6 +181,16 @@ pub fn processes_with_uid_in(lo: u32, hi: u32) -> Vec<u32> {
         }
     }
     out
+}
+
+/// Tasks in a v1 cgroup that are not threads of this test process.
+pub fn foreign_tasks(dir: &Path) -> Vec<u32> {
+    std::fs::read_to_string(dir.join("tasks"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|t| t.trim().parse::<u32>().ok())
+        .filter(|tid| !Path::new(&format!("/proc/self/task/{tid}")).exists())
+        .collect()
 }
 
 /// Our v1 memory/pids cgroup directories joined with `name`.

@@ -1,0 +1,238 @@
+//! Slot cgroups: the sandbox init is born in its slot's groups, the limits
+//! hold on every reuse of a slot, per-run accounting is reset, nothing stays
+//! in a slot after a run, and dropping the sandbox removes the groups. Needs
+//! root and cgroup v1 memory + pids (as on the target host).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use octollm_sandbox::{ExecOutcome, ExecSpec, Sandbox, SandboxConfig};
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+struct Fixture {
+    sandbox: Option<Sandbox>,
+    parent: String,
+    dir: PathBuf,
+}
+
+impl Fixture {
+    fn new(edit: impl FnOnce(&mut SandboxConfig)) -> Fixture {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let tag = format!("{}-{n}", std::process::id());
+        let dir = std::env::temp_dir().join(format!("octollm-sandbox-test-{tag}"));
+        let mut config = SandboxConfig {
+            root_dir: dir.join("root"),
+            // Clear of the executor tests' ranges.
+            uid_base: 3_600_000 + n * 100,
+            cgroup_parent: format!("octollm-slot-test-{tag}"),
+            ..SandboxConfig::default()
+        };
+        edit(&mut config);
+        let parent = config.cgroup_parent.clone();
+        Fixture {
+            sandbox: Some(Sandbox::new(config).expect("full sandbox (run as root)")),
+            parent,
+            dir,
+        }
+    }
+
+    fn sandbox(&self) -> &Sandbox {
+        self.sandbox.as_ref().unwrap()
+    }
+
+    fn python(&self, code: &str) -> (ExecOutcome, String) {
+        self.python_with(code, &mut |_| {})
+    }
+
+    fn python_with(&self, code: &str, on_output: &mut dyn FnMut(&[u8])) -> (ExecOutcome, String) {
+        let spec = ExecSpec {
+            program: "python3".into(),
+            args: vec!["-c".into(), code.into()],
+            stdin: Vec::new(),
+            timeout: Duration::from_secs(20),
+        };
+        let o = self
+            .sandbox()
+            .run(&spec, &mut |_, chunk| on_output(chunk))
+            .unwrap();
+        let out = String::from_utf8_lossy(&o.stdout).into_owned();
+        (o, out)
+    }
+
+    /// The slot groups, which must exist while the sandbox is used.
+    fn slot_dirs(&self) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for parent in cgroup_parents(&self.parent) {
+            for e in std::fs::read_dir(&parent).unwrap().flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                assert!(
+                    name.starts_with("slot-") || !e.path().is_dir(),
+                    "unexpected group {name}"
+                );
+                if e.path().is_dir() {
+                    out.push(e.path());
+                }
+            }
+        }
+        out
+    }
+
+    /// Between runs the slot groups hold nothing but our worker thread.
+    fn assert_slots_idle(&self) {
+        let dirs = self.slot_dirs();
+        assert!(!dirs.is_empty(), "no slot cgroup was created");
+        for dir in dirs {
+            let strays = foreign_tasks(&dir);
+            assert!(strays.is_empty(), "{} holds {strays:?}", dir.display());
+        }
+    }
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        drop(self.sandbox.take());
+        for dir in cgroup_parents(&self.parent) {
+            let _ = std::fs::remove_dir(dir);
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Our v1 memory/pids cgroup directories joined with `name`.
+fn cgroup_parents(name: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let cg = std::fs::read_to_string("/proc/self/cgroup").unwrap();
+    for line in cg.lines() {
+        let mut it = line.splitn(3, ':');
+        let (_, ctrls, path) = (it.next(), it.next().unwrap_or(""), it.next().unwrap_or(""));
+        for ctrl in ["memory", "pids"] {
+            if ctrls.split(',').any(|c| c == ctrl) {
+                let base = Path::new("/sys/fs/cgroup").join(ctrl);
+                out.push(base.join(path.trim_start_matches('/')).join(name));
+            }
+        }
+    }
+    out
+}
+
+fn foreign_tasks(dir: &Path) -> Vec<u32> {
+    std::fs::read_to_string(dir.join("tasks"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|t| t.trim().parse::<u32>().ok())
+        .filter(|tid| !Path::new(&format!("/proc/self/task/{tid}")).exists())
+        .collect()
+}
+
+const FORK_BOMB: &str = r#"
+import os, time
+n = 0
+try:
+    while n < 10000:
+        if os.fork() == 0:
+            time.sleep(30); os._exit(0)
+        n += 1
+except OSError as e:
+    print("stopped", n, e.errno, flush=True)
+"#;
+
+const MEMORY_HOG: &str = r#"
+chunks = []
+for i in range(64):
+    chunks.append(bytearray(32 << 20))
+print("ALLOCATED-2GiB")
+"#;
+
+fn forks(out: &str) -> u64 {
+    assert!(out.contains("stopped"), "fork bomb was not stopped: {out}");
+    out.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+fn slot_limits_hold_on_every_reuse_and_accounting_resets() {
+    // One slot, so every run below reuses the same groups.
+    let f = Fixture::new(|c| {
+        c.slots = 1;
+        c.pids_max = 32;
+        c.memory_limit_bytes = 96 << 20;
+    });
+    for round in 0..2 {
+        let (o, out) = f.python(FORK_BOMB);
+        let n = forks(&out);
+        // init + python + forks stay within pids.max.
+        assert!(n + 2 <= 32, "round {round}: {n} forks");
+        eprintln!("round {round}: stopped after {n} forks");
+        assert!(!o.timed_out);
+        f.assert_slots_idle();
+
+        let (o, out) = f.python(MEMORY_HOG);
+        assert!(!out.contains("ALLOCATED"), "round {round}: {out}");
+        assert_ne!(o.exit_code, Some(0), "round {round}");
+        assert!(
+            o.oom_killed,
+            "round {round}: the slot's memory cgroup did not act"
+        );
+        assert!(o.peak_rss_bytes <= 128 << 20, "peak {}", o.peak_rss_bytes);
+        f.assert_slots_idle();
+
+        // The next run in the slot starts with clean accounting.
+        let (o, out) = f.python("print('fine')");
+        assert_eq!(o.exit_code, Some(0), "{out}");
+        assert!(
+            !o.oom_killed,
+            "an earlier run's OOM kill leaked into this one"
+        );
+        f.assert_slots_idle();
+    }
+}
+
+#[test]
+fn the_sandbox_is_born_in_its_slot_cgroup() {
+    let f = Fixture::new(|c| c.slots = 2);
+    let mut seen: Vec<u32> = Vec::new();
+    let mut looked = false;
+    // While the program is still running (it has printed and now sleeps),
+    // the slot groups must hold its processes.
+    let (o, out) = f.python_with(
+        "import time\nprint('running', flush=True)\ntime.sleep(1)",
+        &mut |_| {
+            if !looked {
+                looked = true;
+                for dir in f.slot_dirs() {
+                    seen.extend(foreign_tasks(&dir));
+                }
+            }
+        },
+    );
+    assert_eq!(o.exit_code, Some(0), "{out}");
+    assert!(looked);
+    // init and python, in both the memory and the pids group.
+    assert!(seen.len() >= 4, "slot groups held {seen:?} during the run");
+    f.assert_slots_idle();
+}
+
+#[test]
+fn dropping_the_sandbox_removes_its_cgroups() {
+    let mut f = Fixture::new(|c| c.slots = 3);
+    let spec = ExecSpec {
+        program: "true".into(),
+        timeout: Duration::from_secs(10),
+        ..Default::default()
+    };
+    std::thread::scope(|s| {
+        for _ in 0..3 {
+            s.spawn(|| {
+                let o = f.sandbox().run(&spec, &mut |_, _| {}).unwrap();
+                assert_eq!(o.exit_code, Some(0));
+            });
+        }
+    });
+    assert!(!f.slot_dirs().is_empty());
+    drop(f.sandbox.take());
+    for parent in cgroup_parents(&f.parent) {
+        assert!(!parent.exists(), "{} left behind", parent.display());
+    }
+}
