@@ -10,6 +10,7 @@ use std::path::Path;
 use anyhow::{anyhow, bail, Context, Result};
 use octollm_executor::ExecutorConfig;
 use octollm_llm::LlmConfig;
+use octollm_orchestrator::OrchestratorConfig;
 use octollm_planner::PlannerConfig;
 use octollm_reflex::ReflexConfig;
 use serde::{Deserialize, Serialize};
@@ -63,6 +64,7 @@ impl Default for ServerConfig {
 #[serde(default)]
 pub struct Config {
     pub server: ServerConfig,
+    pub orchestrator: OrchestratorConfig,
     pub reflex: ReflexConfig,
     pub planner: PlannerConfig,
     pub executor: ExecutorConfig,
@@ -95,6 +97,8 @@ const ALIASES: &[(&str, &str, &str)] = &[
     ("REDIS_URL", "reflex", "redis_url"),
     ("REDIS_URL", "planner", "redis_url"),
     ("OCTOLLM_TOKEN_SECRET", "executor", "token_secret"),
+    ("OCTOLLM_TOKEN_SECRET", "orchestrator", "token_secret"),
+    ("DATABASE_URL", "orchestrator", "database_url"),
 ];
 
 impl Config {
@@ -119,6 +123,9 @@ impl Config {
         // told otherwise.
         if config.executor.data_dir == ExecutorConfig::default().data_dir {
             config.executor.data_dir = config.server.data_dir.clone();
+        }
+        if config.orchestrator.data_dir == OrchestratorConfig::default().data_dir {
+            config.orchestrator.data_dir = config.server.data_dir.clone();
         }
         Ok(config)
     }

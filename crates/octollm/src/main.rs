@@ -26,6 +26,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run all four components in one process (SQLite, in-process cache, built-in planner by default).
+    Up(cmd::up::UpArgs),
+    /// Submit a goal and follow it live (starts an in-process system when none is running).
+    Run(cmd::run::RunArgs),
+    /// List, show or cancel tasks.
+    Tasks(cmd::run::TasksArgs),
     /// Run one component as an HTTP service.
     Serve(cmd::serve::ServeArgs),
     /// Screen a text for PII and prompt injection (exit 0 safe, 1 unsafe).
@@ -48,6 +54,9 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
+        Command::Up(args) => cmd::up::run(config, args),
+        Command::Run(args) => cmd::run::run(config, args),
+        Command::Tasks(args) => cmd::run::tasks(config, args),
         Command::Serve(args) => cmd::serve::run(config, args),
         Command::Scan(args) => cmd::scan::run(config, args),
         Command::Plan(args) => cmd::plan::run(config, args),

@@ -2,5 +2,7 @@
 
 pub mod exec;
 pub mod plan;
+pub mod run;
 pub mod scan;
 pub mod serve;
+pub mod up;

@@ -12,6 +12,7 @@ use crate::config::Config;
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum Component {
+    Orchestrator,
     Reflex,
     Planner,
     Executor,
@@ -20,6 +21,7 @@ pub enum Component {
 impl Component {
     pub fn name(self) -> &'static str {
         match self {
+            Component::Orchestrator => "orchestrator",
             Component::Reflex => "reflex",
             Component::Planner => "planner",
             Component::Executor => "executor",
@@ -28,21 +30,42 @@ impl Component {
 
     pub fn port(self, config: &Config) -> u16 {
         match self {
+            Component::Orchestrator => config.server.orchestrator_port,
             Component::Reflex => config.server.reflex_port,
             Component::Planner => config.server.planner_port,
             Component::Executor => config.server.executor_port,
         }
     }
 
-    /// Builds the component's finished router.
-    pub async fn router(self, config: &Config) -> Result<Router> {
+    /// Builds the component's finished router, and for the orchestrator
+    /// the handle that stops its workers.
+    pub async fn router(
+        self,
+        config: &Config,
+    ) -> Result<(Router, Option<octollm_orchestrator::Handle>)> {
         let opts = service_options(config, self.name());
         Ok(match self {
-            Component::Reflex => octollm_reflex::app(config.reflex.clone(), opts).await?,
-            Component::Planner => {
-                octollm_planner::app(config.planner.clone(), config.llm.clone(), opts).await?
+            Component::Orchestrator => {
+                let (router, handle) = octollm_orchestrator::app_with_llm(
+                    config.orchestrator.clone(),
+                    config.llm.clone(),
+                    opts,
+                )
+                .await?;
+                (router, Some(handle))
             }
-            Component::Executor => octollm_executor::app(config.executor.clone(), opts).await?,
+            Component::Reflex => (
+                octollm_reflex::app(config.reflex.clone(), opts).await?,
+                None,
+            ),
+            Component::Planner => (
+                octollm_planner::app(config.planner.clone(), config.llm.clone(), opts).await?,
+                None,
+            ),
+            Component::Executor => (
+                octollm_executor::app(config.executor.clone(), opts).await?,
+                None,
+            ),
         })
     }
 }
@@ -82,14 +105,22 @@ pub fn run(config: Config, args: ServeArgs) -> Result<ExitCode> {
 }
 
 async fn serve(config: Config, args: ServeArgs) -> Result<()> {
-    let router = args.component.router(&config).await?;
+    let (router, handle) = args.component.router(&config).await?;
     let bind = args.bind.unwrap_or_else(|| config.server.bind.clone());
     let addr = socket_addr(&bind, args.port.unwrap_or(args.component.port(&config)))?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding {addr}"))?;
     tracing::info!(component = args.component.name(), %addr, "listening");
-    octollm_server::serve(listener, router, shutdown_signal())
+    // The orchestrator stops claiming and drains its workers before the
+    // listener closes, so clients see their tasks finish or be released.
+    let shutdown = async move {
+        shutdown_signal().await;
+        if let Some(handle) = handle {
+            handle.shutdown().await;
+        }
+    };
+    octollm_server::serve(listener, router, shutdown)
         .await
         .context("serving")?;
     tracing::info!(component = args.component.name(), "stopped");

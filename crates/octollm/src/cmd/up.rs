@@ -1,0 +1,208 @@
+//! `octollm up`: all four components in one process, on the embedded
+//! default (SQLite, in-process cache and limits, built-in planner) unless
+//! the configuration points at PostgreSQL, Redis or an LLM.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::cmd::serve::{runtime, shutdown_signal, socket_addr, Component};
+use crate::config::Config;
+
+#[derive(Args)]
+pub struct UpArgs {
+    /// Where SQLite and the audit log live (default: the `data_dir` setting).
+    #[arg(long)]
+    data_dir: Option<String>,
+    /// Address to bind (default: the `bind` setting).
+    #[arg(long)]
+    bind: Option<String>,
+}
+
+/// The four components running in this process.
+pub struct System {
+    pub urls: [(Component, String); 4],
+    handle: octollm_orchestrator::Handle,
+    stop: watch::Sender<bool>,
+    servers: JoinSet<std::io::Result<()>>,
+}
+
+const ORDER: [Component; 4] = [
+    Component::Reflex,
+    Component::Executor,
+    Component::Planner,
+    Component::Orchestrator,
+];
+
+/// Starts every component. With `ephemeral` the ports are picked by the OS
+/// (for `octollm run` without a running system); otherwise the configured
+/// ports are used.
+pub async fn start(mut config: Config, ephemeral: bool) -> Result<System> {
+    let bind = config.server.bind.clone();
+    let mut listeners = Vec::new();
+    for c in ORDER {
+        let port = if ephemeral { 0 } else { c.port(&config) };
+        let addr = socket_addr(&bind, port)?;
+        let l = TcpListener::bind(addr).await.with_context(|| {
+            format!(
+                "binding {addr} for the {} (is another octollm running?)",
+                c.name()
+            )
+        })?;
+        listeners.push((c, l));
+    }
+    let url_of = |c: Component, listeners: &[(Component, TcpListener)]| -> Result<String> {
+        let l = listeners
+            .iter()
+            .find(|(k, _)| k.name() == c.name())
+            .map(|(_, l)| l)
+            .context("listener")?;
+        let addr: SocketAddr = l.local_addr()?;
+        let host = if addr.ip().is_unspecified() {
+            "127.0.0.1".to_string()
+        } else {
+            addr.ip().to_string()
+        };
+        Ok(format!("http://{host}:{}", addr.port()))
+    };
+    let reflex_url = url_of(Component::Reflex, &listeners)?;
+    let planner_url = url_of(Component::Planner, &listeners)?;
+    let executor_url = url_of(Component::Executor, &listeners)?;
+    let orchestrator_url = url_of(Component::Orchestrator, &listeners)?;
+    config.orchestrator.reflex_url = reflex_url.clone();
+    config.orchestrator.planner_url = planner_url.clone();
+    config.orchestrator.executor_url = executor_url.clone();
+    config.planner.executor_url = executor_url.clone();
+    // One process, one secret: capability tokens are always on here, even
+    // when none is configured.
+    let secret = [
+        &config.orchestrator.token_secret,
+        &config.executor.token_secret,
+    ]
+    .into_iter()
+    .find(|s| !s.is_empty())
+    .cloned()
+    .unwrap_or_else(hex_secret);
+    config.orchestrator.token_secret = secret.clone();
+    config.executor.token_secret = secret;
+    // The arms must be listening before the orchestrator and planner probe them.
+    let (stop, stop_rx) = watch::channel(false);
+    let mut servers = JoinSet::new();
+    let mut handle = None;
+    for (c, listener) in listeners {
+        let (router, h) = c.router(&config).await?;
+        if h.is_some() {
+            handle = h;
+        }
+        let mut rx = stop_rx.clone();
+        servers.spawn(octollm_server::serve(listener, router, async move {
+            let _ = rx.wait_for(|s| *s).await;
+        }));
+    }
+    Ok(System {
+        urls: [
+            (Component::Orchestrator, orchestrator_url),
+            (Component::Reflex, reflex_url),
+            (Component::Planner, planner_url),
+            (Component::Executor, executor_url),
+        ],
+        handle: handle.context("the orchestrator did not start")?,
+        stop,
+        servers,
+    })
+}
+
+fn hex_secret() -> String {
+    let bytes: [u8; 32] = rand::random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl System {
+    pub fn url(&self, c: Component) -> &str {
+        self.urls
+            .iter()
+            .find(|(k, _)| k.name() == c.name())
+            .map(|(_, u)| u.as_str())
+            .unwrap_or("")
+    }
+
+    /// Stops claiming tasks, lets running steps finish within the grace
+    /// period, releases leases, then closes the listeners.
+    pub async fn shutdown(mut self) {
+        self.handle.shutdown().await;
+        let _ = self.stop.send(true);
+        let _ = tokio::time::timeout(Duration::from_secs(5), async {
+            while self.servers.join_next().await.is_some() {}
+        })
+        .await;
+    }
+}
+
+pub fn run(mut config: Config, args: UpArgs) -> Result<ExitCode> {
+    if let Some(d) = args.data_dir {
+        config.server.data_dir = d.clone();
+        config.orchestrator.data_dir = d.clone();
+        config.executor.data_dir = d;
+    }
+    if let Some(b) = args.bind {
+        config.server.bind = b;
+    }
+    crate::logging::init(&config.server);
+    runtime()?.block_on(async move {
+        let banner = banner(&config);
+        let system = start(config, false).await?;
+        println!("{banner}");
+        for (c, url) in &system.urls {
+            println!("  {:<13} {url}", c.name());
+        }
+        println!(
+            "\nReady. Try: octollm run \"List files in /tmp and count them\"   (Ctrl-C stops)"
+        );
+        shutdown_signal().await;
+        println!("Shutting down: no new tasks are claimed; running steps get a grace period.");
+        system.shutdown().await;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn banner(config: &Config) -> String {
+    let storage = if config.orchestrator.database_url.is_empty() {
+        format!("SQLite ({})", config.orchestrator.sqlite_path().display())
+    } else {
+        "PostgreSQL".to_string()
+    };
+    let cache = if config.reflex.redis_url.is_empty() {
+        "in-process"
+    } else {
+        "Redis"
+    };
+    let llm = if config.llm.is_configured() {
+        format!("{} {}", config.llm.provider, config.llm.model)
+    } else {
+        "none (built-in planner)".to_string()
+    };
+    let (have, missing) = octollm_sandbox::Sandbox::probe().layers();
+    let mut layers = have
+        .iter()
+        .map(|l| l.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    if !missing.is_empty() {
+        let missing = missing
+            .iter()
+            .map(|l| l.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        layers.push_str(&format!("\n                (missing: {missing})"));
+    }
+    format!(
+        "OctoLLM {}\n  storage       {storage}\n  cache/limits  {cache}\n  llm           {llm}\n  sandbox       {layers}\n",
+        octollm_types::VERSION
+    )
+}

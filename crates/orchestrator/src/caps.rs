@@ -1,0 +1,61 @@
+//! Which capabilities a step's token carries: exactly what its tool call
+//! needs, read from the executor's own policy table so the two never drift.
+
+use octollm_executor::policy::Policy;
+use octollm_types::plan::ToolCall;
+use octollm_types::token::caps;
+
+/// The capabilities `call` needs. A command the executor would refuse
+/// anyway gets no extra grant; the executor answers the refusal itself.
+pub fn required_capabilities(call: &ToolCall) -> Vec<&'static str> {
+    match call {
+        ToolCall::Http { .. } => vec![caps::HTTP_GET],
+        ToolCall::Shell { command, args, .. } => Policy::new(std::slice::from_ref(command))
+            .check(command, args)
+            .unwrap_or_else(|_| vec![caps::SHELL_READ]),
+    }
+}
+
+/// A token scoped to `call`, valid for `ttl_seconds`.
+pub fn token_for(
+    secret: &[u8],
+    task_id: &str,
+    call: &ToolCall,
+    ttl_seconds: i64,
+) -> Result<String, octollm_types::token::TokenError> {
+    octollm_types::token::issue_for(secret, task_id, &required_capabilities(call), ttl_seconds)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_follow_the_executor_policy() {
+        let shell = |c: &str, a: &[&str]| ToolCall::Shell {
+            command: c.into(),
+            args: a.iter().map(|s| s.to_string()).collect(),
+            stdin: None,
+        };
+        assert_eq!(
+            required_capabilities(&shell("ls", &["-1"])),
+            vec![caps::SHELL_READ]
+        );
+        assert_eq!(
+            required_capabilities(&shell("python3", &[])),
+            vec![caps::PYTHON_EXEC]
+        );
+        assert_eq!(
+            required_capabilities(&shell("sort", &["-oout"])),
+            vec![caps::SHELL_READ, caps::SHELL_WRITE]
+        );
+        let http = ToolCall::Http {
+            method: "GET".into(),
+            url: "https://example.com".into(),
+        };
+        assert_eq!(required_capabilities(&http), vec![caps::HTTP_GET]);
+        let t = token_for(b"k", "t1", &http, 60).unwrap();
+        let claims = octollm_types::token::verify(b"k", &t).unwrap();
+        assert_eq!(claims.caps, vec!["http_get"]);
+    }
+}

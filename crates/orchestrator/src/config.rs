@@ -1,0 +1,146 @@
+//! `[orchestrator]` settings. Flat on purpose: the binary fills every field
+//! from TOML and from `OCTOLLM_ORCHESTRATOR_<FIELD>` environment variables.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct OrchestratorConfig {
+    /// PostgreSQL URL (`postgres://…`); "" = the embedded SQLite store in
+    /// `data_dir`. The binary fills it from `DATABASE_URL`.
+    pub database_url: String,
+    /// Directory of the embedded store (`orchestrator.db`), created on first start.
+    pub data_dir: String,
+    /// Largest connection pool to the store.
+    pub database_max_connections: u32,
+    /// Base URL of the reflex layer.
+    pub reflex_url: String,
+    /// Base URL of the planner arm.
+    pub planner_url: String,
+    /// Base URL of the executor arm.
+    pub executor_url: String,
+    /// API key sent to the arms when they require one; "" sends none.
+    pub arms_api_key: String,
+    /// HMAC secret for the capability tokens handed to the executor; "" =
+    /// `OCTOLLM_TOKEN_SECRET`, and when that is unset too no token is sent.
+    pub token_secret: String,
+    /// Lifetime of a capability token beyond the step's own timeout, in seconds.
+    pub token_ttl_seconds: u64,
+    /// Tasks one orchestrator process runs at the same time.
+    pub workers: u32,
+    /// How long a claim is held without renewal before another worker may take the task over, in seconds.
+    pub lease_seconds: u64,
+    /// How often an idle worker looks for work, in milliseconds (new
+    /// local submissions wake it at once).
+    pub poll_interval_ms: u64,
+    /// On shutdown, how long running tasks get to finish before their leases are released, in seconds.
+    pub shutdown_grace_seconds: u64,
+    /// Extra attempts of a call to an arm after a transient error (connection, 429, 5xx).
+    pub max_retries: u32,
+    /// First retry delay in milliseconds; doubles per attempt, with jitter.
+    pub retry_backoff_ms: u64,
+    /// Upper bound of one retry delay in milliseconds.
+    pub retry_backoff_max_ms: u64,
+    /// Consecutive failures that open an arm's circuit breaker; 0 disables breakers.
+    pub breaker_failure_threshold: u32,
+    /// Seconds an open breaker waits before letting one probe call through.
+    pub breaker_cooldown_seconds: f64,
+    /// Deadline of one HTTP call to the reflex layer or planner, in seconds.
+    pub arm_timeout_seconds: f64,
+    /// Timeout asked of the executor for one step when the task's deadline
+    /// allows more, in seconds (the executor caps it at its own maximum).
+    pub step_timeout_seconds: f64,
+    /// Accept tasks unscreened when the reflex layer is down (default: 503).
+    pub reflex_fail_open: bool,
+    /// Answer a repeated goal from an earlier completed task's result.
+    pub result_cache_enabled: bool,
+    /// How old a cached result may be, in seconds.
+    pub result_cache_ttl_seconds: u64,
+    /// Longest goal accepted, in characters.
+    pub max_goal_chars: u64,
+    /// Most entries in `constraints` and in `acceptance_criteria`, each.
+    pub max_list_items: u64,
+    /// Largest `max_time_seconds` a task may ask for.
+    pub max_task_seconds: u64,
+    /// Longest output kept per step and in the result, in bytes.
+    pub max_output_bytes: u64,
+}
+
+impl Default for OrchestratorConfig {
+    fn default() -> Self {
+        OrchestratorConfig {
+            database_url: String::new(),
+            data_dir: "data".to_string(),
+            database_max_connections: 16,
+            reflex_url: "http://127.0.0.1:8001".to_string(),
+            planner_url: "http://127.0.0.1:8002".to_string(),
+            executor_url: "http://127.0.0.1:8003".to_string(),
+            arms_api_key: String::new(),
+            token_secret: String::new(),
+            token_ttl_seconds: 60,
+            workers: 16,
+            lease_seconds: 30,
+            poll_interval_ms: 250,
+            shutdown_grace_seconds: 10,
+            max_retries: 3,
+            retry_backoff_ms: 100,
+            retry_backoff_max_ms: 2_000,
+            breaker_failure_threshold: 5,
+            breaker_cooldown_seconds: 15.0,
+            arm_timeout_seconds: 60.0,
+            step_timeout_seconds: 30.0,
+            reflex_fail_open: false,
+            result_cache_enabled: true,
+            result_cache_ttl_seconds: 300,
+            max_goal_chars: 10_000,
+            max_list_items: 32,
+            max_task_seconds: 3_600,
+            max_output_bytes: 1 << 20,
+        }
+    }
+}
+
+impl OrchestratorConfig {
+    /// The token secret: the field, else `OCTOLLM_TOKEN_SECRET`, else none.
+    pub fn resolved_token_secret(&self) -> Option<Vec<u8>> {
+        let s = if self.token_secret.is_empty() {
+            std::env::var("OCTOLLM_TOKEN_SECRET").unwrap_or_default()
+        } else {
+            self.token_secret.clone()
+        };
+        (!s.is_empty()).then(|| s.into_bytes())
+    }
+
+    /// The SQLite file used when no database URL is set.
+    pub fn sqlite_path(&self) -> PathBuf {
+        PathBuf::from(&self.data_dir).join("orchestrator.db")
+    }
+
+    pub fn lease(&self) -> Duration {
+        Duration::from_secs(self.lease_seconds.max(1))
+    }
+
+    /// Renewal well inside the lease so one slow round trip does not lose it.
+    pub fn renew_every(&self) -> Duration {
+        (self.lease() / 3).clamp(Duration::from_millis(200), Duration::from_secs(10))
+    }
+
+    pub fn arm_timeout(&self) -> Duration {
+        secs(self.arm_timeout_seconds, 60.0)
+    }
+
+    pub fn breaker_cooldown(&self) -> Duration {
+        secs(self.breaker_cooldown_seconds, 15.0)
+    }
+}
+
+fn secs(v: f64, fallback: f64) -> Duration {
+    if v.is_finite() && v > 0.0 {
+        Duration::from_secs_f64(v)
+    } else {
+        Duration::from_secs_f64(fallback)
+    }
+}

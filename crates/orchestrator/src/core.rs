@@ -1,0 +1,65 @@
+//! The state every handler and worker of one orchestrator process shares.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use octollm_llm::LlmClient;
+use octollm_server::Uptime;
+use parking_lot::Mutex;
+use serde_json::Value;
+use tokio::sync::{broadcast, watch, Notify};
+
+use crate::arms::Arms;
+use crate::config::OrchestratorConfig;
+use crate::error::StoreError;
+use crate::metrics::Metrics;
+use crate::store::Store;
+
+pub(crate) struct Core {
+    pub config: OrchestratorConfig,
+    pub store: Store,
+    pub arms: Arms,
+    pub metrics: Metrics,
+    /// The LLM that judges free-text acceptance criteria, when one is configured.
+    pub judge: Option<Arc<LlmClient>>,
+    pub token_secret: Option<Vec<u8>>,
+    /// Ids of tasks that have new events, for the event streams of this process.
+    pub events: broadcast::Sender<String>,
+    /// Wakes idle workers when this process accepts a task.
+    pub wake: Notify,
+    /// Cancel switches of the tasks this process is running.
+    pub running: Mutex<HashMap<String, watch::Sender<bool>>>,
+    /// Distinguishes this process's lease owners from every other's.
+    pub process_id: String,
+    pub uptime: Uptime,
+}
+
+pub(crate) type Shared = Arc<Core>;
+
+impl Core {
+    /// Appends an event and wakes the streams following the task.
+    pub async fn event(
+        &self,
+        task_id: &str,
+        kind: &str,
+        status: &str,
+        step: Option<i64>,
+        data: Value,
+    ) -> Result<i64, StoreError> {
+        let seq = self
+            .store
+            .append_event(task_id, kind, status, step, &data.to_string())
+            .await?;
+        // Nobody listening is fine.
+        let _ = self.events.send(task_id.to_string());
+        Ok(seq)
+    }
+
+    /// Flips the local cancel switch of a task this process runs.
+    pub fn signal_cancel(&self, task_id: &str) -> bool {
+        match self.running.lock().get(task_id) {
+            Some(tx) => tx.send(true).is_ok(),
+            None => false,
+        }
+    }
+}

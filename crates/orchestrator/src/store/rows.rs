@@ -1,0 +1,128 @@
+//! Rows as stored. Plain scalar types so one definition decodes on both backends.
+
+/// A `tasks` row.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TaskRow {
+    pub id: String,
+    pub goal: String,
+    pub screened_goal: String,
+    pub constraints: String,
+    pub context: String,
+    pub acceptance_criteria: String,
+    pub priority: i64,
+    pub max_tokens: i64,
+    pub max_cost_usd: f64,
+    pub max_time_seconds: i64,
+    pub status: String,
+    pub cache_key: String,
+    pub tokens_used: i64,
+    pub cost_usd: f64,
+    pub result: Option<String>,
+    pub error: Option<String>,
+    pub error_code: Option<String>,
+    pub lease_owner: String,
+    pub lease_expires_at: i64,
+    pub claims: i64,
+    pub cancel_requested: i64,
+    pub deadline_at: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+}
+
+/// A `steps` row.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StepRow {
+    pub task_id: String,
+    pub step: i64,
+    pub action: String,
+    pub required_arm: String,
+    pub tool_call: Option<String>,
+    pub depends_on: String,
+    pub status: String,
+    pub attempts: i64,
+    pub output: Option<String>,
+    pub display_output: Option<String>,
+    pub error: Option<String>,
+    pub provenance: Option<String>,
+    pub run_by: String,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+    pub duration_ms: Option<i64>,
+}
+
+/// An `events` row.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EventRow {
+    pub task_id: String,
+    pub seq: i64,
+    pub kind: String,
+    pub status: String,
+    pub step: Option<i64>,
+    pub data: String,
+    pub created_at: i64,
+}
+
+/// A task as inserted by the API.
+#[derive(Debug, Clone)]
+pub struct NewTask {
+    pub id: String,
+    pub goal: String,
+    pub screened_goal: String,
+    pub constraints: String,
+    pub context: String,
+    pub acceptance_criteria: String,
+    pub priority: i64,
+    pub max_tokens: i64,
+    pub max_cost_usd: f64,
+    pub max_time_seconds: i64,
+    pub cache_key: String,
+    pub created_at: i64,
+    /// Set for a result-cache hit: the task is stored already completed.
+    pub cached_result: Option<String>,
+}
+
+/// A step as inserted when a plan is saved.
+#[derive(Debug, Clone)]
+pub struct NewStep {
+    pub step: i64,
+    pub action: String,
+    pub required_arm: String,
+    pub tool_call: Option<String>,
+    pub depends_on: String,
+}
+
+/// How a finished step is recorded.
+#[derive(Debug, Clone)]
+pub struct StepFinish {
+    pub status: &'static str,
+    pub output: Option<String>,
+    pub display_output: Option<String>,
+    pub error: Option<String>,
+    pub provenance: Option<String>,
+    pub finished_at: i64,
+    pub duration_ms: i64,
+}
+
+/// How a task ends.
+#[derive(Debug, Clone)]
+pub struct TaskFinish {
+    pub status: &'static str,
+    pub result: Option<String>,
+    pub error: Option<String>,
+    pub error_code: Option<String>,
+    pub finished_at: i64,
+}
+
+/// What a cancel request did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CancelOutcome {
+    NotFound,
+    /// The task had already ended with this status.
+    AlreadyFinished(String),
+    /// Nobody was running it: it is cancelled now.
+    Cancelled,
+    /// A worker holds it and will stop it.
+    Requested,
+}

@@ -1,0 +1,337 @@
+//! The worker pool: claims tasks from the durable queue, keeps their leases
+//! alive, enforces deadlines and cancellation, and records how each ended.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use octollm_types::orchestrator::TaskError;
+use octollm_types::task::TaskStatus;
+use parking_lot::Mutex;
+use serde_json::{json, Value};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tracing::Instrument;
+
+use crate::core::Shared;
+use crate::metrics::StatusLabels;
+use crate::runner::{partial_result, Ctx, Finish, Runner, Stop};
+use crate::store::{now_ms, TaskFinish, TaskRow};
+
+/// Stops the workers of one orchestrator gracefully.
+pub struct Handle {
+    core: Shared,
+    stop_claims: watch::Sender<bool>,
+    hard_stop: watch::Sender<bool>,
+    workers: Mutex<Option<JoinSet<()>>>,
+}
+
+impl Handle {
+    /// Stops claiming, gives running tasks `shutdown_grace_seconds` to
+    /// finish, then stops the rest and releases their leases so another
+    /// process can take them over at once.
+    pub async fn shutdown(&self) {
+        let _ = self.stop_claims.send(true);
+        let Some(mut set) = self.workers.lock().take() else {
+            return;
+        };
+        let grace = Duration::from_secs(self.core.config.shutdown_grace_seconds);
+        let drained =
+            tokio::time::timeout(grace, async { while set.join_next().await.is_some() {} }).await;
+        if drained.is_err() {
+            let _ = self.hard_stop.send(true);
+            let _ = tokio::time::timeout(Duration::from_secs(10), async {
+                while set.join_next().await.is_some() {}
+            })
+            .await;
+        }
+    }
+
+    /// This process's id, the prefix of its lease owners.
+    pub fn process_id(&self) -> &str {
+        &self.core.process_id
+    }
+}
+
+pub(crate) fn start(core: Shared) -> Handle {
+    let (stop_claims, stop_rx) = watch::channel(false);
+    let (hard_stop, hard_rx) = watch::channel(false);
+    let mut set = JoinSet::new();
+    for i in 0..core.config.workers {
+        let owner = format!("{}/{i}", core.process_id);
+        set.spawn(worker(
+            core.clone(),
+            owner,
+            stop_rx.clone(),
+            hard_rx.clone(),
+        ));
+    }
+    set.spawn(gauges(core.clone(), stop_rx));
+    Handle {
+        core,
+        stop_claims,
+        hard_stop,
+        workers: Mutex::new(Some(set)),
+    }
+}
+
+async fn gauges(core: Shared, mut stop: watch::Receiver<bool>) {
+    loop {
+        if let Ok(n) = core.store.open_tasks().await {
+            core.metrics.open_tasks.set(n);
+        }
+        core.arms.publish_breakers();
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+async fn worker(
+    core: Shared,
+    owner: String,
+    mut stop: watch::Receiver<bool>,
+    hard: watch::Receiver<bool>,
+) {
+    let poll = Duration::from_millis(core.config.poll_interval_ms.max(10));
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        match core.store.claim(&owner, core.config.lease()).await {
+            Ok(Some(task)) => {
+                core.metrics.claims.inc();
+                run_claimed(&core, task, &owner, hard.clone()).await;
+            }
+            Ok(None) => {
+                tokio::select! {
+                    _ = core.wake.notified() => {}
+                    _ = tokio::time::sleep(poll) => {}
+                    _ = stop.changed() => {}
+                }
+            }
+            Err(e) => {
+                core.metrics.store_errors.inc();
+                tracing::warn!(error = %e, "claiming a task failed");
+                tokio::time::sleep(poll * 4).await;
+            }
+        }
+    }
+}
+
+enum Ending {
+    Run(Result<Finish, Stop>),
+    LeaseLost,
+    Timeout,
+    Cancelled,
+    Shutdown,
+}
+
+async fn wait_true(rx: &mut watch::Receiver<bool>) {
+    // A dropped sender never flips the switch.
+    if rx.wait_for(|v| *v).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// Keeps the lease; returns when it is lost. Flips `cancel` when a cancel
+/// was requested through another process.
+async fn keep_lease(core: &Shared, id: &str, owner: &str, cancel: &watch::Sender<bool>) {
+    let every = core.config.renew_every();
+    let mut last_ok = Instant::now();
+    loop {
+        tokio::time::sleep(every).await;
+        match core.store.renew(id, owner, core.config.lease()).await {
+            Ok(Some(cancel_requested)) => {
+                last_ok = Instant::now();
+                if cancel_requested {
+                    let _ = cancel.send(true);
+                }
+            }
+            Ok(None) => return,
+            Err(e) => {
+                core.metrics.store_errors.inc();
+                tracing::warn!(task_id = %id, error = %e, "lease renewal failed");
+                // Past the lease another worker may already run the task.
+                if last_ok.elapsed() >= core.config.lease() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+async fn run_claimed(core: &Shared, task: TaskRow, owner: &str, mut hard: watch::Receiver<bool>) {
+    let id = task.id.clone();
+    let (cancel_tx, mut cancel_rx) = watch::channel(task.cancel_requested != 0);
+    core.running.lock().insert(id.clone(), cancel_tx.clone());
+    core.metrics.running_tasks.inc();
+    let left = Duration::from_millis(u64::try_from(task.deadline_at - now_ms()).unwrap_or(0));
+    let ctx = Arc::new(Ctx {
+        core: core.clone(),
+        task_id: id.clone(),
+        owner: owner.to_string(),
+        deadline: Instant::now() + left,
+    });
+    let ending = {
+        let run = Runner::new(ctx.clone(), task.clone())
+            .run()
+            .instrument(tracing::info_span!("task", task_id = %id));
+        tokio::pin!(run);
+        let lease = keep_lease(core, &id, owner, &cancel_tx);
+        tokio::pin!(lease);
+        tokio::select! {
+            biased;
+            _ = wait_true(&mut cancel_rx) => Ending::Cancelled,
+            _ = tokio::time::sleep_until(ctx.deadline.into()) => Ending::Timeout,
+            _ = wait_true(&mut hard) => Ending::Shutdown,
+            _ = &mut lease => Ending::LeaseLost,
+            r = &mut run => Ending::Run(r),
+        }
+    };
+    let finish = match ending {
+        Ending::Run(Ok(f)) | Ending::Run(Err(Stop::Finish(f))) => Some(f),
+        Ending::Run(Err(Stop::Timeout)) | Ending::Timeout => {
+            Some(stopped(&ctx, &task, "failed", "TIMEOUT", timeout_message(&task)).await)
+        }
+        Ending::Cancelled => Some(
+            stopped(
+                &ctx,
+                &task,
+                "cancelled",
+                "CANCELLED",
+                "The task was cancelled by request".into(),
+            )
+            .await,
+        ),
+        Ending::Run(Err(Stop::LeaseLost)) | Ending::LeaseLost => {
+            core.metrics.leases_lost.inc();
+            tracing::warn!(task_id = %id, "lease lost; another worker owns the task");
+            None
+        }
+        Ending::Run(Err(Stop::Store(e))) => {
+            core.metrics.store_errors.inc();
+            tracing::error!(task_id = %id, error = %e, "store failed mid-task; the lease will lapse and the task resume");
+            None
+        }
+        Ending::Shutdown => {
+            if let Err(e) = core.store.release(&id, owner).await {
+                tracing::warn!(task_id = %id, error = %e, "could not release the lease");
+            }
+            None
+        }
+    };
+    if let Some(f) = finish {
+        record(&ctx, &task, f).await;
+    }
+    core.running.lock().remove(&id);
+    core.metrics.running_tasks.dec();
+}
+
+fn timeout_message(task: &TaskRow) -> String {
+    format!(
+        "The task exceeded its deadline of {} s; the running step was stopped",
+        task.max_time_seconds
+    )
+}
+
+/// The end of a task stopped from outside its run: open steps are closed
+/// and whatever finished is kept as a partial result.
+async fn stopped(ctx: &Ctx, task: &TaskRow, status: &str, code: &str, message: String) -> Finish {
+    let store = &ctx.core.store;
+    let step_status = if status == "cancelled" {
+        "cancelled"
+    } else {
+        "failed"
+    };
+    if let Err(e) = store
+        .close_open_steps(&task.id, step_status, &message)
+        .await
+    {
+        tracing::warn!(task_id = %task.id, error = %e, "could not close open steps");
+    }
+    let (tokens, cost) = match store.get_task(&task.id).await {
+        Ok(Some(t)) => (u64::try_from(t.tokens_used).unwrap_or(0), t.cost_usd),
+        _ => (u64::try_from(task.tokens_used).unwrap_or(0), task.cost_usd),
+    };
+    let result = partial_result(ctx, task, tokens, cost, Vec::new())
+        .await
+        .ok()
+        .flatten();
+    Finish {
+        status: if status == "cancelled" {
+            TaskStatus::Cancelled
+        } else {
+            TaskStatus::Failed
+        },
+        result,
+        error: Some(TaskError {
+            code: code.to_string(),
+            message,
+            details: Value::Null,
+        }),
+    }
+}
+
+async fn record(ctx: &Ctx, task: &TaskRow, f: Finish) {
+    let core = &ctx.core;
+    let status = f.status.as_str();
+    let result_json = f
+        .result
+        .as_ref()
+        .and_then(|r| serde_json::to_string(r).ok());
+    let error_json = f.error.as_ref().and_then(|e| serde_json::to_string(e).ok());
+    let finish = TaskFinish {
+        status: match f.status {
+            TaskStatus::Completed => "completed",
+            TaskStatus::Cancelled => "cancelled",
+            _ => "failed",
+        },
+        result: result_json,
+        error: error_json,
+        error_code: f.error.as_ref().map(|e| e.code.clone()),
+        finished_at: now_ms(),
+    };
+    if f.status != TaskStatus::Completed {
+        let why = f
+            .error
+            .as_ref()
+            .map_or("The task stopped", |e| e.message.as_str());
+        if let Err(e) = core
+            .store
+            .close_open_steps(&task.id, "cancelled", why)
+            .await
+        {
+            tracing::warn!(task_id = %task.id, error = %e, "could not close open steps");
+        }
+    }
+    let kind = format!("task.{}", finish.status);
+    let data = json!({"status": finish.status, "result": f.result, "error": f.error}).to_string();
+    match core
+        .store
+        .finish_task(&task.id, &ctx.owner, &finish, &kind, &data)
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => {
+            core.metrics.leases_lost.inc();
+            return;
+        }
+        Err(e) => {
+            core.metrics.store_errors.inc();
+            tracing::error!(task_id = %task.id, error = %e, "could not record the end of the task");
+            return;
+        }
+    }
+    let _ = core.events.send(task.id.clone());
+    core.metrics
+        .finished
+        .get_or_create(&StatusLabels {
+            status: status.to_string(),
+        })
+        .inc();
+    core.metrics
+        .task_duration
+        .observe(((finish.finished_at - task.created_at).max(0) as f64) / 1000.0);
+    tracing::info!(task_id = %task.id, status = finish.status, "task finished");
+}
