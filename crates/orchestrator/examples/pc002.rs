@@ -3,7 +3,7 @@
 //! separate process on loopback.
 //!
 //! ```text
-//! cargo run --release -p octollm-orchestrator --example pc002 -- [sqlite|postgres] [TASKS]
+//! cargo run --release -p octollm-orchestrator --example pc002 -- [sqlite|postgres] [TASKS] [GOAL with {i}]
 //! ```
 //! PostgreSQL comes from `OCTOLLM_TEST_DATABASE_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/test`); the run uses a scratch schema
@@ -106,6 +106,11 @@ async fn main() {
     }
     let backend = args.get(1).cloned().unwrap_or_else(|| "sqlite".into());
     let n: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(100);
+    // The goal of task i; "{i}" is replaced by the task number.
+    let template = args
+        .get(3)
+        .cloned()
+        .unwrap_or_else(|| "Echo task {i}".into());
     let dir = std::env::temp_dir().join(format!("octollm-pc002-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let base_pg = std::env::var("OCTOLLM_TEST_DATABASE_URL")
@@ -170,11 +175,12 @@ async fn main() {
     for i in 0..n {
         let http = http.clone();
         let base = orch.1.clone();
+        let goal = template.replace("{i}", &i.to_string());
         handles.push(tokio::spawn(async move {
             let t0 = Instant::now();
             let v: Value = http
                 .post(format!("{base}/api/v1/tasks"))
-                .json(&json!({"goal": format!("Echo task {i}")}))
+                .json(&json!({"goal": goal}))
                 .send()
                 .await
                 .unwrap()
