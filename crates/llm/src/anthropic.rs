@@ -7,7 +7,7 @@ use futures_util::FutureExt;
 use reqwest::header::{HeaderMap, HeaderValue};
 use serde_json::{json, Value};
 
-use crate::wire::{estimate_tokens, post_json, snippet};
+use crate::wire::{completion, post_json, snippet};
 use crate::{ChatRequest, Completion, LlmError, Provider, ResponseFormat, Role};
 
 pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
@@ -125,19 +125,13 @@ impl AnthropicProvider {
         if text.is_empty() && !blocks.is_empty() {
             return Err(malformed("no text block in content".into()));
         }
-        let usage = v.get("usage");
-        let count = |field: &str| usage.and_then(|u| u.get(field)).and_then(Value::as_u64);
-        Ok(Completion {
-            prompt_tokens: count("input_tokens").unwrap_or(estimate_tokens(prompt_chars)),
-            completion_tokens: count("output_tokens")
-                .unwrap_or(estimate_tokens(text.chars().count())),
-            model: v
-                .get("model")
-                .and_then(Value::as_str)
-                .unwrap_or(&self.model)
-                .to_string(),
+        Ok(completion(
+            v,
             text,
-        })
+            prompt_chars,
+            &self.model,
+            ("input_tokens", "output_tokens"),
+        ))
     }
 }
 

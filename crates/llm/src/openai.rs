@@ -7,7 +7,7 @@ use futures_util::FutureExt;
 use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
 use serde_json::{json, Value};
 
-use crate::wire::{estimate_tokens, post_json, snippet};
+use crate::wire::{completion, post_json, snippet};
 use crate::{ChatRequest, Completion, LlmError, Provider, ResponseFormat};
 
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
@@ -103,19 +103,13 @@ impl OpenAiProvider {
                 return Err(malformed(format!("no text content (refusal: '{refusal}')")));
             }
         };
-        let usage = v.get("usage");
-        let count = |field: &str| usage.and_then(|u| u.get(field)).and_then(Value::as_u64);
-        Ok(Completion {
-            prompt_tokens: count("prompt_tokens").unwrap_or(estimate_tokens(prompt_chars)),
-            completion_tokens: count("completion_tokens")
-                .unwrap_or(estimate_tokens(text.chars().count())),
-            model: v
-                .get("model")
-                .and_then(Value::as_str)
-                .unwrap_or(&self.model)
-                .to_string(),
+        Ok(completion(
+            v,
             text,
-        })
+            prompt_chars,
+            &self.model,
+            ("prompt_tokens", "completion_tokens"),
+        ))
     }
 }
 

@@ -130,3 +130,32 @@ pub(crate) fn snippet(text: &str) -> String {
 pub(crate) fn estimate_tokens(chars: usize) -> u64 {
     (chars as u64).div_ceil(4)
 }
+
+/// The completion of a reply body `v` whose text has been extracted: token
+/// counts from the API's usage fields (named differently per API), estimated
+/// from lengths when the server sent none; the model the server names, else
+/// the one asked for.
+pub(crate) fn completion(
+    v: &serde_json::Value,
+    text: String,
+    prompt_chars: usize,
+    requested_model: &str,
+    (input_field, output_field): (&str, &str),
+) -> crate::Completion {
+    let usage = v.get("usage");
+    let count = |field: &str| {
+        usage
+            .and_then(|u| u.get(field))
+            .and_then(serde_json::Value::as_u64)
+    };
+    crate::Completion {
+        prompt_tokens: count(input_field).unwrap_or(estimate_tokens(prompt_chars)),
+        completion_tokens: count(output_field).unwrap_or(estimate_tokens(text.chars().count())),
+        model: v
+            .get("model")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or(requested_model)
+            .to_string(),
+        text,
+    }
+}
