@@ -1,0 +1,169 @@
+//! Counting goals: "count the lines in f", "how many files are in /etc",
+//! "count the occurrences of 'error' in app.log", "count them".
+//!
+//! Counting wraps other shapes (a search, a file listing, a de-duplicating
+//! sort) and appends `wc`, so it builds on their helpers and is kept apart
+//! from each of them.
+
+use crate::builtin::clause::Clause;
+
+use super::find::file_listing;
+use super::grep::{grep_pattern, has_regex_meta};
+use super::list::list_specs;
+use super::{dir_like, on_source, piped, shell, source, Ctx, Outcome, Source};
+
+fn count_flags(c: &Clause<'_>) -> Vec<String> {
+    let mut flags = Vec::new();
+    if c.has(&["lines", "line", "rows"]) {
+        flags.push("-l");
+    }
+    if c.has(&["words", "word"]) {
+        flags.push("-w");
+    }
+    if c.has(&["characters", "character", "chars", "letters"]) {
+        flags.push("-m");
+    }
+    if c.has(&["bytes"]) {
+        flags.push("-c");
+    }
+    flags.into_iter().map(String::from).collect()
+}
+
+fn count_vocab_only(c: &Clause<'_>) -> bool {
+    c.has(&["count", "tally"]) || c.has_phrase(&["how", "many"]) || c.has_phrase(&["number", "of"])
+}
+
+/// "Count the lines in f", "how many files are in /etc", "count them".
+pub(super) fn count(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
+    if !count_vocab_only(c) {
+        return Ok(None);
+    }
+    let occurrences = c.has(&[
+        "occurrences",
+        "occurrence",
+        "times",
+        "instances",
+        "mentions",
+    ]);
+    if let Some(pattern) = grep_pattern(c) {
+        let fixed = !pattern.anchored && has_regex_meta(&pattern.text);
+        let src = source(c, ctx);
+        let mut args: Vec<String> = if occurrences {
+            vec!["-o".into()]
+        } else {
+            vec!["-c".into()]
+        };
+        if c.has(&[
+            "case-insensitive",
+            "case-insensitively",
+            "insensitive",
+            "ignoring",
+            "regardless",
+        ]) {
+            args.push("-i".into());
+        }
+        if fixed {
+            args.push("-F".into());
+        }
+        args.extend(["-e".to_string(), pattern.text.clone()]);
+        if let Source::Files(f) = &src {
+            if f.len() == 1 && dir_like(&f[0]) {
+                args.insert(0, "-r".into());
+            }
+        }
+        let what = format!("Find '{}' in", pattern.text);
+        let mut specs =
+            on_source(src, "grep", args, &what, &["Output holds the matches"])?.unwrap_or_default();
+        if occurrences {
+            specs.push(piped(shell(
+                "wc",
+                vec!["-l".into()],
+                "Count the occurrences".into(),
+                &["Output is a number"],
+            )));
+        } else if let Some(last) = specs.last_mut() {
+            last.action = format!("Count lines matching '{}'", pattern.text);
+            last.criteria = vec!["Output is a number".into()];
+        }
+        return Ok(Some(specs));
+    }
+    let files_noun = c.has(&[
+        "files",
+        "entries",
+        "items",
+        "directories",
+        "folders",
+        "subdirectories",
+    ]) || (c.has(&["file"])
+        && !c.has(&[
+            "lines",
+            "line",
+            "words",
+            "word",
+            "characters",
+            "chars",
+            "bytes",
+        ]));
+    let flags = count_flags(c);
+    if files_noun && flags.is_empty() {
+        let mut specs = match file_listing(c, ctx, false)? {
+            Some(s) => s,
+            None => list_specs(c, ctx)?,
+        };
+        if specs.is_empty() {
+            return Ok(None);
+        }
+        specs.push(piped(shell(
+            "wc",
+            vec!["-l".into()],
+            "Count them".into(),
+            &["Output is a number"],
+        )));
+        return Ok(Some(specs));
+    }
+    let flags = if flags.is_empty() {
+        vec!["-l".to_string()]
+    } else {
+        flags
+    };
+    let unique = c.has(&["unique", "distinct"]);
+    let src = source(c, ctx);
+    if let Source::Files(f) = &src {
+        if f.iter().any(|p| dir_like(p)) {
+            return Err(format!(
+                "'{}' looks like a directory; counting its lines needs a file",
+                f.join(", ")
+            ));
+        }
+    }
+    if unique {
+        let mut specs = on_source(
+            src,
+            "sort",
+            vec!["-u".into()],
+            "Sort and de-duplicate",
+            &["Output holds unique lines"],
+        )?
+        .unwrap_or_default();
+        specs.push(piped(shell(
+            "wc",
+            flags,
+            "Count the unique lines".into(),
+            &["Output is a number"],
+        )));
+        return Ok(Some(specs));
+    }
+    let noun = match flags.first().map(String::as_str) {
+        Some("-w") => "words",
+        Some("-m") => "characters",
+        Some("-c") => "bytes",
+        _ => "lines",
+    };
+    on_source(
+        src,
+        "wc",
+        flags,
+        &format!("Count the {noun} of"),
+        &["Output is a number"],
+    )
+}

@@ -1,0 +1,101 @@
+//! Date and time goals: "show the date", "what time is it in UTC", "what
+//! day of the week is it".
+//!
+//! These read no input; their only work is choosing `date`'s format from the
+//! words of the goal.
+
+use crate::builtin::clause::Clause;
+
+use super::{shell, Ctx, Outcome};
+
+/// "Show the date", "what time is it in UTC", "echo the current date".
+pub(super) fn date(c: &mut Clause<'_>, _ctx: &Ctx<'_>) -> Outcome {
+    let verb_ok = matches!(
+        c.verb_word(),
+        "show"
+            | "display"
+            | "print"
+            | "echo"
+            | "say"
+            | "get"
+            | "tell"
+            | "what"
+            | "what's"
+            | "whats"
+            | "give"
+            | "output"
+            | "report"
+            | "check"
+            | "return"
+            | "current"
+            | "date"
+            | "time"
+            | "today's"
+            | "todays"
+    );
+    let words = [
+        "date",
+        "time",
+        "day",
+        "today",
+        "today's",
+        "todays",
+        "year",
+        "month",
+        "weekday",
+        "timestamp",
+        "epoch",
+        "clock",
+    ];
+    if !verb_ok
+        || !c.has(&words)
+        || !c.paths().is_empty()
+        || !c.urls().is_empty()
+        || !c.quoted().is_empty()
+    {
+        return Ok(None);
+    }
+    let mut args = Vec::new();
+    if c.has(&["utc", "gmt"]) {
+        args.push("-u".to_string());
+    }
+    let has = |w: &[&str]| c.has(w);
+    let dateish = has(&["date", "today", "today's", "todays"]);
+    let timeish = has(&["time", "clock", "o'clock"]);
+    let format = if has(&["unix", "epoch", "timestamp"]) {
+        Some("+%s")
+    } else if has(&["iso", "iso-8601", "iso8601"]) {
+        Some(if timeish { "-Iseconds" } else { "-I" })
+    } else if has(&["weekday"])
+        || c.has_phrase(&["day", "of", "the", "week"])
+        || (c.has(&["day"]) && !dateish && !timeish)
+    {
+        Some("+%A")
+    } else if has(&["year"]) && !dateish && !timeish {
+        Some("+%Y")
+    } else if has(&["month"]) && !dateish && !timeish {
+        Some("+%B")
+    } else if timeish && !dateish {
+        Some("+%H:%M:%S")
+    } else {
+        None
+    };
+    if let Some(f) = format {
+        args.push(f.to_string());
+    }
+    let what = if timeish && !dateish { "time" } else { "date" };
+    let action = format!(
+        "Show the current {what}{}",
+        if args.contains(&"-u".to_string()) {
+            " in UTC"
+        } else {
+            ""
+        }
+    );
+    Ok(Some(vec![shell(
+        "date",
+        args,
+        action,
+        &["Output holds the current date and time"],
+    )]))
+}

@@ -1,0 +1,282 @@
+//! Text searches: "search for 'error' in app.log", "grep -i todo in src",
+//! "lines not containing x", "list the files containing TODO".
+//!
+//! Finding the searched text in a clause is the largest single piece of
+//! parsing; it lives here with `grep` and is shared with counting ("how many
+//! lines contain x").
+
+use crate::builtin::clause::{looks_like_path, number, Clause};
+use crate::builtin::lexer::Kind;
+
+use super::{file_like, on_source, source, Ctx, Outcome, Source};
+
+pub(super) struct Pattern {
+    pub(super) text: String,
+    pub(super) anchored: bool,
+}
+
+fn regex_escape(s: &str) -> String {
+    let mut out = String::new();
+    for ch in s.chars() {
+        if ".^$*+?()[]{}|\\".contains(ch) {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+pub(super) fn has_regex_meta(s: &str) -> bool {
+    s.chars().any(|ch| ".^$*+?()[]{}|\\".contains(ch))
+}
+
+/// The text to search for, if the clause names one.
+pub(super) fn grep_pattern(c: &mut Clause<'_>) -> Option<Pattern> {
+    const NOUNS: &[&str] = &[
+        "the", "a", "an", "word", "string", "text", "pattern", "term", "phrase", "keyword",
+        "lines", "line", "of", "for", "with",
+    ];
+    let value_after = |c: &Clause<'_>, i: usize| -> Option<usize> {
+        let mut k = i + 1;
+        while k < c.len() && c.is_word(k) && NOUNS.contains(&c.word(k)) {
+            k += 1;
+        }
+        (k < c.len()
+            && !c.is_used(k)
+            && (!c.is_word(k) || !looks_like_path(c.text(k)))
+            && !c.text(k).contains("://"))
+        .then_some(k)
+    };
+    for (cues, anchor_start) in [
+        (
+            &[
+                "starting",
+                "start",
+                "starts",
+                "beginning",
+                "begin",
+                "begins",
+            ][..],
+            true,
+        ),
+        (&["ending", "end", "ends"][..], false),
+    ] {
+        if let Some(i) = c.find(cues, 0) {
+            if c.word(i + 1) == "with" {
+                if let Some(k) = value_after(c, i + 1) {
+                    if c.toks[k].kind != Kind::Quoted && !c.is_word(k) {
+                        continue;
+                    }
+                    let v = regex_escape(c.text(k));
+                    c.mark(i);
+                    c.mark(i + 1);
+                    c.mark(k);
+                    let text = if anchor_start {
+                        format!("^{v}")
+                    } else {
+                        format!("{v}$")
+                    };
+                    return Some(Pattern {
+                        text,
+                        anchored: true,
+                    });
+                }
+            }
+        }
+    }
+    let cues = [
+        "for",
+        "containing",
+        "contain",
+        "contains",
+        "matching",
+        "match",
+        "matches",
+        "mentioning",
+        "mention",
+        "mentions",
+        "including",
+        "grep",
+        "word",
+        "string",
+        "pattern",
+        "term",
+        "phrase",
+        "keyword",
+        "occurrences",
+        "occurrence",
+        "instances",
+        "with",
+    ];
+    if let Some(&q) = c.quoted().first() {
+        let cued = (0..q).any(|i| c.is_word(i) && cues.contains(&c.word(i)))
+            || matches!(
+                c.verb_word(),
+                "grep" | "search" | "find" | "look" | "filter" | "locate"
+            );
+        if cued {
+            c.mark(q);
+            return Some(Pattern {
+                text: c.text(q).to_string(),
+                anchored: false,
+            });
+        }
+        return None;
+    }
+    let mut from = 0;
+    while let Some(i) = c.find(&cues, from) {
+        from = i + 1;
+        // "with extension", "with 'x' in the name" and "for files" are not text searches.
+        if matches!(
+            c.word(i + 1),
+            "extension" | "suffix" | "name" | "names" | "size" | "files" | "file"
+        ) {
+            continue;
+        }
+        if let Some(k) = value_after(c, i) {
+            if c.is_word(k)
+                && (COMMON_STOP.contains(&c.word(k))
+                    || number(c.word(k)).is_some() && c.word(k + 1) == "days")
+            {
+                continue;
+            }
+            c.mark(i);
+            c.mark(k);
+            return Some(Pattern {
+                text: c.text(k).to_string(),
+                anchored: false,
+            });
+        }
+    }
+    if c.verb_word() == "grep" {
+        if let Some(k) = value_after(c, c.verb) {
+            c.mark(k);
+            return Some(Pattern {
+                text: c.text(k).to_string(),
+                anchored: false,
+            });
+        }
+    }
+    None
+}
+
+/// Words that can follow a cue without being the searched text.
+const COMMON_STOP: &[&str] = &[
+    "in",
+    "the",
+    "a",
+    "an",
+    "files",
+    "file",
+    "them",
+    "it",
+    "and",
+    "lines",
+    "line",
+    "all",
+    "any",
+    "each",
+    "every",
+    "each",
+    "extension",
+    "name",
+];
+
+/// "Search for 'error' in app.log", "grep -i todo in src", "lines not containing x".
+pub(super) fn grep(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
+    let verb_ok = matches!(
+        c.verb_word(),
+        "grep"
+            | "search"
+            | "find"
+            | "look"
+            | "filter"
+            | "locate"
+            | "extract"
+            | "show"
+            | "print"
+            | "display"
+            | "get"
+            | "list"
+            | "select"
+            | "keep"
+            | "return"
+            | "check"
+            | "which"
+    );
+    if !verb_ok || c.has(&["named", "called", "extension", "name"]) {
+        return Ok(None);
+    }
+    let Some(pattern) = grep_pattern(c) else {
+        return Ok(None);
+    };
+    let mut args: Vec<String> = Vec::new();
+    let files_mode = c.has(&["files", "file"])
+        && c.has(&[
+            "containing",
+            "contain",
+            "contains",
+            "with",
+            "mention",
+            "mentioning",
+            "mentions",
+            "matching",
+            "have",
+            "has",
+        ]);
+    if files_mode {
+        args.push("-l".into());
+    }
+    if c.has(&[
+        "case-insensitive",
+        "case-insensitively",
+        "insensitive",
+        "insensitively",
+        "ignoring",
+        "regardless",
+    ]) || c.has_phrase(&["ignore", "case"])
+    {
+        args.push("-i".into());
+    }
+    if c.has_phrase(&["line", "numbers"]) || c.has(&["numbered"]) {
+        args.push("-n".into());
+    }
+    if c.has(&[
+        "not",
+        "don't",
+        "doesn't",
+        "without",
+        "excluding",
+        "exclude",
+        "lack",
+    ]) {
+        args.push("-v".into());
+    }
+    if c.has_phrase(&["whole", "word"]) {
+        args.push("-w".into());
+    }
+    if c.has(&["regex"]) || c.has_phrase(&["regular", "expression"]) {
+        args.push("-E".into());
+    } else if !pattern.anchored && has_regex_meta(&pattern.text) {
+        args.push("-F".into());
+    }
+    let src = source(c, ctx);
+    if let Source::Files(f) = &src {
+        if f.iter().any(|p| !file_like(p)) || files_mode {
+            args.insert(0, "-r".into());
+        }
+    }
+    args.extend(["-e".to_string(), pattern.text.clone()]);
+    let criteria: &[&str] = if files_mode {
+        &["Output lists the matching files"]
+    } else {
+        &["Output holds the matching lines"]
+    };
+    on_source(
+        src,
+        "grep",
+        args,
+        &format!("Search for '{}' in", pattern.text),
+        criteria,
+    )
+}
