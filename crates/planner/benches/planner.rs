@@ -67,7 +67,7 @@ fn bench_validator(c: &mut Criterion) {
     );
     let arms: BTreeSet<String> = ["executor".to_string()].into();
     let rules = Rules {
-        policy: &policy,
+        policy: Some(&policy.exec),
         registered_arms: &arms,
         available_arms: None,
         min_steps: 1,

@@ -91,8 +91,8 @@ impl PolicyProvider {
         let policy = Policy::new(
             caps.allowed_commands,
             caps.allowed_hosts
-                .unwrap_or_else(|| self.configured.allowed_hosts.clone()),
-            self.configured.allow_plain_http,
+                .unwrap_or_else(|| self.configured.allowed_hosts().to_vec()),
+            self.configured.exec.allow_plain_http,
             PolicySource::Executor,
         );
         *self.last.lock() = Some((Instant::now(), policy.clone()));

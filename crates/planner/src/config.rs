@@ -2,10 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The executor's default allowlist (SPEC §5).
-pub const DEFAULT_ALLOWED_COMMANDS: [&str; 12] = [
-    "echo", "cat", "ls", "grep", "head", "tail", "wc", "sort", "uniq", "find", "date", "python3",
-];
+/// The executor's default allowlist (SPEC §5), from the shared contract.
+pub use octollm_policy::DEFAULT_COMMANDS as DEFAULT_ALLOWED_COMMANDS;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]

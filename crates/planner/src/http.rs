@@ -11,7 +11,7 @@ use octollm_server::{ApiError, ApiJson, Uptime};
 use octollm_types::plan::PlanRequest;
 use serde_json::{json, Map, Value};
 
-use crate::policy::FORBIDDEN_ARGS;
+use crate::policy::gated_json;
 use crate::Planner;
 
 #[derive(Clone)]
@@ -46,15 +46,12 @@ async fn plan(
 async fn capabilities(State(s): State<AppState>) -> Json<Value> {
     let p = &s.planner;
     let policy = p.policy().await;
-    let forbidden: Map<String, Value> = FORBIDDEN_ARGS
-        .iter()
-        .map(|(cmd, forms, _)| ((*cmd).to_string(), json!(forms)))
-        .collect();
+    let forbidden = gated_json();
     Json(json!({
         "service": "planner",
         "arms": p.arms().iter().map(|(n, d)| json!({"name": n, "description": d})).collect::<Vec<_>>(),
-        "allowed_commands": policy.allowed_commands,
-        "allowed_hosts": policy.allowed_hosts,
+        "allowed_commands": policy.allowed_commands(),
+        "allowed_hosts": policy.allowed_hosts(),
         "allowlist_source": policy.source,
         "forbidden_arguments": forbidden,
         "min_steps": p.config().min_steps,

@@ -5,7 +5,7 @@ use octollm_llm::{ChatMessage, ChatRequest, LlmClient, LlmError, ResponseFormat}
 use octollm_types::plan::{Plan, PlanRequest, Usage};
 use serde_json::Value;
 
-use crate::policy::FORBIDDEN_ARGS;
+use crate::policy::gated_sentence;
 use crate::validate::{validate, Rules, ValidationIssue};
 
 const SYSTEM: &str = include_str!("../prompts/system.md");
@@ -25,21 +25,17 @@ pub fn system_prompt(rules: &Rules<'_>, arms: &[ArmInfo<'_>]) -> String {
         .map(|a| format!("- {}: {}", a.name, a.description))
         .collect::<Vec<_>>()
         .join("\n");
-    let forbidden = FORBIDDEN_ARGS
-        .iter()
-        .map(|(cmd, forms, why)| format!("{cmd} {} ({why})", forms.join(" ")))
-        .collect::<Vec<_>>()
-        .join("; ");
-    let hosts = if rules.policy.allowed_hosts.is_empty() {
-        "none".to_string()
-    } else {
-        rules.policy.allowed_hosts.join(", ")
+    let forbidden = gated_sentence();
+    let (commands, hosts) = match rules.policy {
+        Some(p) if !p.hosts.is_empty() => (p.commands.allowed().join(", "), p.hosts.entries().join(", ")),
+        Some(p) => (p.commands.allowed().join(", "), "none".to_string()),
+        None => (String::new(), "none".to_string()),
     };
     SYSTEM
         .replace("%%MIN_STEPS%%", &rules.min_steps.to_string())
         .replace("%%MAX_STEPS%%", &rules.max_steps.to_string())
         .replace("%%ARMS%%", &arms_text)
-        .replace("%%COMMANDS%%", &rules.policy.commands_csv())
+        .replace("%%COMMANDS%%", &commands)
         .replace("%%FORBIDDEN%%", &forbidden)
         .replace("%%HOSTS%%", &hosts)
 }

@@ -236,7 +236,7 @@ impl Planner {
             None => registered.iter().cloned().collect(),
         };
         let rules = Rules {
-            policy: &policy,
+            policy: Some(&policy.exec),
             registered_arms: &registered,
             available_arms: Some(&usable),
             min_steps: self.cfg.min_steps,
@@ -402,7 +402,10 @@ impl Planner {
             ));
         }
         let b = BuiltinPlanner {
-            allowed_commands: rules.policy.allowed_commands.clone(),
+            allowed_commands: rules
+                .policy
+                .map(|p| p.commands.allowed().iter().cloned().collect())
+                .unwrap_or_default(),
             max_steps: rules.max_steps,
         };
         let plan = b.plan(req).map_err(|u| {

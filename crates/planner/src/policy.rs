@@ -1,34 +1,13 @@
-//! What the executor will run: commands, refused argument forms, fetchable hosts.
+//! The executor's policy as the planner sees it: the shared contract
+//! (`octollm-policy`) plus where this copy of it came from.
 
 use std::collections::BTreeSet;
 
+pub use octollm_policy::plan::SHELL_OPERATORS;
+use octollm_policy::table::{gated, Effect};
+use octollm_policy::{CommandPolicy, ExecPolicy, HostList};
 use serde::Serialize;
-
-/// Argument forms refused per command, kept as data so the table can be
-/// read, listed in the prompt and extended in one place. A form matches the
-/// argument itself, `--long=value`, or a short option with its value attached.
-pub const FORBIDDEN_ARGS: &[(&str, &[&str], &str)] = &[
-    (
-        "find",
-        &[
-            "-exec", "-execdir", "-ok", "-okdir", "-delete", "-fprint", "-fprint0", "-fprintf",
-            "-fls",
-        ],
-        "runs other programs or writes/deletes files",
-    ),
-    (
-        "sort",
-        &["-o", "--output", "--compress-program"],
-        "writes files or runs another program",
-    ),
-    ("tail", &["-f", "-F", "--follow"], "never finishes"),
-    ("date", &["-s", "--set"], "changes the system clock"),
-];
-
-/// Tokens that only mean something to a shell; commands are exec'd directly.
-pub const SHELL_OPERATORS: &[&str] = &[
-    "|", "||", "&", "&&", ";", ">", ">>", "<", "<<", "2>", "2>>", "2>&1", "&>", "|&",
-];
+use serde_json::{json, Map, Value};
 
 /// Where the allowlist came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -38,118 +17,75 @@ pub enum PolicySource {
     Config,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Policy {
-    pub allowed_commands: BTreeSet<String>,
-    pub allowed_hosts: Vec<String>,
-    pub allow_plain_http: bool,
+    pub exec: ExecPolicy,
     pub source: PolicySource,
 }
 
 impl Policy {
-    pub fn new(
-        commands: impl IntoIterator<Item = String>,
-        hosts: impl IntoIterator<Item = String>,
+    pub fn new<C: AsRef<str>, H: AsRef<str>>(
+        commands: impl IntoIterator<Item = C>,
+        hosts: impl IntoIterator<Item = H>,
         allow_plain_http: bool,
         source: PolicySource,
     ) -> Self {
         Policy {
-            allowed_commands: commands
-                .into_iter()
-                .map(|c| c.trim().to_string())
-                .filter(|c| !c.is_empty())
-                .collect(),
-            allowed_hosts: hosts
-                .into_iter()
-                .map(|h| h.trim().to_ascii_lowercase())
-                .filter(|h| !h.is_empty())
-                .collect(),
-            allow_plain_http,
+            exec: ExecPolicy {
+                commands: CommandPolicy::new(commands),
+                hosts: HostList::new(hosts),
+                allow_plain_http,
+            },
             source,
         }
     }
 
-    pub fn command_allowed(&self, command: &str) -> bool {
-        self.allowed_commands.contains(command)
+    /// The allowlist as a set, for the built-in planner's lookups.
+    pub fn allowed_commands(&self) -> BTreeSet<String> {
+        self.exec.commands.allowed().iter().cloned().collect()
     }
 
-    /// The refused form `arg` matches for `command`, with the reason.
-    pub fn forbidden_arg(command: &str, arg: &str) -> Option<(&'static str, &'static str)> {
-        let (_, forms, why) = FORBIDDEN_ARGS.iter().find(|(c, _, _)| *c == command)?;
-        forms
-            .iter()
-            .find(|form| {
-                arg == **form
-                    || (form.starts_with("--") && arg.starts_with(&format!("{form}=")))
-                    || (form.len() == 2 && !form.starts_with("--") && arg.starts_with(**form))
-                        && !arg.starts_with("--")
-            })
-            .map(|form| (*form, *why))
-    }
-
-    pub fn host_allowed(&self, host: &str) -> bool {
-        let host = host.to_ascii_lowercase();
-        self.allowed_hosts
-            .iter()
-            .any(|allowed| match allowed.strip_prefix("*.") {
-                Some(parent) => host == parent || host.ends_with(&format!(".{parent}")),
-                None => host == *allowed,
-            })
+    pub fn allowed_hosts(&self) -> &[String] {
+        self.exec.hosts.entries()
     }
 
     /// Human list of the allowed commands.
     pub fn commands_csv(&self) -> String {
-        self.allowed_commands
-            .iter()
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(", ")
+        self.exec.commands.allowed().join(", ")
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// The refused and capability-gated options, one sentence each, for the
+/// LLM prompt.
+pub fn gated_sentence() -> String {
+    gated()
+        .into_iter()
+        .map(|(cmd, form, effect)| match effect {
+            Effect::Deny(why) => format!("{cmd} {form} (refused: {why})"),
+            Effect::Requires(cap, why) => format!("{cmd} {form} ({why}; needs {cap})"),
+            Effect::Allow => String::new(),
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
 
-    #[test]
-    fn forbidden_forms_match_precisely() {
-        assert_eq!(
-            Policy::forbidden_arg("find", "-exec").map(|f| f.0),
-            Some("-exec")
-        );
-        assert_eq!(
-            Policy::forbidden_arg("find", "-delete").map(|f| f.0),
-            Some("-delete")
-        );
-        assert!(Policy::forbidden_arg("find", "-name").is_none());
-        assert!(Policy::forbidden_arg("find", "-executable").is_none());
-        assert_eq!(
-            Policy::forbidden_arg("sort", "-ofile").map(|f| f.0),
-            Some("-o")
-        );
-        assert_eq!(
-            Policy::forbidden_arg("sort", "--output=x").map(|f| f.0),
-            Some("--output")
-        );
-        assert!(Policy::forbidden_arg("sort", "-n").is_none());
-        assert!(Policy::forbidden_arg("tail", "-n").is_none());
-        assert!(Policy::forbidden_arg("tail", "-f").is_some());
-        assert!(Policy::forbidden_arg("ls", "-exec").is_none());
+/// The same table as JSON: `{command: [{"option", "refused"|"requires", "why"}]}`.
+pub fn gated_json() -> Value {
+    let mut out: Map<String, Value> = Map::new();
+    for (cmd, form, effect) in gated() {
+        let entry = match effect {
+            Effect::Deny(why) => json!({"option": form, "effect": "refused", "why": why}),
+            Effect::Requires(cap, why) => {
+                json!({"option": form, "effect": "requires", "capability": cap, "why": why})
+            }
+            Effect::Allow => continue,
+        };
+        if let Value::Array(list) = out
+            .entry(cmd.to_string())
+            .or_insert_with(|| Value::Array(Vec::new()))
+        {
+            list.push(entry);
+        }
     }
-
-    #[test]
-    fn hosts_match_exactly_or_by_wildcard() {
-        let p = Policy::new(
-            vec![],
-            vec!["example.com".into(), "*.github.com".into()],
-            false,
-            PolicySource::Config,
-        );
-        assert!(p.host_allowed("example.com"));
-        assert!(p.host_allowed("EXAMPLE.com"));
-        assert!(!p.host_allowed("evil-example.com"));
-        assert!(!p.host_allowed("www.example.com"));
-        assert!(p.host_allowed("api.github.com"));
-        assert!(!p.host_allowed("github.com.evil.net"));
-    }
+    Value::Object(out)
 }

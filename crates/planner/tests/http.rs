@@ -295,7 +295,12 @@ async fn capabilities_health_and_metrics() {
         .unwrap();
     assert_eq!(caps["allowed_commands"].as_array().unwrap().len(), 12);
     assert_eq!(caps["allowlist_source"], "config");
-    assert_eq!(caps["forbidden_arguments"]["find"][0], "-exec");
+    assert_eq!(caps["forbidden_arguments"]["find"][0]["option"], "-exec");
+    assert_eq!(caps["forbidden_arguments"]["find"][0]["effect"], "refused");
+    assert_eq!(
+        caps["forbidden_arguments"]["sort"][0]["capability"],
+        "shell_write"
+    );
     assert_eq!(
         (caps["min_steps"].as_u64(), caps["max_steps"].as_u64()),
         (Some(1), Some(7))

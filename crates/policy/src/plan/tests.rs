@@ -1,0 +1,137 @@
+use std::collections::BTreeSet;
+
+use octollm_types::plan::{Plan, PlanStep, ToolCall};
+
+use super::*;
+
+fn shell(command: &str, args: &[&str], stdin: Option<&str>) -> ToolCall {
+    ToolCall::Shell {
+        command: command.into(),
+        args: args.iter().map(|s| s.to_string()).collect(),
+        stdin: stdin.map(str::to_string),
+    }
+}
+
+fn step(no: u32, arm: &str, call: Option<ToolCall>, deps: &[u32]) -> PlanStep {
+    PlanStep {
+        step: no,
+        action: format!("step {no}"),
+        required_arm: arm.into(),
+        tool_call: call,
+        acceptance_criteria: vec![],
+        depends_on: deps.to_vec(),
+        estimated_cost_tier: 1,
+        estimated_duration_seconds: 5,
+    }
+}
+
+fn plan(steps: Vec<PlanStep>) -> Plan {
+    Plan {
+        plan: steps,
+        rationale: String::new(),
+        confidence: 0.9,
+        total_estimated_duration: 5,
+        complexity_score: 0.1,
+        planner: "test".into(),
+        usage: Default::default(),
+    }
+}
+
+fn rules_of(f: impl FnOnce(&Rules<'_>) -> Vec<&'static str>) -> Vec<&'static str> {
+    let policy = ExecPolicy {
+        commands: CommandPolicy::default(),
+        hosts: HostList::new(["example.com"]),
+        allow_plain_http: false,
+    };
+    let arms: BTreeSet<String> = ["executor".to_string()].into();
+    let rules = Rules {
+        policy: Some(&policy),
+        registered_arms: &arms,
+        available_arms: None,
+        min_steps: 1,
+        max_steps: 7,
+    };
+    f(&rules)
+}
+
+fn broken(p: Plan) -> Vec<&'static str> {
+    rules_of(|r| validate(&p, r).into_iter().map(|i| i.rule).collect())
+}
+
+#[test]
+fn a_good_pipeline_passes() {
+    let p = plan(vec![
+        step(1, "executor", Some(shell("ls", &["-1", "/tmp"], None)), &[]),
+        step(2, "executor", Some(shell("wc", &["-l"], Some("{{step1.output}}"))), &[1]),
+    ]);
+    assert_eq!(broken(p), Vec::<&str>::new());
+}
+
+#[test]
+fn unknown_arms_are_refused_not_sent_to_the_executor() {
+    let p = plan(vec![step(1, "teleporter", Some(shell("ls", &[], None)), &[])]);
+    assert_eq!(broken(p), vec!["unknown_arm"]);
+}
+
+#[test]
+fn malformed_and_misordered_references_are_refused() {
+    let p = plan(vec![
+        step(1, "executor", Some(shell("echo", &["hi"], None)), &[]),
+        step(2, "executor", Some(shell("wc", &[], Some("{{step_1}}"))), &[1]),
+        step(3, "executor", Some(shell("wc", &[], Some("{{step_1.output}}"))), &[]),
+        step(4, "executor", Some(shell("wc", &[], Some("{{step_5.output}}"))), &[]),
+    ]);
+    assert_eq!(
+        broken(p),
+        vec!["malformed_reference", "reference_without_dependency", "reference_order"]
+    );
+}
+
+#[test]
+fn policy_is_the_shared_one() {
+    let p = plan(vec![
+        step(1, "executor", Some(shell("sort", &["--co=sh"], None)), &[]),
+        step(2, "executor", Some(shell("rm", &["-rf", "/"], None)), &[]),
+        step(3, "executor", Some(shell("tail", &["-f", "x"], None)), &[]),
+        step(4, "executor", Some(shell("sort", &["-o", "x"], None)), &[]),
+    ]);
+    // `sort -o` needs shell_write, which a token can carry: not a plan error.
+    assert_eq!(
+        broken(p),
+        vec!["argument_forbidden", "command_not_allowed", "argument_forbidden"]
+    );
+}
+
+#[test]
+fn urls_are_checked_against_the_host_list() {
+    let get = |url: &str| ToolCall::Http {
+        method: "GET".into(),
+        url: url.into(),
+    };
+    let p = plan(vec![
+        step(1, "executor", Some(get("https://example.com/x")), &[]),
+        step(2, "executor", Some(get("https://evil.net/x")), &[]),
+        step(3, "executor", Some(get("http://example.com/x")), &[]),
+    ]);
+    assert_eq!(broken(p), vec!["http_host_not_allowed", "http_scheme"]);
+}
+
+#[test]
+fn structure_rules() {
+    let mut p = plan(vec![
+        step(1, "executor", Some(shell("ls", &[], None)), &[1]),
+        step(3, "executor", None, &[9]),
+    ]);
+    p.confidence = 2.0;
+    assert_eq!(
+        broken(p),
+        vec![
+            "score_range",
+            "depends_on_order",
+            "step_numbering",
+            "depends_on_unknown",
+            "tool_call_required"
+        ]
+    );
+    assert_eq!(broken(plan(vec![])), vec!["step_count"]);
+}
