@@ -8,10 +8,10 @@ use octollm_types::plan::Usage;
 use serde::Serialize;
 
 use crate::anthropic::AnthropicProvider;
-use crate::breaker::{BreakerState, CircuitBreaker};
+use octollm_server::resilience::{BreakerState, CircuitBreaker};
 use crate::metrics::{ErrorLabels, LlmMetrics, ModelLabels, OutcomeLabels, TokenLabels};
 use crate::openai::OpenAiProvider;
-use crate::retry::RetryPolicy;
+use octollm_server::resilience::RetryPolicy;
 use crate::{ChatRequest, ChatResponse, LlmConfig, LlmError, PriceTable, Provider};
 
 struct Managed {

@@ -9,7 +9,6 @@
 //! table; calls, errors, latency, tokens and dollars are exported as metrics.
 
 pub mod anthropic;
-pub mod breaker;
 mod client;
 mod config;
 mod error;
@@ -19,10 +18,9 @@ mod metrics;
 pub mod openai;
 mod pricing;
 mod provider;
-pub mod retry;
 mod wire;
 
-pub use breaker::{BreakerState, CircuitBreaker};
+pub use octollm_server::resilience::{BreakerState, CircuitBreaker, RetryPolicy};
 pub use client::{ClientOptions, LlmClient, ProviderStatus};
 pub use config::LlmConfig;
 pub use error::LlmError;

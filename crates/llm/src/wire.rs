@@ -5,7 +5,7 @@ use std::time::Duration;
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 
-use crate::retry::parse_retry_after;
+use octollm_server::resilience::parse_retry_after;
 use crate::LlmError;
 
 /// POSTs `body` and returns the parsed JSON of a 2xx answer, or the error

@@ -11,6 +11,7 @@ pub mod health;
 pub mod json;
 pub mod metrics;
 mod middleware;
+pub mod resilience;
 pub mod serve;
 
 pub use auth::ApiKeys;
@@ -19,4 +20,5 @@ pub use health::Uptime;
 pub use json::ApiJson;
 pub use metrics::{HttpMetrics, MetricsRegistry};
 pub use middleware::{ClientIdentity, RequestId};
+pub use resilience::{parse_retry_after, BreakerState, CircuitBreaker, RetryPolicy};
 pub use serve::{finish, serve, ServiceOptions};
