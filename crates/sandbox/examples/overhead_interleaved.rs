@@ -5,54 +5,12 @@
 //! Needs root and the Debian package `bubblewrap`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::{Command, Stdio};
+#[path = "../benches/support/mod.rs"]
+mod support;
+
 use std::time::{Duration, Instant};
 
-use octollm_sandbox::{ExecSpec, Sandbox, SandboxConfig};
-
-fn bwrap() -> Command {
-    let mut c = Command::new("bwrap");
-    c.args([
-        "--unshare-all",
-        "--die-with-parent",
-        "--new-session",
-        "--cap-drop",
-        "ALL",
-        "--ro-bind",
-        "/usr",
-        "/usr",
-        "--symlink",
-        "usr/bin",
-        "/bin",
-        "--symlink",
-        "usr/lib",
-        "/lib",
-        "--symlink",
-        "usr/lib64",
-        "/lib64",
-        "--proc",
-        "/proc",
-        "--dev",
-        "/dev",
-        "--tmpfs",
-        "/tmp",
-        "--tmpfs",
-        "/workspace",
-        "--chdir",
-        "/workspace",
-        "--remount-ro",
-        "/",
-        "--clearenv",
-        "--setenv",
-        "PATH",
-        "/usr/bin:/bin",
-        "/bin/true",
-    ]);
-    c.stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    c
-}
+use support::{bwrap_command, plain_command, sandbox_and_spec};
 
 const BLOCK: usize = 25;
 
@@ -74,13 +32,8 @@ fn main() {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(500);
-    let sandbox = Sandbox::new(SandboxConfig::default()).expect("full sandbox (run as root)");
-    let spec = ExecSpec {
-        program: "/bin/true".into(),
-        timeout: Duration::from_secs(10),
-        ..Default::default()
-    };
-    let has_bwrap = bwrap().status().is_ok_and(|s| s.success());
+    let (sandbox, spec) = sandbox_and_spec();
+    let has_bwrap = bwrap_command().status().is_ok_and(|s| s.success());
     // Warm-up: the first run of a slot creates its cgroups and worker.
     for _ in 0..20 {
         sandbox.run(&spec, &mut |_, _| {}).unwrap();
@@ -92,11 +45,7 @@ fn main() {
     for _ in 0..rounds.div_ceil(BLOCK) {
         for _ in 0..BLOCK {
             let t = Instant::now();
-            assert!(Command::new("/bin/true")
-                .stdin(Stdio::null())
-                .status()
-                .unwrap()
-                .success());
+            assert!(plain_command().status().unwrap().success());
             plain.push(t.elapsed());
         }
         for _ in 0..BLOCK {
@@ -108,7 +57,7 @@ fn main() {
         for _ in 0..BLOCK {
             if has_bwrap {
                 let t = Instant::now();
-                assert!(bwrap().status().unwrap().success());
+                assert!(bwrap_command().status().unwrap().success());
                 bw.push(t.elapsed());
             }
         }

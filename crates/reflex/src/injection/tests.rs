@@ -1,5 +1,6 @@
 use super::*;
 use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
 
 fn detector() -> &'static InjectionDetector {
     static D: std::sync::OnceLock<InjectionDetector> = std::sync::OnceLock::new();

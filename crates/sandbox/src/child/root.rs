@@ -1,0 +1,204 @@
+//! The execution's root filesystem.
+//!
+//! A fresh tmpfs gets the directories, files, symlinks and bind mounts the
+//! plan lists, plus `/proc`, `/tmp` and `/workspace`; `pivot_root` then makes
+//! it `/`, the old root is detached so no host mount stays visible, and `/`
+//! is remounted read-only. It is separate because it is the one step that
+//! decides what of the host the command can see.
+
+use std::ffi::CStr;
+
+use super::{check, rc, ChildFds, Stage};
+use crate::plan::RootPlan;
+use crate::sys::{self, errno, mount, write_all};
+
+/// statvfs flags of `path` as mount flags. A bind mount made inside a user
+/// namespace inherits "locked" flags from its source (nosuid, nodev, noexec,
+/// atime mode); a remount that does not repeat them fails with EPERM.
+fn locked_flags(path: &CStr) -> libc::c_ulong {
+    // SAFETY: statvfs fills a zeroed, properly sized struct.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `path` is NUL-terminated; `st` is valid for writes.
+    if unsafe { libc::statvfs(path.as_ptr(), &mut st) } < 0 {
+        return 0;
+    }
+    let f = st.f_flag;
+    let mut out = 0;
+    for (st_bit, ms_bit) in [
+        (libc::ST_NOSUID, libc::MS_NOSUID),
+        (libc::ST_NODEV, libc::MS_NODEV),
+        (libc::ST_NOEXEC, libc::MS_NOEXEC),
+        (libc::ST_NOATIME, libc::MS_NOATIME),
+        (libc::ST_NODIRATIME, libc::MS_NODIRATIME),
+        (libc::ST_RELATIME, libc::MS_RELATIME),
+    ] {
+        if f & st_bit != 0 {
+            out |= ms_bit;
+        }
+    }
+    out
+}
+
+fn mkdir(path: &CStr) -> Result<(), i32> {
+    // SAFETY: NUL-terminated path.
+    let r = unsafe { libc::mkdir(path.as_ptr(), 0o755) };
+    if r < 0 && errno() != libc::EEXIST {
+        return Err(errno());
+    }
+    Ok(())
+}
+
+fn write_file(path: &CStr, body: &[u8]) -> Result<(), i32> {
+    // SAFETY: NUL-terminated path; the returned fd is closed below.
+    let fd = unsafe {
+        libc::open(
+            path.as_ptr(),
+            libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC | libc::O_CLOEXEC,
+            0o644,
+        )
+    };
+    if fd < 0 {
+        return Err(errno());
+    }
+    let r = write_all(fd, body);
+    sys::close(fd);
+    r
+}
+
+pub(super) fn build_root(root: &RootPlan, fds: &ChildFds) {
+    // Nothing we mount may propagate back to the host.
+    check(
+        fds,
+        Stage::MakePrivate,
+        mount(
+            None,
+            &root.in_root,
+            None,
+            libc::MS_REC | libc::MS_PRIVATE,
+            None,
+        ),
+    );
+    let tmpfs = c"tmpfs";
+    check(
+        fds,
+        Stage::RootTmpfs,
+        mount(
+            Some(tmpfs),
+            &root.root,
+            Some(tmpfs),
+            libc::MS_NOSUID | libc::MS_NODEV,
+            Some(&root.root_opts),
+        ),
+    );
+    for d in &root.dirs {
+        check(fds, Stage::Mkdir, mkdir(d));
+    }
+    for (path, body) in &root.files {
+        check(fds, Stage::WriteFile, write_file(path, body));
+    }
+    for (target, link) in &root.symlinks {
+        // SAFETY: both strings are NUL-terminated.
+        check(
+            fds,
+            Stage::Symlink,
+            rc(unsafe { libc::symlink(target.as_ptr(), link.as_ptr()) }),
+        );
+    }
+    for b in &root.binds {
+        if !b.is_dir {
+            check(fds, Stage::Bind, write_file(&b.dst, b""));
+        }
+        check(
+            fds,
+            Stage::Bind,
+            mount(
+                Some(&b.src),
+                &b.dst,
+                None,
+                libc::MS_BIND | libc::MS_REC,
+                None,
+            ),
+        );
+        let mut flags = libc::MS_REMOUNT | libc::MS_BIND | libc::MS_NOSUID | locked_flags(&b.src);
+        if b.read_only {
+            flags |= libc::MS_RDONLY | libc::MS_NODEV;
+        } else {
+            flags |= libc::MS_NOEXEC;
+        }
+        check(fds, Stage::Remount, mount(None, &b.dst, None, flags, None));
+    }
+    let proc_flags = libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
+    check(
+        fds,
+        Stage::Proc,
+        mount(
+            Some(c"proc"),
+            &root.proc_dir,
+            Some(c"proc"),
+            proc_flags,
+            None,
+        ),
+    );
+    check(
+        fds,
+        Stage::Tmp,
+        mount(
+            Some(tmpfs),
+            &root.tmp_dir,
+            Some(tmpfs),
+            proc_flags,
+            Some(&root.tmp_opts),
+        ),
+    );
+    check(
+        fds,
+        Stage::Workspace,
+        mount(
+            Some(tmpfs),
+            &root.ws_dir,
+            Some(tmpfs),
+            proc_flags,
+            Some(&root.ws_opts),
+        ),
+    );
+
+    // pivot_root(".", ".") stacks the old root on top of the new one; the
+    // detach then removes every host mount from this namespace's view.
+    // SAFETY: NUL-terminated paths only.
+    check(
+        fds,
+        Stage::PivotRoot,
+        rc(unsafe { libc::chdir(root.root.as_ptr()) }),
+    );
+    // SAFETY: NUL-terminated paths only.
+    check(
+        fds,
+        Stage::PivotRoot,
+        rc(unsafe {
+            libc::syscall(libc::SYS_pivot_root, root.dot.as_ptr(), root.dot.as_ptr()) as libc::c_int
+        }),
+    );
+    // SAFETY: NUL-terminated path.
+    check(
+        fds,
+        Stage::DetachOldRoot,
+        rc(unsafe { libc::umount2(root.dot.as_ptr(), libc::MNT_DETACH) }),
+    );
+    // SAFETY: NUL-terminated path.
+    check(
+        fds,
+        Stage::DetachOldRoot,
+        rc(unsafe { libc::chdir(root.in_root.as_ptr()) }),
+    );
+    check(
+        fds,
+        Stage::ReadonlyRoot,
+        mount(
+            None,
+            &root.in_root,
+            None,
+            libc::MS_REMOUNT | libc::MS_BIND | libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV,
+            None,
+        ),
+    );
+}
