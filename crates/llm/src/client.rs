@@ -8,11 +8,11 @@ use octollm_types::plan::Usage;
 use serde::Serialize;
 
 use crate::anthropic::AnthropicProvider;
-use octollm_server::resilience::{BreakerState, CircuitBreaker};
 use crate::metrics::{ErrorLabels, LlmMetrics, ModelLabels, OutcomeLabels, TokenLabels};
 use crate::openai::OpenAiProvider;
-use octollm_server::resilience::RetryPolicy;
 use crate::{ChatRequest, ChatResponse, LlmConfig, LlmError, PriceTable, Provider};
+use octollm_server::resilience::RetryPolicy;
+use octollm_server::resilience::{BreakerState, CircuitBreaker};
 
 struct Managed {
     provider: Arc<dyn Provider>,

@@ -20,11 +20,11 @@ mod pricing;
 mod provider;
 mod wire;
 
-pub use octollm_server::resilience::{BreakerState, CircuitBreaker, RetryPolicy};
 pub use client::{ClientOptions, LlmClient, ProviderStatus};
 pub use config::LlmConfig;
 pub use error::LlmError;
 pub use message::{ChatMessage, ChatRequest, ChatResponse, Completion, ResponseFormat, Role};
 pub use metrics::LlmMetrics;
+pub use octollm_server::resilience::{BreakerState, CircuitBreaker, RetryPolicy};
 pub use pricing::{Price, PriceTable};
 pub use provider::Provider;

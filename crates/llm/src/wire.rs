@@ -5,8 +5,8 @@ use std::time::Duration;
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 
-use octollm_server::resilience::parse_retry_after;
 use crate::LlmError;
+use octollm_server::resilience::parse_retry_after;
 
 /// POSTs `body` and returns the parsed JSON of a 2xx answer, or the error
 /// class the status and transport failure belong to.

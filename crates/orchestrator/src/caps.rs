@@ -1,7 +1,8 @@
 //! Which capabilities a step's token carries: exactly what its tool call
-//! needs, read from the executor's own policy table so the two never drift.
+//! needs, read from the shared policy table the executor enforces, so the
+//! two never drift.
 
-use octollm_executor::policy::Policy;
+use octollm_policy::command::needed_capabilities;
 use octollm_types::plan::ToolCall;
 use octollm_types::token::caps;
 
@@ -10,9 +11,9 @@ use octollm_types::token::caps;
 pub fn required_capabilities(call: &ToolCall) -> Vec<&'static str> {
     match call {
         ToolCall::Http { .. } => vec![caps::HTTP_GET],
-        ToolCall::Shell { command, args, .. } => Policy::new(std::slice::from_ref(command))
-            .check(command, args)
-            .unwrap_or_else(|_| vec![caps::SHELL_READ]),
+        ToolCall::Shell { command, args, .. } => {
+            needed_capabilities(command, args).unwrap_or_else(|_| vec![caps::SHELL_READ])
+        }
     }
 }
 

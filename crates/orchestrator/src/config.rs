@@ -22,10 +22,13 @@ pub struct OrchestratorConfig {
     pub planner_url: String,
     /// Base URL of the executor arm.
     pub executor_url: String,
+    /// Extra tool arms reached over HTTP, each `name=http://host:port`; a
+    /// plan step names one in `required_arm`.
+    pub tool_arms: Vec<String>,
     /// API key sent to the arms when they require one; "" sends none.
     pub arms_api_key: String,
-    /// HMAC secret for the capability tokens handed to the executor; "" =
-    /// `OCTOLLM_TOKEN_SECRET`, and when that is unset too no token is sent.
+    /// HMAC secret for the capability tokens handed to the executor; "" sends
+    /// no token. (The binary fills it from `OCTOLLM_TOKEN_SECRET` too.)
     pub token_secret: String,
     /// Lifetime of a capability token beyond the step's own timeout, in seconds.
     pub token_ttl_seconds: u64,
@@ -78,6 +81,7 @@ impl Default for OrchestratorConfig {
             reflex_url: "http://127.0.0.1:8001".to_string(),
             planner_url: "http://127.0.0.1:8002".to_string(),
             executor_url: "http://127.0.0.1:8003".to_string(),
+            tool_arms: Vec::new(),
             arms_api_key: String::new(),
             token_secret: String::new(),
             token_ttl_seconds: 60,
@@ -104,14 +108,9 @@ impl Default for OrchestratorConfig {
 }
 
 impl OrchestratorConfig {
-    /// The token secret: the field, else `OCTOLLM_TOKEN_SECRET`, else none.
-    pub fn resolved_token_secret(&self) -> Option<Vec<u8>> {
-        let s = if self.token_secret.is_empty() {
-            std::env::var("OCTOLLM_TOKEN_SECRET").unwrap_or_default()
-        } else {
-            self.token_secret.clone()
-        };
-        (!s.is_empty()).then(|| s.into_bytes())
+    /// The token secret, when one is configured.
+    pub fn token_secret(&self) -> Option<Vec<u8>> {
+        octollm_types::token::secret(&self.token_secret)
     }
 
     /// The SQLite file used when no database URL is set.

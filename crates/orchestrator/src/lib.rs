@@ -4,10 +4,11 @@
 //! arm registry, and the command-line pieces that drive it.
 //!
 //! Entry points: [`app`] for the service (router plus a [`Handle`] that
-//! stops its workers), [`cli`] for `octollm run` and `octollm tasks`.
+//! stops its workers), [`app_with`] to supply the LLM judge and in-process
+//! arms ([`arms`]), [`cli`] for `octollm run` and `octollm tasks`.
 
 mod api;
-mod arms;
+pub mod arms;
 pub mod caps;
 pub mod cli;
 mod config;
@@ -16,10 +17,10 @@ pub mod criteria;
 mod error;
 mod judge;
 mod metrics;
-pub mod refs;
 mod runner;
 mod sse;
 pub mod store;
+mod submit;
 mod view;
 mod worker;
 
@@ -31,31 +32,38 @@ use octollm_server::{ServiceOptions, Uptime};
 use parking_lot::Mutex;
 use tokio::sync::{broadcast, Notify};
 
+pub use arms::ArmSet;
 pub use config::OrchestratorConfig;
 pub use error::{OrchestratorError, StoreError};
 pub use worker::Handle;
 
 /// Builds the orchestrator: opens the store (running its migrations),
-/// starts the workers and returns the finished router. No LLM judge: free
-/// text acceptance criteria are recorded as unchecked.
+/// starts the workers and returns the finished router. Every arm is reached
+/// over HTTP at its configured URL, and there is no LLM judge: free-text
+/// acceptance criteria are recorded as unchecked.
 pub async fn app(
     config: OrchestratorConfig,
     opts: ServiceOptions,
 ) -> Result<(axum::Router, Handle), OrchestratorError> {
-    app_with_llm(config, LlmConfig::default(), opts).await
+    app_with(config, LlmConfig::default(), ArmSet::default(), opts).await
 }
 
-/// [`app`] with an LLM provider for judging free-text acceptance criteria.
-pub async fn app_with_llm(
+/// [`app`] with an LLM provider for judging free-text acceptance criteria,
+/// and with the arms in `supplied` used in place of their HTTP clients.
+pub async fn app_with(
     config: OrchestratorConfig,
     llm: LlmConfig,
+    supplied: ArmSet,
     opts: ServiceOptions,
 ) -> Result<(axum::Router, Handle), OrchestratorError> {
-    for (name, url) in [
-        ("reflex_url", &config.reflex_url),
-        ("planner_url", &config.planner_url),
-        ("executor_url", &config.executor_url),
-    ] {
+    let mut urls = vec![("executor_url", &config.executor_url)];
+    if supplied.screen.is_none() {
+        urls.push(("reflex_url", &config.reflex_url));
+    }
+    if supplied.plan.is_none() {
+        urls.push(("planner_url", &config.planner_url));
+    }
+    for (name, url) in urls {
         if !(url.starts_with("http://") || url.starts_with("https://")) {
             return Err(OrchestratorError::Config(format!(
                 "{name} must be an http:// or https:// URL, not '{url}'"
@@ -64,7 +72,7 @@ pub async fn app_with_llm(
     }
     let store = store::Store::connect(&config).await?;
     let metrics = metrics::Metrics::register(&opts.metrics);
-    let arms = arms::Arms::new(&config, metrics.clone())?;
+    let arms = arms::Arms::new(&config, supplied, metrics.clone())?;
     let judge = if llm.is_configured() {
         Some(Arc::new(LlmClient::from_config(&llm, &opts.metrics)?))
     } else {
@@ -72,7 +80,7 @@ pub async fn app_with_llm(
     };
     let (events, _) = broadcast::channel(1024);
     let core = Arc::new(core::Core {
-        token_secret: config.resolved_token_secret(),
+        token_secret: config.token_secret(),
         config,
         store,
         arms,

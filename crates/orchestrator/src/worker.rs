@@ -4,17 +4,17 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use octollm_types::orchestrator::TaskError;
+use octollm_types::orchestrator::StepStatus;
 use octollm_types::task::TaskStatus;
 use parking_lot::Mutex;
-use serde_json::{json, Value};
+use serde_json::json;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
 use crate::core::Shared;
 use crate::metrics::StatusLabels;
-use crate::runner::{partial_result, Ctx, Finish, Runner, Stop};
+use crate::runner::{partial_result, Code, Ctx, Finish, Runner, Stop};
 use crate::store::{now_ms, TaskFinish, TaskRow};
 
 /// Stops the workers of one orchestrator gracefully.
@@ -191,15 +191,22 @@ async fn run_claimed(core: &Shared, task: TaskRow, owner: &str, mut hard: watch:
     };
     let finish = match ending {
         Ending::Run(Ok(f)) | Ending::Run(Err(Stop::Finish(f))) => Some(f),
-        Ending::Run(Err(Stop::Timeout)) | Ending::Timeout => {
-            Some(stopped(&ctx, &task, "failed", "TIMEOUT", timeout_message(&task)).await)
-        }
+        Ending::Run(Err(Stop::Timeout)) | Ending::Timeout => Some(
+            stopped(
+                &ctx,
+                &task,
+                TaskStatus::Failed,
+                Code::Timeout,
+                timeout_message(&task),
+            )
+            .await,
+        ),
         Ending::Cancelled => Some(
             stopped(
                 &ctx,
                 &task,
-                "cancelled",
-                "CANCELLED",
+                TaskStatus::Cancelled,
+                Code::Cancelled,
                 "The task was cancelled by request".into(),
             )
             .await,
@@ -237,12 +244,18 @@ fn timeout_message(task: &TaskRow) -> String {
 
 /// The end of a task stopped from outside its run: open steps are closed
 /// and whatever finished is kept as a partial result.
-async fn stopped(ctx: &Ctx, task: &TaskRow, status: &str, code: &str, message: String) -> Finish {
+async fn stopped(
+    ctx: &Ctx,
+    task: &TaskRow,
+    status: TaskStatus,
+    code: Code,
+    message: String,
+) -> Finish {
     let store = &ctx.core.store;
-    let step_status = if status == "cancelled" {
-        "cancelled"
+    let step_status = if status == TaskStatus::Cancelled {
+        StepStatus::Cancelled
     } else {
-        "failed"
+        StepStatus::Failed
     };
     if let Err(e) = store
         .close_open_steps(&task.id, step_status, &message)
@@ -258,34 +271,22 @@ async fn stopped(ctx: &Ctx, task: &TaskRow, status: &str, code: &str, message: S
         .await
         .ok()
         .flatten();
-    Finish {
-        status: if status == "cancelled" {
-            TaskStatus::Cancelled
-        } else {
-            TaskStatus::Failed
-        },
-        result,
-        error: Some(TaskError {
-            code: code.to_string(),
-            message,
-            details: Value::Null,
-        }),
-    }
+    Finish::ended(status, code, message, result)
 }
 
 async fn record(ctx: &Ctx, task: &TaskRow, f: Finish) {
     let core = &ctx.core;
-    let status = f.status.as_str();
     let result_json = f
         .result
         .as_ref()
         .and_then(|r| serde_json::to_string(r).ok());
     let error_json = f.error.as_ref().and_then(|e| serde_json::to_string(e).ok());
     let finish = TaskFinish {
+        // Only ends are recorded here; an open status would be a bug upstream.
         status: match f.status {
-            TaskStatus::Completed => "completed",
-            TaskStatus::Cancelled => "cancelled",
-            _ => "failed",
+            TaskStatus::Completed => TaskStatus::Completed,
+            TaskStatus::Cancelled => TaskStatus::Cancelled,
+            _ => TaskStatus::Failed,
         },
         result: result_json,
         error: error_json,
@@ -299,14 +300,15 @@ async fn record(ctx: &Ctx, task: &TaskRow, f: Finish) {
             .map_or("The task stopped", |e| e.message.as_str());
         if let Err(e) = core
             .store
-            .close_open_steps(&task.id, "cancelled", why)
+            .close_open_steps(&task.id, StepStatus::Cancelled, why)
             .await
         {
             tracing::warn!(task_id = %task.id, error = %e, "could not close open steps");
         }
     }
-    let kind = format!("task.{}", finish.status);
-    let data = json!({"status": finish.status, "result": f.result, "error": f.error}).to_string();
+    let status = finish.status.as_str();
+    let kind = format!("task.{status}");
+    let data = json!({"status": status, "result": f.result, "error": f.error}).to_string();
     match core
         .store
         .finish_task(&task.id, &ctx.owner, &finish, &kind, &data)
@@ -333,5 +335,5 @@ async fn record(ctx: &Ctx, task: &TaskRow, f: Finish) {
     core.metrics
         .task_duration
         .observe(((finish.finished_at - task.created_at).max(0) as f64) / 1000.0);
-    tracing::info!(task_id = %task.id, status = finish.status, "task finished");
+    tracing::info!(task_id = %task.id, status, "task finished");
 }

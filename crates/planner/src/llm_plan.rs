@@ -27,7 +27,10 @@ pub fn system_prompt(rules: &Rules<'_>, arms: &[ArmInfo<'_>]) -> String {
         .join("\n");
     let forbidden = gated_sentence();
     let (commands, hosts) = match rules.policy {
-        Some(p) if !p.hosts.is_empty() => (p.commands.allowed().join(", "), p.hosts.entries().join(", ")),
+        Some(p) if !p.hosts.is_empty() => (
+            p.commands.allowed().join(", "),
+            p.hosts.entries().join(", "),
+        ),
         Some(p) => (p.commands.allowed().join(", "), "none".to_string()),
         None => (String::new(), "none".to_string()),
     };

@@ -192,12 +192,18 @@ mod tests {
         let d = p.check("sort", &args(&["--co=sh"])).unwrap_err();
         assert_eq!(d.code(), "DANGEROUS_ARGUMENT");
         assert!(d.to_string().contains("--compress-program"), "{d}");
-        assert_eq!(p.check("echo", &args(&["-o", "--set"])).unwrap(), vec![caps::SHELL_READ]);
+        assert_eq!(
+            p.check("echo", &args(&["-o", "--set"])).unwrap(),
+            vec![caps::SHELL_READ]
+        );
     }
 
     #[test]
     fn unknown_commands_need_shell_read_only() {
         let p = CommandPolicy::new(["tee"]);
-        assert_eq!(p.check("tee", &args(&["x"])).unwrap(), vec![caps::SHELL_READ]);
+        assert_eq!(
+            p.check("tee", &args(&["x"])).unwrap(),
+            vec![caps::SHELL_READ]
+        );
     }
 }

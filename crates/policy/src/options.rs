@@ -129,9 +129,8 @@ fn getopt(command: &Command, args: &[String]) -> Reading {
                 option,
                 effect,
             });
-            let takes_next = attached.is_none()
-                && candidates.len() == 1
-                && first.value == Value::Required;
+            let takes_next =
+                attached.is_none() && candidates.len() == 1 && first.value == Value::Required;
             if takes_next {
                 i += 1;
             }

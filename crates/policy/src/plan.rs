@@ -108,7 +108,11 @@ pub fn validate(plan: &Plan, rules: &Rules<'_>) -> Vec<ValidationIssue> {
             );
         }
         if step.action.trim().is_empty() {
-            issues.push(id, "action_required", "has an empty action description".into());
+            issues.push(
+                id,
+                "action_required",
+                "has an empty action description".into(),
+            );
         }
         check_dependencies(step.step, &step.depends_on, n, &mut issues);
         let arm = step.required_arm.trim();
@@ -227,7 +231,9 @@ fn check_call(step: u32, call: &ToolCall, policy: Option<&ExecPolicy>, issues: &
                 );
                 return;
             }
-            if cmd.contains(char::is_whitespace) || SHELL_OPERATORS.iter().any(|op| cmd.contains(op)) {
+            if cmd.contains(char::is_whitespace)
+                || SHELL_OPERATORS.iter().any(|op| cmd.contains(op))
+            {
                 issues.push(
                     id,
                     "shell_syntax",

@@ -213,8 +213,14 @@ mod tests {
     fn substitution_resolves_what_validation_accepts() {
         let outputs = HashMap::from([(1, "a\nb\n".to_string()), (3, "z".to_string())]);
         assert_eq!(substitute("{{step_1.output}}", &outputs).unwrap(), "a\nb\n");
-        assert_eq!(substitute("x {{ step3.output }} y", &outputs).unwrap(), "x z y");
-        assert_eq!(substitute("{{other}} {{", &outputs).unwrap(), "{{other}} {{");
+        assert_eq!(
+            substitute("x {{ step3.output }} y", &outputs).unwrap(),
+            "x z y"
+        );
+        assert_eq!(
+            substitute("{{other}} {{", &outputs).unwrap(),
+            "{{other}} {{"
+        );
         assert_eq!(
             substitute("{{step_2.output}}", &outputs),
             Err(RefError::Unavailable(2))

@@ -141,7 +141,12 @@ const TAIL: &[Opt] = &[
 
 /// GNU date: setting the clock is refused.
 const DATE: &[Opt] = &[
-    opt(Some('s'), Some("set"), R, Effect::Deny("sets the system clock")),
+    opt(
+        Some('s'),
+        Some("set"),
+        R,
+        Effect::Deny("sets the system clock"),
+    ),
     opt(Some('d'), Some("date"), R, A),
     opt(Some('f'), Some("file"), R, A),
     opt(Some('r'), Some("reference"), R, A),

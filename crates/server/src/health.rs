@@ -31,3 +31,31 @@ impl Uptime {
         Value::Object(body)
     }
 }
+
+/// The `/ready` answer every service gives: 200 `{"status": "ready",
+/// "dependencies": {…}}` when each dependency answers, else a 503 envelope
+/// naming the ones that do not.
+pub fn ready(dependencies: &[(&str, bool)]) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let deps: Map<String, Value> = dependencies
+        .iter()
+        .map(|(name, ok)| (name.to_string(), Value::Bool(*ok)))
+        .collect();
+    let down: Vec<&str> = dependencies
+        .iter()
+        .filter(|(_, ok)| !ok)
+        .map(|(n, _)| *n)
+        .collect();
+    if down.is_empty() {
+        axum::Json(serde_json::json!({"status": "ready", "ready": true, "dependencies": deps}))
+            .into_response()
+    } else {
+        crate::ApiError::unavailable(
+            "DEPENDENCY_UNAVAILABLE",
+            format!("Not ready: {} not answering", down.join(", ")),
+        )
+        .with_details(serde_json::json!({"dependencies": deps}))
+        .with_retry_after(5)
+        .into_response()
+    }
+}

@@ -125,7 +125,6 @@ impl CircuitBreaker {
     }
 }
 
-
 #[derive(Debug, Clone, PartialEq)]
 pub struct RetryPolicy {
     /// Extra attempts after the first.

@@ -64,6 +64,12 @@ pub fn issue(secret: &[u8], claims: &Claims) -> Result<String, TokenError> {
     Ok(format!("{VERSION_TAG}.{body}.{sig}"))
 }
 
+/// A configured secret as key bytes; an empty setting means tokens are off.
+/// Every component reads its `token_secret` setting through this.
+pub fn secret(configured: &str) -> Option<Vec<u8>> {
+    (!configured.is_empty()).then(|| configured.as_bytes().to_vec())
+}
+
 /// Issues a token for `sub` with `caps`, valid for `ttl_seconds` from now.
 pub fn issue_for(
     secret: &[u8],

@@ -1,4 +1,8 @@
-//! Rows as stored. Plain scalar types so one definition decodes on both backends.
+//! Rows as stored. Plain scalar types so one definition decodes on both
+//! backends; statuses are read through the typed accessors.
+
+use octollm_types::orchestrator::StepStatus;
+use octollm_types::task::TaskStatus;
 
 /// A `tasks` row.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -31,6 +35,14 @@ pub struct TaskRow {
     pub finished_at: Option<i64>,
 }
 
+impl TaskRow {
+    /// The status as a type. Only this crate writes the column, so an
+    /// unknown value is a corrupted row; it reads as failed, never as open.
+    pub fn status(&self) -> TaskStatus {
+        TaskStatus::parse(&self.status).unwrap_or(TaskStatus::Failed)
+    }
+}
+
 /// A `steps` row.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct StepRow {
@@ -50,6 +62,12 @@ pub struct StepRow {
     pub started_at: Option<i64>,
     pub finished_at: Option<i64>,
     pub duration_ms: Option<i64>,
+}
+
+impl StepRow {
+    pub fn status(&self) -> StepStatus {
+        StepStatus::parse(&self.status).unwrap_or(StepStatus::Failed)
+    }
 }
 
 /// An `events` row.
@@ -96,7 +114,7 @@ pub struct NewStep {
 /// How a finished step is recorded.
 #[derive(Debug, Clone)]
 pub struct StepFinish {
-    pub status: &'static str,
+    pub status: StepStatus,
     pub output: Option<String>,
     pub display_output: Option<String>,
     pub error: Option<String>,
@@ -108,7 +126,7 @@ pub struct StepFinish {
 /// How a task ends.
 #[derive(Debug, Clone)]
 pub struct TaskFinish {
-    pub status: &'static str,
+    pub status: TaskStatus,
     pub result: Option<String>,
     pub error: Option<String>,
     pub error_code: Option<String>,
@@ -120,7 +138,7 @@ pub struct TaskFinish {
 pub enum CancelOutcome {
     NotFound,
     /// The task had already ended with this status.
-    AlreadyFinished(String),
+    AlreadyFinished(TaskStatus),
     /// Nobody was running it: it is cancelled now.
     Cancelled,
     /// A worker holds it and will stop it.

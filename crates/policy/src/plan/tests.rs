@@ -62,14 +62,24 @@ fn broken(p: Plan) -> Vec<&'static str> {
 fn a_good_pipeline_passes() {
     let p = plan(vec![
         step(1, "executor", Some(shell("ls", &["-1", "/tmp"], None)), &[]),
-        step(2, "executor", Some(shell("wc", &["-l"], Some("{{step1.output}}"))), &[1]),
+        step(
+            2,
+            "executor",
+            Some(shell("wc", &["-l"], Some("{{step1.output}}"))),
+            &[1],
+        ),
     ]);
     assert_eq!(broken(p), Vec::<&str>::new());
 }
 
 #[test]
 fn unknown_arms_are_refused_not_sent_to_the_executor() {
-    let p = plan(vec![step(1, "teleporter", Some(shell("ls", &[], None)), &[])]);
+    let p = plan(vec![step(
+        1,
+        "teleporter",
+        Some(shell("ls", &[], None)),
+        &[],
+    )]);
     assert_eq!(broken(p), vec!["unknown_arm"]);
 }
 
@@ -77,13 +87,32 @@ fn unknown_arms_are_refused_not_sent_to_the_executor() {
 fn malformed_and_misordered_references_are_refused() {
     let p = plan(vec![
         step(1, "executor", Some(shell("echo", &["hi"], None)), &[]),
-        step(2, "executor", Some(shell("wc", &[], Some("{{step_1}}"))), &[1]),
-        step(3, "executor", Some(shell("wc", &[], Some("{{step_1.output}}"))), &[]),
-        step(4, "executor", Some(shell("wc", &[], Some("{{step_5.output}}"))), &[]),
+        step(
+            2,
+            "executor",
+            Some(shell("wc", &[], Some("{{step_1}}"))),
+            &[1],
+        ),
+        step(
+            3,
+            "executor",
+            Some(shell("wc", &[], Some("{{step_1.output}}"))),
+            &[],
+        ),
+        step(
+            4,
+            "executor",
+            Some(shell("wc", &[], Some("{{step_5.output}}"))),
+            &[],
+        ),
     ]);
     assert_eq!(
         broken(p),
-        vec!["malformed_reference", "reference_without_dependency", "reference_order"]
+        vec![
+            "malformed_reference",
+            "reference_without_dependency",
+            "reference_order"
+        ]
     );
 }
 
@@ -98,7 +127,11 @@ fn policy_is_the_shared_one() {
     // `sort -o` needs shell_write, which a token can carry: not a plan error.
     assert_eq!(
         broken(p),
-        vec!["argument_forbidden", "command_not_allowed", "argument_forbidden"]
+        vec![
+            "argument_forbidden",
+            "command_not_allowed",
+            "argument_forbidden"
+        ]
     );
 }
 

@@ -1,0 +1,204 @@
+//! Runs one claimed task: plan, the step DAG, verification, the result.
+//!
+//! | module | stage |
+//! |---|---|
+//! | [`planning`] | ask the planner, re-validate its plan with the shared validator, store it |
+//! | [`schedule`] | run the DAG: every ready step at once, in dependency order |
+//! | [`step`] | one step's I/O: references, token, the tool arm, screening its output |
+//! | [`verify`] | acceptance criteria, the LLM judge, the result |
+//!
+//! Everything it learns is written to the store before it moves on, so a
+//! worker that takes the task over after a crash starts from the last
+//! finished step. Deadlines, cancellation and lost leases are the worker's
+//! business: it drops this future, which aborts whatever is in flight.
+
+pub mod codes;
+mod planning;
+mod schedule;
+mod step;
+mod verify;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use octollm_types::orchestrator::{CriterionOutcome, TaskError, TaskResult};
+use octollm_types::task::TaskStatus;
+use serde_json::Value;
+
+use crate::core::Shared;
+use crate::error::StoreError;
+use crate::store::TaskRow;
+
+pub(crate) use codes::{Code, StepError};
+pub(crate) use verify::partial_result;
+
+/// How a task ends.
+#[derive(Debug, Clone)]
+pub(crate) struct Finish {
+    pub status: TaskStatus,
+    pub result: Option<TaskResult>,
+    pub error: Option<TaskError>,
+}
+
+impl Finish {
+    pub fn failed(code: Code, message: impl Into<String>, result: Option<TaskResult>) -> Self {
+        Finish::ended(TaskStatus::Failed, code, message, result)
+    }
+
+    pub fn ended(
+        status: TaskStatus,
+        code: Code,
+        message: impl Into<String>,
+        result: Option<TaskResult>,
+    ) -> Self {
+        Finish {
+            status,
+            result,
+            error: Some(TaskError {
+                code: code.as_str().to_string(),
+                message: message.into(),
+                details: Value::Null,
+            }),
+        }
+    }
+}
+
+/// Why a run stopped before producing a [`Finish`] of its own.
+#[derive(Debug)]
+pub(crate) enum Stop {
+    Finish(Finish),
+    /// The deadline passed inside a step; the worker records the timeout.
+    Timeout,
+    /// Another worker owns the task now: write nothing more.
+    LeaseLost,
+    /// The store failed; the lease will lapse and the task be resumed.
+    Store(StoreError),
+}
+
+impl From<StoreError> for Stop {
+    fn from(e: StoreError) -> Self {
+        Stop::Store(e)
+    }
+}
+
+impl From<serde_json::Error> for Stop {
+    fn from(e: serde_json::Error) -> Self {
+        Stop::Store(StoreError::Json(e))
+    }
+}
+
+/// A fenced store write: `false` means the lease is gone.
+fn fenced(written: bool) -> Result<(), Stop> {
+    if written {
+        Ok(())
+    } else {
+        Err(Stop::LeaseLost)
+    }
+}
+
+/// What one claim of a task works with.
+pub(crate) struct Ctx {
+    pub core: Shared,
+    pub task_id: String,
+    pub owner: String,
+    pub deadline: Instant,
+}
+
+impl Ctx {
+    fn remaining(&self) -> Duration {
+        self.deadline.saturating_duration_since(Instant::now())
+    }
+
+    pub async fn event(&self, kind: &str, status: TaskStatus, step: Option<u32>, data: Value) {
+        if let Err(e) = self
+            .core
+            .event(
+                &self.task_id,
+                kind,
+                status.as_str(),
+                step.map(i64::from),
+                data,
+            )
+            .await
+        {
+            // Events are progress reports; losing one must not fail the task.
+            self.core.metrics.store_errors.inc();
+            tracing::warn!(task_id = %self.task_id, error = %e, "event not recorded");
+        }
+    }
+}
+
+pub(crate) struct Runner {
+    ctx: Arc<Ctx>,
+    task: TaskRow,
+    tokens: u64,
+    cost: f64,
+}
+
+impl Runner {
+    pub fn new(ctx: Arc<Ctx>, task: TaskRow) -> Runner {
+        let tokens = u64::try_from(task.tokens_used).unwrap_or(0);
+        let cost = task.cost_usd;
+        Runner {
+            ctx,
+            task,
+            tokens,
+            cost,
+        }
+    }
+
+    pub async fn run(mut self) -> Result<Finish, Stop> {
+        if self.over_budget() {
+            return Err(self.budget_exceeded(Vec::new()).await);
+        }
+        self.plan().await?;
+        let outputs = self.execute().await?;
+        self.verify_and_finish(outputs).await
+    }
+
+    fn max_tokens(&self) -> u64 {
+        u64::try_from(self.task.max_tokens).unwrap_or(0)
+    }
+
+    fn over_budget(&self) -> bool {
+        self.tokens > self.max_tokens() || self.cost > self.task.max_cost_usd
+    }
+
+    async fn budget_exceeded(&self, criteria: Vec<CriterionOutcome>) -> Stop {
+        let result =
+            match partial_result(&self.ctx, &self.task, self.tokens, self.cost, criteria).await {
+                Ok(r) => r,
+                Err(e) => return Stop::Store(e),
+            };
+        Stop::Finish(Finish::failed(
+            Code::BudgetExceeded,
+            format!(
+                "The task's budget is exhausted: {} tokens and ${:.4} used of {} tokens and ${:.4}",
+                self.tokens,
+                self.cost,
+                self.max_tokens(),
+                self.task.max_cost_usd
+            ),
+            result,
+        ))
+    }
+
+    async fn add_usage(&mut self, tokens: u64, cost: f64) -> Result<(), Stop> {
+        self.tokens += tokens;
+        self.cost += cost;
+        self.ctx.core.metrics.llm_tokens.inc_by(tokens);
+        self.ctx.core.metrics.llm_cost.inc_by(cost);
+        let stored = self
+            .ctx
+            .core
+            .store
+            .set_usage(
+                &self.task.id,
+                &self.ctx.owner,
+                i64::try_from(self.tokens).unwrap_or(i64::MAX),
+                self.cost,
+            )
+            .await?;
+        fenced(stored)
+    }
+}

@@ -1,0 +1,173 @@
+//! Planning: ask the planner arm once, check its plan with the same
+//! validator the planner used, and store it. A resumed task reuses the
+//! stored plan, so a crash never makes a task plan twice.
+
+use std::collections::BTreeSet;
+
+use octollm_policy::plan::{validate, Rules};
+use octollm_types::plan::{Plan, PlanRequest};
+use octollm_types::task::TaskStatus;
+use serde_json::json;
+
+use super::{fenced, Code, Finish, Runner, Stop};
+use crate::arms::{ArmError, EXECUTOR};
+use crate::store::NewStep;
+
+/// The orchestrator refuses only absurd plans by size; the planner applies
+/// the configured step bounds itself.
+const MAX_PLAN_STEPS: u32 = 64;
+
+impl Runner {
+    pub(super) async fn plan(&mut self) -> Result<(), Stop> {
+        let core = self.ctx.core.clone();
+        if core.store.get_plan(&self.task.id).await?.is_some() {
+            return Ok(());
+        }
+        fenced(
+            core.store
+                .set_status(&self.task.id, &self.ctx.owner, TaskStatus::Planning)
+                .await?,
+        )?;
+        self.ctx
+            .event(
+                "task.status",
+                TaskStatus::Planning,
+                None,
+                json!({"status": "planning"}),
+            )
+            .await;
+        let tool_arms = core.arms.tool_names();
+        let req = PlanRequest {
+            goal: self.task.screened_goal.clone(),
+            constraints: serde_json::from_str(&self.task.constraints)?,
+            context: serde_json::from_str(&self.task.context)?,
+            acceptance_criteria: serde_json::from_str(&self.task.acceptance_criteria)?,
+            available_arms: Some(tool_arms.clone()),
+        };
+        let Some((reg, planner)) = core.arms.planner() else {
+            return Err(Stop::Finish(Finish::failed(
+                Code::PlannerUnavailable,
+                "no planner arm is registered",
+                None,
+            )));
+        };
+        let ctx = self.ctx.clone();
+        let reply = core
+            .arms
+            .call(
+                reg,
+                core.config.arm_timeout(),
+                Some(self.ctx.deadline),
+                |timeout| planner.plan(&req, timeout),
+                |attempt, error, delay| {
+                    let ctx = ctx.clone();
+                    async move {
+                        ctx.event(
+                            "task.retrying",
+                            TaskStatus::Planning,
+                            None,
+                            json!({"arm": "planner", "attempt": attempt, "error": error, "delay_ms": delay.as_millis() as u64}),
+                        )
+                        .await;
+                    }
+                },
+            )
+            .await;
+        let plan = match reply {
+            Ok(p) => p,
+            Err(ArmError::Deadline { .. }) => return Err(Stop::Timeout),
+            Err(ArmError::Refused { refusal, .. }) => {
+                let code = if refusal.code.starts_with("HTTP_") {
+                    Code::PlanningFailed
+                } else {
+                    Code::Remote(refusal.code)
+                };
+                return Err(Stop::Finish(Finish::failed(code, refusal.message, None)));
+            }
+            Err(e) => {
+                return Err(Stop::Finish(Finish::failed(
+                    Code::PlannerUnavailable,
+                    e.to_string(),
+                    None,
+                )))
+            }
+        };
+        self.check(&plan, &tool_arms).await?;
+        let steps: Vec<NewStep> = plan
+            .plan
+            .iter()
+            .map(|s| {
+                Ok(NewStep {
+                    step: i64::from(s.step),
+                    action: s.action.clone(),
+                    required_arm: s.required_arm.clone(),
+                    tool_call: s
+                        .tool_call
+                        .as_ref()
+                        .map(serde_json::to_string)
+                        .transpose()?,
+                    depends_on: serde_json::to_string(&s.depends_on)?,
+                })
+            })
+            .collect::<Result<_, serde_json::Error>>()?;
+        core.store
+            .save_plan(
+                &self.task.id,
+                &serde_json::to_string(&plan)?,
+                &plan.planner,
+                &steps,
+            )
+            .await?;
+        self.ctx
+            .event(
+                "task.plan",
+                TaskStatus::Planning,
+                None,
+                json!({"plan": plan}),
+            )
+            .await;
+        self.add_usage(plan.usage.total_tokens(), plan.usage.cost_usd)
+            .await?;
+        if self.over_budget() {
+            return Err(self.budget_exceeded(Vec::new()).await);
+        }
+        Ok(())
+    }
+
+    /// The shared validator, against the arms registered here and the
+    /// executor's policy when it can tell it.
+    async fn check(&self, plan: &Plan, tool_arms: &[String]) -> Result<(), Stop> {
+        let core = &self.ctx.core;
+        let policy = match core.arms.tool(EXECUTOR) {
+            Some((_, arm)) => arm.policy().await,
+            None => None,
+        };
+        let registered: BTreeSet<String> = tool_arms.iter().cloned().collect();
+        let rules = Rules {
+            policy: policy.as_ref(),
+            registered_arms: &registered,
+            available_arms: None,
+            min_steps: 1,
+            max_steps: MAX_PLAN_STEPS,
+        };
+        let issues = validate(plan, &rules);
+        if issues.is_empty() {
+            return Ok(());
+        }
+        let code = if issues.iter().all(|i| i.rule == "unknown_arm") {
+            Code::UnknownArm
+        } else {
+            Code::InvalidPlan
+        };
+        let text = issues
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ");
+        Err(Stop::Finish(Finish::failed(
+            code,
+            format!("The plan is not valid: {text}"),
+            None,
+        )))
+    }
+}

@@ -1,0 +1,155 @@
+//! The DAG: every step whose dependencies are done starts at once; the
+//! first failure stops the rest. Steps already finished by an earlier claim
+//! are not run again.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use octollm_types::orchestrator::StepStatus;
+use octollm_types::plan::ToolCall;
+use octollm_types::task::TaskStatus;
+use serde_json::json;
+use tokio::task::JoinSet;
+
+use super::step::{run_step, StepOutcome};
+use super::{fenced, partial_result, Code, Finish, Runner, Stop};
+use crate::store::StepRow;
+
+/// One stored step, decoded.
+#[derive(Debug, Clone)]
+pub(super) struct StepSpec {
+    pub no: u32,
+    pub action: String,
+    pub arm: String,
+    pub tool: Option<ToolCall>,
+    pub deps: Vec<u32>,
+}
+
+impl StepSpec {
+    fn from_row(row: &StepRow) -> Result<StepSpec, serde_json::Error> {
+        Ok(StepSpec {
+            no: u32::try_from(row.step).unwrap_or(0),
+            action: row.action.clone(),
+            arm: row.required_arm.clone(),
+            tool: row
+                .tool_call
+                .as_deref()
+                .map(serde_json::from_str)
+                .transpose()?,
+            deps: serde_json::from_str(&row.depends_on)?,
+        })
+    }
+}
+
+impl Runner {
+    /// Runs every unfinished step, independent ones concurrently. Returns
+    /// each step's raw output.
+    pub(super) async fn execute(&mut self) -> Result<HashMap<u32, String>, Stop> {
+        let core = self.ctx.core.clone();
+        if self.task.status() != TaskStatus::Executing {
+            fenced(
+                core.store
+                    .set_status(&self.task.id, &self.ctx.owner, TaskStatus::Executing)
+                    .await?,
+            )?;
+            self.ctx
+                .event(
+                    "task.status",
+                    TaskStatus::Executing,
+                    None,
+                    json!({"status": "executing"}),
+                )
+                .await;
+        }
+        let rows = core.store.get_steps(&self.task.id).await?;
+        let mut specs = BTreeMap::new();
+        let mut outputs = HashMap::new();
+        for row in &rows {
+            let spec = StepSpec::from_row(row)?;
+            match row.status() {
+                StepStatus::Completed | StepStatus::Skipped => {
+                    outputs.insert(spec.no, row.output.clone().unwrap_or_default());
+                }
+                StepStatus::Failed | StepStatus::Cancelled => {
+                    // The task was about to fail when its worker stopped.
+                    let msg = row.error.clone().unwrap_or_else(|| "step failed".into());
+                    let result =
+                        partial_result(&self.ctx, &self.task, self.tokens, self.cost, Vec::new())
+                            .await?;
+                    return Err(Stop::Finish(Finish::failed(Code::StepFailed, msg, result)));
+                }
+                StepStatus::Pending | StepStatus::Running => {}
+            }
+            specs.insert(spec.no, spec);
+        }
+        let mut in_flight = HashSet::new();
+        let mut set: JoinSet<(u32, StepOutcome)> = JoinSet::new();
+        loop {
+            for spec in specs.values() {
+                let ready = !outputs.contains_key(&spec.no)
+                    && !in_flight.contains(&spec.no)
+                    && spec.deps.iter().all(|d| outputs.contains_key(d));
+                if ready {
+                    in_flight.insert(spec.no);
+                    let ctx = self.ctx.clone();
+                    let spec = spec.clone();
+                    let inputs = outputs.clone();
+                    set.spawn(async move {
+                        let no = spec.no;
+                        (no, run_step(ctx, spec, inputs).await)
+                    });
+                }
+            }
+            let Some(joined) = set.join_next().await else {
+                break;
+            };
+            let (no, outcome) = match joined {
+                Ok(v) => v,
+                Err(e) => (
+                    0,
+                    StepOutcome::Failed {
+                        code: Code::Internal,
+                        message: format!("a step runner stopped unexpectedly: {e}"),
+                        step: 0,
+                    },
+                ),
+            };
+            in_flight.remove(&no);
+            match outcome {
+                StepOutcome::Done { raw } => {
+                    outputs.insert(no, raw);
+                }
+                StepOutcome::Failed {
+                    code,
+                    message,
+                    step,
+                } => {
+                    set.abort_all();
+                    core.store
+                        .close_open_steps(
+                            &self.task.id,
+                            StepStatus::Cancelled,
+                            &format!("Stopped because step {no} failed"),
+                        )
+                        .await?;
+                    let result =
+                        partial_result(&self.ctx, &self.task, self.tokens, self.cost, Vec::new())
+                            .await?;
+                    let mut finish = Finish::failed(code, message, result);
+                    if let Some(e) = finish.error.as_mut() {
+                        e.details = json!({"step": step});
+                    }
+                    return Err(Stop::Finish(finish));
+                }
+                StepOutcome::Stop(stop) => return Err(stop),
+            }
+        }
+        if outputs.len() < specs.len() {
+            return Err(Stop::Finish(Finish::failed(
+                Code::InvalidPlan,
+                "Some steps depend on steps that do not exist",
+                None,
+            )));
+        }
+        Ok(outputs)
+    }
+}

@@ -1,0 +1,160 @@
+//! Verification: the acceptance criteria (deterministic matchers first,
+//! the LLM judge for the rest), and the task's result.
+
+use std::collections::{HashMap, HashSet};
+
+use octollm_types::orchestrator::{CriterionOutcome, ResultMetadata, StepStatus, TaskResult};
+use octollm_types::task::TaskStatus;
+
+use super::{Code, Ctx, Finish, Runner, Stop};
+use crate::error::StoreError;
+use crate::store::{now_ms, StepRow, TaskRow};
+use crate::{criteria, judge};
+
+impl Runner {
+    pub(super) async fn verify_and_finish(
+        &mut self,
+        outputs: HashMap<u32, String>,
+    ) -> Result<Finish, Stop> {
+        let core = self.ctx.core.clone();
+        let rows = core.store.get_steps(&self.task.id).await?;
+        let sink = sink_step(&rows);
+        let raw = sink
+            .and_then(|n| outputs.get(&n))
+            .cloned()
+            .unwrap_or_default();
+        let display = sink
+            .and_then(|n| rows.iter().find(|r| r.step == i64::from(n)))
+            .and_then(|r| r.display_output.clone())
+            .unwrap_or_default();
+        let wanted: Vec<String> = serde_json::from_str(&self.task.acceptance_criteria)?;
+        let mut outcomes = Vec::with_capacity(wanted.len());
+        let mut for_judge = Vec::new();
+        for c in &wanted {
+            match criteria::check(c, &raw) {
+                Some(o) => outcomes.push(o),
+                None => for_judge.push(c.clone()),
+            }
+        }
+        if !for_judge.is_empty() {
+            outcomes.extend(self.judge(&display, &for_judge, &outcomes).await?);
+        }
+        let result = TaskResult {
+            output: display,
+            metadata: ResultMetadata {
+                steps_executed: rows
+                    .iter()
+                    .filter(|r| r.status() == StepStatus::Completed)
+                    .count() as u32,
+                total_duration_ms: u64::try_from(now_ms() - self.task.created_at).unwrap_or(0),
+                tokens_used: self.tokens,
+                cost_usd: self.cost,
+                cached: false,
+                criteria: outcomes.clone(),
+            },
+        };
+        let failed: Vec<&CriterionOutcome> = outcomes
+            .iter()
+            .filter(|o| o.passed == Some(false))
+            .collect();
+        if let Some(first) = failed.first() {
+            return Ok(Finish::failed(
+                Code::AcceptanceFailed,
+                format!(
+                    "{} acceptance criterion(s) not met; first: '{}' ({})",
+                    failed.len(),
+                    first.criterion,
+                    first.reason
+                ),
+                Some(result),
+            ));
+        }
+        Ok(Finish {
+            status: TaskStatus::Completed,
+            result: Some(result),
+            error: None,
+        })
+    }
+
+    async fn judge(
+        &mut self,
+        output: &str,
+        wanted: &[String],
+        so_far: &[CriterionOutcome],
+    ) -> Result<Vec<CriterionOutcome>, Stop> {
+        let Some(client) = self.ctx.core.judge.clone() else {
+            return Ok(wanted.iter().map(|c| criteria::unchecked(c)).collect());
+        };
+        let prompt = judge::prompt(&self.task.screened_goal, output, wanted);
+        let reply_cap: u64 = 256;
+        let would_use = judge::estimate_tokens(&prompt) + reply_cap;
+        if self.tokens + would_use > self.max_tokens() || self.cost >= self.task.max_cost_usd {
+            return Err(self.budget_exceeded(so_far.to_vec()).await);
+        }
+        let timeout = self.ctx.remaining().min(self.ctx.core.config.arm_timeout());
+        match judge::judge(&client, prompt, wanted, reply_cap as u32, timeout).await {
+            Ok((outcomes, usage)) => {
+                self.add_usage(usage.total_tokens(), usage.cost_usd).await?;
+                if self.over_budget() {
+                    let mut all = so_far.to_vec();
+                    all.extend(outcomes);
+                    return Err(self.budget_exceeded(all).await);
+                }
+                Ok(outcomes)
+            }
+            Err(e) => Ok(wanted
+                .iter()
+                .map(|c| CriterionOutcome {
+                    criterion: c.clone(),
+                    method: "llm_judge".into(),
+                    passed: None,
+                    reason: format!("the LLM judge was unavailable: {e}"),
+                })
+                .collect()),
+        }
+    }
+}
+
+/// The step whose output is the task's: the last step nothing depends on.
+fn sink_step(rows: &[StepRow]) -> Option<u32> {
+    let deps: HashSet<u32> = rows
+        .iter()
+        .flat_map(|r| serde_json::from_str::<Vec<u32>>(&r.depends_on).unwrap_or_default())
+        .collect();
+    rows.iter()
+        .filter_map(|r| u32::try_from(r.step).ok())
+        .filter(|n| !deps.contains(n))
+        .max()
+}
+
+/// The result of a task that stopped early: the last finished step's output.
+pub(crate) async fn partial_result(
+    ctx: &Ctx,
+    task: &TaskRow,
+    tokens: u64,
+    cost: f64,
+    criteria: Vec<CriterionOutcome>,
+) -> Result<Option<TaskResult>, StoreError> {
+    let rows = ctx.core.store.get_steps(&task.id).await?;
+    let done: Vec<&StepRow> = rows
+        .iter()
+        .filter(|r| r.status() == StepStatus::Completed)
+        .collect();
+    if done.is_empty() && tokens == 0 {
+        return Ok(None);
+    }
+    Ok(Some(TaskResult {
+        output: done
+            .last()
+            .and_then(|r| r.display_output.clone())
+            .unwrap_or_default(),
+        metadata: ResultMetadata {
+            steps_executed: done.len() as u32,
+            total_duration_ms: u64::try_from(now_ms() - task.created_at).unwrap_or(0),
+            tokens_used: tokens,
+            cost_usd: cost,
+            cached: false,
+            criteria,
+        },
+    }))
+}

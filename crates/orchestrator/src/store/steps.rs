@@ -1,0 +1,164 @@
+//! Plans and their steps: saved once, started and finished under the lease.
+
+use octollm_types::orchestrator::StepStatus;
+
+use super::*;
+
+impl Store {
+    /// Stores the plan and one pending row per step. Idempotent: a plan
+    /// already stored for the task is kept.
+    pub async fn save_plan(
+        &self,
+        id: &str,
+        plan_json: &str,
+        planner: &str,
+        steps: &[NewStep],
+    ) -> Result<(), StoreError> {
+        let plan_sql = "INSERT INTO plans (task_id, plan, planner, created_at) \
+                        VALUES ($1, $2, $3, $4) ON CONFLICT (task_id) DO NOTHING";
+        let step_sql = "INSERT INTO steps (task_id, step, action, required_arm, tool_call, \
+                        depends_on, status) VALUES ($1, $2, $3, $4, $5, $6, 'pending') \
+                        ON CONFLICT (task_id, step) DO NOTHING";
+        with_db!(self, |pool, t| {
+            let mut tx = pool.begin().await?;
+            let fresh = sqlx::query(&t(plan_sql))
+                .bind(id)
+                .bind(plan_json)
+                .bind(planner)
+                .bind(now_ms())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                == 1;
+            if fresh {
+                for s in steps {
+                    sqlx::query(&t(step_sql))
+                        .bind(id)
+                        .bind(s.step)
+                        .bind(&s.action)
+                        .bind(&s.required_arm)
+                        .bind(&s.tool_call)
+                        .bind(&s.depends_on)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    pub async fn get_plan(&self, id: &str) -> Result<Option<String>, StoreError> {
+        let sql = "SELECT plan FROM plans WHERE task_id = $1";
+        let row: Option<(String,)> = with_db!(self, |pool, t| {
+            sqlx::query_as(&t(sql))
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(row.map(|(p,)| p))
+    }
+
+    pub async fn get_steps(&self, id: &str) -> Result<Vec<StepRow>, StoreError> {
+        let sql = "SELECT * FROM steps WHERE task_id = $1 ORDER BY step";
+        Ok(with_db!(self, |pool, t| {
+            sqlx::query_as::<_, StepRow>(&t(sql))
+                .bind(id)
+                .fetch_all(pool)
+                .await?
+        }))
+    }
+
+    /// Marks a step running for `owner`. `None` when the step is already
+    /// finished or the lease is gone: the one guard that keeps a finished
+    /// step from ever running again. Otherwise the attempt number.
+    pub async fn start_step(
+        &self,
+        id: &str,
+        step: i64,
+        owner: &str,
+    ) -> Result<Option<i64>, StoreError> {
+        let sql = format!(
+            "UPDATE steps SET status = 'running', attempts = attempts + 1, started_at = $1, \
+             run_by = $2, finished_at = NULL, duration_ms = NULL, error = NULL \
+             WHERE task_id = $3 AND step = $4 AND status IN ('pending', 'running') \
+             AND EXISTS (SELECT 1 FROM tasks WHERE id = $3 AND lease_owner = $2 \
+             AND status IN {OPEN}) RETURNING attempts"
+        );
+        let row: Option<(i64,)> = with_db!(self, |pool, t| {
+            sqlx::query_as(&t(&sql))
+                .bind(now_ms())
+                .bind(owner)
+                .bind(id)
+                .bind(step)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(row.map(|(a,)| a))
+    }
+
+    /// Records a step's end; false when the lease is gone.
+    pub async fn finish_step(
+        &self,
+        id: &str,
+        step: i64,
+        owner: &str,
+        f: &StepFinish,
+    ) -> Result<bool, StoreError> {
+        let sql = format!(
+            "UPDATE steps SET status = $1, output = $2, display_output = $3, error = $4, \
+             provenance = $5, finished_at = $6, duration_ms = $7 \
+             WHERE task_id = $8 AND step = $9 AND status = 'running' AND run_by = $10 \
+             AND EXISTS (SELECT 1 FROM tasks WHERE id = $8 AND lease_owner = $10 \
+             AND status IN {OPEN})"
+        );
+        let n = with_db!(self, |pool, t| {
+            sqlx::query(&t(&sql))
+                .bind(f.status.as_str())
+                .bind(&f.output)
+                .bind(&f.display_output)
+                .bind(&f.error)
+                .bind(&f.provenance)
+                .bind(f.finished_at)
+                .bind(f.duration_ms)
+                .bind(id)
+                .bind(step)
+                .bind(owner)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(n == 1)
+    }
+
+    /// Ends whatever is still open of a task's steps: running ones get
+    /// `running_status`, pending ones are skipped.
+    pub async fn close_open_steps(
+        &self,
+        id: &str,
+        running_status: StepStatus,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        let now = now_ms();
+        let running = "UPDATE steps SET status = $1, error = $2, finished_at = $3, \
+                       duration_ms = $3 - COALESCE(started_at, $3) \
+                       WHERE task_id = $4 AND status = 'running'";
+        let pending = "UPDATE steps SET status = 'skipped', finished_at = $1 \
+                       WHERE task_id = $2 AND status = 'pending'";
+        with_db!(self, |pool, t| {
+            sqlx::query(&t(running))
+                .bind(running_status.as_str())
+                .bind(error)
+                .bind(now)
+                .bind(id)
+                .execute(pool)
+                .await?;
+            sqlx::query(&t(pending))
+                .bind(now)
+                .bind(id)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+}

@@ -1,0 +1,206 @@
+//! Tasks as the API sees them: insert, read, list, the result cache, usage and cancellation.
+
+use octollm_types::task::TaskStatus;
+
+use super::*;
+
+impl Store {
+    /// Inserts a task with its first event (and, for a cache hit, its
+    /// result and completion event) atomically.
+    pub async fn insert_task(&self, task: &NewTask) -> Result<(), StoreError> {
+        let status = if task.cached_result.is_some() {
+            "completed"
+        } else {
+            "pending"
+        };
+        let deadline = task.created_at + task.max_time_seconds.saturating_mul(1000);
+        let finished = task.cached_result.as_ref().map(|_| task.created_at);
+        let created_data = serde_json::json!({"goal": task.goal}).to_string();
+        let insert = "INSERT INTO tasks (id, goal, screened_goal, constraints, context, \
+             acceptance_criteria, priority, max_tokens, max_cost_usd, max_time_seconds, status, \
+             cache_key, result, deadline_at, created_at, updated_at, started_at, finished_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $16)";
+        let event = "INSERT INTO events (task_id, seq, kind, status, step, data, created_at) \
+             VALUES ($1, $2, $3, $4, NULL, $5, $6)";
+        with_db!(self, |pool, t| {
+            let mut tx = pool.begin().await?;
+            sqlx::query(&t(insert))
+                .bind(&task.id)
+                .bind(&task.goal)
+                .bind(&task.screened_goal)
+                .bind(&task.constraints)
+                .bind(&task.context)
+                .bind(&task.acceptance_criteria)
+                .bind(task.priority)
+                .bind(task.max_tokens)
+                .bind(task.max_cost_usd)
+                .bind(task.max_time_seconds)
+                .bind(status)
+                .bind(&task.cache_key)
+                .bind(&task.cached_result)
+                .bind(deadline)
+                .bind(task.created_at)
+                .bind(finished)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(&t(event))
+                .bind(&task.id)
+                .bind(1i64)
+                .bind("task.created")
+                .bind("pending")
+                .bind(&created_data)
+                .bind(task.created_at)
+                .execute(&mut *tx)
+                .await?;
+            if let Some(result) = &task.cached_result {
+                let data = format!("{{\"result\":{result}}}");
+                sqlx::query(&t(event))
+                    .bind(&task.id)
+                    .bind(2i64)
+                    .bind("task.completed")
+                    .bind("completed")
+                    .bind(&data)
+                    .bind(task.created_at)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    pub async fn get_task(&self, id: &str) -> Result<Option<TaskRow>, StoreError> {
+        let sql = "SELECT * FROM tasks WHERE id = $1";
+        Ok(with_db!(self, |pool, t| {
+            sqlx::query_as::<_, TaskRow>(&t(sql))
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+        }))
+    }
+
+    /// Newest first; `after` is the `(created_at, id)` of the last row of the previous page.
+    pub async fn list_tasks(
+        &self,
+        status: Option<TaskStatus>,
+        after: Option<(i64, String)>,
+        limit: i64,
+    ) -> Result<Vec<TaskRow>, StoreError> {
+        let sql = match (status.is_some(), after.is_some()) {
+            (false, false) => "SELECT * FROM tasks ORDER BY created_at DESC, id DESC LIMIT $1",
+            (false, true) => {
+                "SELECT * FROM tasks WHERE (created_at, id) < ($1, $2) \
+                 ORDER BY created_at DESC, id DESC LIMIT $3"
+            }
+            (true, false) => {
+                "SELECT * FROM tasks WHERE status = $1 ORDER BY created_at DESC, id DESC LIMIT $2"
+            }
+            (true, true) => {
+                "SELECT * FROM tasks WHERE status = $1 AND (created_at, id) < ($2, $3) \
+                 ORDER BY created_at DESC, id DESC LIMIT $4"
+            }
+        };
+        Ok(with_db!(self, |pool, t| {
+            let sql = t(sql);
+            let mut q = sqlx::query_as::<_, TaskRow>(&sql);
+            if let Some(s) = status {
+                q = q.bind(s.as_str());
+            }
+            if let Some((ms, id)) = &after {
+                q = q.bind(*ms).bind(id.clone());
+            }
+            q.bind(limit).fetch_all(pool).await?
+        }))
+    }
+
+    /// The newest completed task with `cache_key` that finished at or after `since_ms`.
+    pub async fn find_cached(
+        &self,
+        cache_key: &str,
+        since_ms: i64,
+    ) -> Result<Option<TaskRow>, StoreError> {
+        let sql = "SELECT * FROM tasks WHERE cache_key = $1 AND status = 'completed' \
+                   AND finished_at >= $2 ORDER BY finished_at DESC LIMIT 1";
+        Ok(with_db!(self, |pool, t| {
+            sqlx::query_as::<_, TaskRow>(&t(sql))
+                .bind(cache_key)
+                .bind(since_ms)
+                .fetch_optional(pool)
+                .await?
+        }))
+    }
+
+    pub async fn set_usage(
+        &self,
+        id: &str,
+        owner: &str,
+        tokens: i64,
+        cost: f64,
+    ) -> Result<bool, StoreError> {
+        let sql = "UPDATE tasks SET tokens_used = $1, cost_usd = $2, updated_at = $3 \
+                   WHERE id = $4 AND lease_owner = $5";
+        let n = with_db!(self, |pool, t| {
+            sqlx::query(&t(sql))
+                .bind(tokens)
+                .bind(cost)
+                .bind(now_ms())
+                .bind(id)
+                .bind(owner)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(n == 1)
+    }
+
+    /// Cancels a task nobody runs, or flags a running one for its worker.
+    pub async fn request_cancel(&self, id: &str, error: &str) -> Result<CancelOutcome, StoreError> {
+        let now = now_ms();
+        let direct = "UPDATE tasks SET status = 'cancelled', cancel_requested = 1, \
+                      error = $1, error_code = 'CANCELLED', finished_at = $2, updated_at = $2, \
+                      lease_owner = '', lease_expires_at = 0 \
+                      WHERE id = $3 AND status = 'pending' AND lease_expires_at < $2";
+        let flag = format!(
+            "UPDATE tasks SET cancel_requested = 1, updated_at = $1 \
+             WHERE id = $2 AND status IN {OPEN}"
+        );
+        let (cancelled, flagged) = with_db!(self, |pool, t| {
+            let cancelled = sqlx::query(&t(direct))
+                .bind(error)
+                .bind(now)
+                .bind(id)
+                .execute(pool)
+                .await?
+                .rows_affected()
+                == 1;
+            let flagged = !cancelled
+                && sqlx::query(&t(&flag))
+                    .bind(now)
+                    .bind(id)
+                    .execute(pool)
+                    .await?
+                    .rows_affected()
+                    == 1;
+            (cancelled, flagged)
+        });
+        if cancelled {
+            return Ok(CancelOutcome::Cancelled);
+        }
+        if flagged {
+            return Ok(CancelOutcome::Requested);
+        }
+        Ok(match self.get_task(id).await? {
+            None => CancelOutcome::NotFound,
+            Some(t) => CancelOutcome::AlreadyFinished(t.status()),
+        })
+    }
+
+    /// Tasks not yet finished (the queue depth, claimed or not).
+    pub async fn open_tasks(&self) -> Result<i64, StoreError> {
+        let sql = format!("SELECT COUNT(*) FROM tasks WHERE status IN {OPEN}");
+        let (n,): (i64,) = with_db!(self, |pool, t| {
+            sqlx::query_as(&t(&sql)).fetch_one(pool).await?
+        });
+        Ok(n)
+    }
+}
