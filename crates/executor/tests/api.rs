@@ -9,6 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{output, Server};
+use octollm_testkit::http::{send_json, send_text};
+use octollm_testkit::tls::{self, HttpsServer, Reply};
 use octollm_types::token::{self, caps};
 use serde_json::json;
 
@@ -113,19 +115,12 @@ async fn non_zero_exit_is_200_with_success_false_and_stdin_is_fed() {
 async fn malformed_oversized_and_invalid_requests_get_4xx() {
     let s = Server::start().await;
     let post_raw = |body: Vec<u8>| {
-        let c = s.client.clone();
-        let url = s.url("/api/v1/execute");
-        async move {
-            let r = c
-                .post(url)
+        send_json(
+            s.client
+                .post(s.url("/api/v1/execute"))
                 .header("content-type", "application/json")
-                .body(body)
-                .send()
-                .await
-                .unwrap();
-            let st = r.status().as_u16();
-            (st, r.json::<serde_json::Value>().await.unwrap())
-        }
+                .body(body),
+        )
     };
     let (st, v) = post_raw(b"{\"command\": ".to_vec()).await;
     assert_eq!(
@@ -221,15 +216,7 @@ async fn capability_tokens_are_enforced_when_a_secret_is_set() {
 #[tokio::test]
 async fn capabilities_health_ready_and_metrics() {
     let s = Server::start_with(|c| c.http_allowed_hosts = vec!["docs.example".into()]).await;
-    let v: serde_json::Value = s
-        .client
-        .get(s.url("/api/v1/capabilities"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, v) = send_json(s.client.get(s.url("/api/v1/capabilities"))).await;
     assert_eq!(v["allowed_commands"].as_array().unwrap().len(), 12);
     assert_eq!(v["allowed_hosts"], json!(["docs.example"]));
     assert_eq!(v["sandbox"]["available"], true);
@@ -239,15 +226,7 @@ async fn capabilities_health_ready_and_metrics() {
         .iter()
         .any(|l| l == "seccomp"));
     assert_eq!(v["capabilities_required"]["python3"], "python_exec");
-    let h: serde_json::Value = s
-        .client
-        .get(s.url("/health"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, h) = send_json(s.client.get(s.url("/health"))).await;
     assert_eq!(h["status"], "healthy");
     assert_eq!(h["sandbox"], "ready");
     assert_eq!(
@@ -256,15 +235,7 @@ async fn capabilities_health_ready_and_metrics() {
     );
     s.shell("echo", &["x"]).await;
     s.shell("rm", &["x"]).await;
-    let m = s
-        .client
-        .get(s.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (_, m) = send_text(s.client.get(s.url("/metrics"))).await;
     let families = m.lines().filter(|l| l.starts_with("# TYPE")).count();
     assert!(families >= 10, "{families} metric families");
     assert!(
@@ -333,79 +304,33 @@ async fn local_cli_path_uses_the_same_sandbox() {
 // ---- http action against a local HTTPS server ----
 
 /// A tiny HTTPS server on 127.0.0.1 with canned answers per path.
-async fn https_server() -> (u16, Arc<std::sync::atomic::AtomicUsize>) {
-    use rustls_pki_types::pem::PemObject;
-    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
-    let certs = CertificateDer::pem_file_iter(format!("{dir}/server.pem"))
-        .unwrap()
-        .map(|c| c.unwrap())
-        .collect();
-    let key = PrivateKeyDer::from_pem_file(format!("{dir}/server.key")).unwrap();
-    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
-    let config = tokio_rustls::rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let hits = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let counter = hits.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((tcp, _)) = listener.accept().await else {
-                return;
-            };
-            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            let acceptor = acceptor.clone();
-            tokio::spawn(async move {
-                let Ok(mut tls) = acceptor.accept(tcp).await else {
-                    return;
-                };
-                let mut buf = vec![0u8; 4096];
-                let n = tls.read(&mut buf).await.unwrap_or(0);
-                let req = String::from_utf8_lossy(&buf[..n]).to_string();
-                let path = req.split_whitespace().nth(1).unwrap_or("/").to_string();
-                let (status, headers, body) = match path.as_str() {
-                    "/hello" => ("200 OK", String::new(), "hello over tls".to_string()),
-                    "/big" => ("200 OK", String::new(), "b".repeat(300_000)),
-                    "/to-outside" => (
-                        "302 Found",
-                        "Location: https://not-allowed.example/\r\n".into(),
-                        String::new(),
-                    ),
-                    "/to-plain" => (
-                        "302 Found",
-                        format!("Location: http://localhost:{port}/hello\r\n"),
-                        String::new(),
-                    ),
-                    "/to-hello" => ("301 Moved", "Location: /hello\r\n".into(), String::new()),
-                    "/loop" => ("302 Found", "Location: /loop\r\n".into(), String::new()),
-                    _ => ("404 Not Found", String::new(), "nope".into()),
-                };
-                let res = format!("HTTP/1.1 {status}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
-                let _ = tls.write_all(res.as_bytes()).await;
-                let _ = tls.shutdown().await;
-            });
+async fn https_server() -> HttpsServer {
+    HttpsServer::start(|req| match req.path.as_str() {
+        "/hello" => Reply::ok("hello over tls"),
+        "/big" => Reply::ok("b".repeat(300_000)),
+        "/to-outside" => {
+            Reply::new("302 Found", "").header("Location", "https://not-allowed.example/")
         }
-    });
-    (port, hits)
+        "/to-plain" => Reply::new("302 Found", "")
+            .header("Location", format!("http://localhost:{}/hello", req.port)),
+        "/to-hello" => Reply::new("301 Moved", "").header("Location", "/hello"),
+        "/loop" => Reply::new("302 Found", "").header("Location", "/loop"),
+        _ => Reply::new("404 Not Found", "nope"),
+    })
+    .await
 }
 
 fn https_config(c: &mut octollm_executor::ExecutorConfig) {
     c.http_allowed_hosts = vec!["localhost".into()];
     c.http_private_hosts = vec!["localhost".into()];
-    c.http_extra_root_ca_pem = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/ca.pem").into();
+    c.http_extra_root_ca_pem = tls::ca_pem().display().to_string();
     c.http_max_response_bytes = 100_000;
 }
 
 #[tokio::test]
 async fn http_action_fetches_from_an_allowlisted_https_host() {
-    let (port, _) = https_server().await;
+    let https = https_server().await;
+    let port = https.port();
     let s = Server::start_with(https_config).await;
     let (st, v) = s.post(json!({"action_type": "http", "method": "GET", "url": format!("https://localhost:{port}/hello")})).await;
     assert_eq!(st, 200, "{v}");
@@ -435,7 +360,8 @@ async fn http_action_fetches_from_an_allowlisted_https_host() {
 
 #[tokio::test]
 async fn http_action_rechecks_redirects_and_refuses_plain_http() {
-    let (port, hits) = https_server().await;
+    let https = https_server().await;
+    let port = https.port();
     let s = Server::start_with(https_config).await;
     let (st, v) = s
         .post(json!({"action_type": "http", "url": format!("https://localhost:{port}/to-outside")}))
@@ -465,21 +391,18 @@ async fn http_action_rechecks_redirects_and_refuses_plain_http() {
         (st, v["error_code"].as_str()),
         (403, Some("METHOD_NOT_ALLOWED"))
     );
-    let before = hits.load(std::sync::atomic::Ordering::SeqCst);
+    let before = https.connections();
     let (st, _) = s
         .post(json!({"action_type": "http", "url": format!("http://localhost:{port}/hello")}))
         .await;
     assert_eq!(st, 403);
-    assert_eq!(
-        hits.load(std::sync::atomic::Ordering::SeqCst),
-        before,
-        "plain http reached the server"
-    );
+    assert_eq!(https.connections(), before, "plain http reached the server");
 }
 
 #[tokio::test]
 async fn http_action_ssrf_guard_applies_to_allowlisted_names_resolving_to_loopback() {
-    let (port, hits) = https_server().await;
+    let https = https_server().await;
+    let port = https.port();
     let s = Server::start_with(|c| {
         https_config(c);
         c.http_private_hosts = Vec::new();
@@ -493,5 +416,5 @@ async fn http_action_ssrf_guard_applies_to_allowlisted_names_resolving_to_loopba
         (403, Some("ADDRESS_NOT_ALLOWED")),
         "{v}"
     );
-    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 0);
+    assert_eq!(https.connections(), 0);
 }

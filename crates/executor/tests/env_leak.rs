@@ -5,6 +5,7 @@
 mod common;
 
 use common::{output, Server};
+use octollm_testkit::http::send_json;
 
 #[test]
 fn server_environment_and_secrets_do_not_leak() {
@@ -25,16 +26,12 @@ for p in glob.glob("/proc/*/environ") + glob.glob("/proc/*/cmdline"):
     except OSError as e:
         print(p, "denied", e.errno)
 "#;
-        let res: serde_json::Value = s
-            .client
-            .post(s.url("/api/v1/execute"))
-            .json(&serde_json::json!({"command": "python3", "args": ["-c", code], "capability_token": token}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let (_, res) = send_json(
+            s.client
+                .post(s.url("/api/v1/execute"))
+                .json(&serde_json::json!({"command": "python3", "args": ["-c", code], "capability_token": token})),
+        )
+        .await;
         assert_eq!(res["success"], true, "{res}");
         let out = output(&res);
         assert!(out.contains("ENV [('HOME', '/workspace'), ('LANG', 'C.UTF-8'), ('PATH', "), "{out}");

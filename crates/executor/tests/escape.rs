@@ -8,6 +8,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{output, Server};
+use octollm_testkit::programs::{fork_bomb_forks, FORK_BOMB};
 use serde_json::json;
 
 /// A file on the host that the sandbox must never see.
@@ -322,24 +323,13 @@ for fam, typ, proto, name in [(socket.AF_NETLINK, socket.SOCK_RAW, 0, "netlink")
 #[tokio::test]
 async fn sc001_fork_bomb_is_contained_by_pids_max() {
     let s = Server::start().await;
-    let code = r#"
-import os, time
-n = 0
-try:
-    while n < 10000:
-        if os.fork() == 0:
-            time.sleep(30); os._exit(0)
-        n += 1
-except OSError as e:
-    print("stopped", n, e.errno, flush=True)
-"#;
     let started = Instant::now();
     let (status, v) = s
-        .post(json!({"action_type": "shell", "command": "python3", "args": ["-c", code], "timeout_seconds": 5}))
+        .post(json!({"action_type": "shell", "command": "python3", "args": ["-c", FORK_BOMB], "timeout_seconds": 5}))
         .await;
     let out = output(&v);
     assert!(out.contains("stopped"), "{status} {v}");
-    let forks: u64 = out.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let forks = fork_bomb_forks(out).unwrap();
     assert!(forks < s.config.pids_max, "{forks} forks");
     assert!(started.elapsed() < Duration::from_secs(10));
     // Every forked sleeper died with the sandbox.

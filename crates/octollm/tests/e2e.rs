@@ -4,40 +4,19 @@
 //! on the `octollm up` embedded default.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use octollm_fake_llm::{FakeLlm, FakeReply};
+use octollm_testkit::http::{free_port, send_json_or_null, send_text};
+use octollm_testkit::redis as test_redis;
+use octollm_testkit::tls::{self, HttpsServer, Reply};
+use octollm_testkit::unique_name;
 use serde_json::{json, Value};
 
 const BIN: &str = env!("CARGO_BIN_EXE_octollm");
 const SECRET: &str = "e2e-capability-secret";
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn unique(tag: &str) -> String {
-    let n = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{tag}_{}_{}", std::process::id(), n % 1_000_000_000)
-}
-
-fn fixtures() -> PathBuf {
-    PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../executor/tests/fixtures"
-    ))
-}
 
 /// PostgreSQL: a fresh database per system, dropped afterwards.
 struct Database {
@@ -49,7 +28,7 @@ impl Database {
     fn create() -> Database {
         let base = std::env::var("OCTOLLM_TEST_DATABASE_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-        let name = unique("octollm_e2e");
+        let name = unique_name("octollm_e2e");
         let out = Command::new("psql")
             .args([&base, "-qc", &format!("CREATE DATABASE {name}")])
             .output()
@@ -93,27 +72,6 @@ impl Drop for Database {
     }
 }
 
-fn redis_url() -> String {
-    std::env::var("OCTOLLM_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
-}
-
-async fn redis_cleanup(prefix: &str) {
-    let client = redis::Client::open(redis_url()).unwrap();
-    let mut c = client.get_multiplexed_async_connection().await.unwrap();
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{prefix}*"))
-        .query_async(&mut c)
-        .await
-        .unwrap();
-    if !keys.is_empty() {
-        let _: () = redis::cmd("DEL")
-            .arg(keys)
-            .query_async(&mut c)
-            .await
-            .unwrap();
-    }
-}
-
 struct Procs(Vec<Child>);
 
 impl Drop for Procs {
@@ -139,10 +97,10 @@ struct System {
 
 impl System {
     async fn start(llm: Option<&FakeLlm>, https_port: u16, slot: u64) -> System {
-        let data_dir = std::env::temp_dir().join(unique("octollm-e2e"));
+        let data_dir = std::env::temp_dir().join(unique_name("octollm-e2e"));
         std::fs::create_dir_all(&data_dir).unwrap();
         let db = Database::create();
-        let redis_prefix = format!("octollm-test:{}:", unique("e2e"));
+        let redis_prefix = test_redis::unique_prefix("e2e");
         let ports: Vec<u16> = (0..4).map(|_| free_port()).collect();
         let url = |p: u16| format!("http://127.0.0.1:{p}");
         let (o, r, p, e) = (url(ports[0]), url(ports[1]), url(ports[2]), url(ports[3]));
@@ -151,7 +109,7 @@ impl System {
             ("OCTOLLM_TOKEN_SECRET".into(), SECRET.into()),
             ("OCTOLLM_LOG_LEVEL".into(), "warn".into()),
             ("DATABASE_URL".into(), db.url()),
-            ("REDIS_URL".into(), redis_url()),
+            ("REDIS_URL".into(), test_redis::url()),
             (
                 "OCTOLLM_REFLEX_REDIS_KEY_PREFIX".into(),
                 format!("{redis_prefix}reflex:"),
@@ -175,7 +133,7 @@ impl System {
             ),
             (
                 "OCTOLLM_EXECUTOR_HTTP_EXTRA_ROOT_CA_PEM".into(),
-                fixtures().join("ca.pem").display().to_string(),
+                tls::ca_pem().display().to_string(),
             ),
             (
                 "OCTOLLM_EXECUTOR_SANDBOX_ROOT_DIR".into(),
@@ -183,7 +141,7 @@ impl System {
             ),
             (
                 "OCTOLLM_EXECUTOR_SANDBOX_CGROUP_PARENT".into(),
-                unique("octollm-e2e"),
+                unique_name("octollm-e2e"),
             ),
             (
                 "OCTOLLM_EXECUTOR_SANDBOX_UID_BASE".into(),
@@ -238,37 +196,15 @@ impl Drop for System {
 }
 
 async fn wait_ready(url: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if let Ok(r) = reqwest::get(format!("{url}/ready")).await {
-            if r.status().is_success() {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{url} did not become ready");
+    octollm_testkit::http::wait_for_success(&format!("{url}/ready"), Duration::from_secs(30)).await;
 }
 
 async fn post(url: &str, body: Value) -> (u16, Value) {
-    let res = reqwest::Client::new()
-        .post(url)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    (
-        res.status().as_u16(),
-        res.json().await.unwrap_or(Value::Null),
-    )
+    send_json_or_null(reqwest::Client::new().post(url).json(&body)).await
 }
 
 async fn get(url: &str) -> (u16, Value) {
-    let res = reqwest::get(url).await.unwrap();
-    (
-        res.status().as_u16(),
-        res.json().await.unwrap_or(Value::Null),
-    )
+    send_json_or_null(reqwest::Client::new().get(url)).await
 }
 
 /// Submits a task and waits for it to end.
@@ -292,45 +228,12 @@ async fn run_task(orchestrator: &str, body: Value) -> Value {
 
 /// A tiny HTTPS server on loopback (certificate for `localhost`) answering
 /// `/uuid` like httpbin does.
-async fn https_uuid_server(uuid: &'static str) -> u16 {
-    use rustls_pki_types::pem::PemObject;
-    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let certs = CertificateDer::pem_file_iter(fixtures().join("server.pem"))
-        .unwrap()
-        .map(|c| c.unwrap())
-        .collect();
-    let key = PrivateKeyDer::from_pem_file(fixtures().join("server.key")).unwrap();
-    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
-    let config = tokio_rustls::rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        while let Ok((tcp, _)) = listener.accept().await {
-            let acceptor = acceptor.clone();
-            tokio::spawn(async move {
-                let Ok(mut tls) = acceptor.accept(tcp).await else {
-                    return;
-                };
-                let mut buf = vec![0u8; 4096];
-                let _ = tls.read(&mut buf).await;
-                let body = format!("{{\n  \"uuid\": \"{uuid}\"\n}}\n");
-                let res = format!(
-                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = tls.write_all(res.as_bytes()).await;
-                let _ = tls.shutdown().await;
-            });
-        }
-    });
-    port
+async fn https_uuid_server(uuid: &'static str) -> HttpsServer {
+    HttpsServer::start(move |_| {
+        Reply::ok(format!("{{\n  \"uuid\": \"{uuid}\"\n}}\n"))
+            .header("Content-Type", "application/json")
+    })
+    .await
 }
 
 fn help_families(metrics: &str) -> usize {
@@ -348,7 +251,8 @@ fn sample(metrics: &str, prefix: &str) -> f64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn separate_processes_on_postgres_and_redis() {
     const UUID: &str = "2f1e0a9c-5b3d-4e8f-9a7b-1c2d3e4f5a6b";
-    let https_port = https_uuid_server(UUID).await;
+    let https = https_uuid_server(UUID).await;
+    let https_port = https.port();
     let sys = System::start(None, https_port, 1).await;
     let o = sys.orchestrator.as_str();
 
@@ -522,24 +426,14 @@ async fn separate_processes_on_postgres_and_redis() {
 
     // OC-002: metrics on all four, and the task counters moved.
     for url in [&sys.orchestrator, &sys.reflex, &sys.planner, &sys.executor] {
-        let text = reqwest::get(format!("{url}/metrics"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let (_, text) = send_text(reqwest::Client::new().get(format!("{url}/metrics"))).await;
         assert!(
             help_families(&text) >= 10,
             "{url}: {} families",
             help_families(&text)
         );
     }
-    let m = reqwest::get(format!("{o}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (_, m) = send_text(reqwest::Client::new().get(format!("{o}/metrics"))).await;
     assert!(
         sample(&m, "octollm_orchestrator_tasks_finished_total") >= 6.0,
         "{m}"
@@ -548,7 +442,7 @@ async fn separate_processes_on_postgres_and_redis() {
         sample(&m, "octollm_orchestrator_tasks_rejected_total") >= 1.0,
         "{m}"
     );
-    redis_cleanup(&sys.redis_prefix).await;
+    test_redis::delete_prefix(&test_redis::url(), &sys.redis_prefix).await;
 }
 
 fn chrono_year() -> String {
@@ -612,12 +506,12 @@ async fn llm_path_accounts_tokens_and_never_sees_pii() {
     .await;
     assert_eq!(task["status"], "failed", "{task}");
     assert_eq!(task["error"]["code"], "BUDGET_EXCEEDED", "{task}");
-    redis_cleanup(&sys.redis_prefix).await;
+    test_redis::delete_prefix(&test_redis::url(), &sys.redis_prefix).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn up_embedded_default_completes_a_task() {
-    let data_dir = std::env::temp_dir().join(unique("octollm-up"));
+    let data_dir = std::env::temp_dir().join(unique_name("octollm-up"));
     let ports: Vec<u16> = (0..4).map(|_| free_port()).collect();
     let mut child = Procs(vec![Command::new(BIN)
         .args(["up", "--data-dir", &data_dir.display().to_string()])
@@ -629,7 +523,7 @@ async fn up_embedded_default_completes_a_task() {
         .env("OCTOLLM_EXECUTOR_SANDBOX_UID_BASE", "1503000")
         .env(
             "OCTOLLM_EXECUTOR_SANDBOX_CGROUP_PARENT",
-            unique("octollm-up"),
+            unique_name("octollm-up"),
         )
         .env(
             "OCTOLLM_EXECUTOR_SANDBOX_ROOT_DIR",

@@ -2,9 +2,11 @@
 //! one Redis, and `scan` in shell pipelines.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use octollm_testkit::http::{free_port, wait_for_success};
+use octollm_testkit::redis as test_redis;
 
 const BIN: &str = env!("CARGO_BIN_EXE_octollm");
 
@@ -17,36 +19,15 @@ impl Drop for Proc {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn redis_url() -> String {
-    std::env::var("OCTOLLM_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
-}
-
 async fn wait_healthy(url: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        if let Ok(r) = reqwest::get(format!("{url}/health")).await {
-            if r.status().is_success() {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{url} did not become healthy");
+    wait_for_success(&format!("{url}/health"), Duration::from_secs(20)).await;
 }
 
 fn spawn_reflex(port: u16, prefix: &str, burst: u32) -> Proc {
     Proc(
         Command::new(BIN)
             .args(["serve", "reflex", "--port", &port.to_string()])
-            .env("OCTOLLM_REFLEX_REDIS_URL", redis_url())
+            .env("OCTOLLM_REFLEX_REDIS_URL", test_redis::url())
             .env("OCTOLLM_REFLEX_REDIS_KEY_PREFIX", prefix)
             .env("OCTOLLM_REFLEX_RATE_LIMIT_BURST", burst.to_string())
             .env("OCTOLLM_REFLEX_RATE_LIMIT_PER_SECOND", "0.0001")
@@ -60,11 +41,7 @@ fn spawn_reflex(port: u16, prefix: &str, burst: u32) -> Proc {
 
 #[tokio::test]
 async fn two_processes_share_one_budget_exactly() {
-    let prefix = format!(
-        "octollm-test:proc:{}:{}:",
-        std::process::id(),
-        rand_suffix()
-    );
+    let prefix = test_redis::unique_prefix("proc");
     let budget = 25;
     let (pa, pb) = (free_port(), free_port());
     let _a = spawn_reflex(pa, &prefix, budget);
@@ -111,28 +88,7 @@ async fn two_processes_share_one_budget_exactly() {
         admitted, budget,
         "the two processes together must admit exactly the budget"
     );
-
-    let client = redis::Client::open(redis_url()).unwrap();
-    let mut c = client.get_multiplexed_async_connection().await.unwrap();
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{prefix}*"))
-        .query_async(&mut c)
-        .await
-        .unwrap();
-    if !keys.is_empty() {
-        let _: () = redis::cmd("DEL")
-            .arg(keys)
-            .query_async(&mut c)
-            .await
-            .unwrap();
-    }
-}
-
-fn rand_suffix() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64
+    test_redis::delete_prefix(&test_redis::url(), &prefix).await;
 }
 
 fn scan(args: &[&str], stdin: Option<&str>) -> (i32, String) {

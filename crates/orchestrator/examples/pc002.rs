@@ -15,7 +15,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use octollm_server::{ApiKeys, MetricsRegistry, ServiceOptions};
-use serde_json::{json, Value};
+use octollm_testkit::http::send_json;
+use serde_json::json;
 use sqlx::Executor;
 
 fn opts(name: &str) -> ServiceOptions {
@@ -159,15 +160,11 @@ async fn main() {
         .build()
         .unwrap();
     // Warm-up: one task end to end.
-    let warm: Value = http
-        .post(format!("{}/api/v1/tasks", orch.1))
-        .json(&json!({"goal": "Echo warm up"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, warm) = send_json(
+        http.post(format!("{}/api/v1/tasks", orch.1))
+            .json(&json!({"goal": "Echo warm up"})),
+    )
+    .await;
     wait(&http, &orch.1, warm["task_id"].as_str().unwrap()).await;
 
     let started = Instant::now();
@@ -178,15 +175,11 @@ async fn main() {
         let goal = template.replace("{i}", &i.to_string());
         handles.push(tokio::spawn(async move {
             let t0 = Instant::now();
-            let v: Value = http
-                .post(format!("{base}/api/v1/tasks"))
-                .json(&json!({"goal": goal}))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let (_, v) = send_json(
+                http.post(format!("{base}/api/v1/tasks"))
+                    .json(&json!({"goal": goal})),
+            )
+            .await;
             let id = v["task_id"].as_str().unwrap().to_string();
             let status = wait(&http, &base, &id).await;
             (t0.elapsed().as_secs_f64(), status)
@@ -221,14 +214,7 @@ async fn main() {
 /// Polls until the task ends; its final status.
 async fn wait(http: &reqwest::Client, base: &str, id: &str) -> String {
     loop {
-        let v: Value = http
-            .get(format!("{base}/api/v1/tasks/{id}"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let (_, v) = send_json(http.get(format!("{base}/api/v1/tasks/{id}"))).await;
         let s = v["status"].as_str().unwrap_or("").to_string();
         if matches!(s.as_str(), "completed" | "failed" | "cancelled") {
             return s;

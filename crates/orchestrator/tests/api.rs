@@ -10,6 +10,7 @@ use common::*;
 use octollm_fake_llm::{FakeLlm, FakeReply};
 use octollm_orchestrator::OrchestratorConfig;
 use octollm_planner::LlmConfig;
+use octollm_testkit::http::send_text;
 use serde_json::{json, Value};
 
 /// Runs `$body(kind)` once on SQLite and once on PostgreSQL.
@@ -106,15 +107,12 @@ both!(sc002_sql_injection_is_stored_verbatim, sc002);
 async fn sse_order(kind: Kind) {
     let (_db, _arms, o) = setup(kind, ArmsOptions::default(), |_| {}).await;
     let id = submit(&o.url, json!({"goal": "List files in /tmp and count them"})).await;
-    let text = client()
-        .get(format!("{}/api/v1/tasks/{id}/events", o.url))
-        .timeout(LONG)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (_, text) = send_text(
+        client()
+            .get(format!("{}/api/v1/tasks/{id}/events", o.url))
+            .timeout(LONG),
+    )
+    .await;
     let events: Vec<Value> = text
         .split("\n\n")
         .filter_map(|b| b.lines().find_map(|l| l.strip_prefix("data: ")))
@@ -150,15 +148,12 @@ async fn sse_order(kind: Kind) {
     assert_eq!(events[3]["status"], "executing");
     assert!(events[8]["data"]["result"]["output"].is_string());
     // A stream opened after the end replays everything and ends at once.
-    let again = client()
-        .get(format!("{}/api/v1/tasks/{id}/events", o.url))
-        .timeout(Duration::from_secs(5))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (_, again) = send_text(
+        client()
+            .get(format!("{}/api/v1/tasks/{id}/events", o.url))
+            .timeout(Duration::from_secs(5)),
+    )
+    .await;
     assert_eq!(again.matches("event: ").count(), 9);
     o.handle.shutdown().await;
 }
@@ -621,14 +616,7 @@ async fn health_ready_arms_and_metrics() {
     assert_eq!(a["arms"].as_array().unwrap().len(), 3);
     let id = submit(&o.url, json!({"goal": "Echo metrics"})).await;
     wait_done(&o.url, &id, LONG).await;
-    let text = client()
-        .get(format!("{}/metrics", o.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (_, text) = send_text(client().get(format!("{}/metrics", o.url))).await;
     let families = text.lines().filter(|l| l.starts_with("# HELP")).count();
     assert!(families >= 10, "{families} families");
     assert!(

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use common::*;
 use octollm_orchestrator::OrchestratorConfig;
+use octollm_testkit::http::send_text;
 use serde_json::json;
 
 struct Node {
@@ -84,15 +85,12 @@ async fn crash(kind: Kind) {
     let hash = octollm_executor::provenance::command_hash("echo", std::slice::from_ref(&goal));
     assert_eq!(arms.audit_runs(&hash), 1);
     // Nothing lost: the whole story is in the events, in order, once.
-    let text = client()
-        .get(format!("{}/api/v1/tasks/{id}/events", second.url))
-        .timeout(Duration::from_secs(10))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (_, text) = send_text(
+        client()
+            .get(format!("{}/api/v1/tasks/{id}/events", second.url))
+            .timeout(Duration::from_secs(10)),
+    )
+    .await;
     assert_eq!(text.matches("event: task.plan").count(), 1, "{text}");
     assert_eq!(text.matches("event: step.completed").count(), 2, "{text}");
     assert_eq!(text.matches("event: task.completed").count(), 1, "{text}");

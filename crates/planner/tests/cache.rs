@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use octollm_planner::{cache_key, PlanCache};
+use octollm_testkit::redis as test_redis;
 use octollm_types::plan::{Plan, PlanRequest};
 
 fn plan(tag: &str) -> Plan {
@@ -76,7 +77,7 @@ async fn redis_cache_round_trips_with_ttl() {
         eprintln!("skipping: OCTOLLM_TEST_REDIS_URL is not set");
         return;
     };
-    let prefix = format!("octollm-test:plan-cache:{}:", std::process::id());
+    let prefix = test_redis::unique_prefix("plan-cache");
     let cache = PlanCache::redis(&url, &prefix, Duration::from_secs(2)).unwrap();
     assert_eq!(
         cache.redis_ok().await,
@@ -87,8 +88,7 @@ async fn redis_cache_round_trips_with_ttl() {
     assert_eq!(cache.get("k1").await.unwrap().rationale, "from redis");
     assert!(cache.get("missing").await.is_none());
 
-    let client = redis::Client::open(url.as_str()).unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let mut conn = test_redis::connect(&url).await;
     let ttl: i64 = redis::cmd("TTL")
         .arg(format!("{prefix}k1"))
         .query_async(&mut conn)
@@ -97,19 +97,7 @@ async fn redis_cache_round_trips_with_ttl() {
     assert!((1..=2).contains(&ttl), "TTL {ttl}");
     tokio::time::sleep(Duration::from_millis(2100)).await;
     assert!(cache.get("k1").await.is_none(), "expired by Redis");
-
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{prefix}*"))
-        .query_async(&mut conn)
-        .await
-        .unwrap();
-    if !keys.is_empty() {
-        let _: () = redis::cmd("DEL")
-            .arg(&keys)
-            .query_async(&mut conn)
-            .await
-            .unwrap();
-    }
+    test_redis::delete_prefix(&url, &prefix).await;
 }
 
 #[tokio::test]

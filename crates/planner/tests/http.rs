@@ -6,6 +6,7 @@ use axum::{Json, Router};
 use octollm_fake_llm::{FakeLlm, FakeReply};
 use octollm_planner::{app, LlmConfig, PlannerConfig};
 use octollm_server::{ApiKeys, MetricsRegistry, ServiceOptions};
+use octollm_testkit::http::{client, send_json, send_json_or_null, send_text};
 use serde_json::{json, Value};
 
 async fn serve(router: Router) -> String {
@@ -27,14 +28,7 @@ async fn start(cfg: PlannerConfig, llm: LlmConfig) -> String {
 }
 
 async fn post(base: &str, path: &str, body: Value) -> (u16, Value) {
-    let res = reqwest::Client::new()
-        .post(format!("{base}{path}"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
+    send_json_or_null(client().post(format!("{base}{path}")).json(&body)).await
 }
 
 #[tokio::test]
@@ -195,12 +189,7 @@ async fn validates_against_the_executors_reported_allowlist() {
         .as_str()
         .unwrap()
         .contains("step 2 [command_not_allowed]: command 'wc'"));
-    let caps: Value = reqwest::get(format!("{base}/api/v1/capabilities"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, caps) = send_json(client().get(format!("{base}/api/v1/capabilities"))).await;
     assert_eq!(caps["allowed_commands"], json!(["date", "echo", "ls"]));
     assert_eq!(caps["allowlist_source"], "executor");
     let ready = reqwest::get(format!("{base}/ready")).await.unwrap();
@@ -222,12 +211,7 @@ async fn not_ready_while_the_executor_is_down() {
     .await;
     let ready = reqwest::get(format!("{base}/ready")).await.unwrap();
     assert_eq!(ready.status().as_u16(), 503);
-    let health: Value = reqwest::get(format!("{base}/health"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, health) = send_json(client().get(format!("{base}/health"))).await;
     assert_eq!(health["status"], "degraded");
     assert_eq!(health["executor"], "unreachable");
     // Planning still works against the configured copy of the allowlist.
@@ -287,12 +271,7 @@ async fn llm_plans_carry_usage_and_fall_back_to_builtin() {
 #[tokio::test]
 async fn capabilities_health_and_metrics() {
     let base = start(PlannerConfig::default(), LlmConfig::default()).await;
-    let caps: Value = reqwest::get(format!("{base}/api/v1/capabilities"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, caps) = send_json(client().get(format!("{base}/api/v1/capabilities"))).await;
     assert_eq!(caps["allowed_commands"].as_array().unwrap().len(), 12);
     assert_eq!(caps["allowlist_source"], "config");
     assert_eq!(caps["forbidden_arguments"]["find"][0]["option"], "-exec");
@@ -305,12 +284,7 @@ async fn capabilities_health_and_metrics() {
         (caps["min_steps"].as_u64(), caps["max_steps"].as_u64()),
         (Some(1), Some(7))
     );
-    let health: Value = reqwest::get(format!("{base}/health"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, health) = send_json(client().get(format!("{base}/health"))).await;
     assert_eq!(health["status"], "healthy");
     assert_eq!(health["cache"], "memory");
     assert_eq!(
@@ -322,12 +296,7 @@ async fn capabilities_health_and_metrics() {
         200
     );
     let _ = post(&base, "/api/v1/plan", json!({"goal": "Show the date"})).await;
-    let metrics = reqwest::get(format!("{base}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (_, metrics) = send_text(client().get(format!("{base}/metrics"))).await;
     let families = metrics.lines().filter(|l| l.starts_with("# TYPE")).count();
     assert!(families >= 10, "{families} families:\n{metrics}");
     assert!(

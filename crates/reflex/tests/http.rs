@@ -3,6 +3,7 @@
 
 mod common;
 
+use octollm_testkit::http::send_json;
 use serde_json::json;
 
 const FC002: &str = "My SSN is 123-45-6789 and email is test@example.com";
@@ -208,20 +209,12 @@ async fn bad_input_gets_clear_4xx() {
     let s = common::start_with(common::config(), Default::default(), 4096).await;
     let url = format!("{}/api/v1/reflex/process", s.url);
     let raw = |body: Vec<u8>| {
-        let c = s.client.clone();
-        let url = url.clone();
-        async move {
-            let res = c
-                .post(url)
+        send_json(
+            s.client
+                .post(&url)
                 .header("content-type", "application/json")
-                .body(body)
-                .send()
-                .await
-                .unwrap();
-            let status = res.status().as_u16();
-            let json: serde_json::Value = res.json().await.unwrap();
-            (status, json)
-        }
+                .body(body),
+        )
     };
     let cases: Vec<(Vec<u8>, u16, &str)> = vec![
         (b"{\"text\": ".to_vec(), 400, "MALFORMED_JSON"),

@@ -4,11 +4,12 @@
 
 mod common;
 
+use octollm_testkit::redis as test_redis;
 use serde_json::json;
 
 fn redis_config(prefix: &str) -> octollm_reflex::ReflexConfig {
     let mut c = common::config();
-    c.redis_url = common::redis_url();
+    c.redis_url = test_redis::url();
     c.redis_key_prefix = prefix.to_string();
     c.hash_key = "test-shared-key".into();
     c
@@ -16,7 +17,7 @@ fn redis_config(prefix: &str) -> octollm_reflex::ReflexConfig {
 
 #[tokio::test]
 async fn cache_is_shared_between_replicas_and_holds_no_raw_pii() {
-    let prefix = common::unique_prefix("cache");
+    let prefix = test_redis::unique_prefix("cache");
     let a = common::start(redis_config(&prefix)).await;
     let b = common::start(redis_config(&prefix)).await;
     let (_, h, _) = (
@@ -37,14 +38,9 @@ async fn cache_is_shared_between_replicas_and_holds_no_raw_pii() {
     );
     assert_eq!(first["pii_detected"], second["pii_detected"]);
 
-    let client = redis::Client::open(common::redis_url()).unwrap();
-    let mut c = client.get_multiplexed_async_connection().await.unwrap();
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{prefix}cache:*"))
-        .query_async(&mut c)
-        .await
-        .unwrap();
+    let keys = test_redis::keys(&test_redis::url(), &format!("{prefix}cache:*")).await;
     assert_eq!(keys.len(), 1);
+    let mut c = test_redis::connect(&test_redis::url()).await;
     let ttl: i64 = redis::cmd("TTL")
         .arg(&keys[0])
         .query_async(&mut c)
@@ -66,12 +62,12 @@ async fn cache_is_shared_between_replicas_and_holds_no_raw_pii() {
         );
     }
     assert!(!keys[0].contains("6789"));
-    common::cleanup(&prefix).await;
+    test_redis::delete_prefix(&test_redis::url(), &prefix).await;
 }
 
 #[tokio::test]
 async fn rate_limit_is_shared_between_replicas() {
-    let prefix = common::unique_prefix("rl");
+    let prefix = test_redis::unique_prefix("rl");
     let mut cfg = redis_config(&prefix);
     cfg.rate_limit_burst = 10.0;
     cfg.rate_limit_per_second = 0.0001;
@@ -109,7 +105,7 @@ async fn rate_limit_is_shared_between_replicas() {
         (10, 20),
         "two replicas must together admit exactly the burst"
     );
-    common::cleanup(&prefix).await;
+    test_redis::delete_prefix(&test_redis::url(), &prefix).await;
 }
 
 #[tokio::test]

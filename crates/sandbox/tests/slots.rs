@@ -4,11 +4,13 @@
 //! root and cgroup v1 memory + pids (as on the target host).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use octollm_sandbox::{ExecOutcome, ExecSpec, Sandbox, SandboxConfig};
+use octollm_testkit::cgroup::{Group, SandboxCgroups};
+use octollm_testkit::programs::{fork_bomb_forks, FORK_BOMB};
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
@@ -63,30 +65,25 @@ impl Fixture {
     }
 
     /// The slot groups, which must exist while the sandbox is used.
-    fn slot_dirs(&self) -> Vec<PathBuf> {
-        let mut out = Vec::new();
-        for parent in cgroup_parents(&self.parent) {
-            for e in std::fs::read_dir(&parent).unwrap().flatten() {
-                let name = e.file_name().to_string_lossy().into_owned();
-                assert!(
-                    name.starts_with("slot-") || !e.path().is_dir(),
-                    "unexpected group {name}"
-                );
-                if e.path().is_dir() {
-                    out.push(e.path());
-                }
-            }
+    fn slot_groups(&self) -> Vec<Group> {
+        let cgroups = SandboxCgroups::locate(&self.parent);
+        for p in cgroups.parents() {
+            assert!(p.dir.is_dir(), "{} was not created", p.dir.display());
         }
-        out
+        let groups = cgroups.groups();
+        for g in &groups {
+            assert!(g.is_slot(), "unexpected group {}", g.name);
+        }
+        groups
     }
 
     /// Between runs the slot groups hold nothing but our worker thread.
     fn assert_slots_idle(&self) {
-        let dirs = self.slot_dirs();
-        assert!(!dirs.is_empty(), "no slot cgroup was created");
-        for dir in dirs {
-            let strays = foreign_tasks(&dir);
-            assert!(strays.is_empty(), "{} holds {strays:?}", dir.display());
+        let groups = self.slot_groups();
+        assert!(!groups.is_empty(), "no slot cgroup was created");
+        for g in groups {
+            let strays = g.foreign_tasks();
+            assert!(strays.is_empty(), "{} holds {strays:?}", g.path.display());
         }
     }
 }
@@ -94,50 +91,12 @@ impl Fixture {
 impl Drop for Fixture {
     fn drop(&mut self) {
         drop(self.sandbox.take());
-        for dir in cgroup_parents(&self.parent) {
-            let _ = std::fs::remove_dir(dir);
+        if let Ok(cgroups) = SandboxCgroups::try_locate(&self.parent) {
+            cgroups.remove_parents();
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
-
-/// Our v1 memory/pids cgroup directories joined with `name`.
-fn cgroup_parents(name: &str) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let cg = std::fs::read_to_string("/proc/self/cgroup").unwrap();
-    for line in cg.lines() {
-        let mut it = line.splitn(3, ':');
-        let (_, ctrls, path) = (it.next(), it.next().unwrap_or(""), it.next().unwrap_or(""));
-        for ctrl in ["memory", "pids"] {
-            if ctrls.split(',').any(|c| c == ctrl) {
-                let base = Path::new("/sys/fs/cgroup").join(ctrl);
-                out.push(base.join(path.trim_start_matches('/')).join(name));
-            }
-        }
-    }
-    out
-}
-
-fn foreign_tasks(dir: &Path) -> Vec<u32> {
-    std::fs::read_to_string(dir.join("tasks"))
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|t| t.trim().parse::<u32>().ok())
-        .filter(|tid| !Path::new(&format!("/proc/self/task/{tid}")).exists())
-        .collect()
-}
-
-const FORK_BOMB: &str = r#"
-import os, time
-n = 0
-try:
-    while n < 10000:
-        if os.fork() == 0:
-            time.sleep(30); os._exit(0)
-        n += 1
-except OSError as e:
-    print("stopped", n, e.errno, flush=True)
-"#;
 
 const MEMORY_HOG: &str = r#"
 chunks = []
@@ -148,7 +107,7 @@ print("ALLOCATED-2GiB")
 
 fn forks(out: &str) -> u64 {
     assert!(out.contains("stopped"), "fork bomb was not stopped: {out}");
-    out.split_whitespace().nth(1).unwrap().parse().unwrap()
+    fork_bomb_forks(out).unwrap()
 }
 
 #[test]
@@ -201,8 +160,8 @@ fn the_sandbox_is_born_in_its_slot_cgroup() {
         &mut |_| {
             if !looked {
                 looked = true;
-                for dir in f.slot_dirs() {
-                    seen.extend(foreign_tasks(&dir));
+                for g in f.slot_groups() {
+                    seen.extend(g.foreign_tasks());
                 }
             }
         },
@@ -230,9 +189,9 @@ fn dropping_the_sandbox_removes_its_cgroups() {
             });
         }
     });
-    assert!(!f.slot_dirs().is_empty());
+    assert!(!f.slot_groups().is_empty());
     drop(f.sandbox.take());
-    for parent in cgroup_parents(&f.parent) {
-        assert!(!parent.exists(), "{} left behind", parent.display());
+    for parent in SandboxCgroups::locate(&f.parent).parents() {
+        assert!(!parent.dir.exists(), "{} left behind", parent.dir.display());
     }
 }

@@ -3,12 +3,15 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use octollm_executor::ExecutorConfig;
 use octollm_server::{ApiKeys, MetricsRegistry, ServiceOptions};
+use octollm_testkit::cgroup::SandboxCgroups;
+use octollm_testkit::http::send_json;
+use octollm_testkit::procs;
 use serde_json::{json, Value};
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
@@ -55,7 +58,7 @@ impl Server {
         });
         Server {
             addr,
-            client: reqwest::Client::builder().no_proxy().build().unwrap(),
+            client: octollm_testkit::http::client(),
             dir,
             config,
             task,
@@ -67,15 +70,7 @@ impl Server {
     }
 
     pub async fn post(&self, body: Value) -> (u16, Value) {
-        let res = self
-            .client
-            .post(self.url("/api/v1/execute"))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = res.status().as_u16();
-        (status, res.json().await.unwrap())
+        send_json(self.client.post(self.url("/api/v1/execute")).json(&body)).await
     }
 
     pub async fn shell(&self, command: &str, args: &[&str]) -> (u16, Value) {
@@ -113,32 +108,14 @@ impl Server {
         let mut out = Vec::new();
         let lo = self.config.sandbox_uid_base as u32;
         let hi = lo + self.config.max_concurrency as u32;
-        for pid in processes_with_uid_in(lo, hi) {
+        for pid in procs::with_uid_in(lo..hi) {
             out.push(format!("process {pid}"));
         }
-        for dir in cgroup_parents(&self.config.sandbox_cgroup_parent) {
-            if let Ok(entries) = std::fs::read_dir(&dir) {
-                for e in entries.flatten() {
-                    let path = e.path();
-                    if !path.is_dir() {
-                        continue;
-                    }
-                    // A slot's groups live as long as the sandbox (their
-                    // worker thread, one of ours, sits in them); they must
-                    // hold nothing else. Any other group is a leak.
-                    let is_slot = e.file_name().to_string_lossy().starts_with("slot-");
-                    let strays = foreign_tasks(&path);
-                    if !is_slot || !strays.is_empty() {
-                        out.push(format!("cgroup {} (tasks {strays:?})", path.display()));
-                    }
-                }
-            }
-        }
+        out.extend(SandboxCgroups::locate(&self.config.sandbox_cgroup_parent).leaks());
         let root = &self.config.sandbox_root_dir;
-        if let Ok(mi) = std::fs::read_to_string("/proc/self/mountinfo") {
-            for line in mi.lines().filter(|l| l.contains(root.as_str())) {
-                out.push(format!("mount {line}"));
-            }
+        let mi = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+        for line in mi.lines().filter(|l| l.contains(root.as_str())) {
+            out.push(format!("mount {line}"));
         }
         if let Ok(entries) = std::fs::read_dir(root) {
             for e in entries.flatten() {
@@ -152,64 +129,11 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.task.abort();
-        for dir in cgroup_parents(&self.config.sandbox_cgroup_parent) {
-            let _ = std::fs::remove_dir(dir);
+        if let Ok(cgroups) = SandboxCgroups::try_locate(&self.config.sandbox_cgroup_parent) {
+            cgroups.remove_parents();
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
-}
-
-pub fn processes_with_uid_in(lo: u32, hi: u32) -> Vec<u32> {
-    let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return out;
-    };
-    for e in entries.flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(status) = std::fs::read_to_string(e.path().join("status")) else {
-            continue;
-        };
-        let uid = status
-            .lines()
-            .find_map(|l| l.strip_prefix("Uid:"))
-            .and_then(|l| l.split_whitespace().next())
-            .and_then(|u| u.parse::<u32>().ok());
-        if uid.is_some_and(|u| (lo..hi).contains(&u)) {
-            out.push(pid);
-        }
-    }
-    out
-}
-
-/// Tasks in a v1 cgroup that are not threads of this test process.
-pub fn foreign_tasks(dir: &Path) -> Vec<u32> {
-    std::fs::read_to_string(dir.join("tasks"))
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|t| t.trim().parse::<u32>().ok())
-        .filter(|tid| !Path::new(&format!("/proc/self/task/{tid}")).exists())
-        .collect()
-}
-
-/// Our v1 memory/pids cgroup directories joined with `name`.
-pub fn cgroup_parents(name: &str) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let Ok(cg) = std::fs::read_to_string("/proc/self/cgroup") else {
-        return out;
-    };
-    for line in cg.lines() {
-        let mut it = line.splitn(3, ':');
-        let (_, ctrls, path) = (it.next(), it.next().unwrap_or(""), it.next().unwrap_or(""));
-        for ctrl in ["memory", "pids"] {
-            if ctrls.split(',').any(|c| c == ctrl) {
-                let base = Path::new("/sys/fs/cgroup").join(ctrl);
-                out.push(base.join(path.trim_start_matches('/')).join(name));
-            }
-        }
-    }
-    out
 }
 
 pub fn output(v: &Value) -> &str {

@@ -12,6 +12,7 @@ use octollm_fake_llm::{FakeLlm, FakeReply};
 use octollm_orchestrator::OrchestratorConfig;
 use octollm_planner::{LlmConfig, PlannerConfig};
 use octollm_server::{ApiKeys, MetricsRegistry, ServiceOptions};
+use octollm_testkit::http::send_json_or_null;
 use serde_json::{json, Value};
 use sqlx::Executor;
 
@@ -298,31 +299,25 @@ pub async fn start_orch_with_llm(cfg: OrchestratorConfig, llm: LlmConfig) -> Orc
 }
 
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder().no_proxy().build().unwrap()
+    octollm_testkit::http::client()
 }
 
 pub async fn post(url: &str, body: Value) -> (u16, Value) {
-    let res = client().post(url).json(&body).send().await.unwrap();
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
+    send_json_or_null(client().post(url).json(&body)).await
 }
 
 pub async fn post_raw(url: &str, body: &'static [u8]) -> (u16, Value) {
-    let res = client()
-        .post(url)
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
+    send_json_or_null(
+        client()
+            .post(url)
+            .header("content-type", "application/json")
+            .body(body),
+    )
+    .await
 }
 
 pub async fn get(url: &str) -> (u16, Value) {
-    let res = client().get(url).send().await.unwrap();
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
+    send_json_or_null(client().get(url)).await
 }
 
 pub async fn submit(base: &str, body: Value) -> String {

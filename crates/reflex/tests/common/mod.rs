@@ -74,39 +74,6 @@ impl Server {
     }
 }
 
-/// The test Redis: `OCTOLLM_TEST_REDIS_URL`, else the local default. A
-/// Redis that cannot be reached fails the test; it is never skipped.
-pub fn redis_url() -> String {
-    std::env::var("OCTOLLM_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
-}
-
-/// A key prefix no other test run uses.
-pub fn unique_prefix(tag: &str) -> String {
-    format!(
-        "octollm-test:{tag}:{}:{}:",
-        std::process::id(),
-        rand::random::<u32>()
-    )
-}
-
-/// Deletes every key under `prefix`.
-pub async fn cleanup(prefix: &str) {
-    let client = redis::Client::open(redis_url()).unwrap();
-    let mut c = client.get_multiplexed_async_connection().await.unwrap();
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{prefix}*"))
-        .query_async(&mut c)
-        .await
-        .unwrap();
-    if !keys.is_empty() {
-        let _: () = redis::cmd("DEL")
-            .arg(keys)
-            .query_async(&mut c)
-            .await
-            .unwrap();
-    }
-}
-
 pub fn config() -> ReflexConfig {
     ReflexConfig::default()
 }

@@ -1,0 +1,68 @@
+//! HTTP shorthands for tests that drive the services over loopback.
+//!
+//! API tests send a request and look at the status and the JSON (or text)
+//! body, over and over; services started as processes need a free port and
+//! a wait until they answer. Transport failures panic.
+
+use std::time::{Duration, Instant};
+
+use reqwest::RequestBuilder;
+use serde_json::Value;
+
+/// A client that never goes through a proxy from the environment.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("HTTP client")
+}
+
+/// A loopback port that was free a moment ago, for a child process to bind.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind 127.0.0.1:0")
+        .port()
+}
+
+/// Sends `req`; the status and the JSON body. Panics when the body is not
+/// JSON, so every use also checks that it is.
+pub async fn send_json(req: RequestBuilder) -> (u16, Value) {
+    let res = req.send().await.expect("request failed");
+    let status = res.status().as_u16();
+    let body = res.text().await.expect("response body");
+    match serde_json::from_str(&body) {
+        Ok(json) => (status, json),
+        Err(e) => panic!("status {status}: the body is not JSON ({e}): {body:?}"),
+    }
+}
+
+/// Sends `req`; the status and the JSON body, `Null` when there is none or
+/// it is not JSON.
+pub async fn send_json_or_null(req: RequestBuilder) -> (u16, Value) {
+    let res = req.send().await.expect("request failed");
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+/// Sends `req`; the status and the body as text.
+pub async fn send_text(req: RequestBuilder) -> (u16, String) {
+    let res = req.send().await.expect("request failed");
+    let status = res.status().as_u16();
+    (status, res.text().await.expect("response body"))
+}
+
+/// Polls `url` until it answers with a 2xx; panics after `timeout`.
+pub async fn wait_for_success(url: &str, timeout: Duration) {
+    let client = client();
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if let Ok(r) = client.get(url).send().await {
+            if r.status().is_success() {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{url} did not answer with success within {timeout:?}");
+}
