@@ -6,18 +6,16 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-/// The default allowlist (SPEC §5).
-pub const DEFAULT_COMMANDS: [&str; 12] = [
-    "echo", "cat", "ls", "grep", "head", "tail", "wc", "sort", "uniq", "find", "date", "python3",
-];
+/// The default allowlist (SPEC §5), as the policy crate defines it.
+pub use octollm_policy::DEFAULT_COMMANDS;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct ExecutorConfig {
     /// Commands that may be run (bare names, exec'd directly, never through a shell).
     pub allowed_commands: Vec<String>,
-    /// HMAC secret for capability tokens; "" = use `OCTOLLM_TOKEN_SECRET`, and
-    /// when that is unset too, tokens are not required.
+    /// HMAC secret for capability tokens; "" = tokens are not required. (The
+    /// binary fills it from `OCTOLLM_TOKEN_SECRET` when it is not set.)
     pub token_secret: String,
     /// Directory for the executor's state (the audit log by default).
     pub data_dir: String,
@@ -114,14 +112,9 @@ impl Default for ExecutorConfig {
 }
 
 impl ExecutorConfig {
-    /// The token secret: the field, else `OCTOLLM_TOKEN_SECRET`, else none.
+    /// The token secret, when one is configured.
     pub fn resolved_token_secret(&self) -> Option<Vec<u8>> {
-        let s = if self.token_secret.is_empty() {
-            std::env::var("OCTOLLM_TOKEN_SECRET").unwrap_or_default()
-        } else {
-            self.token_secret.clone()
-        };
-        (!s.is_empty()).then(|| s.into_bytes())
+        (!self.token_secret.is_empty()).then(|| self.token_secret.clone().into_bytes())
     }
 
     pub fn audit_path(&self) -> PathBuf {

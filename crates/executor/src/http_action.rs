@@ -7,6 +7,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
+use octollm_policy::HostList;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::{Method, StatusCode, Url};
 
@@ -71,20 +72,12 @@ pub struct HttpResult {
     pub final_url: String,
 }
 
+/// The two host lists: which hosts may be fetched at all, and which of
+/// those may resolve to internal addresses.
 #[derive(Debug, Clone)]
 struct HostPolicy {
-    allowed: Vec<String>,
-    private_ok: Vec<String>,
-}
-
-fn host_matches(list: &[String], host: &str) -> bool {
-    list.iter().any(|pat| {
-        let pat = pat.trim().trim_end_matches('.').to_ascii_lowercase();
-        match pat.strip_prefix("*.") {
-            Some(suffix) => host.len() > suffix.len() + 1 && host.ends_with(&format!(".{suffix}")),
-            None => pat == host,
-        }
-    })
+    allowed: HostList,
+    private_ok: HostList,
 }
 
 /// Loopback, private, link-local, CGNAT, multicast, unspecified, reserved.
@@ -136,8 +129,7 @@ impl Resolve for GuardedResolver {
         Box::pin(async move {
             let addrs: Vec<SocketAddr> =
                 tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            if !host_matches(&policy.private_ok, &host) && addrs.iter().any(|a| is_internal(a.ip()))
-            {
+            if !policy.private_ok.allows(&host) && addrs.iter().any(|a| is_internal(a.ip())) {
                 return Err(
                     Box::new(InternalAddress(host)) as Box<dyn std::error::Error + Send + Sync>
                 );
@@ -160,8 +152,8 @@ pub struct HttpFetcher {
 impl HttpFetcher {
     pub fn new(cfg: &ExecutorConfig) -> Result<HttpFetcher, String> {
         let policy = Arc::new(HostPolicy {
-            allowed: cfg.http_allowed_hosts.clone(),
-            private_ok: cfg.http_private_hosts.clone(),
+            allowed: HostList::new(&cfg.http_allowed_hosts),
+            private_ok: HostList::new(&cfg.http_private_hosts),
         });
         let timeout = Duration::from_secs_f64(cfg.http_timeout_seconds.clamp(0.1, 600.0));
         let mut builder = reqwest::Client::builder()
@@ -194,7 +186,7 @@ impl HttpFetcher {
         })
     }
 
-    pub fn allowed_hosts(&self) -> &[String] {
+    pub fn allowed_hosts(&self) -> &HostList {
         &self.policy.allowed
     }
 
@@ -221,7 +213,7 @@ impl HttpFetcher {
             Some(url::Host::Ipv6(ip)) => ip.to_string(),
             None => return Err(HttpDenial::Invalid("URL has no host".into())),
         };
-        if !host_matches(&self.policy.allowed, &host) {
+        if !self.policy.allowed.allows(&host) {
             return Err(HttpDenial::Host(host));
         }
         // Literal addresses never reach the resolver: check them here.
@@ -231,7 +223,7 @@ impl HttpFetcher {
             _ => None,
         };
         if let Some(ip) = literal {
-            if is_internal(ip) && !host_matches(&self.policy.private_ok, &host) {
+            if is_internal(ip) && !self.policy.private_ok.allows(&host) {
                 return Err(HttpDenial::Address(host));
             }
         }
@@ -347,13 +339,48 @@ mod tests {
         }
     }
 
-    #[test]
-    fn host_patterns() {
-        let list = vec!["example.com".to_string(), "*.docs.rs".to_string()];
-        assert!(host_matches(&list, "example.com"));
-        assert!(!host_matches(&list, "evil-example.com"));
-        assert!(host_matches(&list, "a.docs.rs"));
-        assert!(!host_matches(&list, "docs.rs"));
-        assert!(!host_matches(&list, "xdocs.rs"));
+    fn fetcher(allowed: &[&str], private_ok: &[&str]) -> HttpFetcher {
+        let cfg = ExecutorConfig {
+            http_allowed_hosts: allowed.iter().map(|s| s.to_string()).collect(),
+            http_private_hosts: private_ok.iter().map(|s| s.to_string()).collect(),
+            ..ExecutorConfig::default()
+        };
+        HttpFetcher::new(&cfg).unwrap()
+    }
+
+    fn check(f: &HttpFetcher, url: &str) -> Result<(), &'static str> {
+        f.check(&Url::parse(url).unwrap()).map_err(|e| e.code())
+    }
+
+    #[tokio::test]
+    async fn host_patterns() {
+        let f = fetcher(&["example.com", "*.docs.rs"], &[]);
+        assert_eq!(check(&f, "https://example.com/"), Ok(()));
+        assert_eq!(check(&f, "https://EXAMPLE.com./x"), Ok(()));
+        assert_eq!(
+            check(&f, "https://evil-example.com/"),
+            Err("HOST_NOT_ALLOWED")
+        );
+        assert_eq!(check(&f, "https://a.docs.rs/"), Ok(()));
+        assert_eq!(check(&f, "https://docs.rs/"), Err("HOST_NOT_ALLOWED"));
+        assert_eq!(check(&f, "https://xdocs.rs/"), Err("HOST_NOT_ALLOWED"));
+    }
+
+    #[tokio::test]
+    async fn addresses_match_only_when_listed_and_stay_ssrf_guarded() {
+        let f = fetcher(
+            &["*.0.0.1", "93.184.216.34", "10.0.0.5", "[::1]"],
+            &["[::1]"],
+        );
+        assert_eq!(check(&f, "https://127.0.0.1/"), Err("HOST_NOT_ALLOWED"));
+        assert_eq!(check(&f, "https://93.184.216.34/"), Ok(()));
+        assert_eq!(check(&f, "https://93.184.216.35/"), Err("HOST_NOT_ALLOWED"));
+        // Listed, but internal and not a private host: the SSRF guard refuses.
+        assert_eq!(check(&f, "https://10.0.0.5/"), Err("ADDRESS_NOT_ALLOWED"));
+        assert_eq!(check(&f, "https://[::1]/"), Ok(()));
+        assert_eq!(
+            check(&f, "http://93.184.216.34/"),
+            Err("SCHEME_NOT_ALLOWED")
+        );
     }
 }

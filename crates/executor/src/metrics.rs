@@ -42,9 +42,16 @@ pub struct ExecMetrics {
     pub audit_errors: Counter,
 }
 
+impl Default for ExecMetrics {
+    fn default() -> Self {
+        ExecMetrics::new()
+    }
+}
+
 impl ExecMetrics {
-    pub fn register(reg: &MetricsRegistry) -> ExecMetrics {
-        let m = ExecMetrics {
+    /// The families, not yet in any registry.
+    pub fn new() -> ExecMetrics {
+        ExecMetrics {
             executions: Family::default(),
             duration: Family::new_with_constructor(octollm_server::metrics::latency_histogram),
             denials: Family::default(),
@@ -58,7 +65,12 @@ impl ExecMetrics {
             cpu_seconds: Counter::default(),
             http_bytes: Counter::default(),
             audit_errors: Counter::default(),
-        };
+        }
+    }
+
+    /// Adds the families to `reg` (they share their values with `self`).
+    pub fn register(&self, reg: &MetricsRegistry) {
+        let m = self;
         reg.register(
             "executor_executions",
             "Executions by action and outcome",
@@ -124,7 +136,6 @@ impl ExecMetrics {
             "Audit records that could not be written",
             m.audit_errors.clone(),
         );
-        m
     }
 
     pub fn count(&self, action: &str, outcome: &str) {

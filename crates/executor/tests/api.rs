@@ -269,35 +269,64 @@ async fn a_hundred_concurrent_executions_all_succeed_and_leave_nothing() {
 #[tokio::test]
 async fn local_cli_path_uses_the_same_sandbox() {
     let s = Server::start().await;
-    let code = octollm_executor::run_local(
-        &s.config,
-        "python3",
-        &[
-            "-c".into(),
-            "import sys; sys.exit(open('/proc/self/status').read().count('Seccomp:\\t2') + 6)"
-                .into(),
-        ],
-        Duration::from_secs(10),
-        false,
-    )
-    .await
-    .unwrap();
+    let ex = octollm_executor::Executor::start(s.config.clone())
+        .await
+        .unwrap();
+    let code = ex
+        .run_local(
+            "python3",
+            &[
+                "-c".into(),
+                "import sys; sys.exit(open('/proc/self/status').read().count('Seccomp:\\t2') + 6)"
+                    .into(),
+            ],
+            Duration::from_secs(10),
+            |_, _| {},
+        )
+        .await
+        .unwrap();
     assert_eq!(code, 7);
-    let t = octollm_executor::run_local(
-        &s.config,
-        "python3",
-        &["-c".into(), "while True: pass".into()],
-        Duration::from_millis(500),
-        false,
-    )
-    .await
-    .unwrap();
+    let t = ex
+        .run_local(
+            "python3",
+            &["-c".into(), "while True: pass".into()],
+            Duration::from_millis(500),
+            |_, _| {},
+        )
+        .await
+        .unwrap();
     assert_eq!(t, octollm_executor::TIMEOUT_EXIT);
-    assert!(
-        octollm_executor::run_local(&s.config, "rm", &[], Duration::from_secs(1), false)
-            .await
-            .is_err()
-    );
+    assert!(ex
+        .run_local("rm", &[], Duration::from_secs(1), |_, _| {})
+        .await
+        .is_err());
+    // Output reaches the caller's sink, stream by stream; nothing is printed.
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    let code = ex
+        .run_local(
+            "python3",
+            &[
+                "-c".into(),
+                "import sys; print('out'); sys.stdout.flush(); print('err', file=sys.stderr)"
+                    .into(),
+            ],
+            Duration::from_secs(10),
+            move |stream, chunk| sink.lock().unwrap().push((stream, chunk.to_vec())),
+        )
+        .await
+        .unwrap();
+    assert_eq!(code, 0);
+    let seen = seen.lock().unwrap().clone();
+    let of = |want| {
+        seen.iter()
+            .filter(|(s, _)| *s == want)
+            .flat_map(|(_, c)| c.clone())
+            .collect::<Vec<u8>>()
+    };
+    assert_eq!(of(octollm_executor::Stream::Stdout), b"out\n");
+    assert_eq!(of(octollm_executor::Stream::Stderr), b"err\n");
+    drop(ex);
     s.assert_clean().await;
 }
 

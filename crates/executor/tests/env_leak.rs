@@ -15,7 +15,7 @@ fn server_environment_and_secrets_do_not_leak() {
     std::env::set_var("OCTOLLM_TEST_CANARY", &canary);
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let s = Server::start().await;
+        let s = Server::start_with(|c| c.token_secret = canary.clone()).await;
         let token = octollm_types::token::issue_for(canary.as_bytes(), "t", &["python_exec", "shell_read"], 60).unwrap();
         let code = r#"
 import os, glob

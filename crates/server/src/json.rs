@@ -6,6 +6,7 @@
 //! too large (413), not UTF-8 (400), not JSON (400), JSON of the wrong shape (422).
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
@@ -24,18 +25,24 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(req, state).await.map_err(|rej| {
-            if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "PAYLOAD_TOO_LARGE",
-                    "Request body exceeds the configured size limit",
-                )
-            } else {
-                ApiError::bad_request("BAD_BODY", format!("Could not read request body: {rej}"))
-            }
-        })?;
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|rej| body_rejection(&rej))?;
         parse(&bytes).map(ApiJson)
+    }
+}
+
+/// The SPEC §2 error for a body that could not be read: 413 over the limit,
+/// 400 otherwise.
+pub fn body_rejection(rej: &BytesRejection) -> ApiError {
+    if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PAYLOAD_TOO_LARGE",
+            "Request body exceeds the configured size limit",
+        )
+    } else {
+        ApiError::bad_request("BAD_BODY", format!("Could not read request body: {rej}"))
     }
 }
 
