@@ -25,10 +25,3 @@ pub use executor::{ExecuteReply, Executor, Health, SandboxState};
 pub use local::TIMEOUT_EXIT;
 pub use octollm_sandbox::Stream;
 pub use service::{app, router};
-
-/// The command policy, which lives in `octollm-policy`; re-exported here for
-/// callers that still name it through the executor.
-pub mod policy {
-    pub use octollm_policy::command::needed_capabilities;
-    pub use octollm_policy::{CommandPolicy, CommandPolicy as Policy, Denial};
-}

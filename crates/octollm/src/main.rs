@@ -1,6 +1,7 @@
 //! `octollm`: one binary for every OctoLLM component and the command line
 //! that drives them.
 
+mod arms;
 mod cmd;
 mod config;
 mod logging;

@@ -25,6 +25,9 @@ pub struct OrchestratorConfig {
     /// Extra tool arms reached over HTTP, each `name=http://host:port`; a
     /// plan step names one in `required_arm`.
     pub tool_arms: Vec<String>,
+    /// `octollm up` only: call the reflex, planner and executor of the same
+    /// process directly instead of over HTTP on their ports.
+    pub in_process_arms: bool,
     /// API key sent to the arms when they require one; "" sends none.
     pub arms_api_key: String,
     /// HMAC secret for the capability tokens handed to the executor; "" sends
@@ -82,6 +85,7 @@ impl Default for OrchestratorConfig {
             planner_url: "http://127.0.0.1:8002".to_string(),
             executor_url: "http://127.0.0.1:8003".to_string(),
             tool_arms: Vec::new(),
+            in_process_arms: true,
             arms_api_key: String::new(),
             token_secret: String::new(),
             token_ttl_seconds: 60,

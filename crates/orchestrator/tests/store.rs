@@ -8,6 +8,8 @@ use std::time::Duration;
 use common::{Db, Kind};
 use octollm_orchestrator::store::{now_ms, CancelOutcome, NewStep, NewTask, StepFinish, Store};
 use octollm_orchestrator::OrchestratorConfig;
+use octollm_types::orchestrator::StepStatus;
+use octollm_types::task::TaskStatus;
 
 async fn open(db: &Db) -> Store {
     let cfg = OrchestratorConfig {
@@ -71,7 +73,7 @@ async fn queue(kind: Kind) {
         "not the lease owner"
     );
     let done = StepFinish {
-        status: "completed",
+        status: StepStatus::Completed,
         output: Some("o".into()),
         display_output: Some("o".into()),
         error: None,
@@ -94,8 +96,14 @@ async fn queue(kind: Kind) {
     let again = s.claim("w9", lease).await.unwrap().unwrap();
     assert_ne!(again.id, taken.id);
     assert_eq!(s.renew("b", "w1", lease).await.unwrap(), None);
-    assert!(!s.set_status("b", "w1", "executing").await.unwrap());
-    assert!(s.set_status("b", "w9", "executing").await.unwrap());
+    assert!(!s
+        .set_status("b", "w1", TaskStatus::Executing)
+        .await
+        .unwrap());
+    assert!(s
+        .set_status("b", "w9", TaskStatus::Executing)
+        .await
+        .unwrap());
     // Cancel: flagged while claimed (seen at renewal), direct when unclaimed.
     assert_eq!(
         s.request_cancel("b", "{}").await.unwrap(),
@@ -109,7 +117,7 @@ async fn queue(kind: Kind) {
     );
     assert_eq!(
         s.request_cancel("c", "{}").await.unwrap(),
-        CancelOutcome::AlreadyFinished("cancelled".into())
+        CancelOutcome::AlreadyFinished(TaskStatus::Cancelled)
     );
     assert_eq!(
         s.request_cancel("zz", "{}").await.unwrap(),

@@ -37,9 +37,14 @@ pub async fn app(
     opts: octollm_server::ServiceOptions,
 ) -> Result<axum::Router, PlannerError> {
     let planner = Planner::new(config, llm, &opts.metrics).await?;
+    Ok(router(Arc::new(planner), opts))
+}
+
+/// The HTTP service over a planner that in-process callers share.
+pub fn router(planner: Arc<Planner>, opts: octollm_server::ServiceOptions) -> axum::Router {
     let state = http::AppState {
-        planner: Arc::new(planner),
+        planner,
         uptime: octollm_server::Uptime::now(),
     };
-    Ok(octollm_server::finish(http::routes(state), opts))
+    octollm_server::finish(http::routes(state), opts)
 }

@@ -26,13 +26,19 @@ pub fn system_prompt(rules: &Rules<'_>, arms: &[ArmInfo<'_>]) -> String {
         .collect::<Vec<_>>()
         .join("\n");
     let forbidden = gated_sentence();
-    let (commands, hosts) = match rules.policy {
-        Some(p) if !p.hosts.is_empty() => (
-            p.commands.allowed().join(", "),
-            p.hosts.entries().join(", "),
-        ),
-        Some(p) => (p.commands.allowed().join(", "), "none".to_string()),
-        None => (String::new(), "none".to_string()),
+    // Sorted, so the prompt (and the LLM's cache) does not change with the
+    // order an operator listed the commands in.
+    let commands = rules
+        .policy
+        .map(|p| {
+            let mut c = p.commands.allowed().to_vec();
+            c.sort();
+            c.join(", ")
+        })
+        .unwrap_or_default();
+    let hosts = match rules.policy {
+        Some(p) if !p.hosts.is_empty() => p.hosts.entries().join(", "),
+        _ => "none".to_string(),
     };
     SYSTEM
         .replace("%%MIN_STEPS%%", &rules.min_steps.to_string())

@@ -19,4 +19,4 @@ pub mod service;
 
 pub use config::ReflexConfig;
 pub use engine::{Engine, Options, Verdict};
-pub use service::{app, Reflex, ReflexError};
+pub use service::{app, router, Reflex, ReflexError};

@@ -10,8 +10,8 @@ use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use octollm_server::{ApiError, ApiJson, ClientIdentity, RequestId, ServiceOptions, Uptime};
 use octollm_types::reflex::{
-    BatchRequest, Decision, InjectionFinding, PiiFinding, ProcessRequest, RedactionStrategy,
-    Severity,
+    BatchRequest, BatchResponse, Decision, InjectionFinding, PiiFinding, ProcessRequest,
+    ProcessResponse, RedactionStrategy, Severity,
 };
 use serde::Serialize;
 use serde_json::{json, Map};
@@ -285,28 +285,9 @@ async fn process(
     ApiJson(req): ApiJson<ProcessRequest>,
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
-    if req.text.is_empty() {
-        return Err(ApiError::bad_request(
-            "EMPTY_TEXT",
-            "Field 'text' must not be empty",
-        ));
-    }
-    let o = options(
-        req.check_pii,
-        req.check_injection,
-        req.redact,
-        req.redaction_strategy,
-    )?;
+    let o = check_process(&req)?;
     s.admit(&identity, req.user_id.as_deref(), 1.0).await?;
-    let (verdict, cached) = s.screen(&req.text, o, req.use_cache).await;
-    let status = match verdict.status {
-        Decision::Allowed => "allowed",
-        Decision::Blocked => "blocked",
-    };
-    s.metrics
-        .decisions
-        .get_or_create(&DecisionLabel { status })
-        .inc();
+    let (verdict, cached) = s.screen_counted(&req.text, o, req.use_cache).await;
     Ok(json_response(&ProcessOut::new(
         &rid, &verdict, cached, started,
     )))
@@ -328,50 +309,13 @@ async fn batch(
     ApiJson(req): ApiJson<BatchRequest>,
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
-    if req.texts.is_empty() {
-        return Err(ApiError::bad_request(
-            "EMPTY_BATCH",
-            "Field 'texts' must hold at least one text",
-        ));
-    }
-    if req.texts.len() > s.config.max_batch {
-        return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "BATCH_TOO_LARGE",
-            format!(
-                "A batch holds at most {} texts; got {}",
-                s.config.max_batch,
-                req.texts.len()
-            ),
-        ));
-    }
-    if let Some(i) = req.texts.iter().position(String::is_empty) {
-        return Err(ApiError::bad_request(
-            "EMPTY_TEXT",
-            format!("texts[{i}] must not be empty"),
-        ));
-    }
-    let o = options(
-        req.check_pii,
-        req.check_injection,
-        req.redact,
-        req.redaction_strategy,
-    )?;
+    let o = s.check_batch(&req)?;
     s.admit(&identity, req.user_id.as_deref(), req.texts.len() as f64)
         .await?;
     let mut verdicts = Vec::with_capacity(req.texts.len());
     for text in &req.texts {
         let item_started = Instant::now();
-        let (v, cached) = s.screen(text, o, req.use_cache).await;
-        let status = if v.status == Decision::Blocked {
-            "blocked"
-        } else {
-            "allowed"
-        };
-        s.metrics
-            .decisions
-            .get_or_create(&DecisionLabel { status })
-            .inc();
+        let (v, cached) = s.screen_counted(text, o, req.use_cache).await;
         verdicts.push((v, cached, item_started));
     }
     let results: Vec<ProcessOut> = verdicts
@@ -387,6 +331,121 @@ async fn batch(
         latency_ms: started.elapsed().as_secs_f64() * 1000.0,
     };
     Ok(json_response(&out))
+}
+
+/// The request checks of `/process`, shared with in-process callers.
+fn check_process(req: &ProcessRequest) -> Result<Options, ApiError> {
+    if req.text.is_empty() {
+        return Err(ApiError::bad_request(
+            "EMPTY_TEXT",
+            "Field 'text' must not be empty",
+        ));
+    }
+    options(
+        req.check_pii,
+        req.check_injection,
+        req.redact,
+        req.redaction_strategy,
+    )
+}
+
+impl Reflex {
+    /// The request checks of `/batch`, shared with in-process callers.
+    fn check_batch(&self, req: &BatchRequest) -> Result<Options, ApiError> {
+        if req.texts.is_empty() {
+            return Err(ApiError::bad_request(
+                "EMPTY_BATCH",
+                "Field 'texts' must hold at least one text",
+            ));
+        }
+        if req.texts.len() > self.config.max_batch {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "BATCH_TOO_LARGE",
+                format!(
+                    "A batch holds at most {} texts; got {}",
+                    self.config.max_batch,
+                    req.texts.len()
+                ),
+            ));
+        }
+        if let Some(i) = req.texts.iter().position(String::is_empty) {
+            return Err(ApiError::bad_request(
+                "EMPTY_TEXT",
+                format!("texts[{i}] must not be empty"),
+            ));
+        }
+        options(
+            req.check_pii,
+            req.check_injection,
+            req.redact,
+            req.redaction_strategy,
+        )
+    }
+
+    /// Screens and counts the decision.
+    async fn screen_counted(
+        &self,
+        text: &str,
+        o: Options,
+        use_cache: bool,
+    ) -> (Arc<Verdict>, bool) {
+        let (v, cached) = self.screen(text, o, use_cache).await;
+        let status = match v.status {
+            Decision::Allowed => "allowed",
+            Decision::Blocked => "blocked",
+        };
+        self.metrics
+            .decisions
+            .get_or_create(&DecisionLabel { status })
+            .inc();
+        (v, cached)
+    }
+
+    /// `/process` for a caller in this process (the orchestrator under
+    /// `octollm up`): the same checks and screening, typed, without the
+    /// per-client rate limit that guards the HTTP endpoint.
+    pub async fn process(&self, req: &ProcessRequest) -> Result<ProcessResponse, ApiError> {
+        let started = Instant::now();
+        let o = check_process(req)?;
+        let (v, cached) = self.screen_counted(&req.text, o, req.use_cache).await;
+        Ok(typed(&v, cached, started))
+    }
+
+    /// `/batch` for a caller in this process; see [`Reflex::process`].
+    pub async fn batch(&self, req: &BatchRequest) -> Result<BatchResponse, ApiError> {
+        let started = Instant::now();
+        let o = self.check_batch(req)?;
+        let mut results = Vec::with_capacity(req.texts.len());
+        for text in &req.texts {
+            let item_started = Instant::now();
+            let (v, cached) = self.screen_counted(text, o, req.use_cache).await;
+            results.push(typed(&v, cached, item_started));
+        }
+        Ok(BatchResponse {
+            request_id: String::new(),
+            count: results.len(),
+            safe: results.iter().all(|r| r.safe),
+            results,
+            latency_ms: started.elapsed().as_secs_f64() * 1000.0,
+        })
+    }
+}
+
+/// A verdict as the typed answer in-process callers get; the HTTP handlers
+/// serialise [`ProcessOut`], which borrows instead of copying.
+fn typed(v: &Verdict, cached: bool, started: Instant) -> ProcessResponse {
+    ProcessResponse {
+        request_id: String::new(),
+        safe: v.safe,
+        status: v.status,
+        pii_detected: v.pii_detected.clone(),
+        injections: v.injections.clone(),
+        redacted_text: v.redacted_text.clone(),
+        max_severity: v.max_severity,
+        cached,
+        latency_ms: started.elapsed().as_secs_f64() * 1000.0,
+    }
 }
 
 async fn health(State(s): State<Arc<Reflex>>) -> Json<serde_json::Value> {
@@ -405,12 +464,6 @@ async fn health(State(s): State<Arc<Reflex>>) -> Json<serde_json::Value> {
 }
 
 async fn ready(State(s): State<Arc<Reflex>>) -> Response {
-    match s.redis_state() {
-        "disconnected" => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"ready": false, "reason": "redis is configured but not reachable"})),
-        )
-            .into_response(),
-        _ => Json(json!({"ready": true})).into_response(),
-    }
+    // Configured but unreachable Redis: serving degraded, not ready.
+    octollm_server::health::ready(&[("redis", s.redis_state() != "disconnected")])
 }

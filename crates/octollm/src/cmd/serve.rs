@@ -46,9 +46,10 @@ impl Component {
         let opts = service_options(config, self.name());
         Ok(match self {
             Component::Orchestrator => {
-                let (router, handle) = octollm_orchestrator::app_with_llm(
+                let (router, handle) = octollm_orchestrator::app_with(
                     config.orchestrator.clone(),
                     config.llm.clone(),
+                    octollm_orchestrator::ArmSet::default(),
                     opts,
                 )
                 .await?;

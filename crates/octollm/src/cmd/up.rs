@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -12,7 +13,12 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use crate::cmd::serve::{runtime, shutdown_signal, socket_addr, Component};
+use octollm_executor::Executor;
+use octollm_orchestrator::ArmSet;
+use octollm_planner::Planner;
+use octollm_reflex::Reflex;
+
+use crate::cmd::serve::{runtime, service_options, shutdown_signal, socket_addr, Component};
 use crate::config::Config;
 
 #[derive(Args)]
@@ -91,15 +97,48 @@ pub async fn start(mut config: Config, ephemeral: bool) -> Result<System> {
     .unwrap_or_else(hex_secret);
     config.orchestrator.token_secret = secret.clone();
     config.executor.token_secret = secret;
-    // The arms must be listening before the orchestrator and planner probe them.
+    // One instance of each component serves its port and, unless the
+    // configuration asks for HTTP, is called directly by the orchestrator.
     let (stop, stop_rx) = watch::channel(false);
     let mut servers = JoinSet::new();
     let mut handle = None;
+    let mut local = Local::default();
     for (c, listener) in listeners {
-        let (router, h) = c.router(&config).await?;
-        if h.is_some() {
-            handle = h;
-        }
+        let opts = service_options(&config, c.name());
+        let router = match c {
+            Component::Reflex => {
+                let reflex = Arc::new(Reflex::new(config.reflex.clone(), &opts.metrics).await?);
+                local.reflex = Some(reflex.clone());
+                octollm_server::finish(octollm_reflex::router(reflex), opts)
+            }
+            Component::Executor => {
+                let executor = Arc::new(Executor::start(config.executor.clone()).await?);
+                local.executor = Some(executor.clone());
+                octollm_executor::router(executor, opts)
+            }
+            Component::Planner => {
+                let planner = Arc::new(
+                    Planner::new(config.planner.clone(), config.llm.clone(), &opts.metrics).await?,
+                );
+                local.planner = Some(planner.clone());
+                octollm_planner::router(planner, opts)
+            }
+            Component::Orchestrator => {
+                let supplied = match (config.orchestrator.in_process_arms, local.take()) {
+                    (true, Some((r, p, e))) => crate::arms::in_process(r, p, e),
+                    _ => ArmSet::default(),
+                };
+                let (router, h) = octollm_orchestrator::app_with(
+                    config.orchestrator.clone(),
+                    config.llm.clone(),
+                    supplied,
+                    opts,
+                )
+                .await?;
+                handle = Some(h);
+                router
+            }
+        };
         let mut rx = stop_rx.clone();
         servers.spawn(octollm_server::serve(listener, router, async move {
             let _ = rx.wait_for(|s| *s).await;
@@ -116,6 +155,24 @@ pub async fn start(mut config: Config, ephemeral: bool) -> Result<System> {
         stop,
         servers,
     })
+}
+
+/// The component instances built so far, for the in-process arms.
+#[derive(Default)]
+struct Local {
+    reflex: Option<Arc<Reflex>>,
+    planner: Option<Arc<Planner>>,
+    executor: Option<Arc<Executor>>,
+}
+
+impl Local {
+    fn take(&mut self) -> Option<(Arc<Reflex>, Arc<Planner>, Arc<Executor>)> {
+        Some((
+            self.reflex.take()?,
+            self.planner.take()?,
+            self.executor.take()?,
+        ))
+    }
 }
 
 fn hex_secret() -> String {

@@ -289,9 +289,10 @@ pub async fn start_orch(cfg: OrchestratorConfig) -> Orch {
 }
 
 pub async fn start_orch_with_llm(cfg: OrchestratorConfig, llm: LlmConfig) -> Orch {
-    let (router, handle) = octollm_orchestrator::app_with_llm(cfg, llm, opts("orchestrator"))
-        .await
-        .unwrap();
+    let (router, handle) =
+        octollm_orchestrator::app_with(cfg, llm, Default::default(), opts("orchestrator"))
+            .await
+            .unwrap();
     Orch {
         url: serve(router).await,
         handle,

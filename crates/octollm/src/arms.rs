@@ -1,0 +1,175 @@
+//! In-process arms for `octollm up`: the orchestrator calls the very reflex,
+//! planner and executor objects that also serve HTTP on their ports, so a
+//! task makes no JSON hops over loopback. Each adapter maps the domain
+//! object's answer onto the arm interface the same way the HTTP client maps
+//! status codes: 429 and 5xx are transient, other errors are refusals.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use octollm_executor::Executor;
+use octollm_orchestrator::arms::{
+    Arm, ArmFuture, ArmSet, Attempt, ExecReply, Health, PlanArm, Refusal, ScreenArm, ToolArm,
+    Transient, EXECUTOR,
+};
+use octollm_planner::Planner;
+use octollm_policy::ExecPolicy;
+use octollm_reflex::Reflex;
+use octollm_server::ApiError;
+use octollm_types::exec::ExecuteRequest;
+use octollm_types::plan::{Plan, PlanRequest};
+use octollm_types::reflex::{BatchRequest, BatchResponse, ProcessRequest, ProcessResponse};
+
+const HERE: &str = "in-process";
+
+fn healthy() -> Health {
+    Health {
+        status: "healthy".into(),
+        latency_ms: Some(0.0),
+    }
+}
+
+/// An `ApiError` as one attempt's outcome.
+fn attempt<T>(r: Result<T, ApiError>) -> Attempt<T> {
+    match r {
+        Ok(v) => Ok(Ok(v)),
+        Err(e) if e.status.as_u16() == 429 || e.status.is_server_error() => Err(Transient {
+            message: format!("{}: {}", e.code, e.message),
+            retry_after: e.retry_after.map(Duration::from_secs),
+        }),
+        Err(e) => Ok(Err(Refusal {
+            status: e.status.as_u16(),
+            code: e.code,
+            message: e.message,
+        })),
+    }
+}
+
+/// A call that cannot outlive its timeout, as over HTTP.
+async fn bounded<T>(
+    timeout: Duration,
+    work: impl std::future::Future<Output = Attempt<T>>,
+) -> Attempt<T> {
+    tokio::time::timeout(timeout, work)
+        .await
+        .unwrap_or_else(|_| Err(Transient::new("no answer in time")))
+}
+
+pub struct LocalReflex(pub Arc<Reflex>);
+
+impl Arm for LocalReflex {
+    fn location(&self) -> String {
+        HERE.into()
+    }
+    fn health(&self) -> ArmFuture<'_, Health> {
+        Box::pin(async { healthy() })
+    }
+}
+
+impl ScreenArm for LocalReflex {
+    fn screen(
+        &self,
+        req: &ProcessRequest,
+        timeout: Duration,
+    ) -> ArmFuture<'_, Attempt<ProcessResponse>> {
+        let req = req.clone();
+        Box::pin(bounded(timeout, async move {
+            attempt(self.0.process(&req).await)
+        }))
+    }
+    fn screen_batch(
+        &self,
+        req: &BatchRequest,
+        timeout: Duration,
+    ) -> ArmFuture<'_, Attempt<BatchResponse>> {
+        let req = req.clone();
+        Box::pin(bounded(timeout, async move {
+            attempt(self.0.batch(&req).await)
+        }))
+    }
+}
+
+pub struct LocalPlanner(pub Arc<Planner>);
+
+impl Arm for LocalPlanner {
+    fn location(&self) -> String {
+        HERE.into()
+    }
+    fn health(&self) -> ArmFuture<'_, Health> {
+        Box::pin(async { healthy() })
+    }
+}
+
+impl PlanArm for LocalPlanner {
+    fn plan(&self, req: &PlanRequest, timeout: Duration) -> ArmFuture<'_, Attempt<Plan>> {
+        let req = req.clone();
+        Box::pin(bounded(timeout, async move {
+            attempt(
+                self.0
+                    .plan(&req)
+                    .await
+                    .map(|o| o.plan)
+                    .map_err(|e| e.to_api_error()),
+            )
+        }))
+    }
+}
+
+pub struct LocalExecutor(pub Arc<Executor>);
+
+impl Arm for LocalExecutor {
+    fn location(&self) -> String {
+        HERE.into()
+    }
+    fn health(&self) -> ArmFuture<'_, Health> {
+        Box::pin(async {
+            let h = self.0.health();
+            Health {
+                status: if h.degraded() { "degraded" } else { "healthy" }.into(),
+                latency_ms: Some(0.0),
+            }
+        })
+    }
+}
+
+impl ToolArm for LocalExecutor {
+    fn execute(
+        &self,
+        req: &ExecuteRequest,
+        timeout: Duration,
+    ) -> ArmFuture<'_, Attempt<ExecReply>> {
+        let req = req.clone();
+        Box::pin(bounded(timeout, async move {
+            let reply = self.0.execute(req, None).await;
+            let status = reply.status.as_u16();
+            if status == 429 || reply.status.is_server_error() {
+                return Err(Transient::new(
+                    reply.body.error.unwrap_or_else(|| format!("HTTP {status}")),
+                ));
+            }
+            Ok(Ok(ExecReply {
+                status,
+                body: reply.body,
+            }))
+        }))
+    }
+
+    fn policy(&self) -> ArmFuture<'_, Option<ExecPolicy>> {
+        Box::pin(async {
+            Some(ExecPolicy {
+                commands: self.0.policy().clone(),
+                hosts: self.0.hosts().clone(),
+                allow_plain_http: self.0.allow_plain_http(),
+            })
+        })
+    }
+}
+
+/// The three in-process arms, ready for `octollm_orchestrator::app_with`.
+pub fn in_process(reflex: Arc<Reflex>, planner: Arc<Planner>, executor: Arc<Executor>) -> ArmSet {
+    ArmSet {
+        screen: Some(Arc::new(LocalReflex(reflex))),
+        plan: Some(Arc::new(LocalPlanner(planner))),
+        tools: vec![(EXECUTOR.to_string(), Arc::new(LocalExecutor(executor)))],
+    }
+}
