@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use octollm_server::{ApiError, RequestId, ServiceOptions};
 use octollm_types::exec::ExecuteRequest;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use crate::config::ExecutorConfig;
 use crate::executor::Executor;
@@ -82,16 +82,6 @@ async fn health(State(ex): State<Shared>) -> Json<Value> {
     Json(ex.uptime().health_body("executor", h.degraded(), extra))
 }
 
-async fn ready(State(ex): State<Shared>) -> Result<Json<Value>, ApiError> {
-    let h = ex.health();
-    if h.ready() {
-        return Ok(Json(json!({"status": "ready"})));
-    }
-    Err(ApiError::unavailable(
-        "SANDBOX_UNAVAILABLE",
-        format!(
-            "The sandbox is unavailable: {}",
-            h.sandbox_error.unwrap_or_default()
-        ),
-    ))
+async fn ready(State(ex): State<Shared>) -> Response {
+    octollm_server::health::ready(&[("sandbox", ex.health().ready())])
 }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::StatusCode;
+
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -102,25 +102,6 @@ async fn health(State(s): State<AppState>) -> Json<Value> {
 }
 
 async fn ready(State(s): State<AppState>) -> Response {
-    let deps = s.planner.dependencies().await;
-    let down: Vec<&str> = deps
-        .iter()
-        .filter(|(_, ok)| !**ok)
-        .map(|(n, _)| *n)
-        .collect();
-    if down.is_empty() {
-        (
-            StatusCode::OK,
-            Json(json!({"status": "ready", "dependencies": deps})),
-        )
-            .into_response()
-    } else {
-        ApiError::unavailable(
-            "DEPENDENCY_UNAVAILABLE",
-            format!("Not ready: {} not answering", down.join(", ")),
-        )
-        .with_details(json!({"dependencies": deps}))
-        .with_retry_after(5)
-        .into_response()
-    }
+    let deps: Vec<(&str, bool)> = s.planner.dependencies().await.into_iter().collect();
+    octollm_server::health::ready(&deps)
 }

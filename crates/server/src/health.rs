@@ -52,7 +52,7 @@ pub fn ready(dependencies: &[(&str, bool)]) -> axum::response::Response {
     } else {
         crate::ApiError::unavailable(
             "DEPENDENCY_UNAVAILABLE",
-            format!("Not ready: {} not answering", down.join(", ")),
+            format!("Not ready: {} unavailable", down.join(", ")),
         )
         .with_details(serde_json::json!({"dependencies": deps}))
         .with_retry_after(5)
