@@ -33,6 +33,17 @@ def pct(xs, p):
     return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
 
 
+def run_threads(target, n, args=()):
+    """Runs n threads of target; returns the wall time they took."""
+    threads = [threading.Thread(target=target, args=args(i) if callable(args) else args) for i in range(n)]
+    started = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.monotonic() - started
+
+
 def executions(url, concurrency, seconds):
     stop = time.monotonic() + seconds
     counts, failures = [0] * concurrency, [0] * concurrency
@@ -46,13 +57,7 @@ def executions(url, concurrency, seconds):
             else:
                 failures[i] += 1
 
-    threads = [threading.Thread(target=loop, args=(i,)) for i in range(concurrency)]
-    started = time.monotonic()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    wall = time.monotonic() - started
+    wall = run_threads(loop, concurrency, lambda i: (i,))
     print(json.dumps({"executions": sum(counts), "failures": sum(failures),
                       "per_second": round(sum(counts) / wall, 1)}))
 
@@ -94,13 +99,7 @@ def tasks(url, in_flight, total):
             with lock:
                 outcomes[end] = outcomes.get(end, 0) + 1
 
-    threads = [threading.Thread(target=loop) for _ in range(in_flight)]
-    started = time.monotonic()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    wall = time.monotonic() - started
+    wall = run_threads(loop, in_flight)
     print(json.dumps({"tasks": total, "outcomes": outcomes, "per_second": round(total / wall, 1),
                       "p50_s": round(pct(latencies, 50), 3), "p95_s": round(pct(latencies, 95), 3),
                       "p99_s": round(pct(latencies, 99), 3)}))

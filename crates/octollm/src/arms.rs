@@ -55,16 +55,23 @@ async fn bounded<T>(
         .unwrap_or_else(|_| Err(Transient::new("no answer in time")))
 }
 
-pub struct LocalReflex(pub Arc<Reflex>);
-
-impl Arm for LocalReflex {
-    fn location(&self) -> String {
-        HERE.into()
-    }
-    fn health(&self) -> ArmFuture<'_, Health> {
-        Box::pin(async { healthy() })
-    }
+/// Reflex and planner are up whenever this process is.
+macro_rules! always_healthy {
+    ($($t:ty),*) => {$(
+        impl Arm for $t {
+            fn location(&self) -> String {
+                HERE.into()
+            }
+            fn health(&self) -> ArmFuture<'_, Health> {
+                Box::pin(async { healthy() })
+            }
+        }
+    )*};
 }
+
+always_healthy!(LocalReflex, LocalPlanner);
+
+pub struct LocalReflex(pub Arc<Reflex>);
 
 impl ScreenArm for LocalReflex {
     fn screen(
@@ -90,15 +97,6 @@ impl ScreenArm for LocalReflex {
 }
 
 pub struct LocalPlanner(pub Arc<Planner>);
-
-impl Arm for LocalPlanner {
-    fn location(&self) -> String {
-        HERE.into()
-    }
-    fn health(&self) -> ArmFuture<'_, Health> {
-        Box::pin(async { healthy() })
-    }
-}
 
 impl PlanArm for LocalPlanner {
     fn plan(&self, req: &PlanRequest, timeout: Duration) -> ArmFuture<'_, Attempt<Plan>> {

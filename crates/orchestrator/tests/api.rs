@@ -9,7 +9,6 @@ use std::time::Duration;
 use common::*;
 use octollm_fake_llm::{FakeLlm, FakeReply};
 use octollm_orchestrator::OrchestratorConfig;
-use octollm_planner::LlmConfig;
 use octollm_testkit::http::send_text;
 use serde_json::{json, Value};
 
@@ -291,14 +290,7 @@ async fn judge_budget(kind: Kind) {
     let db = Db::new(kind).await;
     let arms = start_arms(ArmsOptions::default()).await;
     let judge = FakeLlm::start().await.unwrap();
-    let llm = LlmConfig {
-        provider: "openai".into(),
-        base_url: judge.openai_base_url(),
-        model: "gpt-4o-mini".into(),
-        max_retries: 0,
-        ..LlmConfig::default()
-    };
-    let o = start_orch_with_llm(arms.config(&db), llm).await;
+    let o = start_orch_with_llm(arms.config(&db), openai_on(&judge)).await;
     // A judge that agrees, cheaply.
     judge.push_reply(
         FakeReply::json(

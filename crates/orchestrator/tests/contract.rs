@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use common::*;
 use octollm_fake_llm::{FakeLlm, FakeReply};
-use octollm_planner::LlmConfig;
 use serde_json::json;
 
 const LONG: Duration = Duration::from_secs(60);
@@ -17,24 +16,12 @@ const LONG: Duration = Duration::from_secs(60);
 /// A criterion holding an SSN is stored, planned and judged redacted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn criteria_with_pii_never_reach_the_planner_or_the_judge() {
-    let db = Db::new(Kind::Sqlite).await;
-    let arms = start_arms(ArmsOptions {
-        llm_planner: true,
-        ..Default::default()
-    })
-    .await;
+    let (db, arms) = llm_planned().await;
     let judge = FakeLlm::start().await.unwrap();
     judge.push_reply(FakeReply::json(
         &json!({"results": [{"criterion": "x", "passed": true, "reason": "it says hi"}]}),
     ));
-    let llm = LlmConfig {
-        provider: "openai".into(),
-        base_url: judge.openai_base_url(),
-        model: "gpt-4o-mini".into(),
-        max_retries: 0,
-        ..LlmConfig::default()
-    };
-    let o = start_orch_with_llm(arms.config(&db), llm).await;
+    let o = start_orch_with_llm(arms.config(&db), openai_on(&judge)).await;
     let id = submit(
         &o.url,
         json!({"goal": "Say hi", "acceptance_criteria": ["The output greets the holder of SSN 123-45-6789"]}),
@@ -63,12 +50,7 @@ async fn criteria_with_pii_never_reach_the_planner_or_the_judge() {
 /// resolved by the orchestrator: the command never sees the placeholder.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_reference_the_planner_accepts_is_resolved() {
-    let db = Db::new(Kind::Sqlite).await;
-    let arms = start_arms(ArmsOptions {
-        llm_planner: true,
-        ..Default::default()
-    })
-    .await;
+    let (db, arms) = llm_planned().await;
     let fake = arms.fake.as_ref().unwrap();
     fake.push_reply(FakeReply::json(&json!({"plan": [
         {"step": 1, "action": "Say a word", "required_arm": "executor",
@@ -90,12 +72,7 @@ async fn a_reference_the_planner_accepts_is_resolved() {
 /// never sent to the executor.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_step_on_an_unknown_arm_is_refused() {
-    let db = Db::new(Kind::Sqlite).await;
-    let arms = start_arms(ArmsOptions {
-        llm_planner: true,
-        ..Default::default()
-    })
-    .await;
+    let (db, arms) = llm_planned().await;
     let fake = arms.fake.as_ref().unwrap();
     let bad = json!({"plan": [
         {"step": 1, "action": "Teleport", "required_arm": "teleporter",

@@ -216,14 +216,7 @@ pub async fn start_arms(o: ArmsOptions) -> Arms {
     let (llm, fake, mode) = if o.llm_planner {
         let fake = FakeLlm::start().await.unwrap();
         plan_responder(&fake);
-        let llm = LlmConfig {
-            provider: "openai".into(),
-            base_url: fake.openai_base_url(),
-            model: "gpt-4o-mini".into(),
-            max_retries: 0,
-            ..LlmConfig::default()
-        };
-        (llm, Some(fake), "llm")
+        (openai_on(&fake), Some(fake), "llm")
     } else {
         (LlmConfig::default(), None, "builtin")
     };
@@ -356,4 +349,26 @@ pub async fn wait_done(base: &str, id: &str, timeout: Duration) -> Value {
         )
     })
     .await
+}
+
+/// An OpenAI-compatible provider pointed at `fake`, without retries.
+pub fn openai_on(fake: &FakeLlm) -> LlmConfig {
+    LlmConfig {
+        provider: "openai".into(),
+        base_url: fake.openai_base_url(),
+        model: "gpt-4o-mini".into(),
+        max_retries: 0,
+        ..LlmConfig::default()
+    }
+}
+
+/// A fresh SQLite store and arms that plan through the fake LLM.
+pub async fn llm_planned() -> (Db, Arms) {
+    let db = Db::new(Kind::Sqlite).await;
+    let arms = start_arms(ArmsOptions {
+        llm_planner: true,
+        ..Default::default()
+    })
+    .await;
+    (db, arms)
 }
