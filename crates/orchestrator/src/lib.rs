@@ -9,7 +9,7 @@
 mod api;
 mod arms;
 pub mod caps;
-pub mod cli;
+pub mod client;
 mod config;
 mod core;
 pub mod criteria;
@@ -31,6 +31,7 @@ use octollm_server::{ServiceOptions, Uptime};
 use parking_lot::Mutex;
 use tokio::sync::{broadcast, Notify};
 
+pub use client::{CancelReply, ClientError, EventStream, OrchestratorClient};
 pub use config::OrchestratorConfig;
 pub use error::{OrchestratorError, StoreError};
 pub use worker::Handle;
