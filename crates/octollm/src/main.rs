@@ -5,6 +5,7 @@ mod arms;
 mod cmd;
 mod config;
 mod logging;
+mod render;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -32,7 +33,7 @@ enum Command {
     /// Submit a goal and follow it live (starts an in-process system when none is running).
     Run(cmd::run::RunArgs),
     /// List, show or cancel tasks.
-    Tasks(cmd::run::TasksArgs),
+    Tasks(cmd::tasks::TasksArgs),
     /// Run one component as an HTTP service.
     Serve(cmd::serve::ServeArgs),
     /// Screen a text for PII and prompt injection (exit 0 safe, 1 unsafe).
@@ -57,7 +58,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Up(args) => cmd::up::run(config, args),
         Command::Run(args) => cmd::run::run(config, args),
-        Command::Tasks(args) => cmd::run::tasks(config, args),
+        Command::Tasks(args) => cmd::tasks::run(config, args),
         Command::Serve(args) => cmd::serve::run(config, args),
         Command::Scan(args) => cmd::scan::run(config, args),
         Command::Plan(args) => cmd::plan::run(config, args),

@@ -1,16 +1,17 @@
 //! The OctoLLM orchestrator (SPEC §6): the task API, a durable task queue
 //! on SQLite or PostgreSQL, the main loop (screen → cache → plan → run the
-//! step DAG → verify → scan → store), budgets, deadlines, cancellation, the
-//! arm registry, and the command-line pieces that drive it.
+//! step DAG → verify → scan → store), budgets, deadlines, cancellation and
+//! the arm registry.
 //!
 //! Entry points: [`app`] for the service (router plus a [`Handle`] that
 //! stops its workers), [`app_with`] to supply the LLM judge and in-process
-//! arms ([`arms`]), [`cli`] for `octollm run` and `octollm tasks`.
+//! arms ([`arms`]), and [`OrchestratorClient`] for talking to a running one
+//! (the binary renders what it returns).
 
 mod api;
 pub mod arms;
 pub mod caps;
-pub mod cli;
+pub mod client;
 mod config;
 mod core;
 pub mod criteria;
@@ -33,6 +34,7 @@ use parking_lot::Mutex;
 use tokio::sync::{broadcast, Notify};
 
 pub use arms::ArmSet;
+pub use client::{CancelReply, ClientError, EventStream, OrchestratorClient};
 pub use config::OrchestratorConfig;
 pub use error::{OrchestratorError, StoreError};
 pub use worker::Handle;

@@ -1,7 +1,7 @@
 //! `cargo run -p octollm-planner --example plan -- "<goal>" [--criteria C]…`:
-//! plans with the built-in planner and prints the tree.
+//! plans with the built-in planner and prints the plan as JSON.
 
-use octollm_planner::{render_tree, LlmConfig, Planner, PlannerConfig};
+use octollm_planner::{LlmConfig, Planner, PlannerConfig};
 use octollm_types::plan::PlanRequest;
 
 #[tokio::main(flavor = "current_thread")]
@@ -24,7 +24,13 @@ async fn main() {
         }
     };
     match planner.plan(&req).await {
-        Ok(o) => print!("{}", render_tree(&o.plan)),
+        Ok(o) => match serde_json::to_string_pretty(&o.plan) {
+            Ok(json) => println!("{json}"),
+            Err(e) => {
+                eprintln!("{e}");
+                std::process::exit(2);
+            }
+        },
         Err(e) => {
             println!("ERROR: {}", e.to_api_error().message);
             std::process::exit(1);

@@ -6,7 +6,7 @@
 //! validated against the executor's policy, whoever wrote it.
 //!
 //! Entry points: [`app`] for the HTTP service, [`Planner`] for in-process
-//! planning (`octollm plan`), [`render_tree`] for the CLI's output.
+//! planning (`octollm plan`, and the orchestrator in-process).
 
 pub mod builtin;
 mod cache;
@@ -18,7 +18,6 @@ pub mod llm_plan;
 mod metrics;
 mod planner;
 pub mod policy;
-mod render;
 pub mod validate;
 
 use std::sync::Arc;
@@ -28,7 +27,6 @@ pub use config::{PlannerConfig, DEFAULT_ALLOWED_COMMANDS};
 pub use error::{PlanError, PlannerError};
 pub use octollm_llm::LlmConfig;
 pub use planner::{PlanOutcome, Planner};
-pub use render::{command_line, render_tree};
 
 /// The finished planner service: routes plus the shared layers and `/metrics`.
 pub async fn app(

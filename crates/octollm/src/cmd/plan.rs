@@ -43,7 +43,7 @@ pub fn run(config: Config, args: PlanArgs) -> Result<ExitCode> {
                 if args.json {
                     println!("{}", serde_json::to_string_pretty(&outcome.plan)?);
                 } else {
-                    print!("{}", octollm_planner::render_tree(&outcome.plan));
+                    print!("{}", crate::render::plan::render_tree(&outcome.plan));
                 }
                 Ok(ExitCode::SUCCESS)
             }

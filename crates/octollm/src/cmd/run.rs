@@ -1,13 +1,32 @@
-//! `octollm run "<goal>"` and `octollm tasks …`: drive an orchestrator.
+//! `octollm run "<goal>"`: submit a goal to an orchestrator (or to one
+//! started in this process when none answers), follow its events live and
+//! print the outcome.
+//!
+//! Exit codes: 0 the task completed, 1 it failed, was cancelled or was
+//! rejected, 2 the orchestrator could not be reached or answered something
+//! unexpected.
 
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Result;
-use clap::{Args, Subcommand};
+use clap::Args;
+use octollm_orchestrator::{ClientError, OrchestratorClient};
+use octollm_types::task::{TaskContract, TaskStatus};
 
 use crate::cmd::serve::{runtime, Component};
+use crate::cmd::{client, exit_code, local_url};
 use crate::config::Config;
+use crate::render::progress::Progress;
+use crate::render::task;
+
+/// How often the spinner is redrawn.
+const SPIN_EVERY: Duration = Duration::from_millis(100);
+/// How often the task is polled when its event stream broke.
+const POLL_EVERY: Duration = Duration::from_millis(300);
+/// How long a running orchestrator has to answer `/health`.
+const PROBE_TIMEOUT: Duration = Duration::from_millis(800);
 
 #[derive(Args)]
 pub struct RunArgs {
@@ -27,53 +46,9 @@ pub struct RunArgs {
     url: Option<String>,
 }
 
-#[derive(Args)]
-pub struct TasksArgs {
-    #[command(subcommand)]
-    command: TasksCommand,
-    /// Orchestrator to talk to (default: the local one on the configured port).
-    #[arg(long, global = true)]
-    url: Option<String>,
-    /// Print JSON.
-    #[arg(long, global = true)]
-    json: bool,
-}
-
-#[derive(Subcommand)]
-enum TasksCommand {
-    /// Recent tasks, newest first.
-    List {
-        /// Only tasks in this status.
-        #[arg(long)]
-        status: Option<String>,
-        #[arg(long, default_value_t = 20)]
-        limit: u32,
-    },
-    /// One task with its plan, steps and result.
-    Show { id: String },
-    /// Cancel a task.
-    Cancel { id: String },
-}
-
-fn local_url(config: &Config) -> String {
-    let host = match config.server.bind.as_str() {
-        "0.0.0.0" | "::" | "" => "127.0.0.1".to_string(),
-        h if h.contains(':') => format!("[{h}]"),
-        h => h.to_string(),
-    };
-    format!("http://{host}:{}", config.server.orchestrator_port)
-}
-
 async fn answers(url: &str) -> bool {
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_millis(800))
-        .build();
-    match client {
-        Ok(c) => c
-            .get(format!("{url}/health"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success()),
+    match OrchestratorClient::new(url) {
+        Ok(c) => c.with_timeout(PROBE_TIMEOUT).health().await.is_ok(),
         Err(_) => false,
     }
 }
@@ -94,36 +69,96 @@ pub fn run(config: Config, args: RunArgs) -> Result<ExitCode> {
         let target = embedded
             .as_ref()
             .map_or(url.clone(), |s| s.url(Component::Orchestrator).to_string());
-        let code = octollm_orchestrator::cli::run_goal(
-            &target,
-            &args.goal,
-            &args.criteria,
-            args.max_time,
-            args.json,
-        )
-        .await;
+        let contract = contract(&args.goal, &args.criteria, args.max_time);
+        let stdout = std::io::stdout();
+        let tty = stdout.is_terminal();
+        let code = run_goal(&target, &contract, args.json, tty, &mut stdout.lock()).await;
         if let Some(system) = embedded {
             system.shutdown().await;
         }
-        Ok(ExitCode::from(code.clamp(0, 255) as u8))
+        Ok(ExitCode::from(code))
     })
 }
 
-pub fn tasks(config: Config, args: TasksArgs) -> Result<ExitCode> {
-    let url = args.url.clone().unwrap_or_else(|| local_url(&config));
-    let code = runtime()?.block_on(async move {
-        match args.command {
-            TasksCommand::List { status, limit } => {
-                octollm_orchestrator::cli::tasks_list(&url, status.as_deref(), limit, args.json)
-                    .await
+/// The contract `octollm run` submits: the goal, its criteria and an
+/// optional deadline, everything else at the API's defaults.
+pub fn contract(goal: &str, criteria: &[String], max_time: Option<u64>) -> TaskContract {
+    let mut contract = TaskContract {
+        goal: goal.to_string(),
+        constraints: Vec::new(),
+        context: serde_json::Map::new(),
+        acceptance_criteria: criteria.to_vec(),
+        budget: Default::default(),
+        priority: 5,
+    };
+    if let Some(t) = max_time {
+        contract.budget.max_time_seconds = t;
+    }
+    contract
+}
+
+/// Submits `contract` to the orchestrator at `url`, follows it and writes
+/// the progress to `out` (`tty` turns the spinner on); the exit code.
+pub async fn run_goal(
+    url: &str,
+    contract: &TaskContract,
+    json_output: bool,
+    tty: bool,
+    out: &mut dyn Write,
+) -> u8 {
+    match follow_goal(url, contract, json_output, tty, out).await {
+        Ok(code) => code,
+        Err(e) => {
+            if json_output {
+                task::error_json(out, &e);
+            } else {
+                task::error(out, &e);
             }
-            TasksCommand::Show { id } => {
-                octollm_orchestrator::cli::tasks_show(&url, &id, args.json).await
-            }
-            TasksCommand::Cancel { id } => {
-                octollm_orchestrator::cli::tasks_cancel(&url, &id, args.json).await
-            }
+            exit_code(&e)
         }
-    });
-    Ok(ExitCode::from(code.clamp(0, 255) as u8))
+    }
+}
+
+async fn follow_goal(
+    url: &str,
+    contract: &TaskContract,
+    json_output: bool,
+    tty: bool,
+    out: &mut dyn Write,
+) -> Result<u8, ClientError> {
+    let api = client(url)?;
+    let id = api.submit(contract).await?.task_id;
+    let mut progress = Progress::new(out, tty, json_output);
+    progress.line(&format!("Task {id}"));
+    if follow_events(&api, &id, &mut progress).await.is_err() {
+        // The stream broke; poll until the task ends.
+        while !api.get(&id).await?.status.is_terminal() {
+            tokio::time::sleep(POLL_EVERY).await;
+        }
+    }
+    let task = api.get(&id).await?;
+    progress.finish(&task);
+    Ok(if task.status == TaskStatus::Completed {
+        0
+    } else {
+        1
+    })
+}
+
+async fn follow_events(
+    api: &OrchestratorClient,
+    id: &str,
+    progress: &mut Progress<'_>,
+) -> Result<(), ClientError> {
+    let mut events = api.events(id).await?;
+    let mut tick = tokio::time::interval(SPIN_EVERY);
+    loop {
+        tokio::select! {
+            ev = events.next() => match ev? {
+                Some(ev) => progress.event(&ev),
+                None => return Ok(()),
+            },
+            _ = tick.tick() => progress.spin(),
+        }
+    }
 }

@@ -1,4 +1,4 @@
-//! A plan as a readable tree for the CLI.
+//! A plan as a readable tree for `octollm plan`.
 
 use std::fmt::Write;
 
@@ -16,6 +16,7 @@ fn shell_quote(a: &str) -> String {
     }
 }
 
+/// A tool call as the command line a person would type.
 pub fn command_line(call: &ToolCall) -> String {
     match call {
         ToolCall::Shell {
@@ -97,4 +98,46 @@ pub fn render_tree(plan: &Plan) -> String {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn draws_the_documented_tree() {
+        let plan: Plan = serde_json::from_value(serde_json::json!({
+            "plan": [
+                {"step": 1, "action": "List files in /tmp", "required_arm": "executor",
+                 "tool_call": {"action_type": "shell", "command": "ls", "args": ["-1", "/tmp"]}},
+                {"step": 2, "action": "Count them", "required_arm": "executor", "depends_on": [1],
+                 "tool_call": {"action_type": "shell", "command": "wc", "args": ["-l"],
+                               "stdin": "{{step_1.output}}"}}],
+            "confidence": 0.9, "planner": "builtin", "rationale": "it's two steps"}))
+        .unwrap();
+        assert_eq!(
+            render_tree(&plan),
+            "Plan (builtin, 2 steps, confidence 0.90)\n\
+             ├─ 1. List files in /tmp   [executor]\n\
+             │     $ ls -1 /tmp\n\
+             └─ 2. Count them   [executor]  after 1\n\
+             \x20     $ wc -l  < {{step_1.output}}\n\
+             Rationale: it's two steps\n"
+        );
+    }
+
+    #[test]
+    fn quotes_only_what_needs_it() {
+        let call = ToolCall::Shell {
+            command: "echo".into(),
+            args: vec!["a b".into(), "it's".into(), "".into(), "x=1".into()],
+            stdin: None,
+        };
+        assert_eq!(command_line(&call), r"echo 'a b' 'it'\''s' '' x=1");
+        let http = ToolCall::Http {
+            method: "GET".into(),
+            url: "https://example.com".into(),
+        };
+        assert_eq!(command_line(&http), "GET https://example.com");
+    }
 }

@@ -1,0 +1,134 @@
+//! `octollm tasks list|show|cancel`: look at and stop tasks of a running
+//! orchestrator. Exit codes as for `octollm run`; `show` exits 1 for a
+//! task that ended without completing.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Args, Subcommand};
+use octollm_orchestrator::ClientError;
+use octollm_types::task::TaskStatus;
+
+use crate::cmd::serve::runtime;
+use crate::cmd::{client, exit_code, local_url};
+use crate::config::Config;
+use crate::render::task;
+
+#[derive(Args)]
+pub struct TasksArgs {
+    #[command(subcommand)]
+    command: TasksCommand,
+    /// Orchestrator to talk to (default: the local one on the configured port).
+    #[arg(long, global = true)]
+    url: Option<String>,
+    /// Print JSON.
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+#[derive(Subcommand)]
+enum TasksCommand {
+    /// Recent tasks, newest first.
+    List {
+        /// Only tasks in this status.
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
+    /// One task with its plan, steps and result.
+    Show { id: String },
+    /// Cancel a task.
+    Cancel { id: String },
+}
+
+pub fn run(config: Config, args: TasksArgs) -> Result<ExitCode> {
+    let url = args.url.clone().unwrap_or_else(|| local_url(&config));
+    let code = runtime()?.block_on(async move {
+        let mut out = std::io::stdout().lock();
+        match args.command {
+            TasksCommand::List { status, limit } => {
+                list(&url, status.as_deref(), limit, args.json, &mut out).await
+            }
+            TasksCommand::Show { id } => show(&url, &id, args.json, &mut out).await,
+            TasksCommand::Cancel { id } => cancel(&url, &id, args.json, &mut out).await,
+        }
+    });
+    Ok(ExitCode::from(code))
+}
+
+/// Writes `✗ error` and gives its exit code.
+fn failed(out: &mut dyn Write, e: &ClientError) -> u8 {
+    let _ = writeln!(out, "✗ {e}");
+    exit_code(e)
+}
+
+/// `tasks list`.
+pub async fn list(
+    url: &str,
+    status: Option<&str>,
+    limit: u32,
+    json_output: bool,
+    out: &mut dyn Write,
+) -> u8 {
+    let res = async { client(url)?.list(status, Some(limit), None).await }.await;
+    match res {
+        Ok(l) if json_output => match serde_json::to_value(&l) {
+            Ok(v) => {
+                let _ = writeln!(out, "{v}");
+                0
+            }
+            Err(e) => failed(out, &ClientError::Unexpected(e.to_string())),
+        },
+        Ok(l) => {
+            task::table(out, &l);
+            0
+        }
+        Err(e) => failed(out, &e),
+    }
+}
+
+/// `tasks show ID`.
+pub async fn show(url: &str, id: &str, json_output: bool, out: &mut dyn Write) -> u8 {
+    let res = async { client(url)?.get(id).await }.await;
+    match res {
+        Ok(t) if json_output => {
+            let _ = writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(&t).unwrap_or_default()
+            );
+            0
+        }
+        Ok(t) => {
+            task::detail(out, &t);
+            task::outcome(out, &t);
+            if t.status.is_terminal() && t.status != TaskStatus::Completed {
+                1
+            } else {
+                0
+            }
+        }
+        Err(e) => failed(out, &e),
+    }
+}
+
+/// `tasks cancel ID`.
+pub async fn cancel(url: &str, id: &str, json_output: bool, out: &mut dyn Write) -> u8 {
+    let res = async { client(url)?.cancel(id).await }.await;
+    match res {
+        Ok(r) if json_output => match serde_json::to_value(&r) {
+            Ok(v) => {
+                let _ = writeln!(out, "{v}");
+                0
+            }
+            Err(e) => failed(out, &ClientError::Unexpected(e.to_string())),
+        },
+        Ok(r) => {
+            let _ = writeln!(out, "{} {}", r.status, r.message);
+            0
+        }
+        Err(e) => failed(out, &e),
+    }
+}

@@ -1,0 +1,124 @@
+//! Tasks as text: the outcome block that ends `octollm run` and
+//! `octollm tasks show`, the `tasks list` table, a task's step list, and
+//! how an orchestrator error is shown.
+
+use std::io::Write;
+
+use octollm_orchestrator::ClientError;
+use octollm_types::orchestrator::{StepStatus, TaskList, TaskView};
+use octollm_types::task::TaskStatus;
+use serde_json::{json, Value};
+
+use crate::render::human_ms;
+
+/// Output, then `✓ completed in 1.2 s · 2 step(s) · …`, then the error.
+pub fn outcome(out: &mut dyn Write, task: &TaskView) {
+    if let Some(r) = &task.result {
+        if !r.output.is_empty() {
+            let _ = writeln!(out, "\nOutput:\n{}", r.output.trim_end());
+        }
+        let m = &r.metadata;
+        let _ = writeln!(
+            out,
+            "\n{} {} in {} · {} step(s) · {} tokens · ${:.4}{}",
+            if task.status == TaskStatus::Completed {
+                "✓"
+            } else {
+                "✗"
+            },
+            task.status.as_str(),
+            human_ms(m.total_duration_ms),
+            m.steps_executed,
+            m.tokens_used,
+            m.cost_usd,
+            if m.cached { " · cached" } else { "" }
+        );
+    } else {
+        let _ = writeln!(out, "\n✗ {}", task.status.as_str());
+    }
+    if let Some(e) = &task.error {
+        let _ = writeln!(out, "{}: {}", e.code, e.message);
+    }
+}
+
+/// The `tasks list` table.
+pub fn table(out: &mut dyn Write, list: &TaskList) {
+    let _ = writeln!(
+        out,
+        "{:<36}  {:<10}  {:<24}  GOAL",
+        "ID", "STATUS", "CREATED"
+    );
+    for t in &list.tasks {
+        let goal: String = t.goal.chars().take(60).collect();
+        let _ = writeln!(
+            out,
+            "{:<36}  {:<10}  {:<24}  {goal}",
+            t.task_id,
+            t.status.as_str(),
+            t.created_at
+        );
+    }
+    if list.tasks.is_empty() {
+        let _ = writeln!(out, "(no tasks)");
+    }
+}
+
+/// `tasks show`: the header and one line per step (the outcome follows).
+pub fn detail(out: &mut dyn Write, t: &TaskView) {
+    let _ = writeln!(
+        out,
+        "Task    {}\nStatus  {}\nGoal    {}\nCreated {}",
+        t.task_id,
+        t.status.as_str(),
+        t.goal,
+        t.created_at
+    );
+    for s in &t.steps {
+        let mark = match s.status {
+            StepStatus::Completed => "✓",
+            StepStatus::Failed | StepStatus::Cancelled => "✗",
+            StepStatus::Running => "…",
+            _ => "·",
+        };
+        let dur = s
+            .duration_ms
+            .map(|d| format!("  ({})", human_ms(d)))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  {mark} [{}] {} — {}{dur}",
+            s.step,
+            s.action,
+            s.status.as_str()
+        );
+        if let Some(e) = &s.error {
+            let _ = writeln!(out, "      {e}");
+        }
+    }
+}
+
+/// `✗ CODE: message`, plus the injection findings of a rejected goal.
+pub fn error(out: &mut dyn Write, e: &ClientError) {
+    let _ = writeln!(out, "✗ {e}");
+    let findings = e
+        .envelope()
+        .and_then(|env| env.error.details.pointer("/injections"))
+        .and_then(Value::as_array);
+    for f in findings.into_iter().flatten() {
+        let _ = writeln!(
+            out,
+            "  - {} ({})",
+            f.get("category").and_then(Value::as_str).unwrap_or("?"),
+            f.get("severity").and_then(Value::as_str).unwrap_or("?")
+        );
+    }
+}
+
+/// The error as one JSON line: the server's envelope when it sent one.
+pub fn error_json(out: &mut dyn Write, e: &ClientError) {
+    let body = e
+        .envelope()
+        .and_then(|env| serde_json::to_value(env).ok())
+        .unwrap_or_else(|| json!({"error": {"code": "CLI_ERROR", "message": e.to_string()}}));
+    let _ = writeln!(out, "{body}");
+}
