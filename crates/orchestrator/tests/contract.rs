@@ -88,7 +88,7 @@ async fn a_step_on_an_unknown_arm_is_refused() {
     let msg = v["error"]["message"].as_str().unwrap();
     assert!(msg.contains("teleporter"), "{v:#}");
     assert!(
-        v["steps"].as_array().map_or(true, |s| s.is_empty()),
+        v["steps"].as_array().is_none_or(|s| s.is_empty()),
         "nothing ran: {v:#}"
     );
     o.handle.shutdown().await;

@@ -87,12 +87,22 @@ impl From<serde_json::Error> for Stop {
     }
 }
 
+/// A fenced store write found the lease gone.
+#[derive(Debug)]
+pub(crate) struct LeaseLost;
+
+impl From<LeaseLost> for Stop {
+    fn from(_: LeaseLost) -> Self {
+        Stop::LeaseLost
+    }
+}
+
 /// A fenced store write: `false` means the lease is gone.
-fn fenced(written: bool) -> Result<(), Stop> {
+fn fenced(written: bool) -> Result<(), LeaseLost> {
     if written {
         Ok(())
     } else {
-        Err(Stop::LeaseLost)
+        Err(LeaseLost)
     }
 }
 
@@ -199,6 +209,6 @@ impl Runner {
                 self.cost,
             )
             .await?;
-        fenced(stored)
+        Ok(fenced(stored)?)
     }
 }
