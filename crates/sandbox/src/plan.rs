@@ -7,6 +7,7 @@
 
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::config::{ExecSpec, SandboxConfig};
@@ -42,6 +43,14 @@ const ETC_MAX_FILE: u64 = 1 << 20;
 /// Device nodes bound from the host's `/dev`; nothing else is there.
 const DEV_NODES: &[&str] = &["null", "zero", "urandom", "tty"];
 
+/// A regular file written into the root tmpfs.
+pub struct PlannedFile {
+    pub path: CString,
+    pub body: Vec<u8>,
+    /// Permission bits, applied exactly (no umask).
+    pub mode: u32,
+}
+
 pub struct Bind {
     pub src: CString,
     pub dst: CString,
@@ -53,11 +62,12 @@ pub struct Bind {
 pub struct RootPlan {
     pub root: CString,
     pub root_opts: CString,
-    pub dirs: Vec<CString>,
+    /// (path, mode), created in order; the mode is set exactly (no umask).
+    pub dirs: Vec<(CString, u32)>,
     pub binds: Vec<Bind>,
     /// (target, link path)
     pub symlinks: Vec<(CString, CString)>,
-    pub files: Vec<(CString, Vec<u8>)>,
+    pub files: Vec<PlannedFile>,
     pub proc_dir: CString,
     pub tmp_dir: CString,
     pub tmp_opts: CString,
@@ -120,7 +130,7 @@ impl RootPlan {
             seccomp,
         };
         for d in ["proc", "tmp", "workspace", "dev", "etc"] {
-            plan.dirs.push(c(under(root, d))?);
+            plan.dirs.push((c(under(root, d))?, 0o755));
         }
         for dir in SYSTEM_DIRS {
             let host = Path::new(dir);
@@ -132,7 +142,7 @@ impl RootPlan {
                 plan.symlinks
                     .push((cstr(target.as_os_str().as_bytes())?, c(under(root, dir))?));
             } else if meta.is_dir() {
-                plan.dirs.push(c(under(root, dir))?);
+                plan.dirs.push((c(under(root, dir))?, 0o755));
                 plan.binds.push(Bind {
                     src: cstr(dir)?,
                     dst: c(under(root, dir))?,
@@ -179,10 +189,11 @@ impl RootPlan {
             ("hostname", "octollm-sandbox\n"),
             ("resolv.conf", ""),
         ] {
-            self.files.push((
-                c(under(root, &format!("/etc/{name}")))?,
-                body.as_bytes().to_vec(),
-            ));
+            self.files.push(PlannedFile {
+                path: c(under(root, &format!("/etc/{name}")))?,
+                body: body.as_bytes().to_vec(),
+                mode: 0o644,
+            });
         }
         for name in ETC_ALLOWLIST {
             self.copy_etc_entry(root, &Path::new("/etc").join(name), 0)?;
@@ -206,12 +217,28 @@ impl RootPlan {
             self.symlinks
                 .push((cstr(target.as_os_str().as_bytes())?, c(inner)?));
         } else if meta.is_file() && meta.len() <= ETC_MAX_FILE {
+            // The server reads /etc as root, but inside the sandbox every
+            // copy belongs to the command's own (namespace) uid, so owner and
+            // group bits would grant it what the host keeps from other
+            // users: only what "other" may read is copied at all.
+            let Some(mode) = etc_copy_mode(meta.permissions().mode(), false) else {
+                return Ok(());
+            };
             // Unreadable files are skipped rather than failing start-up.
             if let Ok(body) = std::fs::read(host) {
-                self.files.push((c(inner)?, body));
+                self.files.push(PlannedFile {
+                    path: c(inner)?,
+                    body,
+                    mode,
+                });
             }
         } else if meta.is_dir() && depth < 2 {
-            self.dirs.push(c(inner)?);
+            // A directory "other" may not list and enter is not copied,
+            // nor is anything under it.
+            let Some(mode) = etc_copy_mode(meta.permissions().mode(), true) else {
+                return Ok(());
+            };
+            self.dirs.push((c(inner)?, mode));
             if let Ok(entries) = std::fs::read_dir(host) {
                 for e in entries.flatten() {
                     self.copy_etc_entry(root, &e.path(), depth + 1)?;
@@ -220,6 +247,22 @@ impl RootPlan {
         }
         Ok(())
     }
+}
+
+/// The mode a copy of a host `/etc` entry gets, or `None` when it must not
+/// be copied. Inside the sandbox the copy is owned by the command's own uid,
+/// so the host's owner and group bits cannot be kept as such; what "other"
+/// may do on the host is what everybody may do with the copy (read, and
+/// search or execute where "other" could). Write bits are never kept, and
+/// neither are setuid, setgid and sticky.
+fn etc_copy_mode(host_mode: u32, is_dir: bool) -> Option<u32> {
+    let other = host_mode & 0o007;
+    let needed = if is_dir { 0o005 } else { 0o004 };
+    if other & needed != needed {
+        return None;
+    }
+    let rx = other & 0o005;
+    Some(rx << 6 | rx << 3 | rx)
 }
 
 /// A path inside a `man` directory (`/usr/share/man/…`, `…/jvm/…/man/…`).
@@ -299,11 +342,33 @@ fn resolve(path_env: &str, program: &str) -> Result<CString, SandboxError> {
     for dir in path_env.split(':').filter(|d| d.starts_with('/')) {
         let candidate = Path::new(dir).join(program);
         if let Ok(meta) = std::fs::metadata(&candidate) {
-            use std::os::unix::fs::PermissionsExt;
             if meta.is_file() && meta.permissions().mode() & 0o111 != 0 {
                 return cstr(candidate.as_os_str().as_bytes());
             }
         }
     }
     Err(SandboxError::NotFound(program.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::etc_copy_mode;
+
+    #[test]
+    fn etc_copies_keep_only_what_other_users_may_do() {
+        // Root-only or group-only files are not copied at all.
+        assert_eq!(etc_copy_mode(0o600, false), None);
+        assert_eq!(etc_copy_mode(0o640, false), None);
+        assert_eq!(etc_copy_mode(0o4750, false), None);
+        // World-readable ones are readable by everybody, never writable.
+        assert_eq!(etc_copy_mode(0o644, false), Some(0o444));
+        assert_eq!(etc_copy_mode(0o666, false), Some(0o444));
+        assert_eq!(etc_copy_mode(0o755, false), Some(0o555));
+        assert_eq!(etc_copy_mode(0o4755, false), Some(0o555));
+        // Directories need read and search for "other".
+        assert_eq!(etc_copy_mode(0o755, true), Some(0o555));
+        assert_eq!(etc_copy_mode(0o1777, true), Some(0o555));
+        assert_eq!(etc_copy_mode(0o751, true), None);
+        assert_eq!(etc_copy_mode(0o700, true), None);
+    }
 }

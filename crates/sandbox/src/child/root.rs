@@ -39,28 +39,33 @@ fn locked_flags(path: &CStr) -> libc::c_ulong {
     out
 }
 
-fn mkdir(path: &CStr) -> Result<(), i32> {
+/// Creates `path` (or keeps it when it exists) and gives it exactly `mode`:
+/// the umask inherited from the server must not decide what the copy allows.
+fn mkdir(path: &CStr, mode: u32) -> Result<(), i32> {
     // SAFETY: NUL-terminated path.
-    let r = unsafe { libc::mkdir(path.as_ptr(), 0o755) };
+    let r = unsafe { libc::mkdir(path.as_ptr(), mode) };
     if r < 0 && errno() != libc::EEXIST {
         return Err(errno());
     }
-    Ok(())
+    // SAFETY: NUL-terminated path; chmod reads nothing else.
+    rc(unsafe { libc::chmod(path.as_ptr(), mode) })
 }
 
-fn write_file(path: &CStr, body: &[u8]) -> Result<(), i32> {
+/// Writes `body` to a new file with exactly `mode` (no umask).
+fn write_file(path: &CStr, body: &[u8], mode: u32) -> Result<(), i32> {
     // SAFETY: NUL-terminated path; the returned fd is closed below.
     let fd = unsafe {
         libc::open(
             path.as_ptr(),
             libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC | libc::O_CLOEXEC,
-            0o644,
+            0o600,
         )
     };
     if fd < 0 {
         return Err(errno());
     }
-    let r = write_all(fd, body);
+    // SAFETY: fchmod on the fd just opened.
+    let r = write_all(fd, body).and_then(|()| rc(unsafe { libc::fchmod(fd, mode) }));
     sys::close(fd);
     r
 }
@@ -90,11 +95,11 @@ pub(super) fn build_root(root: &RootPlan, fds: &ChildFds) {
             Some(&root.root_opts),
         ),
     );
-    for d in &root.dirs {
-        check(fds, Stage::Mkdir, mkdir(d));
+    for (d, mode) in &root.dirs {
+        check(fds, Stage::Mkdir, mkdir(d, *mode));
     }
-    for (path, body) in &root.files {
-        check(fds, Stage::WriteFile, write_file(path, body));
+    for f in &root.files {
+        check(fds, Stage::WriteFile, write_file(&f.path, &f.body, f.mode));
     }
     for (target, link) in &root.symlinks {
         // SAFETY: both strings are NUL-terminated.
@@ -106,7 +111,7 @@ pub(super) fn build_root(root: &RootPlan, fds: &ChildFds) {
     }
     for b in &root.binds {
         if !b.is_dir {
-            check(fds, Stage::Bind, write_file(&b.dst, b""));
+            check(fds, Stage::Bind, write_file(&b.dst, b"", 0o644));
         }
         check(
             fds,
