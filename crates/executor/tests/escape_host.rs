@@ -76,3 +76,56 @@ except OSError:
     );
     s.assert_clean().await;
 }
+
+#[tokio::test]
+async fn rlimits_are_set_not_inherited_from_the_server() {
+    let s = Server::start().await;
+    let code = r#"
+import resource as r
+names = ["RLIMIT_RTPRIO", "RLIMIT_NICE", "RLIMIT_SIGPENDING", "RLIMIT_STACK",
+         "RLIMIT_MEMLOCK", "RLIMIT_MSGQUEUE", "RLIMIT_CORE", "RLIMIT_NOFILE",
+         "RLIMIT_FSIZE", "RLIMIT_AS", "RLIMIT_DATA", "RLIMIT_CPU", "RLIMIT_NPROC"]
+for n in names:
+    soft, hard = r.getrlimit(getattr(r, n))
+    print(n, soft, hard)
+# Raising any of them back is refused.
+try:
+    r.setrlimit(r.RLIMIT_RTPRIO, (99, 99)); print("RAISED")
+except (ValueError, OSError):
+    print("RAISE refused")
+"#;
+    let (_, v) = s.python(code).await;
+    assert_eq!(v["success"], true, "{v}");
+    let out = output(&v);
+    let limit = |name: &str| -> (u64, u64) {
+        let line = out
+            .lines()
+            .find(|l| l.split(' ').next() == Some(name))
+            .unwrap_or_else(|| panic!("{name} missing: {out}"));
+        let mut it = line.split(' ').skip(1).map(|x| x.parse::<i64>().unwrap());
+        let (soft, hard) = (it.next().unwrap(), it.next().unwrap());
+        assert!(soft >= 0 && hard >= 0, "{name} is unlimited: {line}");
+        (soft as u64, hard as u64)
+    };
+    let cfg = &s.config;
+    for (name, want) in [
+        ("RLIMIT_RTPRIO", 0),
+        ("RLIMIT_NICE", 0),
+        ("RLIMIT_SIGPENDING", 1024),
+        ("RLIMIT_STACK", 8 << 20),
+        ("RLIMIT_MEMLOCK", 0),
+        ("RLIMIT_MSGQUEUE", 0),
+        ("RLIMIT_CORE", 0),
+        ("RLIMIT_NOFILE", cfg.open_files_limit),
+        ("RLIMIT_FSIZE", cfg.file_size_limit_bytes),
+        ("RLIMIT_AS", cfg.address_space_limit_bytes),
+        ("RLIMIT_DATA", cfg.address_space_limit_bytes),
+        ("RLIMIT_NPROC", cfg.pids_max),
+    ] {
+        assert_eq!(limit(name), (want, want), "{name}: {out}");
+    }
+    let (cpu, _) = limit("RLIMIT_CPU");
+    assert!(cpu <= 20 + 2, "{out}");
+    assert!(out.contains("RAISE refused"), "{out}");
+    s.assert_clean().await;
+}

@@ -12,7 +12,7 @@
 //! | net namespace with only loopback | any network egress |
 //! | ipc, uts, cgroup namespaces | host SysV IPC, hostname, cgroup paths |
 //! | cgroup memory + pids (the init is born in them, see `cgroup`) | memory hogs, fork bombs |
-//! | rlimits | CPU, address space, file size, open files, core dumps |
+//! | rlimits, every one set (never the server's) | CPU, address space, stack, file size, open files, core dumps, locked memory, queued signals, real-time priority, nice |
 //! | capabilities dropped (bounding set too), securebits locked, `no_new_privs` | regaining privilege via exec or setuid files |
 //! | Landlock | writes outside `/workspace` and `/tmp`; TCP bind/connect; signals out of the domain |
 //! | seccomp | mount, namespaces, ptrace, bpf, perf, kexec, modules, keys, io_uring, raw/netlink sockets |

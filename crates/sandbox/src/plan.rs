@@ -313,21 +313,38 @@ impl RunPlan {
         plan.argv_ptrs.push(std::ptr::null());
         plan.envp_ptrs = plan.envp.iter().map(|s| s.as_ptr()).collect();
         plan.envp_ptrs.push(std::ptr::null());
-        // CPU seconds: the wall clock is the real limit, this one only stops
-        // a spinner if the supervisor were somehow late.
-        let cpu = spec.timeout.as_secs().saturating_add(2);
-        plan.rlimits = vec![
-            (libc::RLIMIT_CPU, cpu),
-            (libc::RLIMIT_AS, cfg.address_space_bytes),
-            (libc::RLIMIT_FSIZE, cfg.file_size_bytes),
-            (libc::RLIMIT_NOFILE, cfg.open_files),
-            (libc::RLIMIT_NPROC, cfg.nproc),
-            (libc::RLIMIT_CORE, 0),
-            (libc::RLIMIT_MEMLOCK, 0),
-            (libc::RLIMIT_MSGQUEUE, 0),
-        ];
+        plan.rlimits = rlimits(cfg, spec);
         Ok(plan)
     }
+}
+
+/// Every resource limit there is, set explicitly: nothing is inherited from
+/// the server (whose own limits may be generous, or raised for it: real-time
+/// priority, nice, locked memory, queued signals, stack).
+fn rlimits(cfg: &SandboxConfig, spec: &ExecSpec) -> Vec<(libc::__rlimit_resource_t, u64)> {
+    // CPU seconds: the wall clock is the real limit, this one only stops
+    // a spinner if the supervisor were somehow late.
+    let cpu = spec.timeout.as_secs().saturating_add(2);
+    vec![
+        (libc::RLIMIT_CPU, cpu),
+        (libc::RLIMIT_AS, cfg.address_space_bytes),
+        (libc::RLIMIT_DATA, cfg.address_space_bytes),
+        (libc::RLIMIT_RSS, cfg.address_space_bytes),
+        (libc::RLIMIT_STACK, cfg.stack_bytes),
+        (libc::RLIMIT_FSIZE, cfg.file_size_bytes),
+        (libc::RLIMIT_NOFILE, cfg.open_files),
+        (libc::RLIMIT_LOCKS, cfg.open_files),
+        (libc::RLIMIT_NPROC, cfg.nproc),
+        (libc::RLIMIT_SIGPENDING, cfg.pending_signals),
+        (libc::RLIMIT_CORE, 0),
+        (libc::RLIMIT_MEMLOCK, 0),
+        (libc::RLIMIT_MSGQUEUE, 0),
+        // No raising of priority, no real-time scheduling, and a real-time
+        // task (there can be none) would get no more CPU than the budget.
+        (libc::RLIMIT_NICE, 0),
+        (libc::RLIMIT_RTPRIO, 0),
+        (libc::RLIMIT_RTTIME, cpu.saturating_mul(1_000_000)),
+    ]
 }
 
 /// Resolves `program` against the sandbox `PATH`. The sandbox sees the host's
@@ -353,6 +370,21 @@ fn resolve(path_env: &str, program: &str) -> Result<CString, SandboxError> {
 #[cfg(test)]
 mod tests {
     use super::etc_copy_mode;
+
+    #[test]
+    fn every_rlimit_is_set() {
+        let cfg = crate::SandboxConfig::default();
+        let spec = crate::ExecSpec {
+            timeout: std::time::Duration::from_secs(5),
+            ..Default::default()
+        };
+        let limits = super::rlimits(&cfg, &spec);
+        let mut resources: Vec<_> = limits.iter().map(|(r, _)| *r).collect();
+        resources.sort_unstable();
+        resources.dedup();
+        // Linux has 16 resource limits, numbered 0 to 15.
+        assert_eq!(resources, (0..16).collect::<Vec<_>>());
+    }
 
     #[test]
     fn etc_copies_keep_only_what_other_users_may_do() {
