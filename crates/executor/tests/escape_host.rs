@@ -129,3 +129,199 @@ except (ValueError, OSError):
     assert!(out.contains("RAISE refused"), "{out}");
     s.assert_clean().await;
 }
+
+#[tokio::test]
+async fn etc_directories_other_users_cannot_enter_are_not_copied() {
+    let dir = PathBuf::from(format!(
+        "/etc/ld.so.conf.d/octollm-test-{}-dir",
+        std::process::id()
+    ));
+    struct HostDir(PathBuf);
+    impl Drop for HostDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    std::fs::create_dir_all(&dir).unwrap();
+    let guard = HostDir(dir.clone());
+    let secret = format!("etc-dir-secret-{}", std::process::id());
+    std::fs::write(dir.join("inner"), &secret).unwrap();
+    std::fs::set_permissions(dir.join("inner"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let s = Server::start().await;
+    let (_, v) = s.shell("ls", &["-la", "/etc/ld.so.conf.d"]).await;
+    let name = dir.file_name().unwrap().to_str().unwrap();
+    assert!(!output(&v).contains(name), "{v}");
+    let (_, v) = s.shell("grep", &["-r", &secret, "/etc"]).await;
+    assert!(!output(&v).contains(&secret), "{v}");
+    drop(guard);
+    s.assert_clean().await;
+}
+
+/// What the server's own command line looks like, as a list of arguments.
+fn server_argv() -> Vec<String> {
+    std::env::args().collect()
+}
+
+#[tokio::test]
+async fn proc1_does_not_show_the_servers_command_line_or_name() {
+    let s = Server::start().await;
+    let code = r#"
+import os
+for p in ["/proc/1/cmdline", "/proc/1/task/1/cmdline"]:
+    raw = open(p, "rb").read()
+    print("CMDLINE", p, [a.decode() for a in raw.split(b"\0") if a])
+for p in ["/proc/1/comm", "/proc/1/task/1/comm"]:
+    print("COMM", p, open(p).read().strip())
+status = open("/proc/1/status").read()
+print("NAME", [l for l in status.splitlines() if l.startswith("Name:")][0].split()[1])
+stat = open("/proc/1/stat").read()
+print("STAT", stat[stat.index("(") + 1:stat.rindex(")")])
+"#;
+    let (_, v) = s.python(code).await;
+    assert_eq!(v["success"], true, "{v}");
+    let out = output(&v);
+    assert!(out.contains("CMDLINE /proc/1/cmdline ['init']"), "{out}");
+    assert!(
+        out.contains("CMDLINE /proc/1/task/1/cmdline ['init']"),
+        "{out}"
+    );
+    assert!(out.contains("COMM /proc/1/comm init\n"), "{out}");
+    assert!(out.contains("COMM /proc/1/task/1/comm init\n"), "{out}");
+    assert!(out.contains("NAME init\n"), "{out}");
+    assert!(out.contains("STAT init\n"), "{out}");
+    for arg in server_argv().iter().filter(|a| a.len() > 3) {
+        assert!(!out.contains(arg.as_str()), "{arg:?} leaked: {out}");
+    }
+    // The server itself keeps its own command line (the rewrite happened in
+    // the sandbox's copy of its memory only).
+    let own = std::fs::read("/proc/self/cmdline").unwrap();
+    let first = server_argv().remove(0);
+    assert!(own.starts_with(first.as_bytes()));
+    s.assert_clean().await;
+}
+
+/// Files under the sandbox's `/proc` that must not show host data.
+const MASKED_FILES: &[&str] = &[
+    "/proc/cmdline",
+    "/proc/config.gz",
+    "/proc/sys/kernel/random/boot_id",
+    "/proc/kallsyms",
+    "/proc/keys",
+    "/proc/timer_list",
+    "/proc/partitions",
+    "/proc/diskstats",
+    "/proc/iomem",
+    "/proc/kcore",
+    "/proc/sched_debug",
+];
+
+#[tokio::test]
+async fn proc_files_naming_the_host_are_masked() {
+    let s = Server::start().await;
+    let code = format!(
+        r#"
+import os
+for p in {files:?}:
+    if not os.path.lexists(p):
+        print("ABSENT", p); continue
+    try:
+        data = open(p, "rb").read()
+        print("READ", p, len(data), data[:200])
+    except OSError as e:
+        print("DENIED", p, e.errno)
+    try:
+        open(p, "wb").write(b"x"); print("WROTE", p)
+    except OSError:
+        pass
+"#,
+        files = MASKED_FILES
+    );
+    let (_, v) = s.python(&code).await;
+    assert_eq!(v["success"], true, "{v}");
+    let out = output(&v);
+    for line in out.lines().filter(|l| l.starts_with("READ ")) {
+        assert!(line.contains(" 0 b''"), "masked file has content: {line}");
+    }
+    assert!(!out.contains("WROTE"), "{out}");
+    // Host values, read on the host, appear nowhere.
+    let boot_id = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap();
+    assert!(!out.contains(boot_id.trim()), "{out}");
+    let cmdline = std::fs::read_to_string("/proc/cmdline").unwrap();
+    assert!(!out.contains(cmdline.trim()), "{out}");
+    // And nothing of it in the whole output of a full read either.
+    let (_, v) = s
+        .shell("cat", &["/proc/sys/kernel/random/boot_id", "/proc/cmdline"])
+        .await;
+    assert!(!output(&v).contains(boot_id.trim()), "{v}");
+    assert!(!output(&v).contains(cmdline.trim()), "{v}");
+    s.assert_clean().await;
+}
+
+#[tokio::test]
+async fn proc_directories_naming_host_hardware_are_empty() {
+    let s = Server::start().await;
+    let code = r#"
+import os
+for p in ["/proc/acpi", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/driver", "/proc/scsi", "/proc/asound"]:
+    if not os.path.exists(p):
+        print("ABSENT", p); continue
+    print("LIST", p, os.listdir(p))
+    try:
+        open(p + "/x", "w"); print("CREATED", p)
+    except OSError:
+        pass
+"#;
+    let (_, v) = s.python(code).await;
+    assert_eq!(v["success"], true, "{v}");
+    let out = output(&v);
+    for line in out.lines().filter(|l| l.starts_with("LIST ")) {
+        assert!(line.ends_with(" []"), "not masked: {line}");
+    }
+    assert!(!out.contains("CREATED"), "{out}");
+    // The host's own /proc/fs still lists its filesystems.
+    assert!(std::fs::read_dir("/proc/fs").unwrap().next().is_some());
+    s.assert_clean().await;
+}
+
+#[tokio::test]
+async fn proc_masks_cannot_be_removed() {
+    let s = Server::start().await;
+    let code = r#"
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+for p in [b"/proc/cmdline", b"/proc/sys/kernel/random/boot_id", b"/proc/acpi"]:
+    r = libc.umount2(p, 2)  # MNT_DETACH
+    print("UMOUNT", p.decode(), r, ctypes.get_errno())
+print("BOOT_ID", open("/proc/sys/kernel/random/boot_id").read() if os.access("/proc/sys/kernel/random/boot_id", os.R_OK) else "denied")
+"#;
+    let (_, v) = s.python(code).await;
+    let out = output(&v);
+    for line in out.lines().filter(|l| l.starts_with("UMOUNT ")) {
+        assert!(line.ends_with(" -1 1"), "not EPERM: {line}");
+    }
+    let boot_id = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap();
+    assert!(!out.contains(boot_id.trim()), "{out}");
+    s.assert_clean().await;
+}
+
+#[tokio::test]
+async fn mountinfo_names_no_host_path_of_the_sandbox() {
+    let s = Server::start().await;
+    let (_, v) = s.shell("cat", &["/proc/self/mountinfo"]).await;
+    assert_eq!(v["success"], true, "{v}");
+    let mi = output(&v);
+    // The host mount point and the server's data directory are not shown.
+    assert!(!mi.contains(&s.config.sandbox_root_dir), "{mi}");
+    assert!(!mi.contains(s.dir.to_str().unwrap()), "{mi}");
+    // Every filesystem the sandbox creates has a neutral source name.
+    for line in mi.lines() {
+        let after = line.split(" - ").nth(1).unwrap();
+        let mut it = after.split(' ');
+        let (fstype, source) = (it.next().unwrap(), it.next().unwrap());
+        if fstype == "tmpfs" {
+            assert_eq!(source, "octollm", "{line}");
+        }
+    }
+    s.assert_clean().await;
+}

@@ -70,6 +70,54 @@ fn write_file(path: &CStr, body: &[u8], mode: u32) -> Result<(), i32> {
     r
 }
 
+/// The source name of every filesystem the sandbox creates, as `mountinfo`
+/// shows it: neutral, naming nothing of the host.
+const SOURCE: &CStr = c"octollm";
+
+/// Hides what of the fresh `/proc` names the host: `/dev/null` bound
+/// read-only over files, an empty read-only tmpfs over directories. Paths
+/// this kernel does not have are skipped; any other failure is fatal.
+fn mask_proc(root: &RootPlan, fds: &ChildFds) {
+    for path in &root.proc_masks {
+        // SAFETY: lstat fills a zeroed, properly sized struct.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: `path` is NUL-terminated; `st` is valid for writes.
+        if unsafe { libc::lstat(path.as_ptr(), &mut st) } < 0 {
+            let e = errno();
+            if e == libc::ENOENT {
+                continue;
+            }
+            super::fail(fds, Stage::MaskProc, e);
+        }
+        let locked = libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
+        if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
+            check(
+                fds,
+                Stage::MaskProc,
+                mount(
+                    Some(SOURCE),
+                    path,
+                    Some(c"tmpfs"),
+                    locked | libc::MS_RDONLY,
+                    Some(&root.mask_dir_opts),
+                ),
+            );
+        } else {
+            check(
+                fds,
+                Stage::MaskProc,
+                mount(Some(&root.null_dev), path, None, libc::MS_BIND, None),
+            );
+            let flags = libc::MS_REMOUNT
+                | libc::MS_BIND
+                | libc::MS_RDONLY
+                | locked
+                | locked_flags(&root.null_dev);
+            check(fds, Stage::MaskProc, mount(None, path, None, flags, None));
+        }
+    }
+}
+
 pub(super) fn build_root(root: &RootPlan, fds: &ChildFds) {
     // Nothing we mount may propagate back to the host.
     check(
@@ -88,7 +136,7 @@ pub(super) fn build_root(root: &RootPlan, fds: &ChildFds) {
         fds,
         Stage::RootTmpfs,
         mount(
-            Some(tmpfs),
+            Some(SOURCE),
             &root.root,
             Some(tmpfs),
             libc::MS_NOSUID | libc::MS_NODEV,
@@ -144,11 +192,12 @@ pub(super) fn build_root(root: &RootPlan, fds: &ChildFds) {
             None,
         ),
     );
+    mask_proc(root, fds);
     check(
         fds,
         Stage::Tmp,
         mount(
-            Some(tmpfs),
+            Some(SOURCE),
             &root.tmp_dir,
             Some(tmpfs),
             proc_flags,
@@ -159,7 +208,7 @@ pub(super) fn build_root(root: &RootPlan, fds: &ChildFds) {
         fds,
         Stage::Workspace,
         mount(
-            Some(tmpfs),
+            Some(SOURCE),
             &root.ws_dir,
             Some(tmpfs),
             proc_flags,
