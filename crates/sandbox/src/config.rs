@@ -29,6 +29,11 @@ pub struct SandboxConfig {
     pub open_files: u64,
     /// RLIMIT_NPROC. Counted per host uid, i.e. per slot.
     pub nproc: u64,
+    /// RLIMIT_STACK (the main thread's stack; also bounds the exec'd
+    /// program's argument and environment space to a quarter of it).
+    pub stack_bytes: u64,
+    /// RLIMIT_SIGPENDING: queued signals. Counted per host uid, i.e. per slot.
+    pub pending_signals: u64,
     /// Size of the private `/tmp` tmpfs.
     pub tmp_size_bytes: u64,
     /// Size of the writable `/workspace` tmpfs (also the working directory).
@@ -61,6 +66,8 @@ impl Default for SandboxConfig {
             file_size_bytes: 16 << 20,
             open_files: 256,
             nproc: 64,
+            stack_bytes: 8 << 20,
+            pending_signals: 1024,
             tmp_size_bytes: 64 << 20,
             workspace_size_bytes: 64 << 20,
             stdout_cap: 1 << 20,

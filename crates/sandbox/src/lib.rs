@@ -9,10 +9,11 @@
 //! | user namespace mapped to a per-slot unprivileged host uid | host root powers; signalling other sandboxes |
 //! | mount namespace, tmpfs root, `pivot_root`, old root detached, `/` read-only | seeing or changing host files |
 //! | pid namespace with our own PID 1 | seeing or signalling host processes; orphans outliving the run |
+//! | `/proc` masks (`/dev/null` or an empty read-only tmpfs over host-naming entries); PID 1 renamed `init`, its argument strings erased | the kernel command line, boot id, disks, kernel symbols; the server's own command line through `/proc/1/cmdline` |
 //! | net namespace with only loopback | any network egress |
 //! | ipc, uts, cgroup namespaces | host SysV IPC, hostname, cgroup paths |
 //! | cgroup memory + pids (the init is born in them, see `cgroup`) | memory hogs, fork bombs |
-//! | rlimits | CPU, address space, file size, open files, core dumps |
+//! | rlimits, every one set (never the server's) | CPU, address space, stack, file size, open files, core dumps, locked memory, queued signals, real-time priority, nice |
 //! | capabilities dropped (bounding set too), securebits locked, `no_new_privs` | regaining privilege via exec or setuid files |
 //! | Landlock | writes outside `/workspace` and `/tmp`; TCP bind/connect; signals out of the domain |
 //! | seccomp | mount, namespaces, ptrace, bpf, perf, kexec, modules, keys, io_uring, raw/netlink sockets |

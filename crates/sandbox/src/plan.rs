@@ -7,6 +7,7 @@
 
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::config::{ExecSpec, SandboxConfig};
@@ -39,8 +40,60 @@ const ETC_ALLOWLIST: &[&str] = &[
 ];
 const ETC_MAX_FILE: u64 = 1 << 20;
 
+/// What of the fresh `/proc` is hidden, as container runtimes do: files
+/// that name the host (kernel command line and build, boot id, disks,
+/// physical memory layout, kernel symbols and timers) or expose kernel state
+/// no command needs. Files get `/dev/null` bound over them read-only,
+/// directories an empty read-only tmpfs; what this kernel does not have is
+/// skipped. A mask that cannot be applied fails the execution.
+const PROC_MASKS: &[&str] = &[
+    "cmdline",
+    "config.gz",
+    "bootconfig",
+    "sys/kernel/random/boot_id",
+    "kcore",
+    "kallsyms",
+    "kmsg",
+    "keys",
+    "key-users",
+    "sched_debug",
+    "timer_list",
+    "timer_stats",
+    "latency_stats",
+    "sysrq-trigger",
+    "partitions",
+    "diskstats",
+    "swaps",
+    "iomem",
+    "ioports",
+    "modules",
+    "devices",
+    "misc",
+    "vmallocinfo",
+    "slabinfo",
+    "pagetypeinfo",
+    "acpi",
+    "asound",
+    "scsi",
+    "bus",
+    "fs",
+    "irq",
+    "driver",
+];
+
+/// Name the sandbox's PID 1 shows in `/proc/1/{comm,cmdline}`.
+const INIT_NAME: &str = "init";
+
 /// Device nodes bound from the host's `/dev`; nothing else is there.
 const DEV_NODES: &[&str] = &["null", "zero", "urandom", "tty"];
+
+/// A regular file written into the root tmpfs.
+pub struct PlannedFile {
+    pub path: CString,
+    pub body: Vec<u8>,
+    /// Permission bits, applied exactly (no umask).
+    pub mode: u32,
+}
 
 pub struct Bind {
     pub src: CString,
@@ -53,12 +106,22 @@ pub struct Bind {
 pub struct RootPlan {
     pub root: CString,
     pub root_opts: CString,
-    pub dirs: Vec<CString>,
+    /// (path, mode), created in order; the mode is set exactly (no umask).
+    pub dirs: Vec<(CString, u32)>,
     pub binds: Vec<Bind>,
     /// (target, link path)
     pub symlinks: Vec<(CString, CString)>,
-    pub files: Vec<(CString, Vec<u8>)>,
+    pub files: Vec<PlannedFile>,
     pub proc_dir: CString,
+    /// Paths under the fresh `/proc` to hide (see `PROC_MASKS`).
+    pub proc_masks: Vec<CString>,
+    /// The sandbox's own `/dev/null` (before `pivot_root`), bound over masks.
+    pub null_dev: CString,
+    pub mask_dir_opts: CString,
+    /// The server's argument and environment strings, which the init (a copy
+    /// of the server) overwrites so `/proc/1/cmdline` does not show them.
+    pub arg_areas: [ArgArea; 2],
+    pub init_name: CString,
     pub tmp_dir: CString,
     pub tmp_opts: CString,
     pub ws_dir: CString,
@@ -72,6 +135,37 @@ pub struct RootPlan {
     pub dot: CString,
     pub landlock: Option<landlock::Policy>,
     pub seccomp: Option<Vec<libc::sock_filter>>,
+}
+
+/// A range of this process's memory, `[start, end)`, from `/proc/self/stat`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArgArea {
+    pub start: usize,
+    pub end: usize,
+}
+
+/// `arg_start, arg_end, env_start, env_end` (fields 48 to 51 of
+/// `/proc/<pid>/stat`, see proc(5)). The command name (field 2) may hold
+/// spaces and parentheses, so fields are counted after its last `)`.
+fn parse_arg_areas(stat: &str) -> Option<[ArgArea; 2]> {
+    let after_comm = &stat[stat.rfind(')')? + 1..];
+    // The first field after the name is field 3.
+    let fields: Vec<&str> = after_comm.split_ascii_whitespace().collect();
+    let field = |n: usize| -> Option<usize> { fields.get(n - 3)?.parse().ok() };
+    let areas = [
+        ArgArea {
+            start: field(48)?,
+            end: field(49)?,
+        },
+        ArgArea {
+            start: field(50)?,
+            end: field(51)?,
+        },
+    ];
+    areas
+        .iter()
+        .all(|a| a.start > 0 && a.end > a.start)
+        .then_some(areas)
 }
 
 fn cstr(s: impl AsRef<[u8]>) -> Result<CString, SandboxError> {
@@ -100,6 +194,22 @@ impl RootPlan {
             symlinks: Vec::new(),
             files: Vec::new(),
             proc_dir: c(under(root, "proc"))?,
+            proc_masks: PROC_MASKS
+                .iter()
+                .map(|m| c(under(root, &format!("/proc/{m}"))))
+                .collect::<Result<_, _>>()?,
+            null_dev: c(under(root, "/dev/null"))?,
+            mask_dir_opts: cstr("size=4k,nr_inodes=2,mode=0555")?,
+            arg_areas: std::fs::read_to_string("/proc/self/stat")
+                .ok()
+                .as_deref()
+                .and_then(parse_arg_areas)
+                .ok_or_else(|| {
+                    SandboxError::Config(
+                        "cannot locate the process's argument strings in /proc/self/stat".into(),
+                    )
+                })?,
+            init_name: cstr(INIT_NAME)?,
             tmp_dir: c(under(root, "tmp"))?,
             tmp_opts: cstr(format!(
                 "size={},nr_inodes=16384,mode=1777",
@@ -120,7 +230,7 @@ impl RootPlan {
             seccomp,
         };
         for d in ["proc", "tmp", "workspace", "dev", "etc"] {
-            plan.dirs.push(c(under(root, d))?);
+            plan.dirs.push((c(under(root, d))?, 0o755));
         }
         for dir in SYSTEM_DIRS {
             let host = Path::new(dir);
@@ -132,7 +242,7 @@ impl RootPlan {
                 plan.symlinks
                     .push((cstr(target.as_os_str().as_bytes())?, c(under(root, dir))?));
             } else if meta.is_dir() {
-                plan.dirs.push(c(under(root, dir))?);
+                plan.dirs.push((c(under(root, dir))?, 0o755));
                 plan.binds.push(Bind {
                     src: cstr(dir)?,
                     dst: c(under(root, dir))?,
@@ -179,10 +289,11 @@ impl RootPlan {
             ("hostname", "octollm-sandbox\n"),
             ("resolv.conf", ""),
         ] {
-            self.files.push((
-                c(under(root, &format!("/etc/{name}")))?,
-                body.as_bytes().to_vec(),
-            ));
+            self.files.push(PlannedFile {
+                path: c(under(root, &format!("/etc/{name}")))?,
+                body: body.as_bytes().to_vec(),
+                mode: 0o644,
+            });
         }
         for name in ETC_ALLOWLIST {
             self.copy_etc_entry(root, &Path::new("/etc").join(name), 0)?;
@@ -206,12 +317,28 @@ impl RootPlan {
             self.symlinks
                 .push((cstr(target.as_os_str().as_bytes())?, c(inner)?));
         } else if meta.is_file() && meta.len() <= ETC_MAX_FILE {
+            // The server reads /etc as root, but inside the sandbox every
+            // copy belongs to the command's own (namespace) uid, so owner and
+            // group bits would grant it what the host keeps from other
+            // users: only what "other" may read is copied at all.
+            let Some(mode) = etc_copy_mode(meta.permissions().mode(), false) else {
+                return Ok(());
+            };
             // Unreadable files are skipped rather than failing start-up.
             if let Ok(body) = std::fs::read(host) {
-                self.files.push((c(inner)?, body));
+                self.files.push(PlannedFile {
+                    path: c(inner)?,
+                    body,
+                    mode,
+                });
             }
         } else if meta.is_dir() && depth < 2 {
-            self.dirs.push(c(inner)?);
+            // A directory "other" may not list and enter is not copied,
+            // nor is anything under it.
+            let Some(mode) = etc_copy_mode(meta.permissions().mode(), true) else {
+                return Ok(());
+            };
+            self.dirs.push((c(inner)?, mode));
             if let Ok(entries) = std::fs::read_dir(host) {
                 for e in entries.flatten() {
                     self.copy_etc_entry(root, &e.path(), depth + 1)?;
@@ -220,6 +347,22 @@ impl RootPlan {
         }
         Ok(())
     }
+}
+
+/// The mode a copy of a host `/etc` entry gets, or `None` when it must not
+/// be copied. Inside the sandbox the copy is owned by the command's own uid,
+/// so the host's owner and group bits cannot be kept as such; what "other"
+/// may do on the host is what everybody may do with the copy (read, and
+/// search or execute where "other" could). Write bits are never kept, and
+/// neither are setuid, setgid and sticky.
+fn etc_copy_mode(host_mode: u32, is_dir: bool) -> Option<u32> {
+    let other = host_mode & 0o007;
+    let needed = if is_dir { 0o005 } else { 0o004 };
+    if other & needed != needed {
+        return None;
+    }
+    let rx = other & 0o005;
+    Some(rx << 6 | rx << 3 | rx)
 }
 
 /// A path inside a `man` directory (`/usr/share/man/…`, `…/jvm/…/man/…`).
@@ -270,21 +413,38 @@ impl RunPlan {
         plan.argv_ptrs.push(std::ptr::null());
         plan.envp_ptrs = plan.envp.iter().map(|s| s.as_ptr()).collect();
         plan.envp_ptrs.push(std::ptr::null());
-        // CPU seconds: the wall clock is the real limit, this one only stops
-        // a spinner if the supervisor were somehow late.
-        let cpu = spec.timeout.as_secs().saturating_add(2);
-        plan.rlimits = vec![
-            (libc::RLIMIT_CPU, cpu),
-            (libc::RLIMIT_AS, cfg.address_space_bytes),
-            (libc::RLIMIT_FSIZE, cfg.file_size_bytes),
-            (libc::RLIMIT_NOFILE, cfg.open_files),
-            (libc::RLIMIT_NPROC, cfg.nproc),
-            (libc::RLIMIT_CORE, 0),
-            (libc::RLIMIT_MEMLOCK, 0),
-            (libc::RLIMIT_MSGQUEUE, 0),
-        ];
+        plan.rlimits = rlimits(cfg, spec);
         Ok(plan)
     }
+}
+
+/// Every resource limit there is, set explicitly: nothing is inherited from
+/// the server (whose own limits may be generous, or raised for it: real-time
+/// priority, nice, locked memory, queued signals, stack).
+fn rlimits(cfg: &SandboxConfig, spec: &ExecSpec) -> Vec<(libc::__rlimit_resource_t, u64)> {
+    // CPU seconds: the wall clock is the real limit, this one only stops
+    // a spinner if the supervisor were somehow late.
+    let cpu = spec.timeout.as_secs().saturating_add(2);
+    vec![
+        (libc::RLIMIT_CPU, cpu),
+        (libc::RLIMIT_AS, cfg.address_space_bytes),
+        (libc::RLIMIT_DATA, cfg.address_space_bytes),
+        (libc::RLIMIT_RSS, cfg.address_space_bytes),
+        (libc::RLIMIT_STACK, cfg.stack_bytes),
+        (libc::RLIMIT_FSIZE, cfg.file_size_bytes),
+        (libc::RLIMIT_NOFILE, cfg.open_files),
+        (libc::RLIMIT_LOCKS, cfg.open_files),
+        (libc::RLIMIT_NPROC, cfg.nproc),
+        (libc::RLIMIT_SIGPENDING, cfg.pending_signals),
+        (libc::RLIMIT_CORE, 0),
+        (libc::RLIMIT_MEMLOCK, 0),
+        (libc::RLIMIT_MSGQUEUE, 0),
+        // No raising of priority, no real-time scheduling, and a real-time
+        // task (there can be none) would get no more CPU than the budget.
+        (libc::RLIMIT_NICE, 0),
+        (libc::RLIMIT_RTPRIO, 0),
+        (libc::RLIMIT_RTTIME, cpu.saturating_mul(1_000_000)),
+    ]
 }
 
 /// Resolves `program` against the sandbox `PATH`. The sandbox sees the host's
@@ -299,11 +459,65 @@ fn resolve(path_env: &str, program: &str) -> Result<CString, SandboxError> {
     for dir in path_env.split(':').filter(|d| d.starts_with('/')) {
         let candidate = Path::new(dir).join(program);
         if let Ok(meta) = std::fs::metadata(&candidate) {
-            use std::os::unix::fs::PermissionsExt;
             if meta.is_file() && meta.permissions().mode() & 0o111 != 0 {
                 return cstr(candidate.as_os_str().as_bytes());
             }
         }
     }
     Err(SandboxError::NotFound(program.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{etc_copy_mode, parse_arg_areas, ArgArea};
+
+    #[test]
+    fn argument_areas_are_found_in_stat_even_with_odd_names() {
+        let tail: String = (3..=52).map(|n| format!(" {n}")).collect();
+        let stat = format!("123 (a) b (c){tail}\n");
+        let areas = parse_arg_areas(&stat).unwrap();
+        assert_eq!(areas[0], ArgArea { start: 48, end: 49 });
+        assert_eq!(areas[1], ArgArea { start: 50, end: 51 });
+        // Our own, for real.
+        let own = std::fs::read_to_string("/proc/self/stat").unwrap();
+        let areas = parse_arg_areas(&own).unwrap();
+        assert!(areas[0].end - areas[0].start >= std::env::args().count());
+        // Truncated or empty ranges are refused.
+        assert_eq!(parse_arg_areas("1 (x) S 2 3"), None);
+        let zero: String = (3..=52).map(|_| " 0".to_string()).collect();
+        assert_eq!(parse_arg_areas(&format!("1 (x){zero}")), None);
+    }
+
+    #[test]
+    fn every_rlimit_is_set() {
+        let cfg = crate::SandboxConfig::default();
+        let spec = crate::ExecSpec {
+            timeout: std::time::Duration::from_secs(5),
+            ..Default::default()
+        };
+        let limits = super::rlimits(&cfg, &spec);
+        let mut resources: Vec<_> = limits.iter().map(|(r, _)| *r).collect();
+        resources.sort_unstable();
+        resources.dedup();
+        // Linux has 16 resource limits, numbered 0 to 15.
+        assert_eq!(resources, (0..16).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn etc_copies_keep_only_what_other_users_may_do() {
+        // Root-only or group-only files are not copied at all.
+        assert_eq!(etc_copy_mode(0o600, false), None);
+        assert_eq!(etc_copy_mode(0o640, false), None);
+        assert_eq!(etc_copy_mode(0o4750, false), None);
+        // World-readable ones are readable by everybody, never writable.
+        assert_eq!(etc_copy_mode(0o644, false), Some(0o444));
+        assert_eq!(etc_copy_mode(0o666, false), Some(0o444));
+        assert_eq!(etc_copy_mode(0o755, false), Some(0o555));
+        assert_eq!(etc_copy_mode(0o4755, false), Some(0o555));
+        // Directories need read and search for "other".
+        assert_eq!(etc_copy_mode(0o755, true), Some(0o555));
+        assert_eq!(etc_copy_mode(0o1777, true), Some(0o555));
+        assert_eq!(etc_copy_mode(0o751, true), None);
+        assert_eq!(etc_copy_mode(0o700, true), None);
+    }
 }

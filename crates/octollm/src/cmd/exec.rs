@@ -1,8 +1,11 @@
 //! `octollm exec -- CMD ARGS…`: run one command in the executor's sandbox
 //! here, streaming its output to the terminal, exiting with its exit code.
 
-use std::io::Write;
+mod escape;
+
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Result;
@@ -10,6 +13,7 @@ use clap::Args;
 use octollm_executor::{Executor, Stream};
 
 use crate::config::Config;
+use escape::Escaper;
 
 #[derive(Args)]
 pub struct ExecArgs {
@@ -21,15 +25,55 @@ pub struct ExecArgs {
     command: Vec<String>,
 }
 
-/// Writes one output chunk to our own stdout or stderr. A closed terminal
-/// must not abort the run, so output is best effort.
-fn to_terminal(stream: Stream, chunk: &[u8]) {
+/// Where the command's output goes. On a terminal every control character
+/// is escaped (see [`escape`]); into a pipe or file the bytes stay raw.
+struct Output {
+    stdout: Option<Escaper>,
+    stderr: Option<Escaper>,
+}
+
+impl Output {
+    fn new() -> Output {
+        Output {
+            stdout: std::io::stdout().is_terminal().then(Escaper::default),
+            stderr: std::io::stderr().is_terminal().then(Escaper::default),
+        }
+    }
+
+    /// Writes one output chunk to our own stdout or stderr. A closed
+    /// terminal must not abort the run, so output is best effort.
+    fn write(&mut self, stream: Stream, chunk: &[u8]) {
+        let escaper = match stream {
+            Stream::Stdout => self.stdout.as_mut(),
+            Stream::Stderr => self.stderr.as_mut(),
+        };
+        match escaper {
+            Some(e) => emit(stream, e.push(chunk).as_bytes()),
+            None => emit(stream, chunk),
+        }
+    }
+
+    /// Shows what an escaper still holds (an unfinished character).
+    fn finish(&mut self) {
+        if let Some(e) = self.stdout.as_mut() {
+            emit(Stream::Stdout, e.finish().as_bytes());
+        }
+        if let Some(e) = self.stderr.as_mut() {
+            emit(Stream::Stderr, e.finish().as_bytes());
+        }
+    }
+}
+
+fn emit(stream: Stream, bytes: &[u8]) {
+    if bytes.is_empty() {
+        return;
+    }
     let _ = match stream {
         Stream::Stdout => {
             let mut out = std::io::stdout().lock();
-            out.write_all(chunk).and_then(|_| out.flush())
+            out.write_all(bytes).and_then(|_| out.flush())
         }
-        Stream::Stderr => std::io::stderr().lock().write_all(chunk),
+        Stream::Stderr => std::io::stderr().lock().write_all(bytes),
     };
 }
 
@@ -44,11 +88,22 @@ pub fn run(config: Config, args: ExecArgs) -> Result<ExitCode> {
         anyhow::bail!("--timeout must be a positive number of seconds");
     }
     let timeout = Duration::from_secs_f64(secs);
+    let output = Arc::new(Mutex::new(Output::new()));
+    let sink = {
+        let output = Arc::clone(&output);
+        move |stream: Stream, chunk: &[u8]| {
+            if let Ok(mut out) = output.lock() {
+                out.write(stream, chunk);
+            }
+        }
+    };
     let code = crate::cmd::serve::runtime()?.block_on(async {
         let executor = Executor::start(config.executor).await?;
-        executor
-            .run_local(command, rest, timeout, to_terminal)
-            .await
-    })?;
+        executor.run_local(command, rest, timeout, sink).await
+    });
+    if let Ok(mut out) = output.lock() {
+        out.finish();
+    }
+    let code = code?;
     Ok(ExitCode::from(code.clamp(0, 255) as u8))
 }

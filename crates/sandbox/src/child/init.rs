@@ -34,6 +34,38 @@ fn close_all_but(mut keep: [i32; 5]) -> Result<(), i32> {
     rc(unsafe { libc::close_range(next, u32::MAX, 0) })
 }
 
+/// Stops the init from showing the server's identity: `/proc/1/cmdline`
+/// reads this process's argument strings (a copy of the server's: its
+/// path, flags and perhaps a config path), and `/proc/1/comm` the name of
+/// the thread that cloned us. Both become [`RootPlan::init_name`]; the
+/// environment strings are zeroed too (non-dumpable already keeps
+/// `/proc/1/environ` closed).
+fn hide_identity(root: &RootPlan) -> Result<(), i32> {
+    // SAFETY: PR_SET_NAME reads a NUL-terminated string (the kernel copies
+    // at most 16 bytes of it).
+    rc(unsafe { libc::prctl(libc::PR_SET_NAME, root.init_name.as_ptr(), 0, 0, 0) })?;
+    for area in &root.arg_areas {
+        // SAFETY: [start, end) is where the kernel says this process's
+        // argument (or environment) strings are (`/proc/self/stat`, read by
+        // the parent: clone without CLONE_VM keeps the addresses). It lies in
+        // the initial stack mapping, which stays mapped read-write for the
+        // life of the process, and it is our private copy-on-write copy, so
+        // the server's memory is untouched. No Rust reference points into it
+        // (std keeps only raw argv pointers and copies strings on access),
+        // so writing through a raw pointer aliases nothing.
+        unsafe { std::ptr::write_bytes(area.start as *mut u8, 0, area.end - area.start) };
+    }
+    let area = root.arg_areas[0];
+    let name = root.init_name.as_bytes();
+    // The last byte stays NUL: otherwise the kernel reads on into the
+    // environment area, as it does for setproctitle(3).
+    let n = name.len().min(area.end - area.start - 1);
+    // SAFETY: `n` bytes fit in the area zeroed above (see there); `name` is
+    // a live buffer of at least `n` bytes that does not overlap it.
+    unsafe { std::ptr::copy_nonoverlapping(name.as_ptr(), area.start as *mut u8, n) };
+    Ok(())
+}
+
 static WORKER: AtomicI32 = AtomicI32::new(0);
 
 extern "C" fn forward_signal(sig: libc::c_int) {
@@ -68,6 +100,7 @@ pub fn init_main(root: &RootPlan, run: &RunPlan, fds: ChildFds, opts: Options) -
             fds.go_r,
         ]),
     );
+    check(&fds, Stage::Identity, hide_identity(root));
     unblock_signals();
 
     // Wait until the parent has written our uid/gid maps (and, on the slow

@@ -7,18 +7,21 @@
 //! parent as a fixed-size record on the status pipe, then the process exits.
 //!
 //! Order matters and is the order of privileges given up:
+//! 0. init: rename itself `init` and erase its copy of the server's
+//!    argument strings (what `/proc/1/cmdline` shows);
 //! 1. init: become root *of the new user namespace* (uid maps written by the
 //!    parent), clear supplementary groups, new cgroup namespace, loopback up;
-//! 2. init: build the tmpfs root, `pivot_root` into it, detach the old root,
-//!    remount `/` read-only;
+//! 2. init: build the tmpfs root, mask the host-naming parts of the fresh
+//!    `/proc`, `pivot_root` into it, detach the old root, remount `/`
+//!    read-only;
 //! 3. worker: rlimits, drop every capability (bounding set too) and lock the
 //!    securebits, `no_new_privs`, Landlock (needs the final paths), seccomp
 //!    last (so none of our own set-up calls has to pass it), then `execve`.
 //!
 //! | file | part |
 //! |---|---|
-//! | `init.rs` | PID 1: closes inherited fds, waits for the go byte, sets up the namespaces, forks the worker, forwards signals and reaps |
-//! | `root.rs` | the tmpfs root, its mounts, `pivot_root`, the read-only remount |
+//! | `init.rs` | PID 1: closes inherited fds, hides the server's name and command line, waits for the go byte, sets up the namespaces, forks the worker, forwards signals and reaps |
+//! | `root.rs` | the tmpfs root, its mounts, the `/proc` masks, `pivot_root`, the read-only remount |
 //! | `privileges.rs` | switching ids, dropping capabilities, securebits, `no_new_privs`, Landlock, seccomp — in that order |
 //! | `worker.rs` | the forked worker: fresh signal state, stdio, rlimits, then `execve` |
 //!
@@ -70,6 +73,7 @@ macro_rules! stages {
 
 stages! {
     CloseFds,
+    Identity,
     WaitGo,
     Ids,
     Hostname,
@@ -83,6 +87,7 @@ stages! {
     Symlink,
     WriteFile,
     Proc,
+    MaskProc,
     Tmp,
     Workspace,
     PivotRoot,
@@ -158,8 +163,8 @@ mod tests {
             assert_eq!(*s as i32, i as i32 + 1);
             assert_eq!(Stage::from_i32(*s as i32), Some(*s));
         }
-        assert_eq!(Stage::ALL.len(), 28);
+        assert_eq!(Stage::ALL.len(), 30);
         assert_eq!(Stage::from_i32(0), None);
-        assert_eq!(Stage::from_i32(29), None);
+        assert_eq!(Stage::from_i32(31), None);
     }
 }

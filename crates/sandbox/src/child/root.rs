@@ -39,30 +39,83 @@ fn locked_flags(path: &CStr) -> libc::c_ulong {
     out
 }
 
-fn mkdir(path: &CStr) -> Result<(), i32> {
+/// Creates `path` (or keeps it when it exists) and gives it exactly `mode`:
+/// the umask inherited from the server must not decide what the copy allows.
+fn mkdir(path: &CStr, mode: u32) -> Result<(), i32> {
     // SAFETY: NUL-terminated path.
-    let r = unsafe { libc::mkdir(path.as_ptr(), 0o755) };
+    let r = unsafe { libc::mkdir(path.as_ptr(), mode) };
     if r < 0 && errno() != libc::EEXIST {
         return Err(errno());
     }
-    Ok(())
+    // SAFETY: NUL-terminated path; chmod reads nothing else.
+    rc(unsafe { libc::chmod(path.as_ptr(), mode) })
 }
 
-fn write_file(path: &CStr, body: &[u8]) -> Result<(), i32> {
+/// Writes `body` to a new file with exactly `mode` (no umask).
+fn write_file(path: &CStr, body: &[u8], mode: u32) -> Result<(), i32> {
     // SAFETY: NUL-terminated path; the returned fd is closed below.
     let fd = unsafe {
         libc::open(
             path.as_ptr(),
             libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC | libc::O_CLOEXEC,
-            0o644,
+            0o600,
         )
     };
     if fd < 0 {
         return Err(errno());
     }
-    let r = write_all(fd, body);
+    // SAFETY: fchmod on the fd just opened.
+    let r = write_all(fd, body).and_then(|()| rc(unsafe { libc::fchmod(fd, mode) }));
     sys::close(fd);
     r
+}
+
+/// The source name of every filesystem the sandbox creates, as `mountinfo`
+/// shows it: neutral, naming nothing of the host.
+const SOURCE: &CStr = c"octollm";
+
+/// Hides what of the fresh `/proc` names the host: `/dev/null` bound
+/// read-only over files, an empty read-only tmpfs over directories. Paths
+/// this kernel does not have are skipped; any other failure is fatal.
+fn mask_proc(root: &RootPlan, fds: &ChildFds) {
+    for path in &root.proc_masks {
+        // SAFETY: lstat fills a zeroed, properly sized struct.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: `path` is NUL-terminated; `st` is valid for writes.
+        if unsafe { libc::lstat(path.as_ptr(), &mut st) } < 0 {
+            let e = errno();
+            if e == libc::ENOENT {
+                continue;
+            }
+            super::fail(fds, Stage::MaskProc, e);
+        }
+        let locked = libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
+        if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
+            check(
+                fds,
+                Stage::MaskProc,
+                mount(
+                    Some(SOURCE),
+                    path,
+                    Some(c"tmpfs"),
+                    locked | libc::MS_RDONLY,
+                    Some(&root.mask_dir_opts),
+                ),
+            );
+        } else {
+            check(
+                fds,
+                Stage::MaskProc,
+                mount(Some(&root.null_dev), path, None, libc::MS_BIND, None),
+            );
+            let flags = libc::MS_REMOUNT
+                | libc::MS_BIND
+                | libc::MS_RDONLY
+                | locked
+                | locked_flags(&root.null_dev);
+            check(fds, Stage::MaskProc, mount(None, path, None, flags, None));
+        }
+    }
 }
 
 pub(super) fn build_root(root: &RootPlan, fds: &ChildFds) {
@@ -83,18 +136,18 @@ pub(super) fn build_root(root: &RootPlan, fds: &ChildFds) {
         fds,
         Stage::RootTmpfs,
         mount(
-            Some(tmpfs),
+            Some(SOURCE),
             &root.root,
             Some(tmpfs),
             libc::MS_NOSUID | libc::MS_NODEV,
             Some(&root.root_opts),
         ),
     );
-    for d in &root.dirs {
-        check(fds, Stage::Mkdir, mkdir(d));
+    for (d, mode) in &root.dirs {
+        check(fds, Stage::Mkdir, mkdir(d, *mode));
     }
-    for (path, body) in &root.files {
-        check(fds, Stage::WriteFile, write_file(path, body));
+    for f in &root.files {
+        check(fds, Stage::WriteFile, write_file(&f.path, &f.body, f.mode));
     }
     for (target, link) in &root.symlinks {
         // SAFETY: both strings are NUL-terminated.
@@ -106,7 +159,7 @@ pub(super) fn build_root(root: &RootPlan, fds: &ChildFds) {
     }
     for b in &root.binds {
         if !b.is_dir {
-            check(fds, Stage::Bind, write_file(&b.dst, b""));
+            check(fds, Stage::Bind, write_file(&b.dst, b"", 0o644));
         }
         check(
             fds,
@@ -139,11 +192,12 @@ pub(super) fn build_root(root: &RootPlan, fds: &ChildFds) {
             None,
         ),
     );
+    mask_proc(root, fds);
     check(
         fds,
         Stage::Tmp,
         mount(
-            Some(tmpfs),
+            Some(SOURCE),
             &root.tmp_dir,
             Some(tmpfs),
             proc_flags,
@@ -154,7 +208,7 @@ pub(super) fn build_root(root: &RootPlan, fds: &ChildFds) {
         fds,
         Stage::Workspace,
         mount(
-            Some(tmpfs),
+            Some(SOURCE),
             &root.ws_dir,
             Some(tmpfs),
             proc_flags,

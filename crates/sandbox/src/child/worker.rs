@@ -49,6 +49,19 @@ pub(super) fn worker_main(root: &RootPlan, run: &RunPlan, fds: &ChildFds) -> ! {
         rc(unsafe { libc::chdir(root.in_workspace.as_ptr()) }),
     );
     for &(res, limit) in &run.rlimits {
+        // Never above the hard limit we inherited: raising it would need
+        // CAP_SYS_RESOURCE on the host, and a lower limit is only stricter.
+        let mut old = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit fills the struct passed by pointer.
+        check(
+            fds,
+            Stage::Rlimit,
+            rc(unsafe { libc::getrlimit(res, &mut old) }),
+        );
+        let limit = limit.min(old.rlim_max);
         let lim = libc::rlimit {
             rlim_cur: limit,
             rlim_max: limit,

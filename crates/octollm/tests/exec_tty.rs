@@ -1,0 +1,120 @@
+//! `octollm exec` must not let a sandboxed command drive the operator's
+//! terminal: under a pty escape sequences arrive rendered as text, while a
+//! pipe still gets the command's bytes unchanged. Runs the real binary and
+//! the real sandbox (needs root); the pty comes from util-linux `script`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_octollm");
+
+/// Prints, on stdout and stderr, an OSC 52 clipboard write, a window-title
+/// set, a device-attributes query and a one-character (C1) CSI.
+const HOSTILE: &str = "import sys\n\
+for s in (sys.stdout, sys.stderr):\n    \
+s.buffer.write(b'A\\x1b]52;c;cHduZWQ=\\x07B\\x1b]0;pwned\\x07C\\x1b[cD\\xc2\\x9b2JE\\n'); s.flush()\n";
+
+struct Dir(PathBuf);
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn scratch() -> Dir {
+    let dir = std::env::temp_dir().join(format!("octollm-exec-tty-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // The sandbox uid must be able to reach the mount point inside.
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    Dir(dir)
+}
+
+/// Settings giving this test its own mount point, data directory, cgroup
+/// and uid range.
+fn settings(dir: &Dir) -> Vec<(String, String)> {
+    let path = |p: &str| dir.0.join(p).to_string_lossy().into_owned();
+    vec![
+        ("OCTOLLM_EXECUTOR_DATA_DIR".into(), path("data")),
+        ("OCTOLLM_EXECUTOR_SANDBOX_ROOT_DIR".into(), path("root")),
+        (
+            "OCTOLLM_EXECUTOR_SANDBOX_CGROUP_PARENT".into(),
+            format!("octollm-exec-tty-{}", std::process::id()),
+        ),
+        ("OCTOLLM_EXECUTOR_SANDBOX_UID_BASE".into(), "3980000".into()),
+        ("OCTOLLM_EXECUTOR_MAX_CONCURRENCY".into(), "1".into()),
+    ]
+}
+
+fn has_script() -> bool {
+    Command::new("script")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn escape_sequences_do_not_reach_a_terminal_but_pass_through_a_pipe() {
+    if !has_script() {
+        eprintln!("skipped: util-linux `script` is not installed");
+        return;
+    }
+    let dir = scratch();
+    // Under a pty: `script` runs the binary on a fresh terminal and copies
+    // everything written to it to its own stdout.
+    let line = format!("{BIN} exec -- python3 -c \"$HOSTILE\"");
+    let out = Command::new("script")
+        .args(["-q", "-e", "-c", &line, "/dev/null"])
+        .envs(settings(&dir))
+        .env("HOSTILE", HOSTILE)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let tty = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{tty} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !out.stdout.contains(&0x1b),
+        "raw ESC reached the terminal: {tty:?}"
+    );
+    assert!(
+        !out.stdout.contains(&0x07),
+        "raw BEL reached the terminal: {tty:?}"
+    );
+    assert!(
+        !out.stdout.windows(2).any(|w| w == b"\xc2\x9b"),
+        "raw CSI reached the terminal: {tty:?}"
+    );
+    // Both streams, rendered visibly.
+    assert_eq!(
+        tty.matches("A^[]52;c;cHduZWQ=^GB^[]0;pwned^GC^[[cD\\u{9b}2JE")
+            .count(),
+        2,
+        "{tty:?}"
+    );
+
+    // Through pipes the bytes are the command's own.
+    let out = Command::new(BIN)
+        .args(["exec", "--", "python3", "-c", HOSTILE])
+        .envs(settings(&dir))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let raw: &[u8] = b"A\x1b]52;c;cHduZWQ=\x07B\x1b]0;pwned\x07C\x1b[cD\xc2\x9b2JE\n";
+    assert_eq!(out.stdout, raw);
+    assert!(
+        out.stderr.ends_with(raw),
+        "{:?}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
