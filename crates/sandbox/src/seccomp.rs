@@ -477,6 +477,8 @@ mod tests {
     }
 
     #[test]
+    // The ioctl request type is u64 on some targets and not on others.
+    #[allow(clippy::unnecessary_cast)]
     fn watching_calls_are_refused_and_other_calls_untouched() {
         let p = assemble(false).unwrap();
         let none = [0u64; 6];
