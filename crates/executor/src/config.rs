@@ -52,6 +52,10 @@ pub struct ExecutorConfig {
     /// Run even when an optional sandbox layer is unavailable (provenance
     /// then lists what is missing). Off: the executor fails closed.
     pub allow_degraded: bool,
+    /// Let sandboxed commands create UDP sockets. Off: only AF_UNIX and
+    /// TCP sockets (the sandbox's network has nothing but loopback, and
+    /// cgroup v1 charges UDP buffers to no memory limit).
+    pub allow_udp: bool,
     /// Most arguments one command may have.
     pub max_args: u64,
     /// Most bytes of all arguments together.
@@ -97,6 +101,7 @@ impl Default for ExecutorConfig {
             sandbox_cgroup_parent: "octollm-sandbox".to_string(),
             sandbox_uid_base: 2_000_000,
             allow_degraded: false,
+            allow_udp: false,
             max_args: 128,
             max_arg_bytes: 64 * 1024,
             max_stdin_bytes: 1 << 20,
@@ -143,6 +148,7 @@ impl ExecutorConfig {
             stdout_cap: self.max_output_bytes as usize,
             stderr_cap: self.max_output_bytes as usize,
             allow_degraded: self.allow_degraded,
+            allow_udp: self.allow_udp,
             cgroup_parent: self.sandbox_cgroup_parent.clone(),
             ..defaults
         }

@@ -45,6 +45,11 @@ pub struct SandboxConfig {
     /// Run even when an optional layer (seccomp, Landlock, cgroups) is not
     /// available on this host. Off by default: the sandbox fails closed.
     pub allow_degraded: bool,
+    /// Let the sandbox create UDP sockets (AF_INET/AF_INET6 datagram). Off
+    /// by default: the network namespace has only loopback, so nothing
+    /// inside needs UDP, and on cgroup v1 UDP receive queues are charged to
+    /// no memory cgroup (a sandbox could pin host memory with them).
+    pub allow_udp: bool,
     /// `PATH` inside the sandbox, also used to resolve bare command names.
     pub path_env: String,
     /// `LANG` inside the sandbox.
@@ -73,6 +78,7 @@ impl Default for SandboxConfig {
             stdout_cap: 1 << 20,
             stderr_cap: 1 << 20,
             allow_degraded: false,
+            allow_udp: false,
             path_env: "/usr/local/bin:/usr/bin:/bin".to_string(),
             lang: "C.UTF-8".to_string(),
             cgroup_parent: "octollm-sandbox".to_string(),

@@ -16,7 +16,7 @@
 //! | rlimits, every one set (never the server's) | CPU, address space, stack, file size, open files, core dumps, locked memory, queued signals, real-time priority, nice |
 //! | capabilities dropped (bounding set too), securebits locked, `no_new_privs` | regaining privilege via exec or setuid files |
 //! | Landlock | writes outside `/workspace` and `/tmp`; TCP bind/connect; signals out of the domain |
-//! | seccomp | mount, namespaces, ptrace, bpf, perf, kexec, modules, keys, io_uring, raw/netlink sockets |
+//! | seccomp | mount, namespaces, ptrace, bpf, perf, kexec, modules, keys, io_uring; inotify/fanotify/dnotify (host activity on the shared `/usr`); every socket but AF_UNIX and AF_INET/AF_INET6 TCP (no raw, packet, netlink, vsock, MPTCP, SCTP; UDP only with `allow_udp`, since cgroup v1 does not charge its buffers) |
 //! | clean environment, output caps, wall-clock timeout | secret leaks, output floods, runaway processes |
 //!
 //! The API is blocking: [`Sandbox::run`] supervises the process on the
@@ -183,7 +183,7 @@ impl Sandbox {
             None
         };
         let seccomp = if layers.contains(&Layer::Seccomp) {
-            seccomp::build()
+            seccomp::build(config.allow_udp)
         } else {
             None
         };
