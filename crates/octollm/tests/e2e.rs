@@ -121,6 +121,11 @@ impl System {
             ("OCTOLLM_ORCHESTRATOR_REFLEX_URL".into(), r.clone()),
             ("OCTOLLM_ORCHESTRATOR_PLANNER_URL".into(), p.clone()),
             ("OCTOLLM_ORCHESTRATOR_EXECUTOR_URL".into(), e.clone()),
+            // Off by default; on here to check its contract end to end.
+            (
+                "OCTOLLM_ORCHESTRATOR_RESULT_CACHE_ENABLED".into(),
+                "true".into(),
+            ),
             ("OCTOLLM_PLANNER_EXECUTOR_URL".into(), e.clone()),
             ("OCTOLLM_PLANNER_ALLOWED_HOSTS".into(), "localhost".into()),
             (
@@ -341,6 +346,16 @@ async fn separate_processes_on_postgres_and_redis() {
     assert_eq!(again["status"], "completed");
     assert_eq!(again["result"]["metadata"]["cached"], true, "{again}");
     assert_eq!(again["result"]["output"], task["result"]["output"]);
+    assert_eq!(
+        again["result"]["metadata"]["cached_from"], task["task_id"],
+        "{again}"
+    );
+    assert!(
+        again["result"]["metadata"]["cache_age_seconds"]
+            .as_f64()
+            .unwrap()
+            >= 0.0
+    );
     let prov = &task["steps"][0]["provenance"];
     assert_eq!(prov["command_hash"].as_str().unwrap().len(), 64, "{task}");
     assert!(prov["sandbox"]["layers"]

@@ -101,7 +101,7 @@ impl Default for OrchestratorConfig {
             arm_timeout_seconds: 60.0,
             step_timeout_seconds: 30.0,
             reflex_fail_open: false,
-            result_cache_enabled: true,
+            result_cache_enabled: false,
             result_cache_ttl_seconds: 300,
             max_goal_chars: 10_000,
             max_list_items: 32,

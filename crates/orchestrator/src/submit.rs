@@ -1,7 +1,9 @@
 //! Accepting a task: what `POST /api/v1/tasks` does behind its handler.
 
+use octollm_policy::plan::depends_on_world;
 use octollm_server::ApiError;
 use octollm_types::orchestrator::{ResultMetadata, TaskAccepted, TaskResult};
+use octollm_types::plan::Plan;
 use octollm_types::reflex::{BatchRequest, BatchResponse, Decision, RedactionStrategy};
 use octollm_types::task::{TaskContract, TaskStatus};
 use serde_json::{json, Map, Value};
@@ -9,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use crate::arms::{no_retry_hook, ArmError};
 use crate::core::Shared;
-use crate::store::{now_ms, NewTask};
+use crate::store::{now_ms, NewTask, TaskRow};
 
 pub(crate) fn store_error(e: impl std::fmt::Display) -> ApiError {
     ApiError::unavailable(
@@ -152,6 +154,23 @@ async fn screen(core: &Shared, c: &TaskContract) -> Result<Vec<String>, ApiError
         .collect())
 }
 
+/// The earlier result, when its plan's answer cannot have changed since.
+async fn servable(core: &Shared, hit: &TaskRow) -> Result<Option<TaskResult>, ApiError> {
+    let plan: Option<Plan> = core
+        .store
+        .get_plan(&hit.id)
+        .await
+        .map_err(store_error)?
+        .and_then(|p| serde_json::from_str(&p).ok());
+    match plan {
+        Some(p) if !depends_on_world(&p) => Ok(hit
+            .result
+            .as_deref()
+            .and_then(|r| serde_json::from_str(r).ok())),
+        _ => Ok(None),
+    }
+}
+
 fn cache_key(screened: &[String], context: &Map<String, Value>) -> String {
     let doc = json!({"texts": screened, "context": context});
     hex::encode(Sha256::digest(doc.to_string().as_bytes()))
@@ -190,13 +209,10 @@ pub(crate) async fn submit(core: &Shared, c: TaskContract) -> Result<TaskAccepte
             .await
             .map_err(store_error)?
         {
-            Some(hit) => {
-                let earlier: Option<TaskResult> = hit
-                    .result
-                    .as_deref()
-                    .and_then(|r| serde_json::from_str(r).ok());
-                if let Some(earlier) = earlier {
+            Some(hit) => match servable(core, &hit).await? {
+                Some(earlier) => {
                     core.metrics.cache_hits.inc();
+                    let age = (now - hit.finished_at.unwrap_or(now)).max(0) as f64 / 1000.0;
                     let result = TaskResult {
                         output: earlier.output,
                         metadata: ResultMetadata {
@@ -205,12 +221,15 @@ pub(crate) async fn submit(core: &Shared, c: TaskContract) -> Result<TaskAccepte
                             tokens_used: 0,
                             cost_usd: 0.0,
                             cached: true,
+                            cached_from: Some(hit.id.clone()),
+                            cache_age_seconds: Some(age),
                             criteria: earlier.metadata.criteria,
                         },
                     };
                     cached_result = serde_json::to_string(&result).ok();
                 }
-            }
+                None => core.metrics.cache_misses.inc(),
+            },
             None => {
                 core.metrics.cache_misses.inc();
             }
@@ -228,7 +247,13 @@ pub(crate) async fn submit(core: &Shared, c: TaskContract) -> Result<TaskAccepte
         max_tokens: c.budget.max_tokens as i64,
         max_cost_usd: c.budget.max_cost_usd,
         max_time_seconds: c.budget.max_time_seconds as i64,
-        cache_key: key,
+        // A copy served from the cache is never a cache source itself, or a
+        // goal asked often enough would repeat one old run forever.
+        cache_key: if cached_result.is_some() {
+            String::new()
+        } else {
+            key
+        },
         created_at: now,
         cached_result: cached_result.clone(),
     };

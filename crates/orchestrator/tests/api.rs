@@ -441,6 +441,37 @@ async fn result_cache_answers_a_repeated_goal() {
     .await;
     assert_eq!(v2["result"]["output"], v1["result"]["output"]);
     assert_eq!(v2["result"]["metadata"]["cached"], true);
+    assert_eq!(v2["result"]["metadata"]["cached_from"], first.as_str());
+    // The cached copy is never a cache source: a third ask repeats the
+    // first run again, not the copy.
+    let (_, acc3) = post(
+        &format!("{}/api/v1/tasks", o.url),
+        json!({"goal": "Echo cached answer"}),
+    )
+    .await;
+    let (_, v3) = get(&format!(
+        "{}/api/v1/tasks/{}",
+        o.url,
+        acc3["task_id"].as_str().unwrap()
+    ))
+    .await;
+    assert_eq!(
+        v3["result"]["metadata"]["cached_from"],
+        first.as_str(),
+        "{v3}"
+    );
+    // A plan that reads the clock is never served from the cache.
+    let d1 = submit(&o.url, json!({"goal": "Show the current date"})).await;
+    assert_eq!(wait_done(&o.url, &d1, LONG).await["status"], "completed");
+    let (_, acc) = post(
+        &format!("{}/api/v1/tasks", o.url),
+        json!({"goal": "Show the current date"}),
+    )
+    .await;
+    assert_eq!(
+        acc["status"], "pending",
+        "a date answer came from the cache: {acc}"
+    );
     // Opting out runs it again.
     let (_, acc) = post(
         &format!("{}/api/v1/tasks", o.url),

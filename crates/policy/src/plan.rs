@@ -28,6 +28,35 @@ pub struct ExecPolicy {
     pub allow_plain_http: bool,
 }
 
+/// Commands whose output is the same for the same arguments, whenever they
+/// run: they read only their arguments, stdin and the sandbox's own
+/// read-only view of the system.
+const REPEATABLE: &[&str] = &[
+    "echo", "cat", "ls", "grep", "head", "tail", "wc", "sort", "uniq", "find",
+];
+
+/// Whether a plan's answer can change between two runs: it reads the
+/// clock (`date`), the outside world (HTTP), the task's files
+/// (`/workspace`), or runs a program (`python3`, or a command this table
+/// does not know). Such answers are never served from a result cache.
+pub fn depends_on_world(plan: &Plan) -> bool {
+    plan.plan.iter().any(|s| match &s.tool_call {
+        None => false,
+        Some(ToolCall::Http { .. }) => true,
+        Some(ToolCall::Shell {
+            command,
+            args,
+            stdin,
+        }) => {
+            !REPEATABLE.contains(&command.trim())
+                || args
+                    .iter()
+                    .chain(stdin.iter())
+                    .any(|a| a.contains("/workspace"))
+        }
+    })
+}
+
 /// One broken rule. `step` is `None` for plan-wide rules.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ValidationIssue {

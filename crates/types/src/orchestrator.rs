@@ -96,6 +96,12 @@ pub struct ResultMetadata {
     pub cost_usd: f64,
     #[serde(default)]
     pub cached: bool,
+    /// For a cached answer: the task whose run it repeats.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cached_from: Option<String>,
+    /// For a cached answer: how old that run's result was when served, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_age_seconds: Option<f64>,
     /// Outcome of each acceptance criterion.
     #[serde(default)]
     pub criteria: Vec<CriterionOutcome>,

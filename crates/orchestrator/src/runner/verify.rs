@@ -50,6 +50,8 @@ impl Runner {
                 tokens_used: self.tokens,
                 cost_usd: self.cost,
                 cached: false,
+                cached_from: None,
+                cache_age_seconds: None,
                 criteria: outcomes.clone(),
             },
         };
@@ -154,6 +156,8 @@ pub(crate) async fn partial_result(
             tokens_used: tokens,
             cost_usd: cost,
             cached: false,
+            cached_from: None,
+            cache_age_seconds: None,
             criteria,
         },
     }))
