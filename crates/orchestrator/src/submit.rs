@@ -228,7 +228,9 @@ pub(crate) async fn submit(core: &Shared, c: TaskContract) -> Result<TaskAccepte
                     };
                     cached_result = serde_json::to_string(&result).ok();
                 }
-                None => core.metrics.cache_misses.inc(),
+                None => {
+                    core.metrics.cache_misses.inc();
+                }
             },
             None => {
                 core.metrics.cache_misses.inc();

@@ -298,7 +298,7 @@ async fn judge_budget(kind: Kind) {
         )
         .usage(50, 10),
     );
-    let id = submit(&o.url, json!({"goal": "Echo 'Hello OctoLLM'", "acceptance_criteria": ["contains Hello OctoLLM", "The output greets someone"]})).await;
+    let id = submit(&o.url, json!({"goal": "Echo 'Hello OctoLLM'", "acceptance_criteria": ["contains:Hello OctoLLM", "The output greets someone"]})).await;
     let v = wait_done(&o.url, &id, LONG).await;
     assert_eq!(v["status"], "completed", "{v:#}");
     let c = &v["result"]["metadata"]["criteria"];

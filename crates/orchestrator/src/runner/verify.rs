@@ -85,7 +85,7 @@ impl Runner {
         so_far: &[CriterionOutcome],
     ) -> Result<Vec<CriterionOutcome>, Stop> {
         let Some(client) = self.ctx.core.judge.clone() else {
-            return Ok(wanted.iter().map(|c| criteria::unchecked(c)).collect());
+            return Ok(wanted.iter().map(|c| criteria::unverified(c)).collect());
         };
         let prompt = judge::prompt(&self.task.screened_goal, output, wanted);
         let reply_cap: u64 = 256;
