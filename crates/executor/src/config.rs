@@ -33,6 +33,9 @@ pub struct ExecutorConfig {
     pub memory_limit_bytes: u64,
     /// Tasks one execution may have (cgroup pids.max; the fork-bomb defence).
     pub pids_max: u64,
+    /// CPUs one execution may use (its cgroup's CPU quota), e.g. 1.0 or 0.5;
+    /// 0 = no limit.
+    pub cpu_limit: f64,
     /// RLIMIT_FSIZE, in bytes.
     pub file_size_limit_bytes: u64,
     /// RLIMIT_NOFILE.
@@ -92,6 +95,7 @@ impl Default for ExecutorConfig {
             max_concurrency: 16,
             memory_limit_bytes: 256 << 20,
             pids_max: 64,
+            cpu_limit: 1.0,
             file_size_limit_bytes: 16 << 20,
             open_files_limit: 256,
             address_space_limit_bytes: 2 << 30,
@@ -139,6 +143,7 @@ impl ExecutorConfig {
             slots,
             memory_limit_bytes: self.memory_limit_bytes,
             pids_max: self.pids_max,
+            cpu_limit: self.cpu_limit,
             address_space_bytes: self.address_space_limit_bytes,
             file_size_bytes: self.file_size_limit_bytes,
             open_files: self.open_files_limit,

@@ -1,4 +1,5 @@
-//! cgroups: the memory limit and `pids.max`.
+//! cgroups: the memory limit, `pids.max`, the CPU quota, and where a run's
+//! CPU time and peak memory are read.
 //!
 //! RLIMIT_NPROC is not enough against a fork bomb (it is per uid and does not
 //! bind a process that is root in the init namespace), so `pids.max` on a
@@ -18,6 +19,12 @@
 //! - cgroup v2 has no per-thread membership for domain controllers, but
 //!   `clone3(CLONE_INTO_CGROUP)` creates the init directly in a fresh
 //!   per-execution group ([`ExecCgroup`]).
+//!
+//! The CPU quota is `cpu.cfs_quota_us` on v1 (per slot) and `cpu.max` on v2.
+//! Usage is the group's, not the init's rusage (which misses whatever the
+//! init did not reap and all shared memory): v1 `cpuacct.usage` (a counter,
+//! so a run's share is its increase) and `memory.max_usage_in_bytes`
+//! (reset per run), v2 `cpu.stat usage_usec` and `memory.peak`.
 
 use std::fs;
 use std::io;
@@ -45,6 +52,10 @@ pub struct ControllerDir {
 pub struct CgroupSupport {
     pub memory: Option<ControllerDir>,
     pub pids: Option<ControllerDir>,
+    /// The CPU bandwidth controller (the quota).
+    pub cpu: Option<ControllerDir>,
+    /// cgroup v1 CPU accounting (v2 accounts CPU in every group).
+    pub cpuacct: Option<ControllerDir>,
 }
 
 struct CgroupMount {
@@ -136,19 +147,41 @@ impl CgroupSupport {
         CgroupSupport {
             memory: v1("memory").or_else(|| v2("memory")),
             pids: v1("pids").or_else(|| v2("pids")),
+            cpu: v1("cpu").or_else(|| v2("cpu")),
+            cpuacct: v1("cpuacct"),
         }
+    }
+}
+
+/// One controller's parent group.
+#[derive(Debug, Clone)]
+struct Parent {
+    version: CgroupVersion,
+    dir: PathBuf,
+    /// Our own directory, to re-create a parent that a sibling sandbox of
+    /// this process removed when it was dropped.
+    own: PathBuf,
+    /// The controller's name, as `cgroup.subtree_control` spells it (v2).
+    ctrl: &'static str,
+}
+
+impl Parent {
+    fn v1(&self) -> Option<&Path> {
+        (self.version == CgroupVersion::V1).then_some(self.dir.as_path())
+    }
+
+    fn v2(&self) -> Option<&Path> {
+        (self.version == CgroupVersion::V2).then_some(self.dir.as_path())
     }
 }
 
 /// The parent groups, created once.
 #[derive(Debug, Clone, Default)]
 pub struct CgroupParents {
-    memory: Option<(CgroupVersion, PathBuf)>,
-    pids: Option<(CgroupVersion, PathBuf)>,
-    /// Our own directories, to re-create a parent that a sibling sandbox of
-    /// this process removed when it was dropped.
-    own_memory: Option<PathBuf>,
-    own_pids: Option<PathBuf>,
+    memory: Option<Parent>,
+    pids: Option<Parent>,
+    cpu: Option<Parent>,
+    cpuacct: Option<Parent>,
 }
 
 fn make_parent(version: CgroupVersion, own: &Path, parent: &Path, ctrl: &str) -> io::Result<()> {
@@ -168,30 +201,38 @@ fn make_parent(version: CgroupVersion, own: &Path, parent: &Path, ctrl: &str) ->
 }
 
 impl CgroupParents {
-    /// Creates `<own>/<name>` for each supported controller. A controller
-    /// whose parent cannot be created is reported as unavailable.
-    pub fn create(support: &CgroupSupport, name: &str) -> CgroupParents {
-        let make = |dir: &Option<ControllerDir>, ctrl: &str| {
+    /// Creates `<own>/<name>` for each supported controller (the CPU
+    /// controller only when `want_cpu`, i.e. there is a quota to enforce). A
+    /// controller whose parent cannot be created is reported as unavailable.
+    pub fn create(support: &CgroupSupport, name: &str, want_cpu: bool) -> CgroupParents {
+        let make = |dir: &Option<ControllerDir>, ctrl: &'static str| {
             let dir = dir.as_ref()?;
             let parent = dir.own.join(name);
             make_parent(dir.version, &dir.own, &parent, ctrl).ok()?;
             sweep_stale(&parent);
-            Some((dir.version, parent))
+            Some(Parent {
+                version: dir.version,
+                dir: parent,
+                own: dir.own.clone(),
+                ctrl,
+            })
         };
-        let memory = make(&support.memory, "memory");
-        let pids = make(&support.pids, "pids");
         CgroupParents {
-            own_memory: memory
-                .as_ref()
-                .and(support.memory.as_ref())
-                .map(|d| d.own.clone()),
-            own_pids: pids
-                .as_ref()
-                .and(support.pids.as_ref())
-                .map(|d| d.own.clone()),
-            memory,
-            pids,
+            memory: make(&support.memory, "memory"),
+            pids: make(&support.pids, "pids"),
+            cpu: if want_cpu {
+                make(&support.cpu, "cpu")
+            } else {
+                None
+            },
+            cpuacct: make(&support.cpuacct, "cpuacct"),
         }
+    }
+
+    fn all(&self) -> impl Iterator<Item = &Parent> {
+        [&self.memory, &self.pids, &self.cpu, &self.cpuacct]
+            .into_iter()
+            .flatten()
     }
 
     pub fn has_memory(&self) -> bool {
@@ -202,22 +243,19 @@ impl CgroupParents {
         self.pids.is_some()
     }
 
+    pub fn has_cpu(&self) -> bool {
+        self.cpu.is_some()
+    }
+
     /// Whether some controller is v1, i.e. executions need slot groups.
     pub fn uses_slots(&self) -> bool {
-        [&self.memory, &self.pids]
-            .iter()
-            .any(|c| matches!(c, Some((CgroupVersion::V1, _))))
+        self.all().any(|p| p.version == CgroupVersion::V1)
     }
 
     /// Re-creates the parents after a sibling sandbox removed them.
     fn ensure(&self) -> io::Result<()> {
-        for (ctrl, parent, own) in [
-            ("memory", &self.memory, &self.own_memory),
-            ("pids", &self.pids, &self.own_pids),
-        ] {
-            if let (Some((version, parent)), Some(own)) = (parent, own) {
-                make_parent(*version, own, parent, ctrl)?;
-            }
+        for p in self.all() {
+            make_parent(p.version, &p.own, &p.dir, p.ctrl)?;
         }
         Ok(())
     }
@@ -238,8 +276,8 @@ impl CgroupParents {
     /// Removes the parents when no group is left in them (called when the
     /// last user is gone; a parent still in use simply stays).
     pub fn remove_if_empty(&self) {
-        for (_, parent) in [&self.memory, &self.pids].into_iter().flatten() {
-            let _ = fs::remove_dir(parent);
+        for p in self.all() {
+            let _ = fs::remove_dir(&p.dir);
         }
     }
 }
@@ -269,24 +307,31 @@ fn sweep_stale(parent: &Path) {
     }
 }
 
-fn read_u64(path: &Path) -> u64 {
-    fs::read_to_string(path)
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(0)
+fn try_read_u64(path: &Path) -> Option<u64> {
+    fs::read_to_string(path).ok()?.trim().parse().ok()
 }
 
 /// The `key N` counter in a flat keyed file such as `memory.events`.
-fn read_counter(path: &Path, key: &str) -> u64 {
-    fs::read_to_string(path)
-        .ok()
-        .and_then(|s| {
-            s.lines().find_map(|l| {
-                let (k, v) = l.split_once(' ')?;
-                (k == key).then(|| v.trim().parse::<u64>().ok())?
-            })
+fn try_read_counter(path: &Path, key: &str) -> Option<u64> {
+    fs::read_to_string(path).ok().and_then(|s| {
+        s.lines().find_map(|l| {
+            let (k, v) = l.split_once(' ')?;
+            (k == key).then(|| v.trim().parse::<u64>().ok())?
         })
-        .unwrap_or(0)
+    })
+}
+
+fn read_counter(path: &Path, key: &str) -> u64 {
+    try_read_counter(path, key).unwrap_or(0)
+}
+
+/// CFS bandwidth period: 100 ms, the kernel's default.
+const CPU_PERIOD_US: u64 = 100_000;
+
+/// The quota per [`CPU_PERIOD_US`] for `cpus` CPUs; `None` = no limit.
+pub fn cpu_quota_us(cpus: f64) -> Option<u64> {
+    // The kernel refuses quotas under 1 ms.
+    (cpus > 0.0).then(|| ((cpus * CPU_PERIOD_US as f64).round() as u64).max(1_000))
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(0);
@@ -332,6 +377,10 @@ pub struct SlotCgroup {
     /// `oom_kill` count when the run started: the counter cannot be reset,
     /// so a run's OOM kills are the increase.
     oom_kills: u64,
+    cpuacct: Option<PathBuf>,
+    /// `cpuacct.usage` (ns) when the run started; a run's CPU time is the
+    /// increase.
+    cpu_base: u64,
 }
 
 impl SlotCgroup {
@@ -341,6 +390,7 @@ impl SlotCgroup {
         parents: &CgroupParents,
         memory_limit: u64,
         pids_max: u64,
+        cpu_quota_us: Option<u64>,
     ) -> io::Result<Option<SlotCgroup>> {
         if !parents.uses_slots() {
             return Ok(None);
@@ -351,24 +401,45 @@ impl SlotCgroup {
             dirs: Vec::new(),
             memory: None,
             oom_kills: 0,
+            cpuacct: None,
+            cpu_base: 0,
         };
-        if let Some((CgroupVersion::V1, parent)) = &parents.memory {
-            let dir = parents.make_group(parent, &name)?;
-            cg.dirs.push(dir.clone());
-            write_memory_limit(CgroupVersion::V1, &dir, memory_limit)?;
-            cg.oom_kills = read_counter(&dir.join("memory.oom_control"), "oom_kill");
-            cg.memory = Some(dir);
-        }
-        if let Some((CgroupVersion::V1, parent)) = &parents.pids {
+        // Controllers may share a hierarchy (`cpu,cpuacct` usually do): one
+        // directory then serves them all.
+        let mut group = |parent: &Path| -> io::Result<PathBuf> {
             let dir = parent.join(&name);
             if !cg.dirs.contains(&dir) {
                 parents.make_group(parent, &name)?;
                 cg.dirs.push(dir.clone());
             }
+            Ok(dir)
+        };
+        let memory = parents.memory.as_ref().and_then(Parent::v1);
+        let memory = memory.map(&mut group).transpose()?;
+        let pids = parents.pids.as_ref().and_then(Parent::v1);
+        let pids = pids.map(&mut group).transpose()?;
+        let cpu = parents.cpu.as_ref().and_then(Parent::v1);
+        let cpu = cpu.map(&mut group).transpose()?;
+        let cpuacct = parents.cpuacct.as_ref().and_then(Parent::v1);
+        let cpuacct = cpuacct.map(&mut group).transpose()?;
+        if let Some(dir) = &memory {
+            write_memory_limit(CgroupVersion::V1, dir, memory_limit)?;
+            cg.oom_kills = read_counter(&dir.join("memory.oom_control"), "oom_kill");
+        }
+        if let Some(dir) = &pids {
             // The worker thread is a task of the group too; the sandbox
             // still gets exactly `pids_max` tasks.
             fs::write(dir.join("pids.max"), pids_max.saturating_add(1).to_string())?;
         }
+        if let Some(dir) = &cpu {
+            // The worker thread shares the quota, but it only runs (one
+            // clone) while the slot's previous sandbox is gone.
+            fs::write(dir.join("cpu.cfs_period_us"), CPU_PERIOD_US.to_string())?;
+            let quota = cpu_quota_us.map_or_else(|| "-1".to_string(), |q| q.to_string());
+            fs::write(dir.join("cpu.cfs_quota_us"), quota)?;
+        }
+        cg.memory = memory;
+        cg.cpuacct = cpuacct;
         Ok(Some(cg))
     }
 
@@ -379,8 +450,11 @@ impl SlotCgroup {
         }
     }
 
-    /// Starts a run with fresh peak and failure counters.
+    /// Starts a run with fresh peak, failure and CPU counters.
     pub fn reset_accounting(&mut self) {
+        if let Some(dir) = &self.cpuacct {
+            self.cpu_base = try_read_u64(&dir.join("cpuacct.usage")).unwrap_or(0);
+        }
         let Some(dir) = &self.memory else { return };
         self.oom_kills = read_counter(&dir.join("memory.oom_control"), "oom_kill");
         for file in [
@@ -394,11 +468,18 @@ impl SlotCgroup {
         }
     }
 
-    /// Highest memory use since [`Self::reset_accounting`], in bytes.
-    pub fn peak_memory(&self) -> u64 {
-        self.memory
-            .as_ref()
-            .map_or(0, |d| read_u64(&d.join("memory.max_usage_in_bytes")))
+    /// Highest memory use since [`Self::reset_accounting`], in bytes (all
+    /// memory charged to the group: anonymous, shared, page cache, kernel);
+    /// `None` without a v1 memory group.
+    pub fn peak_memory(&self) -> Option<u64> {
+        try_read_u64(&self.memory.as_ref()?.join("memory.max_usage_in_bytes"))
+    }
+
+    /// CPU time used in the group since [`Self::reset_accounting`]; `None`
+    /// without a v1 cpuacct group.
+    pub fn cpu_time(&self) -> Option<Duration> {
+        let now = try_read_u64(&self.cpuacct.as_ref()?.join("cpuacct.usage"))?;
+        Some(Duration::from_nanos(now.saturating_sub(self.cpu_base)))
     }
 
     /// Whether the memory controller killed something in this run.
@@ -495,13 +576,15 @@ pub fn create_exec(
     parents: &CgroupParents,
     memory_limit: u64,
     pids_max: u64,
+    cpu_quota_us: Option<u64>,
 ) -> io::Result<Option<ExecCgroup>> {
-    let v2 = |c: &Option<(CgroupVersion, PathBuf)>| match c {
-        Some((CgroupVersion::V2, p)) => Some(p.clone()),
-        _ => None,
-    };
-    let (memory, pids) = (v2(&parents.memory), v2(&parents.pids));
-    let Some(parent) = memory.clone().or_else(|| pids.clone()) else {
+    let v2 = |c: &Option<Parent>| c.as_ref().and_then(Parent::v2).map(Path::to_path_buf);
+    let (memory, pids, cpu) = (v2(&parents.memory), v2(&parents.pids), v2(&parents.cpu));
+    let Some(parent) = memory
+        .clone()
+        .or_else(|| pids.clone())
+        .or_else(|| cpu.clone())
+    else {
         return Ok(None);
     };
     let dir = parents.make_group(&parent, &group_name("exec"))?;
@@ -514,6 +597,10 @@ pub fn create_exec(
     }
     if pids.is_some() {
         fs::write(cg.dir.join("pids.max"), pids_max.to_string())?;
+    }
+    if cpu.is_some() {
+        let quota = cpu_quota_us.map_or_else(|| "max".to_string(), |q| q.to_string());
+        fs::write(cg.dir.join("cpu.max"), format!("{quota} {CPU_PERIOD_US}"))?;
     }
     Ok(Some(cg))
 }
@@ -534,12 +621,20 @@ impl ExecCgroup {
         fs::write(self.dir.join("cgroup.procs"), pid.to_string())
     }
 
-    pub fn peak_memory(&self) -> u64 {
+    /// The group's peak memory (`memory.peak`, Linux 5.19); `None` without
+    /// the memory controller or on older kernels.
+    pub fn peak_memory(&self) -> Option<u64> {
         if self.memory {
-            read_u64(&self.dir.join("memory.peak"))
+            try_read_u64(&self.dir.join("memory.peak"))
         } else {
-            0
+            None
         }
+    }
+
+    /// CPU time of everything that ran in the group (`cpu.stat`, which v2
+    /// keeps in every group, with or without the cpu controller).
+    pub fn cpu_time(&self) -> Option<Duration> {
+        try_read_counter(&self.dir.join("cpu.stat"), "usage_usec").map(Duration::from_micros)
     }
 
     pub fn oom_killed(&self) -> bool {

@@ -21,6 +21,9 @@ pub struct SandboxConfig {
     pub memory_limit_bytes: u64,
     /// Tasks one execution may have (cgroup pids.max): the fork-bomb defence.
     pub pids_max: u64,
+    /// CPUs one execution may use (cgroup CPU quota), e.g. `1.0` or `0.5`;
+    /// `0.0` = no limit (and no `cgroup_cpu` layer).
+    pub cpu_limit: f64,
     /// RLIMIT_AS.
     pub address_space_bytes: u64,
     /// RLIMIT_FSIZE.
@@ -67,6 +70,7 @@ impl Default for SandboxConfig {
             slots: 16,
             memory_limit_bytes: 256 << 20,
             pids_max: 64,
+            cpu_limit: 1.0,
             address_space_bytes: 2 << 30,
             file_size_bytes: 16 << 20,
             open_files: 256,

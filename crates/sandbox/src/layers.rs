@@ -23,6 +23,7 @@ pub enum Layer {
     Seccomp,
     CgroupMemory,
     CgroupPids,
+    CgroupCpu,
     Rlimits,
     CleanEnv,
     OutputCaps,
@@ -30,7 +31,7 @@ pub enum Layer {
 }
 
 impl Layer {
-    pub const ALL: [Layer; 21] = [
+    pub const ALL: [Layer; 22] = [
         Layer::UserNs,
         Layer::MountNs,
         Layer::PidNs,
@@ -48,6 +49,7 @@ impl Layer {
         Layer::Seccomp,
         Layer::CgroupMemory,
         Layer::CgroupPids,
+        Layer::CgroupCpu,
         Layer::Rlimits,
         Layer::CleanEnv,
         Layer::OutputCaps,
@@ -73,6 +75,7 @@ impl Layer {
             Layer::Seccomp => "seccomp",
             Layer::CgroupMemory => "cgroup_memory",
             Layer::CgroupPids => "cgroup_pids",
+            Layer::CgroupCpu => "cgroup_cpu",
             Layer::Rlimits => "rlimits",
             Layer::CleanEnv => "clean_env",
             Layer::OutputCaps => "output_caps",
@@ -91,6 +94,7 @@ impl Layer {
                 | Layer::Seccomp
                 | Layer::CgroupMemory
                 | Layer::CgroupPids
+                | Layer::CgroupCpu
                 | Layer::CgroupNs
         )
     }
@@ -136,6 +140,7 @@ impl HostSupport {
                 Layer::Seccomp => self.seccomp,
                 Layer::CgroupMemory => self.cgroups.memory.is_some(),
                 Layer::CgroupPids => self.cgroups.pids.is_some(),
+                Layer::CgroupCpu => self.cgroups.cpu.is_some(),
                 Layer::CgroupNs => std::path::Path::new("/proc/self/ns/cgroup").exists(),
                 Layer::UserNs => self.user_namespaces,
                 _ => true,

@@ -12,7 +12,7 @@
 //! | `/proc` masks (`/dev/null` or an empty read-only tmpfs over host-naming entries); PID 1 renamed `init`, its argument strings erased | the kernel command line, boot id, disks, kernel symbols; the server's own command line through `/proc/1/cmdline` |
 //! | net namespace with only loopback | any network egress |
 //! | ipc, uts, cgroup namespaces | host SysV IPC, hostname, cgroup paths |
-//! | cgroup memory + pids (the init is born in them, see `cgroup`) | memory hogs, fork bombs |
+//! | cgroup memory + pids + CPU quota (the init is born in them, see `cgroup`); usage read from the groups | memory hogs, fork bombs, CPU hogs starving the host |
 //! | rlimits, every one set (never the server's) | CPU, address space, stack, file size, open files, core dumps, locked memory, queued signals, real-time priority, nice |
 //! | capabilities dropped (bounding set too), securebits locked, `no_new_privs` | regaining privilege via exec or setuid files |
 //! | Landlock | writes outside `/workspace` and `/tmp`; TCP bind/connect; signals out of the domain |
@@ -67,7 +67,11 @@ pub struct ExecOutcome {
     /// The memory cgroup killed something for exceeding its limit.
     pub oom_killed: bool,
     pub duration: Duration,
+    /// CPU time of everything that ran in the execution's cgroup (the
+    /// init's rusage only on a host without one).
     pub cpu_time: Duration,
+    /// Peak memory charged to the execution's cgroup, shared memory and
+    /// page cache included (the init's max RSS only without one).
     pub peak_rss_bytes: u64,
     /// Layers that were in force.
     pub layers: Vec<Layer>,
@@ -154,12 +158,25 @@ impl Sandbox {
                 "uid_base must be a non-root uid range".into(),
             ));
         }
+        if !config.cpu_limit.is_finite() || !(0.0..=4096.0).contains(&config.cpu_limit) {
+            return Err(SandboxError::Config(
+                "cpu_limit must be a number of CPUs between 0 (no limit) and 4096".into(),
+            ));
+        }
+        let want_cpu = cgroup::cpu_quota_us(config.cpu_limit).is_some();
         let support = HostSupport::probe();
         let (mut layers, mut missing) = support.layers();
-        let cgroups = cgroup::CgroupParents::create(&support.cgroups, &config.cgroup_parent);
+        if !want_cpu {
+            // No quota asked for: the layer is neither in force nor missing.
+            layers.retain(|l| *l != Layer::CgroupCpu);
+            missing.retain(|l| *l != Layer::CgroupCpu);
+        }
+        let cgroups =
+            cgroup::CgroupParents::create(&support.cgroups, &config.cgroup_parent, want_cpu);
         for (layer, ok) in [
             (Layer::CgroupMemory, cgroups.has_memory()),
             (Layer::CgroupPids, cgroups.has_pids()),
+            (Layer::CgroupCpu, cgroups.has_cpu()),
         ] {
             if !ok && layers.contains(&layer) {
                 layers.retain(|l| *l != layer);
@@ -261,6 +278,7 @@ impl Sandbox {
                 &self.cgroups,
                 self.config.memory_limit_bytes,
                 self.config.pids_max,
+                cgroup::cpu_quota_us(self.config.cpu_limit),
             )?;
             supervise::run(self, &mut slot, &run, spec, sink)
         });

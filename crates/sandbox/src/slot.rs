@@ -231,13 +231,14 @@ impl Slot {
         parents: &CgroupParents,
         memory_limit: u64,
         pids_max: u64,
+        cpu_quota_us: Option<u64>,
     ) -> Result<(), SandboxError> {
         let setup = |stage: &str| {
             let stage = stage.to_string();
             move |source| SandboxError::Setup { stage, source }
         };
         if self.cgroup.is_none() {
-            self.cgroup = SlotCgroup::create(parents, memory_limit, pids_max)
+            self.cgroup = SlotCgroup::create(parents, memory_limit, pids_max, cpu_quota_us)
                 .map_err(setup("slot cgroup"))?;
         }
         if let Some(cg) = &mut self.cgroup {
@@ -262,8 +263,14 @@ impl Slot {
         })
     }
 
-    pub fn peak_memory(&self) -> u64 {
-        self.cgroup.as_ref().map_or(0, SlotCgroup::peak_memory)
+    /// The slot's v1 memory peak of this run, when there is a memory group.
+    pub fn peak_memory(&self) -> Option<u64> {
+        self.cgroup.as_ref().and_then(SlotCgroup::peak_memory)
+    }
+
+    /// The slot's v1 CPU time of this run, when there is a cpuacct group.
+    pub fn cpu_time(&self) -> Option<std::time::Duration> {
+        self.cgroup.as_ref().and_then(SlotCgroup::cpu_time)
     }
 
     pub fn take_oom_killed(&mut self) -> bool {

@@ -91,7 +91,12 @@ pub(crate) fn run(
     let started = Instant::now();
     let cfg = &sb.config;
     // v2 controllers only; v1 limits are on the slot's groups.
-    let cg = cgroup::create_exec(&sb.cgroups, cfg.memory_limit_bytes, cfg.pids_max)?;
+    let cg = cgroup::create_exec(
+        &sb.cgroups,
+        cfg.memory_limit_bytes,
+        cfg.pids_max,
+        cgroup::cpu_quota_us(cfg.cpu_limit),
+    )?;
     let cg_dir = cg.as_ref().map(cgroup::ExecCgroup::open).transpose()?;
 
     let (stdin_r, stdin_w) = sys::pipe()?;
@@ -288,19 +293,25 @@ pub(crate) fn run(
         stderr: err.buf,
         timed_out,
         duration,
-        cpu_time: tv(ru.ru_utime) + tv(ru.ru_stime),
-        peak_rss_bytes: (ru.ru_maxrss.max(0) as u64) * 1024,
         layers: sb.layers.clone(),
         missing: sb.missing.clone(),
         ..Default::default()
     };
     outcome.oom_killed = slot.take_oom_killed() || cg.as_ref().is_some_and(|c| c.oom_killed());
-    if outcome.peak_rss_bytes == 0 {
-        outcome.peak_rss_bytes = match &cg {
-            Some(c) if c.peak_memory() > 0 => c.peak_memory(),
-            _ => slot.peak_memory(),
-        };
-    }
+    // Usage of the whole group: the init's rusage only covers what it
+    // reaped (not what the namespace teardown killed) and counts no shared
+    // memory. The init is reaped, so everything in the group has exited and
+    // been charged. rusage only where no group accounts.
+    outcome.cpu_time = cg
+        .as_ref()
+        .and_then(cgroup::ExecCgroup::cpu_time)
+        .or_else(|| slot.cpu_time())
+        .unwrap_or_else(|| tv(ru.ru_utime) + tv(ru.ru_stime));
+    outcome.peak_rss_bytes = cg
+        .as_ref()
+        .and_then(cgroup::ExecCgroup::peak_memory)
+        .or_else(|| slot.peak_memory())
+        .unwrap_or_else(|| (ru.ru_maxrss.max(0) as u64) * 1024);
     drop(cg);
 
     for rec in status_buf.chunks_exact(12) {

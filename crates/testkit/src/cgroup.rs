@@ -1,8 +1,9 @@
 //! Finding a sandbox's cgroups, to check that none was leaked.
 //!
 //! The sandbox puts its groups under `<this process's cgroup>/<cgroup_parent>/`
-//! for each of its controllers (memory and pids), preferring cgroup v1 and
-//! falling back to the v2 unified hierarchy:
+//! for each of its controllers (memory and pids, and on v1 also cpu and
+//! cpuacct where those are mounted), preferring cgroup v1 and falling back to
+//! the v2 unified hierarchy:
 //! - v1 (`/sys/fs/cgroup/<controller>/…`): one long-lived `slot-<pid>-<n>`
 //!   group per concurrency slot and controller, holding only the slot's
 //!   worker thread (a thread of this process) between runs;
@@ -19,7 +20,12 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 const ROOT: &str = "/sys/fs/cgroup";
+/// Controllers every sandbox uses.
 const CONTROLLERS: [&str; 2] = ["memory", "pids"];
+/// Controllers the sandbox uses where the host has them: their v1 slot
+/// groups must be checked too, but a host without them is no error (on v2
+/// they share the one per-execution group).
+const OPTIONAL_CONTROLLERS: [&str; 2] = ["cpu", "cpuacct"];
 
 /// Which cgroup hierarchy a directory belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,6 +157,25 @@ impl SandboxCgroups {
                 parents.push(parent);
             }
         }
+        for ctrl in OPTIONAL_CONTROLLERS {
+            let v1 = lines
+                .iter()
+                .find(|(ctrls, _)| ctrls.split(',').any(|c| c == ctrl))
+                .filter(|_| root.join(ctrl).is_dir());
+            if let Some((_, path)) = v1 {
+                // `cpu` and `cpuacct` are often one hierarchy reached through
+                // two names (symlinks to `cpu,cpuacct`): list it once.
+                let own = own_dir(root.join(ctrl), path)?;
+                let own = fs::canonicalize(&own).unwrap_or(own);
+                let parent = Parent {
+                    hierarchy: Hierarchy::V1,
+                    dir: own.join(cgroup_parent),
+                };
+                if !parents.contains(&parent) {
+                    parents.push(parent);
+                }
+            }
+        }
         Ok(SandboxCgroups { parents })
     }
 
@@ -248,6 +273,35 @@ mod tests {
         // 0 is never a thread of this process).
         fs::write(root.join("memory/job/a/sbx/slot-1-0/tasks"), "0\n").unwrap();
         assert_eq!(cg.leaks().len(), 2);
+        let _ = fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn v1_cpu_groups_are_checked_where_the_controllers_are_mounted() {
+        let root = scratch("cg_v1_cpu");
+        fs::create_dir_all(root.join("memory/job")).unwrap();
+        fs::create_dir_all(root.join("pids/job")).unwrap();
+        fs::create_dir_all(root.join("cpu,cpuacct/job")).unwrap();
+        std::os::unix::fs::symlink("cpu,cpuacct", root.join("cpu")).unwrap();
+        std::os::unix::fs::symlink("cpu,cpuacct", root.join("cpuacct")).unwrap();
+        let own = "9:pids:/job\n4:memory:/job\n2:cpu,cpuacct:/job\n0::/\n";
+        let cg = SandboxCgroups::from_proc_cgroup(own, &root, "sbx").unwrap();
+        let dirs: Vec<PathBuf> = cg.parents().iter().map(|p| p.dir.clone()).collect();
+        let shared = fs::canonicalize(root.join("cpu,cpuacct/job"))
+            .unwrap()
+            .join("sbx");
+        assert_eq!(
+            dirs,
+            vec![
+                root.join("memory/job/sbx"),
+                root.join("pids/job/sbx"),
+                shared.clone()
+            ],
+            "the co-mounted cpu,cpuacct hierarchy is listed once"
+        );
+        fs::create_dir_all(shared.join("exec-1-0")).unwrap();
+        fs::write(shared.join("exec-1-0/tasks"), "").unwrap();
+        assert_eq!(cg.leaks().len(), 1, "{:?}", cg.leaks());
         let _ = fs::remove_dir_all(&root);
     }
 
