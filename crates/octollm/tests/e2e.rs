@@ -325,9 +325,17 @@ async fn separate_processes_on_postgres_and_redis() {
     let (status, _) = get(&format!("{o}/api/v1/tasks/{id}")).await;
     assert_eq!(status, 200);
 
-    // FC-008 and the goal scenarios.
-    let task = run_task(o, json!({"goal": "Echo the current date"})).await;
+    // FC-008 with the seed's body exactly as written, then the goal scenarios.
+    let task = run_task(
+        o,
+        json!({"goal": "Echo the current date", "constraints": ["Complete in <30 seconds"], "context": {}, "acceptance_criteria": ["Output contains date"], "budget": {"max_tokens": 5000, "max_cost_usd": 0.10, "max_time_seconds": 60}}),
+    )
+    .await;
     assert_eq!(task["status"], "completed", "{task}");
+    let criteria = &task["result"]["metadata"]["criteria"];
+    assert_eq!(criteria[0]["criterion"], "Output contains date", "{task}");
+    assert_eq!(criteria[0]["method"], "date_time", "{task}");
+    assert_eq!(criteria[0]["passed"], true, "{task}");
     let year = chrono_year();
     assert!(
         task["result"]["output"].as_str().unwrap().contains(&year),

@@ -57,10 +57,14 @@ fn matches(p: &Pattern, text: &str) -> bool {
 static QUOTED: Pattern = LazyLock::new(|| re(r#""([^"]+)"|“([^”]+)”|'([^']+)'|`([^`]+)`"#));
 static SLASHED: Pattern = LazyLock::new(|| re(r"\bmatch(?:es)?\s+/(.+)/\s*$"));
 static LINES: Pattern = LazyLock::new(|| {
-    re(r"\b(exactly|at least|at most|no more than|)\s*(\d+)\s+(lines?|items?|entries|entry|results?|rows?|files?|names?)\b")
+    re(
+        r"\b(exactly|at least|at most|no more than|)\s*(\d+)\s+(lines?|items?|entries|entry|results?|rows?|files?|names?)\b",
+    )
 });
 static DATE_IN_OUTPUT: Pattern = LazyLock::new(|| {
-    re(r"\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}:\d{2}(:\d{2})?\b|\b(mon|tue|wed|thu|fri|sat|sun)[a-z]*\b.*\b(19|20)\d{2}\b|\b\d{1,2}/\d{1,2}/\d{2,4}\b")
+    re(
+        r"\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}:\d{2}(:\d{2})?\b|\b(mon|tue|wed|thu|fri|sat|sun)[a-z]*\b.*\b(19|20)\d{2}\b|\b\d{1,2}/\d{1,2}/\d{2,4}\b",
+    )
 });
 static URL_IN_OUTPUT: Pattern = LazyLock::new(|| re(r"\bhttps?://[^\s/$.?#][^\s]*"));
 static EMAIL_IN_OUTPUT: Pattern =
@@ -130,7 +134,10 @@ fn recognise(lower: &str) -> Matcher {
     if has_word(lower, &["email", "e-mail", "emails"]) {
         return Matcher::Email;
     }
-    if has_word(lower, &["date", "time", "timestamp", "datetime", "today", "clock"]) {
+    if has_word(
+        lower,
+        &["date", "time", "timestamp", "datetime", "today", "clock"],
+    ) {
         return Matcher::DateTime;
     }
     if (lower.contains("file") || lower.contains("director"))
@@ -140,7 +147,9 @@ fn recognise(lower: &str) -> Matcher {
     }
     if has_word(
         lower,
-        &["number", "numeric", "integer", "count", "total", "sum", "digit", "digits"],
+        &[
+            "number", "numeric", "integer", "count", "total", "sum", "digit", "digits",
+        ],
     ) {
         return Matcher::Number;
     }
@@ -157,7 +166,9 @@ fn recognise(lower: &str) -> Matcher {
 }
 
 fn slashes(p: &str) -> &str {
-    p.strip_prefix('/').and_then(|r| r.strip_suffix('/')).unwrap_or(p)
+    p.strip_prefix('/')
+        .and_then(|r| r.strip_suffix('/'))
+        .unwrap_or(p)
 }
 
 fn unquote(s: &str) -> &str {
@@ -192,26 +203,61 @@ fn verdict(m: &Matcher, output: &str) -> Option<(&'static str, bool, String)> {
     Some(match m {
         Matcher::Contains(needle) => {
             let ok = output.to_lowercase().contains(&needle.to_lowercase());
-            ("contains", ok, said(ok, format!("output contains '{needle}'"), format!("output does not contain '{needle}'")))
+            (
+                "contains",
+                ok,
+                said(
+                    ok,
+                    format!("output contains '{needle}'"),
+                    format!("output does not contain '{needle}'"),
+                ),
+            )
         }
         Matcher::Regex(pattern) => match RegexBuilder::new(pattern).size_limit(1 << 20).build() {
             Ok(r) => {
                 let ok = r.is_match(output);
-                ("regex", ok, format!("output {} /{pattern}/", if ok { "matches" } else { "does not match" }))
+                (
+                    "regex",
+                    ok,
+                    format!(
+                        "output {} /{pattern}/",
+                        if ok { "matches" } else { "does not match" }
+                    ),
+                )
             }
             Err(e) => ("regex", false, format!("invalid regular expression: {e}")),
         },
         Matcher::Number => {
             let ok = is_number(t);
-            ("number", ok, said(ok, format!("output is the number {t}"), "output is not a single number".into()))
+            (
+                "number",
+                ok,
+                said(
+                    ok,
+                    format!("output is the number {t}"),
+                    "output is not a single number".into(),
+                ),
+            )
         }
         Matcher::DateTime => {
             let ok = matches(&DATE_IN_OUTPUT, output);
-            ("date_time", ok, said(ok, "output holds a date or time".into(), "output holds no date or time".into()))
+            (
+                "date_time",
+                ok,
+                said(
+                    ok,
+                    "output holds a date or time".into(),
+                    "output holds no date or time".into(),
+                ),
+            )
         }
         Matcher::NonEmpty => {
             let ok = !t.is_empty();
-            ("non_empty", ok, said(ok, "output is not empty".into(), "output is empty".into()))
+            (
+                "non_empty",
+                ok,
+                said(ok, "output is not empty".into(), "output is empty".into()),
+            )
         }
         Matcher::Lines(bound, n) => {
             let have = lines.len();
@@ -225,7 +271,11 @@ fn verdict(m: &Matcher, output: &str) -> Option<(&'static str, bool, String)> {
                 Bound::AtLeast => format!("at least {n}"),
                 Bound::AtMost => format!("at most {n}"),
             };
-            ("lines", ok, format!("output has {have} non-empty line(s); {want} wanted"))
+            (
+                "lines",
+                ok,
+                format!("output has {have} non-empty line(s); {want} wanted"),
+            )
         }
         Matcher::FileList => {
             let bad = lines
@@ -241,19 +291,51 @@ fn verdict(m: &Matcher, output: &str) -> Option<(&'static str, bool, String)> {
         }
         Matcher::Url => {
             let ok = matches(&URL_IN_OUTPUT, output);
-            ("url", ok, said(ok, "output holds a URL".into(), "output holds no URL".into()))
+            (
+                "url",
+                ok,
+                said(
+                    ok,
+                    "output holds a URL".into(),
+                    "output holds no URL".into(),
+                ),
+            )
         }
         Matcher::Email => {
             let ok = matches(&EMAIL_IN_OUTPUT, output);
-            ("email", ok, said(ok, "output holds an email address".into(), "output holds no email address".into()))
+            (
+                "email",
+                ok,
+                said(
+                    ok,
+                    "output holds an email address".into(),
+                    "output holds no email address".into(),
+                ),
+            )
         }
         Matcher::Json => {
             let ok = serde_json::from_str::<serde_json::Value>(t).is_ok();
-            ("json", ok, said(ok, "output is valid JSON".into(), "output is not valid JSON".into()))
+            (
+                "json",
+                ok,
+                said(
+                    ok,
+                    "output is valid JSON".into(),
+                    "output is not valid JSON".into(),
+                ),
+            )
         }
         Matcher::YesNo => {
             let ok = matches!(t.to_lowercase().trim_end_matches('.'), "yes" | "no");
-            ("yes_no", ok, said(ok, format!("output answers '{t}'"), "output is not yes or no".into()))
+            (
+                "yes_no",
+                ok,
+                said(
+                    ok,
+                    format!("output answers '{t}'"),
+                    "output is not yes or no".into(),
+                ),
+            )
         }
         Matcher::Judge => return None,
     })

@@ -682,7 +682,7 @@ async fn unmet_criteria_fail_with_the_output_kept() {
         |_| {},
     )
     .await;
-    let id = submit(&o.url, json!({"goal": "apples and pears", "acceptance_criteria": ["contains pears", "regex:^zzz$"]})).await;
+    let id = submit(&o.url, json!({"goal": "apples and pears", "acceptance_criteria": ["contains:pears", "regex:^zzz$"]})).await;
     let v = wait_done(&o.url, &id, LONG).await;
     assert_eq!(v["error"]["code"], "ACCEPTANCE_FAILED", "{v:#}");
     let c = &v["result"]["metadata"]["criteria"];

@@ -68,7 +68,7 @@ async fn renders_progress_and_exit_codes() {
     assert!(v["request_id"].is_string(), "{v}");
 
     // A failed task exits 1; --json prints only the task.
-    let (code, text) = run_text(&url, "Echo x", &["contains y"], true, false).await;
+    let (code, text) = run_text(&url, "Echo x", &["contains:y"], true, false).await;
     assert_eq!(code, 1, "{text}");
     let v: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(v["status"], "failed");

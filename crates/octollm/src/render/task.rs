@@ -31,8 +31,25 @@ pub fn outcome(out: &mut dyn Write, task: &TaskView) {
             m.steps_executed,
             m.tokens_used,
             m.cost_usd,
-            if m.cached { " · cached" } else { "" }
+            match m.cache_age_seconds {
+                Some(age) if m.cached => format!(" · cached ({age:.0} s old)"),
+                _ if m.cached => " · cached".to_string(),
+                _ => String::new(),
+            }
         );
+        // Each criterion, with how it was checked; an unverified one says why.
+        for c in &m.criteria {
+            let mark = match c.passed {
+                Some(true) => "✓",
+                Some(false) => "✗",
+                None => "?",
+            };
+            let _ = writeln!(
+                out,
+                "  {mark} criterion \"{}\" ({}): {}",
+                c.criterion, c.method, c.reason
+            );
+        }
     } else {
         let _ = writeln!(out, "\n✗ {}", task.status.as_str());
     }

@@ -8,13 +8,25 @@ fn passed(criterion: &str, output: &str) -> Option<bool> {
 fn literal_only_when_asked_for() {
     assert_eq!(parse("contains:Hello"), Matcher::Contains("Hello".into()));
     assert_eq!(parse("CONTAINS: \"a b\""), Matcher::Contains("a b".into()));
-    assert_eq!(parse("Output contains \"date\""), Matcher::Contains("date".into()));
-    assert_eq!(parse("It prints 'Hello OctoLLM' somewhere"), Matcher::Contains("Hello OctoLLM".into()));
+    assert_eq!(
+        parse("Output contains \"date\""),
+        Matcher::Contains("date".into())
+    );
+    assert_eq!(
+        parse("It prints 'Hello OctoLLM' somewhere"),
+        Matcher::Contains("Hello OctoLLM".into())
+    );
     assert_eq!(parse("regex:^\\d+$"), Matcher::Regex("^\\d+$".into()));
     assert_eq!(parse("output matches /a+b/"), Matcher::Regex("a+b".into()));
-    assert_eq!(parse("matches the regex \"^x\""), Matcher::Regex("^x".into()));
+    assert_eq!(
+        parse("matches the regex \"^x\""),
+        Matcher::Regex("^x".into())
+    );
     // Unquoted words are not literals.
-    assert_ne!(parse("Output contains date"), Matcher::Contains("date".into()));
+    assert_ne!(
+        parse("Output contains date"),
+        Matcher::Contains("date".into())
+    );
 }
 
 #[test]
@@ -27,7 +39,10 @@ fn the_usual_meanings_are_recognised() {
     assert_eq!(parse("Output is not empty"), Matcher::NonEmpty);
     assert_eq!(parse("Exactly 3 lines"), Matcher::Lines(Bound::Exactly, 3));
     assert_eq!(parse("at least 2 items"), Matcher::Lines(Bound::AtLeast, 2));
-    assert_eq!(parse("no more than 10 results"), Matcher::Lines(Bound::AtMost, 10));
+    assert_eq!(
+        parse("no more than 10 results"),
+        Matcher::Lines(Bound::AtMost, 10)
+    );
     assert_eq!(parse("Output shows file list"), Matcher::FileList);
     assert_eq!(parse("contains a URL"), Matcher::Url);
     assert_eq!(parse("includes an e-mail address"), Matcher::Email);
@@ -39,11 +54,20 @@ fn the_usual_meanings_are_recognised() {
 
 #[test]
 fn fc008_date_output_meets_its_criterion() {
-    assert_eq!(passed("Output contains date", "Tue Dec  1 20:50:23 UTC 2026\n"), Some(true));
-    assert_eq!(passed("Output contains date", "2026-12-01T20:50:23+00:00"), Some(true));
+    assert_eq!(
+        passed("Output contains date", "Tue Dec  1 20:50:23 UTC 2026\n"),
+        Some(true)
+    );
+    assert_eq!(
+        passed("Output contains date", "2026-12-01T20:50:23+00:00"),
+        Some(true)
+    );
     assert_eq!(passed("Output contains date", "hello world"), Some(false));
     // Asked literally, the literal is what counts.
-    assert_eq!(passed("Output contains \"date\"", "Tue Dec  1 20:50:23 UTC 2026"), Some(false));
+    assert_eq!(
+        passed("Output contains \"date\"", "Tue Dec  1 20:50:23 UTC 2026"),
+        Some(false)
+    );
 }
 
 #[test]
@@ -61,11 +85,23 @@ fn checks_outputs() {
     assert_eq!(passed("exactly 2 lines", "a\nb\n"), Some(true));
     assert_eq!(passed("exactly 2 lines", "a\n\nb\nc\n"), Some(false));
     assert_eq!(passed("Output shows file list", ""), Some(true));
-    assert_eq!(passed("Output shows file list", "a.txt\nb dir\n"), Some(true));
-    assert_eq!(passed("Output shows file list", "a\u{1b}[2J\n"), Some(false));
-    assert_eq!(passed("contains a URL", "see https://example.com/x"), Some(true));
+    assert_eq!(
+        passed("Output shows file list", "a.txt\nb dir\n"),
+        Some(true)
+    );
+    assert_eq!(
+        passed("Output shows file list", "a\u{1b}[2J\n"),
+        Some(false)
+    );
+    assert_eq!(
+        passed("contains a URL", "see https://example.com/x"),
+        Some(true)
+    );
     assert_eq!(passed("contains a URL", "see example dot com"), Some(false));
-    assert_eq!(passed("has an email", "mail bob@example.org now"), Some(true));
+    assert_eq!(
+        passed("has an email", "mail bob@example.org now"),
+        Some(true)
+    );
     assert_eq!(passed("is valid JSON", "{\"a\": [1]}"), Some(true));
     assert_eq!(passed("is valid JSON", "{a: 1}"), Some(false));
     assert_eq!(passed("answer yes or no", "Yes\n"), Some(true));
@@ -75,7 +111,13 @@ fn checks_outputs() {
 
 #[test]
 fn non_ascii_criteria_do_not_panic() {
-    for c in ["İstanbul contains:x", "CONTAİNS: x", "ß matches /ü+/", "“quoted” text", "contains:"] {
+    for c in [
+        "İstanbul contains:x",
+        "CONTAİNS: x",
+        "ß matches /ü+/",
+        "“quoted” text",
+        "contains:",
+    ] {
         let _ = parse(c);
         let _ = check(c, "ü");
     }

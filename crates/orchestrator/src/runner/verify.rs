@@ -38,6 +38,8 @@ impl Runner {
         }
         if !for_judge.is_empty() {
             outcomes.extend(self.judge(&display, &for_judge, &outcomes).await?);
+            // Report them in the order the task gave them.
+            outcomes.sort_by_key(|o| wanted.iter().position(|w| *w == o.criterion));
         }
         let result = TaskResult {
             output: display,

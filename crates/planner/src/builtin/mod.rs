@@ -50,11 +50,7 @@ impl BuiltinPlanner {
         if steps.is_empty() {
             return Err(Unsupported("the goal asks for nothing to run".into()));
         }
-        let max = constraints
-            .max_steps
-            .unwrap_or(self.max_steps)
-            .min(self.max_steps);
-        add_verification(&mut steps, &req.acceptance_criteria, max);
+        attach_criteria(&mut steps, &req.acceptance_criteria);
         let n = steps.len();
         let total: u32 = steps.iter().map(|s| s.estimated_duration_seconds).sum();
         let rationale = format!(
@@ -247,83 +243,13 @@ fn number(specs: Vec<Spec>) -> Vec<PlanStep> {
     steps
 }
 
-/// Appends steps that check the final output against the acceptance criteria
-/// the executor can test deterministically (grep exits non-zero on no match).
-fn add_verification(steps: &mut Vec<PlanStep>, criteria: &[String], max_steps: u32) {
-    let criteria: Vec<&String> = criteria.iter().filter(|c| !c.trim().is_empty()).collect();
-    if criteria.is_empty() {
-        return;
+/// Records the task's criteria on the step whose output they judge. They
+/// are checked by the orchestrator, against that output: a plan step that
+/// failed on a criterion would report a failed command, not an unmet
+/// criterion.
+fn attach_criteria(steps: &mut [PlanStep], criteria: &[String]) {
+    if let Some(last) = steps.last_mut() {
+        last.acceptance_criteria
+            .extend(criteria.iter().filter(|c| !c.trim().is_empty()).cloned());
     }
-    let Some(last) = steps.last_mut() else { return };
-    last.acceptance_criteria
-        .extend(criteria.iter().map(|c| c.to_string()));
-    let target = last.step;
-    let mut checks: Vec<(String, Vec<String>)> = Vec::new();
-    let mut generic = Vec::new();
-    for c in &criteria {
-        match verification_args(c) {
-            Some(args) => checks.push((c.to_string(), args)),
-            None => generic.push(c.to_string()),
-        }
-    }
-    if checks.is_empty() {
-        checks.push((generic.join("; "), vec!["-e".into(), ".".into()]));
-    }
-    for (criterion, args) in checks {
-        if steps.len() as u32 >= max_steps {
-            break;
-        }
-        let n = steps.len() as u32 + 1;
-        steps.push(PlanStep {
-            step: n,
-            action: format!("Verify the output of step {target}: {criterion}"),
-            required_arm: "executor".to_string(),
-            tool_call: Some(ToolCall::Shell {
-                command: "grep".to_string(),
-                args,
-                stdin: Some(format!("{{{{step_{target}.output}}}}")),
-            }),
-            acceptance_criteria: vec![criterion],
-            depends_on: vec![target],
-            estimated_cost_tier: 1,
-            estimated_duration_seconds: 2,
-        });
-    }
-}
-
-/// grep arguments that succeed exactly when `criterion` holds, if it is one
-/// of the deterministic shapes.
-fn verification_args(criterion: &str) -> Option<Vec<String>> {
-    let toks = lex(criterion);
-    let lower = criterion.to_lowercase();
-    if let Some(q) = toks.iter().find(|t| t.kind == Kind::Quoted) {
-        let regex = lower.contains("regex") || lower.contains("match");
-        let flag = if regex { "-E" } else { "-F" };
-        return Some(vec![flag.into(), "-e".into(), q.text.clone()]);
-    }
-    if lower.contains("number")
-        || lower.contains("numeric")
-        || lower.contains("integer")
-        || lower.contains("a count")
-    {
-        return Some(vec![
-            "-E".into(),
-            "-e".into(),
-            "^[[:space:]]*-?[0-9]+([.][0-9]+)?([[:space:]].*)?$".into(),
-        ]);
-    }
-    for cue in ["contains ", "includes ", "mentions ", "has "] {
-        if let Some(pos) = lower.find(cue) {
-            let start = pos + cue.len();
-            let rest = criterion.get(start..)?.trim().trim_end_matches('.');
-            let rest = rest
-                .strip_prefix("the word ")
-                .or_else(|| rest.strip_prefix("the text "))
-                .unwrap_or(rest);
-            if !rest.is_empty() && rest.split_whitespace().count() == 1 {
-                return Some(vec!["-F".into(), "-e".into(), rest.to_string()]);
-            }
-        }
-    }
-    None
 }
