@@ -454,3 +454,37 @@ time.sleep(1)
     );
     s.assert_clean().await;
 }
+
+/// TCP is held by Landlock (no bind, no connect), and behind it, on cgroup
+/// v1, TCP buffer accounting is switched on: each slot's memory group caps
+/// TCP buffers at the run's memory limit, checked from the host.
+#[tokio::test]
+async fn sc001_tcp_buffers_are_charged_to_the_memory_limit() {
+    let limit = 64 * MIB;
+    let s = Server::start_with(|c| c.memory_limit_bytes = limit).await;
+    let (status, v) = s.shell("echo", &["hi"]).await;
+    assert_eq!(status, 200, "{v}");
+    let cgroups = octollm_testkit::cgroup::SandboxCgroups::locate(&s.config.sandbox_cgroup_parent);
+    let mut checked = 0;
+    for g in cgroups.groups() {
+        let tcp = g.path.join("memory.kmem.tcp.limit_in_bytes");
+        if g.is_slot() && tcp.exists() {
+            let set: u64 = std::fs::read_to_string(&tcp)
+                .unwrap()
+                .trim()
+                .parse()
+                .unwrap();
+            assert_eq!(set, limit, "{}", tcp.display());
+            checked += 1;
+        }
+    }
+    let v1_memory =
+        std::path::Path::new("/sys/fs/cgroup/memory/memory.kmem.tcp.limit_in_bytes").exists();
+    if v1_memory {
+        assert!(
+            checked > 0,
+            "no slot memory group with TCP accounting was found"
+        );
+    }
+    s.assert_clean().await;
+}

@@ -119,12 +119,26 @@ async fn worker(
     }
 }
 
+/// How one claim of a task came to an end, whichever side ended it.
 enum Ending {
-    Run(Result<Finish, Stop>),
+    // Boxed: a finished run carries the whole result, the others little.
+    Finished(Box<Finish>),
     LeaseLost,
     Timeout,
     Cancelled,
     Shutdown,
+    StoreFailed(crate::error::StoreError),
+}
+
+impl From<Result<Finish, Stop>> for Ending {
+    fn from(r: Result<Finish, Stop>) -> Self {
+        match r {
+            Ok(f) | Err(Stop::Finish(f)) => Ending::Finished(Box::new(f)),
+            Err(Stop::Timeout) => Ending::Timeout,
+            Err(Stop::LeaseLost) => Ending::LeaseLost,
+            Err(Stop::Store(e)) => Ending::StoreFailed(e),
+        }
+    }
 }
 
 async fn wait_true(rx: &mut watch::Receiver<bool>) {
@@ -186,12 +200,12 @@ async fn run_claimed(core: &Shared, task: TaskRow, owner: &str, mut hard: watch:
             _ = tokio::time::sleep_until(ctx.deadline.into()) => Ending::Timeout,
             _ = wait_true(&mut hard) => Ending::Shutdown,
             _ = &mut lease => Ending::LeaseLost,
-            r = &mut run => Ending::Run(r),
+            r = &mut run => Ending::from(r),
         }
     };
     let finish = match ending {
-        Ending::Run(Ok(f)) | Ending::Run(Err(Stop::Finish(f))) => Some(f),
-        Ending::Run(Err(Stop::Timeout)) | Ending::Timeout => Some(
+        Ending::Finished(f) => Some(*f),
+        Ending::Timeout => Some(
             stopped(
                 &ctx,
                 &task,
@@ -211,12 +225,12 @@ async fn run_claimed(core: &Shared, task: TaskRow, owner: &str, mut hard: watch:
             )
             .await,
         ),
-        Ending::Run(Err(Stop::LeaseLost)) | Ending::LeaseLost => {
+        Ending::LeaseLost => {
             core.metrics.leases_lost.inc();
             tracing::warn!(task_id = %id, "lease lost; another worker owns the task");
             None
         }
-        Ending::Run(Err(Stop::Store(e))) => {
+        Ending::StoreFailed(e) => {
             core.metrics.store_errors.inc();
             tracing::error!(task_id = %id, error = %e, "store failed mid-task; the lease will lapse and the task resume");
             None

@@ -353,6 +353,14 @@ fn write_memory_limit(version: CgroupVersion, dir: &Path, limit: u64) -> io::Res
             if memsw.exists() {
                 fs::write(memsw, limit.to_string())?;
             }
+            // v1 does not charge socket buffers to the group unless TCP
+            // accounting is switched on by a limit of its own; with it, TCP
+            // buffers are capped at the run's memory limit. (UDP is never
+            // charged on v1: seccomp refuses UDP sockets instead.)
+            let tcp = dir.join("memory.kmem.tcp.limit_in_bytes");
+            if tcp.exists() {
+                fs::write(tcp, limit.to_string())?;
+            }
         }
         CgroupVersion::V2 => {
             fs::write(dir.join("memory.max"), limit.to_string())?;
