@@ -193,6 +193,27 @@ impl Runner {
         ))
     }
 
+    /// Moves the claimed task to `status` (fenced by the lease) and says so
+    /// on its event stream.
+    async fn enter(&self, status: TaskStatus) -> Result<(), Stop> {
+        let written = self
+            .ctx
+            .core
+            .store
+            .set_status(&self.task.id, &self.ctx.owner, status)
+            .await?;
+        fenced(written)?;
+        self.ctx
+            .event(
+                "task.status",
+                status,
+                None,
+                serde_json::json!({"status": status.as_str()}),
+            )
+            .await;
+        Ok(())
+    }
+
     async fn add_usage(&mut self, tokens: u64, cost: f64) -> Result<(), Stop> {
         self.tokens += tokens;
         self.cost += cost;

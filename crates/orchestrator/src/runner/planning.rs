@@ -9,7 +9,7 @@ use octollm_types::plan::{Plan, PlanRequest};
 use octollm_types::task::TaskStatus;
 use serde_json::json;
 
-use super::{fenced, Code, Finish, Runner, Stop};
+use super::{Code, Finish, Runner, Stop};
 use crate::arms::{ArmError, EXECUTOR};
 use crate::store::NewStep;
 
@@ -23,19 +23,7 @@ impl Runner {
         if core.store.get_plan(&self.task.id).await?.is_some() {
             return Ok(());
         }
-        fenced(
-            core.store
-                .set_status(&self.task.id, &self.ctx.owner, TaskStatus::Planning)
-                .await?,
-        )?;
-        self.ctx
-            .event(
-                "task.status",
-                TaskStatus::Planning,
-                None,
-                json!({"status": "planning"}),
-            )
-            .await;
+        self.enter(TaskStatus::Planning).await?;
         let tool_arms = core.arms.tool_names();
         let req = PlanRequest {
             goal: self.task.screened_goal.clone(),

@@ -11,7 +11,7 @@ use serde_json::json;
 use tokio::task::JoinSet;
 
 use super::step::{run_step, StepOutcome};
-use super::{fenced, partial_result, Code, Finish, Runner, Stop};
+use super::{partial_result, Code, Finish, Runner, Stop};
 use crate::store::StepRow;
 
 /// One stored step, decoded.
@@ -46,19 +46,7 @@ impl Runner {
     pub(super) async fn execute(&mut self) -> Result<HashMap<u32, String>, Stop> {
         let core = self.ctx.core.clone();
         if self.task.status() != TaskStatus::Executing {
-            fenced(
-                core.store
-                    .set_status(&self.task.id, &self.ctx.owner, TaskStatus::Executing)
-                    .await?,
-            )?;
-            self.ctx
-                .event(
-                    "task.status",
-                    TaskStatus::Executing,
-                    None,
-                    json!({"status": "executing"}),
-                )
-                .await;
+            self.enter(TaskStatus::Executing).await?;
         }
         let rows = core.store.get_steps(&self.task.id).await?;
         let mut specs = BTreeMap::new();
