@@ -5,7 +5,8 @@
 //! and the concurrency permits. It is built once by [`Executor::start`] and
 //! shared behind an `Arc`. The HTTP service and in-process callers both go
 //! through [`Executor::execute`], so they get the same answers; `octollm
-//! exec` goes through [`Executor::run_local`].
+//! exec` builds one with [`Executor::start_local`] and goes through
+//! [`Executor::run_local_blocking`] ([`Executor::run_local`] for async callers).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

@@ -363,6 +363,11 @@ impl RootPlan {
             if let Ok(entries) = std::fs::read_dir(host) {
                 for e in entries.flatten() {
                     let symlink = e.file_type().is_ok_and(|t| t.is_symlink());
+                    // A link named like a manual page (`lzmore.1.gz`) is one
+                    // in practice; skipping it by name saves its `readlink`.
+                    if symlink && is_manual_page_name(e.file_name().as_bytes()) {
+                        continue;
+                    }
                     self.copy_etc_entry(root, &e.path(), depth + 1, symlink)?;
                 }
             }
@@ -385,6 +390,18 @@ fn etc_copy_mode(host_mode: u32, is_dir: bool) -> Option<u32> {
     }
     let rx = other & 0o005;
     Some(rx << 6 | rx << 3 | rx)
+}
+
+/// A compressed manual page's name: `NAME.SECTION.gz`, the section starting
+/// with a digit (`xzmore.1.gz`, `DROP_TABLE.7.gz`, `openssl.1ssl.gz`).
+fn is_manual_page_name(name: &[u8]) -> bool {
+    let Some(stem) = name.strip_suffix(b".gz") else {
+        return false;
+    };
+    stem.iter()
+        .rposition(|&b| b == b'.')
+        .and_then(|dot| stem.get(dot + 1))
+        .is_some_and(u8::is_ascii_digit)
 }
 
 /// A path inside a `man` directory (`/usr/share/man/…`, `…/jvm/…/man/…`).
@@ -491,7 +508,7 @@ fn resolve(path_env: &str, program: &str) -> Result<CString, SandboxError> {
 
 #[cfg(test)]
 mod tests {
-    use super::{etc_copy_mode, parse_arg_areas, ArgArea};
+    use super::{etc_copy_mode, is_manual_page_name, parse_arg_areas, ArgArea};
 
     #[test]
     fn argument_areas_are_found_in_stat_even_with_odd_names() {
@@ -523,6 +540,16 @@ mod tests {
         resources.dedup();
         // Linux has 16 resource limits, numbered 0 to 15.
         assert_eq!(resources, (0..16).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn manual_page_names_are_recognised() {
+        for name in ["xzmore.1.gz", "DROP_TABLE.7.gz", "openssl.1ssl.gz"] {
+            assert!(is_manual_page_name(name.as_bytes()), "{name}");
+        }
+        for name in ["jexec-binfmt", "vi", "data.gz", ".1.tar", "x.gz.1", "v.2x"] {
+            assert!(!is_manual_page_name(name.as_bytes()), "{name}");
+        }
     }
 
     #[test]
