@@ -5,7 +5,8 @@
 //! and the concurrency permits. It is built once by [`Executor::start`] and
 //! shared behind an `Arc`. The HTTP service and in-process callers both go
 //! through [`Executor::execute`], so they get the same answers; `octollm
-//! exec` goes through [`Executor::run_local`].
+//! exec` builds one with [`Executor::start_local`] and goes through
+//! [`Executor::run_local_blocking`] ([`Executor::run_local`] for async callers).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -155,15 +156,37 @@ impl Executor {
         let sandbox_config = config.sandbox_config();
         let sandbox = tokio::task::spawn_blocking(move || start_sandbox(sandbox_config))
             .await
-            .map_err(|e| ExecutorError::Task("sandbox start-up", e.to_string()))?
-            .map(Arc::new)
-            .map_err(|e| {
-                tracing::error!(error = %e, "sandbox unavailable; the executor refuses to execute (fail closed)");
-                e.to_string()
-            });
+            .map_err(|e| ExecutorError::Task("sandbox start-up", e.to_string()))?;
         let fetcher = HttpFetcher::new(&config).map_err(|e| {
             tracing::error!(error = %e, "http action unavailable");
             e
+        });
+        Ok(Executor::assemble(config, audit, sandbox, fetcher))
+    }
+
+    /// Sets up an executor for one local command (`octollm exec`): the same
+    /// audit log, policy and sandbox layers as [`start`](Executor::start),
+    /// without what only a long-running service needs. There is no
+    /// self-test, since the command's own run exercises every layer and a
+    /// layer that fails fails that run (closed); there is no HTTP fetcher
+    /// (the `http` action is refused as unavailable). Blocking: it does the
+    /// sandbox's set-up on the calling thread.
+    pub fn start_local(config: ExecutorConfig) -> Result<Executor, ExecutorError> {
+        let audit = AuditLog::open(&config.audit_path())?;
+        let sandbox = Sandbox::new(config.sandbox_config());
+        let fetcher = Err("the http action is not set up for a local run".to_string());
+        Ok(Executor::assemble(config, audit, sandbox, fetcher))
+    }
+
+    fn assemble(
+        config: ExecutorConfig,
+        audit: AuditLog,
+        sandbox: Result<Sandbox, SandboxError>,
+        fetcher: Result<HttpFetcher, String>,
+    ) -> Executor {
+        let sandbox = sandbox.map(Arc::new).map_err(|e| {
+            tracing::error!(error = %e, "sandbox unavailable; the executor refuses to execute (fail closed)");
+            e.to_string()
         });
         let metrics = ExecMetrics::new();
         if let Ok(sb) = &sandbox {
@@ -171,7 +194,7 @@ impl Executor {
                 .layers_active
                 .set(sb.layers_available().len() as i64);
         }
-        Ok(Executor {
+        Executor {
             policy: CommandPolicy::new(&config.allowed_commands),
             hosts: HostList::new(&config.http_allowed_hosts),
             secret: config.resolved_token_secret(),
@@ -185,7 +208,7 @@ impl Executor {
             metrics,
             metrics_registered: AtomicBool::new(false),
             uptime: Uptime::now(),
-        })
+        }
     }
 
     pub fn config(&self) -> &ExecutorConfig {

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use octollm_sandbox::{ExecSpec, Stream};
 use serde_json::json;
+use tokio::sync::OwnedSemaphorePermit;
 
 use crate::executor::Executor;
 use crate::provenance::{command_hash, now};
@@ -24,7 +25,7 @@ impl Executor {
         command: &str,
         args: &[String],
         timeout: Duration,
-        mut sink: F,
+        sink: F,
     ) -> Result<i32, ExecutorError>
     where
         F: FnMut(Stream, &[u8]) + Send + 'static,
@@ -32,28 +33,81 @@ impl Executor {
         self.policy
             .check(command, args)
             .map_err(ExecutorError::Denied)?;
-        let sandbox = match &self.sandbox {
-            Ok(sb) => sb.clone(),
-            Err(e) => return Err(ExecutorError::SandboxUnavailable(e.clone())),
-        };
+        let this = self.local_run(command, args, timeout)?;
         let permit = self
             .permits
             .clone()
             .acquire_owned()
             .await
             .map_err(|_| ExecutorError::ShuttingDown)?;
-        let spec = ExecSpec {
-            program: command.to_string(),
-            args: args.to_vec(),
-            stdin: Vec::new(),
-            timeout,
+        let outcome = tokio::task::spawn_blocking(move || this.run(permit, sink))
+            .await
+            .map_err(|e| ExecutorError::Task("execution", e.to_string()))?;
+        self.finish_local(command, args, outcome)
+    }
+
+    /// [`run_local`](Executor::run_local) on the calling thread, without an
+    /// async runtime (a one-shot `octollm exec` needs none). Waits for a
+    /// free concurrency permit like the async version.
+    pub fn run_local_blocking<F>(
+        &self,
+        command: &str,
+        args: &[String],
+        timeout: Duration,
+        sink: F,
+    ) -> Result<i32, ExecutorError>
+    where
+        F: FnMut(Stream, &[u8]) + Send + 'static,
+    {
+        self.policy
+            .check(command, args)
+            .map_err(ExecutorError::Denied)?;
+        let this = self.local_run(command, args, timeout)?;
+        let permits = self.permits.clone();
+        let permit = match permits.clone().try_acquire_owned() {
+            Ok(p) => p,
+            Err(tokio::sync::TryAcquireError::Closed) => return Err(ExecutorError::ShuttingDown),
+            Err(tokio::sync::TryAcquireError::NoPermits) => {
+                tokio::runtime::Builder::new_current_thread()
+                    .build()
+                    .map_err(|e| ExecutorError::Task("execution", e.to_string()))?
+                    .block_on(permits.acquire_owned())
+                    .map_err(|_| ExecutorError::ShuttingDown)?
+            }
         };
-        let outcome = tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            sandbox.run(&spec, &mut sink)
+        let outcome = this.run(permit, sink);
+        self.finish_local(command, args, outcome)
+    }
+
+    fn local_run(
+        &self,
+        command: &str,
+        args: &[String],
+        timeout: Duration,
+    ) -> Result<LocalRun, ExecutorError> {
+        let sandbox = match &self.sandbox {
+            Ok(sb) => sb.clone(),
+            Err(e) => return Err(ExecutorError::SandboxUnavailable(e.clone())),
+        };
+        Ok(LocalRun {
+            sandbox,
+            spec: ExecSpec {
+                program: command.to_string(),
+                args: args.to_vec(),
+                stdin: Vec::new(),
+                timeout,
+            },
         })
-        .await
-        .map_err(|e| ExecutorError::Task("execution", e.to_string()))??;
+    }
+
+    /// The exit status of a finished run, audited with its layers.
+    fn finish_local(
+        &self,
+        command: &str,
+        args: &[String],
+        outcome: Result<octollm_sandbox::ExecOutcome, octollm_sandbox::SandboxError>,
+    ) -> Result<i32, ExecutorError> {
+        let outcome = outcome?;
         let code = if outcome.timed_out {
             TIMEOUT_EXIT
         } else {
@@ -67,5 +121,25 @@ impl Executor {
             "missing": outcome.missing.iter().map(|l| l.name()).collect::<Vec<_>>(),
         }));
         Ok(code)
+    }
+}
+
+/// What one local execution needs, owned so it can move to another thread.
+struct LocalRun {
+    sandbox: std::sync::Arc<octollm_sandbox::Sandbox>,
+    spec: ExecSpec,
+}
+
+impl LocalRun {
+    fn run<F>(
+        self,
+        permit: OwnedSemaphorePermit,
+        mut sink: F,
+    ) -> Result<octollm_sandbox::ExecOutcome, octollm_sandbox::SandboxError>
+    where
+        F: FnMut(Stream, &[u8]),
+    {
+        let _permit = permit;
+        self.sandbox.run(&self.spec, &mut sink)
     }
 }

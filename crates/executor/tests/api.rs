@@ -330,6 +330,68 @@ async fn local_cli_path_uses_the_same_sandbox() {
     s.assert_clean().await;
 }
 
+/// The one-shot start (`octollm exec`): no self-test and no runtime, yet
+/// every layer is in force, refusals and exit statuses are the same, and
+/// each run is audited with its layers.
+#[tokio::test]
+async fn one_shot_local_start_keeps_every_layer() {
+    let s = Server::start().await;
+    let config = s.config.clone();
+    let (code, timed_out, denied, http) = tokio::task::spawn_blocking(move || {
+        let ex = octollm_executor::Executor::start_local(config).unwrap();
+        let code = ex.run_local_blocking(
+            "python3",
+            &[
+                "-c".into(),
+                "import sys; sys.exit(open('/proc/self/status').read().count('Seccomp:\\t2') + 6)"
+                    .into(),
+            ],
+            Duration::from_secs(10),
+            |_, _| {},
+        );
+        let timed_out = ex.run_local_blocking(
+            "python3",
+            &["-c".into(), "while True: pass".into()],
+            Duration::from_millis(500),
+            |_, _| {},
+        );
+        let denied = ex.run_local_blocking("rm", &[], Duration::from_secs(1), |_, _| {});
+        (
+            code.unwrap(),
+            timed_out.unwrap(),
+            denied.is_err(),
+            ex.health().http_action_ready,
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 7);
+    assert_eq!(timed_out, octollm_executor::TIMEOUT_EXIT);
+    assert!(denied);
+    assert!(!http, "a one-shot run sets up no http fetcher");
+    let log = std::fs::read_to_string(s.audit_path()).unwrap();
+    let local: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|r| r["action"] == "local")
+        .collect();
+    assert_eq!(local.len(), 2, "{log}");
+    for r in &local {
+        let layers = r["layers"].as_array().unwrap();
+        for want in [
+            "seccomp",
+            "landlock",
+            "cgroup_memory",
+            "cgroup_pids",
+            "netns",
+        ] {
+            assert!(layers.iter().any(|l| l == want), "{want} missing: {r}");
+        }
+        assert_eq!(r["missing"], json!([]));
+    }
+    s.assert_clean().await;
+}
+
 // ---- http action against a local HTTPS server ----
 
 /// A tiny HTTPS server on 127.0.0.1 with canned answers per path.

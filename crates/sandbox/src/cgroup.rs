@@ -546,13 +546,15 @@ pub struct SlotJoin {
 }
 
 impl SlotJoin {
-    /// Moves the calling thread (only it, not the process) into the groups.
-    /// Costs one slow migration, once per slot.
+    /// Moves the calling thread (only it, not the process) into the groups,
+    /// once per slot. It writes `0` ("the writer itself") rather than its
+    /// tid: a thread moving itself cannot exit or exec meanwhile, so the
+    /// kernel skips the global threadgroup lock and the RCU grace period
+    /// that taking it waits for (about 0.2 ms instead of 5 to 25 ms on the
+    /// benchmark machine; older kernels treat `0` the same, only slower).
     pub fn join_current_thread(&self) -> io::Result<()> {
-        // SAFETY: gettid has no arguments and cannot fail.
-        let tid = unsafe { libc::gettid() };
         for dir in &self.dirs {
-            fs::write(dir.join("tasks"), tid.to_string())?;
+            fs::write(dir.join("tasks"), "0")?;
         }
         Ok(())
     }

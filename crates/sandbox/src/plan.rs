@@ -296,19 +296,38 @@ impl RootPlan {
             });
         }
         for name in ETC_ALLOWLIST {
-            self.copy_etc_entry(root, &Path::new("/etc").join(name), 0)?;
+            self.copy_etc_entry(root, &Path::new("/etc").join(name), 0, false)?;
         }
         Ok(())
     }
 
-    fn copy_etc_entry(&mut self, root: &Path, host: &Path, depth: u32) -> Result<(), SandboxError> {
+    /// Copies one `/etc` entry. `symlink` is true when the directory
+    /// listing already said it is a symbolic link (most of
+    /// `/etc/alternatives`): it then needs no `stat` of its own.
+    fn copy_etc_entry(
+        &mut self,
+        root: &Path,
+        host: &Path,
+        depth: u32,
+        symlink: bool,
+    ) -> Result<(), SandboxError> {
         let c = |p: PathBuf| cstr(p.as_os_str().as_bytes());
-        let Ok(meta) = host.symlink_metadata() else {
-            return Ok(());
-        };
         let inner = under(root, &host.to_string_lossy());
-        if meta.file_type().is_symlink() {
-            let target = std::fs::read_link(host).map_err(SandboxError::Io)?;
+        let meta = if symlink {
+            None
+        } else {
+            let Ok(meta) = host.symlink_metadata() else {
+                return Ok(());
+            };
+            Some(meta)
+        };
+        let Some(meta) = meta.filter(|m| !m.file_type().is_symlink()) else {
+            let target = match std::fs::read_link(host) {
+                Ok(t) => t,
+                // Gone since it was listed: as if it had never been there.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+                Err(e) => return Err(SandboxError::Io(e)),
+            };
             // Most of `/etc/alternatives` is manual pages, which nothing run
             // here reads; every entry is a syscall per execution.
             if is_manual_page(&target) {
@@ -316,7 +335,9 @@ impl RootPlan {
             }
             self.symlinks
                 .push((cstr(target.as_os_str().as_bytes())?, c(inner)?));
-        } else if meta.is_file() && meta.len() <= ETC_MAX_FILE {
+            return Ok(());
+        };
+        if meta.is_file() && meta.len() <= ETC_MAX_FILE {
             // The server reads /etc as root, but inside the sandbox every
             // copy belongs to the command's own (namespace) uid, so owner and
             // group bits would grant it what the host keeps from other
@@ -341,7 +362,13 @@ impl RootPlan {
             self.dirs.push((c(inner)?, mode));
             if let Ok(entries) = std::fs::read_dir(host) {
                 for e in entries.flatten() {
-                    self.copy_etc_entry(root, &e.path(), depth + 1)?;
+                    let symlink = e.file_type().is_ok_and(|t| t.is_symlink());
+                    // A link named like a manual page (`lzmore.1.gz`) is one
+                    // in practice; skipping it by name saves its `readlink`.
+                    if symlink && is_manual_page_name(e.file_name().as_bytes()) {
+                        continue;
+                    }
+                    self.copy_etc_entry(root, &e.path(), depth + 1, symlink)?;
                 }
             }
         }
@@ -363,6 +390,18 @@ fn etc_copy_mode(host_mode: u32, is_dir: bool) -> Option<u32> {
     }
     let rx = other & 0o005;
     Some(rx << 6 | rx << 3 | rx)
+}
+
+/// A compressed manual page's name: `NAME.SECTION.gz`, the section starting
+/// with a digit (`xzmore.1.gz`, `DROP_TABLE.7.gz`, `openssl.1ssl.gz`).
+fn is_manual_page_name(name: &[u8]) -> bool {
+    let Some(stem) = name.strip_suffix(b".gz") else {
+        return false;
+    };
+    stem.iter()
+        .rposition(|&b| b == b'.')
+        .and_then(|dot| stem.get(dot + 1))
+        .is_some_and(u8::is_ascii_digit)
 }
 
 /// A path inside a `man` directory (`/usr/share/man/…`, `…/jvm/…/man/…`).
@@ -469,7 +508,7 @@ fn resolve(path_env: &str, program: &str) -> Result<CString, SandboxError> {
 
 #[cfg(test)]
 mod tests {
-    use super::{etc_copy_mode, parse_arg_areas, ArgArea};
+    use super::{etc_copy_mode, is_manual_page_name, parse_arg_areas, ArgArea};
 
     #[test]
     fn argument_areas_are_found_in_stat_even_with_odd_names() {
@@ -501,6 +540,16 @@ mod tests {
         resources.dedup();
         // Linux has 16 resource limits, numbered 0 to 15.
         assert_eq!(resources, (0..16).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn manual_page_names_are_recognised() {
+        for name in ["xzmore.1.gz", "DROP_TABLE.7.gz", "openssl.1ssl.gz"] {
+            assert!(is_manual_page_name(name.as_bytes()), "{name}");
+        }
+        for name in ["jexec-binfmt", "vi", "data.gz", ".1.tar", "x.gz.1", "v.2x"] {
+            assert!(!is_manual_page_name(name.as_bytes()), "{name}");
+        }
     }
 
     #[test]

@@ -97,10 +97,10 @@ pub fn run(config: Config, args: ExecArgs) -> Result<ExitCode> {
             }
         }
     };
-    let code = crate::cmd::serve::runtime()?.block_on(async {
-        let executor = Executor::start(config.executor).await?;
-        executor.run_local(command, rest, timeout, sink).await
-    });
+    // One command needs no async runtime and not the service's start-up
+    // self-test (see `Executor::start_local`).
+    let code = Executor::start_local(config.executor)
+        .and_then(|executor| executor.run_local_blocking(command, rest, timeout, sink));
     if let Ok(mut out) = output.lock() {
         out.finish();
     }
