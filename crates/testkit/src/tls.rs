@@ -15,14 +15,20 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_rustls::rustls;
 
-/// A file of the TLS fixtures.
-pub fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures")).join(name)
-}
+// Compiled in, so a test binary never depends on where the source tree
+// was when it was built.
+const CA_PEM: &[u8] = include_bytes!("../fixtures/ca.pem");
+const SERVER_PEM: &[u8] = include_bytes!("../fixtures/server.pem");
+const SERVER_KEY: &[u8] = include_bytes!("../fixtures/server.key");
 
-/// The test CA that signed the server certificate, for clients to trust.
+/// The test CA that signed the server certificate, for clients to trust, as
+/// a file (the executor takes a path): written once per test process.
 pub fn ca_pem() -> PathBuf {
-    fixture("ca.pem")
+    let path = std::env::temp_dir().join(format!("octollm-test-ca-{}.pem", std::process::id()));
+    if std::fs::read(&path).ok().as_deref() != Some(CA_PEM) {
+        std::fs::write(&path, CA_PEM).expect("writing the test CA");
+    }
+    path
 }
 
 /// What the server was asked.
@@ -86,11 +92,10 @@ pub struct HttpsServer {
 impl HttpsServer {
     /// Listens on 127.0.0.1 and answers each request with `handler`.
     pub async fn start(handler: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> HttpsServer {
-        let certs = CertificateDer::pem_file_iter(fixture("server.pem"))
-            .expect("server.pem")
+        let certs = CertificateDer::pem_slice_iter(SERVER_PEM)
             .map(|c| c.expect("server certificate"))
             .collect();
-        let key = PrivateKeyDer::from_pem_file(fixture("server.key")).expect("server.key");
+        let key = PrivateKeyDer::from_pem_slice(SERVER_KEY).expect("server.key");
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let config = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
