@@ -222,7 +222,7 @@ fn parse_like(slot: &Value, raw: &str) -> Result<Value, String> {
         Value::Boolean(_) => Value::Boolean(match raw.to_ascii_lowercase().as_str() {
             "1" | "true" | "yes" | "on" => true,
             "0" | "false" | "no" | "off" => false,
-            _ => return Err("expected true or false".into()),
+            _ => return Err("expected true or false (also yes/no, on/off, 1/0)".into()),
         }),
         Value::Array(_) => Value::Array(
             raw.split(',')

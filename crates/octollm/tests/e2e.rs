@@ -542,7 +542,13 @@ async fn up_embedded_default_completes_a_task() {
         .env("OCTOLLM_REFLEX_PORT", ports[1].to_string())
         .env("OCTOLLM_PLANNER_PORT", ports[2].to_string())
         .env("OCTOLLM_EXECUTOR_PORT", ports[3].to_string())
-        .env("OCTOLLM_LOG_LEVEL", "warn")
+        // Info logs into a file: a log that is not a terminal gets no colour.
+        .env("OCTOLLM_LOG_LEVEL", "info")
+        .env_remove("NO_COLOR")
+        .stderr(Stdio::from({
+            std::fs::create_dir_all(&data_dir).unwrap();
+            std::fs::File::create(data_dir.join("up.log")).unwrap()
+        }))
         .env("OCTOLLM_EXECUTOR_SANDBOX_UID_BASE", "1503000")
         .env(
             "OCTOLLM_EXECUTOR_SANDBOX_CGROUP_PARENT",
@@ -591,6 +597,12 @@ async fn up_embedded_default_completes_a_task() {
     loop {
         if let Ok(Some(status)) = child.0[0].try_wait() {
             assert!(status.success(), "graceful exit, got {status}");
+            let log = std::fs::read_to_string(data_dir.join("up.log")).unwrap();
+            assert!(!log.trim().is_empty(), "octollm up logged nothing");
+            assert!(
+                !log.contains('\u{1b}'),
+                "colour codes in a log file: {log:?}"
+            );
             break;
         }
         assert!(

@@ -51,7 +51,13 @@ pub fn outcome(out: &mut dyn Write, task: &TaskView) {
             );
         }
     } else {
-        let _ = writeln!(out, "\n✗ {}", task.status.as_str());
+        // A task still running has not failed: no cross until it ends.
+        let mark = if task.status.is_terminal() {
+            "✗"
+        } else {
+            "…"
+        };
+        let _ = writeln!(out, "\n{mark} {}", task.status.as_str());
     }
     if let Some(e) = &task.error {
         let _ = writeln!(out, "{}: {}", e.code, e.message);
@@ -138,4 +144,35 @@ pub fn error_json(out: &mut dyn Write, e: &ClientError) {
         .and_then(|env| serde_json::to_value(env).ok())
         .unwrap_or_else(|| json!({"error": {"code": "CLI_ERROR", "message": e.to_string()}}));
     let _ = writeln!(out, "{body}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(status: &str) -> TaskView {
+        serde_json::from_value(json!({
+            "task_id": "t", "status": status, "goal": "g", "screened_goal": "g",
+            "priority": 0, "budget": {"max_tokens": 1, "max_cost_usd": 0.0, "max_time_seconds": 1},
+            "tokens_used": 0, "cost_usd": 0.0, "created_at": "x", "updated_at": "x"
+        }))
+        .unwrap()
+    }
+
+    fn shown(status: &str) -> String {
+        let mut out = Vec::new();
+        outcome(&mut out, &task(status));
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn a_running_task_gets_no_failure_mark() {
+        for open in ["pending", "planning", "executing"] {
+            let text = shown(open);
+            assert!(!text.contains('✗'), "{open}: {text:?}");
+            assert!(text.contains(&format!("… {open}")), "{text:?}");
+        }
+        assert!(shown("failed").contains("✗ failed"));
+        assert!(shown("cancelled").contains("✗ cancelled"));
+    }
 }
