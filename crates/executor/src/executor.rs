@@ -6,7 +6,7 @@
 //! shared behind an `Arc`. The HTTP service and in-process callers both go
 //! through [`Executor::execute`], so they get the same answers; `octollm
 //! exec` builds one with [`Executor::start_local`] and goes through
-//! [`Executor::run_local_blocking`] ([`Executor::run_local`] for async callers).
+//! [`Executor::run_local_blocking`].
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

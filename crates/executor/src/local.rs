@@ -16,39 +16,11 @@ use crate::ExecutorError;
 pub const TIMEOUT_EXIT: i32 = 124;
 
 impl Executor {
-    /// Runs `command args` in the sandbox, passing each output chunk to
-    /// `sink` (from the sandbox's thread, up to the output caps) as it
-    /// arrives. Returns the exit status: the exit code, 128 + signal when
-    /// killed, [`TIMEOUT_EXIT`] on timeout.
-    pub async fn run_local<F>(
-        &self,
-        command: &str,
-        args: &[String],
-        timeout: Duration,
-        sink: F,
-    ) -> Result<i32, ExecutorError>
-    where
-        F: FnMut(Stream, &[u8]) + Send + 'static,
-    {
-        self.policy
-            .check(command, args)
-            .map_err(ExecutorError::Denied)?;
-        let this = self.local_run(command, args, timeout)?;
-        let permit = self
-            .permits
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| ExecutorError::ShuttingDown)?;
-        let outcome = tokio::task::spawn_blocking(move || this.run(permit, sink))
-            .await
-            .map_err(|e| ExecutorError::Task("execution", e.to_string()))?;
-        self.finish_local(command, args, outcome)
-    }
-
-    /// [`run_local`](Executor::run_local) on the calling thread, without an
-    /// async runtime (a one-shot `octollm exec` needs none). Waits for a
-    /// free concurrency permit like the async version.
+    /// Runs `command args` in the sandbox on the calling thread (a one-shot
+    /// `octollm exec` needs no async runtime), passing each output chunk to
+    /// `sink` as it arrives, up to the output caps. Waits for a free
+    /// concurrency permit. Returns the exit status: the exit code, 128 +
+    /// signal when killed, [`TIMEOUT_EXIT`] on timeout.
     pub fn run_local_blocking<F>(
         &self,
         command: &str,

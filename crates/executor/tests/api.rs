@@ -266,56 +266,69 @@ async fn a_hundred_concurrent_executions_all_succeed_and_leave_nothing() {
     s.assert_clean().await;
 }
 
+/// A sink as the blocking local entry takes it.
+type Sink = Box<dyn FnMut(octollm_executor::Stream, &[u8]) + Send>;
+
 #[tokio::test]
 async fn local_cli_path_uses_the_same_sandbox() {
     let s = Server::start().await;
-    let ex = octollm_executor::Executor::start(s.config.clone())
-        .await
-        .unwrap();
-    let code = ex
-        .run_local(
-            "python3",
-            &[
-                "-c".into(),
-                "import sys; sys.exit(open('/proc/self/status').read().count('Seccomp:\\t2') + 6)"
-                    .into(),
-            ],
-            Duration::from_secs(10),
-            |_, _| {},
-        )
-        .await
-        .unwrap();
+    let ex = Arc::new(
+        octollm_executor::Executor::start(s.config.clone())
+            .await
+            .unwrap(),
+    );
+    // The blocking entry `octollm exec` uses, off the async test's thread.
+    let run = |command: &'static str, args: Vec<String>, timeout, sink: Sink| {
+        let ex = ex.clone();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                ex.run_local_blocking(command, &args, timeout, sink)
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let code = run(
+        "python3",
+        vec![
+            "-c".into(),
+            "import sys; sys.exit(open('/proc/self/status').read().count('Seccomp:\\t2') + 6)"
+                .into(),
+        ],
+        Duration::from_secs(10),
+        Box::new(|_, _| {}),
+    )
+    .await
+    .unwrap();
     assert_eq!(code, 7);
-    let t = ex
-        .run_local(
-            "python3",
-            &["-c".into(), "while True: pass".into()],
-            Duration::from_millis(500),
-            |_, _| {},
-        )
-        .await
-        .unwrap();
+    let t = run(
+        "python3",
+        vec!["-c".into(), "while True: pass".into()],
+        Duration::from_millis(500),
+        Box::new(|_, _| {}),
+    )
+    .await
+    .unwrap();
     assert_eq!(t, octollm_executor::TIMEOUT_EXIT);
-    assert!(ex
-        .run_local("rm", &[], Duration::from_secs(1), |_, _| {})
-        .await
-        .is_err());
+    assert!(
+        run("rm", vec![], Duration::from_secs(1), Box::new(|_, _| {}))
+            .await
+            .is_err()
+    );
     // Output reaches the caller's sink, stream by stream; nothing is printed.
     let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
     let sink = seen.clone();
-    let code = ex
-        .run_local(
-            "python3",
-            &[
-                "-c".into(),
-                "import sys; print('out'); sys.stdout.flush(); print('err', file=sys.stderr)"
-                    .into(),
-            ],
-            Duration::from_secs(10),
-            move |stream, chunk| sink.lock().unwrap().push((stream, chunk.to_vec())),
-        )
-        .await
-        .unwrap();
+    let code = run(
+        "python3",
+        vec![
+            "-c".into(),
+            "import sys; print('out'); sys.stdout.flush(); print('err', file=sys.stderr)".into(),
+        ],
+        Duration::from_secs(10),
+        Box::new(move |stream, chunk| sink.lock().unwrap().push((stream, chunk.to_vec()))),
+    )
+    .await
+    .unwrap();
     assert_eq!(code, 0);
     let seen = seen.lock().unwrap().clone();
     let of = |want| {
