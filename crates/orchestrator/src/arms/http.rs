@@ -44,7 +44,13 @@ impl Transport {
 pub struct HttpArm {
     transport: Transport,
     url: String,
+    /// The tool arm's reported policy and when it was fetched: every plan
+    /// is checked against it, so it is asked for once a refresh, not per task.
+    policy: parking_lot::Mutex<Option<(Instant, ExecPolicy)>>,
 }
+
+/// How long a tool arm's reported policy is reused.
+const POLICY_REFRESH: Duration = Duration::from_secs(30);
 
 /// A raw answer: status and body.
 struct Raw {
@@ -111,6 +117,7 @@ impl HttpArm {
         HttpArm {
             transport,
             url: url.trim_end_matches('/').to_string(),
+            policy: parking_lot::Mutex::new(None),
         }
     }
 
@@ -295,14 +302,27 @@ impl ToolArm for HttpArm {
 
     fn policy(&self) -> ArmFuture<'_, Option<ExecPolicy>> {
         Box::pin(async move {
-            let caps: Capabilities = self
-                .get_json("/api/v1/capabilities", Duration::from_secs(3))
-                .await?;
-            Some(ExecPolicy {
-                commands: CommandPolicy::new(caps.allowed_commands),
-                hosts: HostList::new(caps.allowed_hosts),
-                allow_plain_http: !caps.http.https_only,
-            })
+            if let Some((at, p)) = self.policy.lock().as_ref() {
+                if at.elapsed() < POLICY_REFRESH {
+                    return Some(p.clone());
+                }
+            }
+            let fetched = self
+                .get_json::<Capabilities>("/api/v1/capabilities", Duration::from_secs(3))
+                .await
+                .map(|caps| ExecPolicy {
+                    commands: CommandPolicy::new(caps.allowed_commands),
+                    hosts: HostList::new(caps.allowed_hosts),
+                    allow_plain_http: !caps.http.https_only,
+                });
+            match fetched {
+                Some(p) => {
+                    *self.policy.lock() = Some((Instant::now(), p.clone()));
+                    Some(p)
+                }
+                // Unreachable now: the last policy it reported, if any.
+                None => self.policy.lock().as_ref().map(|(_, p)| p.clone()),
+            }
         })
     }
 }
