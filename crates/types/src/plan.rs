@@ -27,6 +27,32 @@ fn get() -> String {
     "GET".to_string()
 }
 
+/// `a` as a POSIX shell word: bare when it is plainly safe, else single-quoted.
+fn shell_quote(a: &str) -> String {
+    if !a.is_empty()
+        && a.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=+%,@".contains(c))
+    {
+        a.to_string()
+    } else {
+        format!("'{}'", a.replace('\'', "'\\''"))
+    }
+}
+
+impl ToolCall {
+    /// The call as the command line a person would type (`echo 'a b'`,
+    /// `GET https://…`), for progress events and the CLI. Stdin is not shown.
+    pub fn command_line(&self) -> String {
+        match self {
+            ToolCall::Shell { command, args, .. } => std::iter::once(command.clone())
+                .chain(args.iter().map(|a| shell_quote(a)))
+                .collect::<Vec<_>>()
+                .join(" "),
+            ToolCall::Http { method, url } => format!("{method} {url}"),
+        }
+    }
+}
+
 /// One node of the plan DAG.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct PlanStep {

@@ -5,36 +5,17 @@ use std::fmt::Write;
 use octollm_types::plan::{Plan, ToolCall};
 
 /// Quotes an argument when it would be ambiguous unquoted.
-fn shell_quote(a: &str) -> String {
-    if !a.is_empty()
-        && a.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./:=+%,@".contains(c))
-    {
-        a.to_string()
-    } else {
-        format!("'{}'", a.replace('\'', "'\\''"))
-    }
-}
-
-/// A tool call as the command line a person would type.
+/// A tool call as the command line a person would type, with where its
+/// stdin comes from.
 pub fn command_line(call: &ToolCall) -> String {
-    match call {
-        ToolCall::Shell {
-            command,
-            args,
-            stdin,
-        } => {
-            let mut s = std::iter::once(command.clone())
-                .chain(args.iter().map(|a| shell_quote(a)))
-                .collect::<Vec<_>>()
-                .join(" ");
-            if let Some(input) = stdin {
-                let _ = write!(s, "  < {input}");
-            }
-            s
-        }
-        ToolCall::Http { method, url } => format!("{method} {url}"),
+    let mut s = call.command_line();
+    if let ToolCall::Shell {
+        stdin: Some(input), ..
+    } = call
+    {
+        let _ = write!(s, "  < {input}");
     }
+    s
 }
 
 /// ```text

@@ -33,24 +33,6 @@ pub(super) enum StepOutcome {
     Stop(Stop),
 }
 
-fn command_line(call: &ToolCall) -> String {
-    match call {
-        ToolCall::Shell { command, args, .. } => {
-            let mut s = command.clone();
-            for a in args {
-                s.push(' ');
-                if a.is_empty() || a.contains(char::is_whitespace) {
-                    s.push_str(&format!("'{a}'"));
-                } else {
-                    s.push_str(a);
-                }
-            }
-            s
-        }
-        ToolCall::Http { method, url } => format!("{method} {url}"),
-    }
-}
-
 pub(super) fn truncate(s: &str, max_bytes: usize) -> String {
     if s.len() <= max_bytes {
         return s.to_string();
@@ -99,7 +81,7 @@ pub(super) async fn run_step(
         TaskStatus::Executing,
         Some(spec.no),
         json!({"step": spec.no, "action": spec.action, "arm": spec.arm, "attempt": attempt,
-               "command": resolved.as_ref().map(command_line)}),
+               "command": resolved.as_ref().map(ToolCall::command_line)}),
     )
     .await;
     let started = Instant::now();
