@@ -118,10 +118,13 @@ pub struct RootPlan {
     /// The sandbox's own `/dev/null` (before `pivot_root`), bound over masks.
     pub null_dev: CString,
     pub mask_dir_opts: CString,
-    /// The server's argument and environment strings, which the init (a copy
-    /// of the server) overwrites so `/proc/1/cmdline` does not show them.
-    pub arg_areas: [ArgArea; 2],
     pub init_name: CString,
+    /// A file holding the init's command line as `/proc/1/cmdline` should
+    /// show it, bound over that entry and its `task/1` twin, then unlinked.
+    /// The init's own argument strings are the server's (it shares or
+    /// copies the server's memory), so they cannot simply be rewritten.
+    pub init_cmdline: CString,
+    pub init_cmdline_targets: [CString; 2],
     pub tmp_dir: CString,
     pub tmp_opts: CString,
     pub ws_dir: CString,
@@ -135,37 +138,6 @@ pub struct RootPlan {
     pub dot: CString,
     pub landlock: Option<landlock::Policy>,
     pub seccomp: Option<Vec<libc::sock_filter>>,
-}
-
-/// A range of this process's memory, `[start, end)`, from `/proc/self/stat`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ArgArea {
-    pub start: usize,
-    pub end: usize,
-}
-
-/// `arg_start, arg_end, env_start, env_end` (fields 48 to 51 of
-/// `/proc/<pid>/stat`, see proc(5)). The command name (field 2) may hold
-/// spaces and parentheses, so fields are counted after its last `)`.
-fn parse_arg_areas(stat: &str) -> Option<[ArgArea; 2]> {
-    let after_comm = &stat[stat.rfind(')')? + 1..];
-    // The first field after the name is field 3.
-    let fields: Vec<&str> = after_comm.split_ascii_whitespace().collect();
-    let field = |n: usize| -> Option<usize> { fields.get(n - 3)?.parse().ok() };
-    let areas = [
-        ArgArea {
-            start: field(48)?,
-            end: field(49)?,
-        },
-        ArgArea {
-            start: field(50)?,
-            end: field(51)?,
-        },
-    ];
-    areas
-        .iter()
-        .all(|a| a.start > 0 && a.end > a.start)
-        .then_some(areas)
 }
 
 fn cstr(s: impl AsRef<[u8]>) -> Result<CString, SandboxError> {
@@ -200,16 +172,12 @@ impl RootPlan {
                 .collect::<Result<_, _>>()?,
             null_dev: c(under(root, "/dev/null"))?,
             mask_dir_opts: cstr("size=4k,nr_inodes=2,mode=0555")?,
-            arg_areas: std::fs::read_to_string("/proc/self/stat")
-                .ok()
-                .as_deref()
-                .and_then(parse_arg_areas)
-                .ok_or_else(|| {
-                    SandboxError::Config(
-                        "cannot locate the process's argument strings in /proc/self/stat".into(),
-                    )
-                })?,
             init_name: cstr(INIT_NAME)?,
+            init_cmdline: c(under(root, ".init-cmdline"))?,
+            init_cmdline_targets: [
+                c(under(root, "proc/1/cmdline"))?,
+                c(under(root, "proc/1/task/1/cmdline"))?,
+            ],
             tmp_dir: c(under(root, "tmp"))?,
             tmp_opts: cstr(format!(
                 "size={},nr_inodes=16384,mode=1777",
@@ -508,24 +476,7 @@ fn resolve(path_env: &str, program: &str) -> Result<CString, SandboxError> {
 
 #[cfg(test)]
 mod tests {
-    use super::{etc_copy_mode, is_manual_page_name, parse_arg_areas, ArgArea};
-
-    #[test]
-    fn argument_areas_are_found_in_stat_even_with_odd_names() {
-        let tail: String = (3..=52).map(|n| format!(" {n}")).collect();
-        let stat = format!("123 (a) b (c){tail}\n");
-        let areas = parse_arg_areas(&stat).unwrap();
-        assert_eq!(areas[0], ArgArea { start: 48, end: 49 });
-        assert_eq!(areas[1], ArgArea { start: 50, end: 51 });
-        // Our own, for real.
-        let own = std::fs::read_to_string("/proc/self/stat").unwrap();
-        let areas = parse_arg_areas(&own).unwrap();
-        assert!(areas[0].end - areas[0].start >= std::env::args().count());
-        // Truncated or empty ranges are refused.
-        assert_eq!(parse_arg_areas("1 (x) S 2 3"), None);
-        let zero: String = (3..=52).map(|_| " 0".to_string()).collect();
-        assert_eq!(parse_arg_areas(&format!("1 (x){zero}")), None);
-    }
+    use super::{etc_copy_mode, is_manual_page_name};
 
     #[test]
     fn every_rlimit_is_set() {

@@ -1,20 +1,27 @@
 //! Concurrency slots and where each sandbox init is cloned from.
 //!
-//! With cgroup v1 controllers every slot owns a [`SlotCgroup`] and a worker
-//! thread that joined it once; the supervising thread hands it a
-//! [`CloneJob`] and gets the new init's pid back. The init therefore starts
-//! inside the slot's groups and never has to be migrated (see `cgroup.rs` for
-//! why a migration is too slow). Without v1 controllers the supervising
-//! thread clones directly, into a per-execution v2 group when there is one.
+//! Every slot owns a worker thread and two stacks. The supervising thread
+//! hands the worker a [`CloneJob`]; the worker clones the init into the
+//! server's own memory on the first stack (see `vfork_init` for why not a
+//! copy) and stays suspended until the init exits, while the supervising
+//! thread gets the pid and supervises. The init forks the command's worker
+//! the same way, onto the second stack.
+//!
+//! With cgroup v1 controllers the slot also owns a [`SlotCgroup`] that its
+//! worker thread joined once, so the init is born inside the slot's groups
+//! and never has to be migrated (see `cgroup.rs` for why a migration is too
+//! slow). With a cgroup v2 execution group the init is instead forked
+//! straight into it by `clone3(CLONE_INTO_CGROUP)`.
 
 use std::io;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
+use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 
 use crate::cgroup::{CgroupParents, SlotCgroup};
 use crate::child::{self, ChildFds, Options};
 use crate::plan::{RootPlan, RunPlan};
-use crate::sys::errno;
+use crate::sys::{self, errno};
 use crate::SandboxError;
 
 /// `clone3` has this number on every architecture (new system calls share
@@ -40,14 +47,28 @@ struct CloneArgs {
     cgroup: u64,
 }
 
-/// Everything the sandbox init needs, borrowed from the supervising thread.
-pub(crate) struct CloneJob<'a> {
+/// What the supervising thread asks of a slot: an init for this run.
+#[derive(Clone, Copy)]
+pub(crate) struct InitRequest<'a> {
     pub root: &'a RootPlan,
     pub run: &'a RunPlan,
     pub fds: ChildFds,
     pub opts: Options,
     /// A cgroup v2 directory to create the init in, if any.
     pub cgroup_fd: Option<i32>,
+}
+
+/// Everything the sandbox init needs: the request plus the slot's parts.
+/// The init copies it onto its own stack before it reports itself started,
+/// so the borrow only has to outlive [`Slot::clone_init`].
+#[derive(Clone, Copy)]
+pub(crate) struct CloneJob<'a> {
+    pub req: InitRequest<'a>,
+    /// Where the worker the init forks runs until its `execve`.
+    pub worker_stack: StackTop,
+    /// Set by the init once it holds its copy of the job (shared memory
+    /// only on the slot worker's path, where the init shares ours).
+    pub started: Option<&'a AtomicU32>,
 }
 
 /// The new init: its pid, and whether it was born in `cgroup_fd`.
@@ -64,110 +85,220 @@ const NAMESPACES: libc::c_int = libc::CLONE_NEWUSER
     | libc::CLONE_NEWIPC
     | libc::CLONE_NEWUTS;
 
-/// Clones the sandbox init from the calling thread; returns errno on failure.
-/// The child inherits the calling thread's cgroups (v1 slot groups when this
-/// is a slot worker) and, with `cgroup_fd`, starts in that v2 group.
-fn clone_init(job: &CloneJob<'_>) -> Result<Spawned, i32> {
-    if let Some(fd) = job.cgroup_fd {
-        let args = CloneArgs {
-            flags: NAMESPACES as u64 | CLONE_INTO_CGROUP,
-            exit_signal: libc::SIGCHLD as u64,
-            cgroup: fd as u64,
-            ..CloneArgs::default()
-        };
-        // SAFETY: without CLONE_VM and with a null stack, clone3 behaves
-        // like fork(): the child gets a copy of this thread's stack and
-        // continues here. It then only runs `child::init_main`, which never
-        // returns and never allocates (see that module). `args` is a valid
-        // clone_args of the size passed.
-        let pid = unsafe {
-            libc::syscall(
-                SYS_CLONE3,
-                &args as *const CloneArgs,
-                std::mem::size_of::<CloneArgs>(),
+/// The top of a stack the sandbox's own processes run on while they share
+/// the server's memory. An address, not a pointer: nothing dereferences it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StackTop(pub usize);
+
+/// Two stacks, one for the init and one for the worker it forks, each
+/// above a guard page. Mapped once per slot and reused: only one execution
+/// uses a slot at a time, and its processes are gone before the next.
+struct Stacks {
+    base: *mut libc::c_void,
+    len: usize,
+}
+
+// SAFETY: the mapping is plain memory owned by this value; moving the
+// owner to another thread moves nothing the kernel or another thread holds.
+unsafe impl Send for Stacks {}
+
+/// Generous for the init's set-up (the deepest frames hold a `stat` and a
+/// `statvfs`), small against the server's address space.
+const STACK_SIZE: usize = 256 * 1024;
+const GUARD: usize = 4096;
+
+impl Stacks {
+    fn map() -> io::Result<Stacks> {
+        let len = 2 * (GUARD + STACK_SIZE);
+        // SAFETY: an anonymous private mapping at an address of the kernel's
+        // choosing; nothing else is affected.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK | libc::MAP_NORESERVE,
+                -1,
+                0,
             )
         };
-        if pid == 0 {
-            child::init_main(job.root, job.run, job.fds, job.opts);
+        if base == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
         }
-        if pid > 0 {
-            return Ok(Spawned {
-                pid: pid as libc::pid_t,
-                in_cgroup: true,
-            });
+        let stacks = Stacks { base, len };
+        for i in 0..2 {
+            // SAFETY: the guard page lies inside the mapping just made.
+            let r = unsafe {
+                libc::mprotect(
+                    base.cast::<u8>().add(i * (GUARD + STACK_SIZE)).cast(),
+                    GUARD,
+                    libc::PROT_NONE,
+                )
+            };
+            if r < 0 {
+                return Err(io::Error::last_os_error());
+            }
         }
-        let e = errno();
-        // Kernels without clone3 or CLONE_INTO_CGROUP: fall back to a plain
-        // clone; the caller then migrates the init the slow way.
-        if !matches!(e, libc::ENOSYS | libc::EINVAL | libc::E2BIG) {
-            return Err(e);
-        }
+        Ok(stacks)
     }
-    // SAFETY: a raw clone without CLONE_VM and with a null stack behaves like
-    // fork(): the child gets a copy of this thread's stack and continues
+
+    /// Stack `i` (0: init, 1: worker), as the address just past its end.
+    fn top(&self, i: usize) -> StackTop {
+        StackTop(self.base as usize + (i + 1) * (GUARD + STACK_SIZE))
+    }
+}
+
+impl Drop for Stacks {
+    fn drop(&mut self) {
+        // SAFETY: unmapping exactly the mapping `map` made; no process uses
+        // it any more (the slot's executions are over when it is dropped).
+        unsafe { libc::munmap(self.base, self.len) };
+    }
+}
+
+/// Creates the init as a copy of the calling thread (`fork` semantics):
+/// the only way to combine it with `CLONE_INTO_CGROUP`, which needs
+/// `clone3` and which libc offers no wrapper for that runs a function on a
+/// new stack. Used only with a cgroup v2 execution group. Returns errno.
+fn fork_init(job: &CloneJob<'_>, fd: i32) -> Result<Spawned, i32> {
+    let args = CloneArgs {
+        flags: NAMESPACES as u64 | CLONE_INTO_CGROUP,
+        exit_signal: libc::SIGCHLD as u64,
+        cgroup: fd as u64,
+        ..CloneArgs::default()
+    };
+    // SAFETY: without CLONE_VM and with a null stack, clone3 behaves like
+    // fork(): the child gets a copy of this thread's memory and continues
     // here. It then only runs `child::init_main`, which never returns and
-    // never allocates (see that module). libc's fork() is avoided because its
-    // atfork handlers take locks other threads may hold.
+    // never allocates (see that module). `args` is a valid clone_args of the
+    // size passed.
     let pid = unsafe {
         libc::syscall(
-            libc::SYS_clone,
-            (NAMESPACES | libc::SIGCHLD) as libc::c_ulong,
-            0usize,
-            0usize,
-            0usize,
-            0usize,
+            SYS_CLONE3,
+            &args as *const CloneArgs,
+            std::mem::size_of::<CloneArgs>(),
         )
     };
     if pid == 0 {
-        child::init_main(job.root, job.run, job.fds, job.opts);
+        child::init_main(*job);
     }
     if pid < 0 {
         return Err(errno());
     }
     Ok(Spawned {
         pid: pid as libc::pid_t,
-        in_cgroup: false,
+        in_cgroup: true,
     })
 }
+
+/// What a slot worker hands back: the init's pid (written by the kernel
+/// before the init first runs) and the outcome of the clone.
+#[derive(Default)]
+struct Handoff {
+    pid: AtomicI32,
+    /// 0 while the clone is under way, [`STARTED`] once the init holds its
+    /// copy of the job, [`FAILED`] when the clone itself failed.
+    state: AtomicU32,
+}
+
+pub(crate) const STARTED: u32 = 1;
+const FAILED: u32 = 2;
 
 /// A [`CloneJob`] on its way to a worker thread.
 struct JobPtr(*const CloneJob<'static>);
 
-// SAFETY: the pointer is only dereferenced by the worker while the sending
-// thread is blocked in `Worker::clone_init` waiting for the reply, so the
-// borrowed job outlives every use. The job itself holds shared references to
-// data nobody mutates during that time, and plain integers.
+// SAFETY: the pointer is only dereferenced by the worker (and the init it
+// clones) while the sending thread is blocked in `Worker::clone_init`
+// waiting for `Handoff::state`, so the borrowed job outlives every use. The
+// job itself holds shared references to data nobody mutates during that
+// time, and plain integers.
 unsafe impl Send for JobPtr {}
 
 struct Worker {
     tid: i32,
     jobs: Option<mpsc::Sender<JobPtr>>,
-    replies: mpsc::Receiver<Result<Spawned, i32>>,
+    /// The clone's result, sent once the init has exited (the worker is
+    /// suspended until then, see `vfork_init`).
+    replies: mpsc::Receiver<Result<(), i32>>,
+    /// An init is running (or its worker has not yet reported it gone).
+    pending: bool,
+    handoff: Arc<Handoff>,
+    stacks: Stacks,
     handle: Option<JoinHandle<()>>,
 }
 
+/// Clones the init into the server's own memory (`CLONE_VM`), as
+/// `posix_spawn` does, instead of copying the server: copying a large
+/// multi-threaded process's page tables, write-protecting all of it and
+/// flushing every CPU's TLB cost more than the execution itself. The init
+/// runs on its own stack and the calling thread is suspended (`CLONE_VFORK`)
+/// until the init exits, so the two never run on the same thread-local
+/// state at once. Children created that way are also never picked by the
+/// OOM killer (the kernel skips a task in vfork), which matters because
+/// the init is charged with the server's whole memory. Returns errno.
+fn vfork_init(job: &CloneJob<'_>, stack: StackTop, pid_out: &AtomicI32) -> Result<(), i32> {
+    let flags =
+        NAMESPACES | libc::CLONE_VM | libc::CLONE_VFORK | libc::CLONE_PARENT_SETTID | libc::SIGCHLD;
+    // SAFETY: the init runs `child::init_entry` on `stack`, a mapping of its
+    // own (with a guard page) that nothing else uses while it runs; the
+    // argument is `job`, alive until the init has copied it (see `JobPtr`).
+    // The kernel writes the pid into `pid_out`, a live atomic, before the
+    // init first runs. With CLONE_VFORK this call returns once the init has
+    // exited.
+    let r = unsafe {
+        libc::clone(
+            child::init_entry,
+            stack.0 as *mut libc::c_void,
+            flags,
+            (job as *const CloneJob<'_>).cast_mut().cast(),
+            pid_out.as_ptr(),
+        )
+    };
+    if r < 0 {
+        Err(errno())
+    } else {
+        Ok(())
+    }
+}
+
 impl Worker {
-    /// Starts the slot's worker and waits until it has joined `cgroup`.
-    fn start(index: usize, cgroup: &SlotCgroup) -> io::Result<Worker> {
+    /// Starts the slot's worker (in `cgroup` when there is one) and waits
+    /// until it is ready.
+    fn start(index: usize, cgroup: Option<&SlotCgroup>) -> io::Result<Worker> {
         let (job_tx, job_rx) = mpsc::channel::<JobPtr>();
-        let (reply_tx, reply_rx) = mpsc::channel::<Result<Spawned, i32>>();
+        let (reply_tx, reply_rx) = mpsc::channel::<Result<(), i32>>();
         let (ready_tx, ready_rx) = mpsc::channel::<io::Result<i32>>();
-        let paths = cgroup.join_handle();
+        let paths = cgroup.map(SlotCgroup::join_handle);
+        let stacks = Stacks::map()?;
+        let init_stack = stacks.top(0);
+        let handoff = Arc::new(Handoff::default());
+        let shared = Arc::clone(&handoff);
         let handle = std::thread::Builder::new()
             .name(format!("sandbox-slot-{index}"))
             .spawn(move || {
+                // This thread spends each execution suspended in a vfork;
+                // a process signal routed to it would wait that long.
+                block_all_signals();
                 // SAFETY: gettid has no arguments and cannot fail.
                 let tid = unsafe { libc::gettid() };
-                let joined = paths.join_current_thread().map(|()| tid);
+                let joined = match &paths {
+                    Some(p) => p.join_current_thread().map(|()| tid),
+                    None => Ok(tid),
+                };
                 let ok = joined.is_ok();
                 let _ = ready_tx.send(joined);
                 if !ok {
                     return;
                 }
                 while let Ok(JobPtr(job)) = job_rx.recv() {
-                    // SAFETY: see `JobPtr`: the sender waits for our reply,
-                    // so the job is alive and unchanged.
-                    let result = clone_init(unsafe { &*job });
+                    // SAFETY: see `JobPtr`: the sender waits on the handoff,
+                    // so the job is alive and unchanged until the init has
+                    // copied it.
+                    let result = vfork_init(unsafe { &*job }, init_stack, &shared.pid);
+                    if result.is_err() {
+                        shared.state.store(FAILED, Ordering::Release);
+                        sys::futex_wake(&shared.state);
+                    }
                     if reply_tx.send(result).is_err() {
                         return;
                     }
@@ -177,6 +308,9 @@ impl Worker {
             tid: 0,
             jobs: Some(job_tx),
             replies: reply_rx,
+            pending: false,
+            handoff,
+            stacks,
             handle: Some(handle),
         };
         match ready_rx.recv() {
@@ -189,16 +323,59 @@ impl Worker {
         }
     }
 
-    fn clone_init(&self, job: &CloneJob<'_>) -> Result<Spawned, i32> {
+    fn clone_init(&mut self, req: InitRequest<'_>) -> Result<Spawned, i32> {
+        self.finish_clone();
         let Some(jobs) = &self.jobs else {
             return Err(libc::ESRCH);
         };
-        let ptr = JobPtr((job as *const CloneJob<'_>).cast());
+        self.handoff.pid.store(0, Ordering::Relaxed);
+        self.handoff.state.store(0, Ordering::Relaxed);
+        let job = CloneJob {
+            req,
+            worker_stack: self.stacks.top(1),
+            started: Some(&self.handoff.state),
+        };
+        let ptr = JobPtr((&job as *const CloneJob<'_>).cast());
         if jobs.send(ptr).is_err() {
             return Err(libc::ESRCH);
         }
-        // Blocking here is what keeps `job` alive for the worker.
-        self.replies.recv().unwrap_or(Err(libc::ESRCH))
+        // Blocking here is what keeps `job` alive for the worker and the
+        // init; either the init or the worker ends the wait.
+        let state = loop {
+            let s = self.handoff.state.load(Ordering::Acquire);
+            if s != 0 {
+                break s;
+            }
+            sys::futex_wait(&self.handoff.state, 0);
+        };
+        if state == STARTED {
+            self.pending = true;
+            return Ok(Spawned {
+                pid: self.handoff.pid.load(Ordering::Acquire),
+                in_cgroup: false,
+            });
+        }
+        match self.replies.recv() {
+            Ok(Err(e)) => Err(e),
+            _ => Err(libc::ESRCH),
+        }
+    }
+
+    /// Waits for the worker to come back from the last clone. Call only
+    /// once that init has been reaped, or it would wait for its end.
+    fn finish_clone(&mut self) {
+        if std::mem::take(&mut self.pending) {
+            let _ = self.replies.recv();
+        }
+    }
+}
+
+fn block_all_signals() {
+    // SAFETY: an initialised full sigset passed by pointer for the call.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut set);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
     }
 }
 
@@ -223,8 +400,9 @@ pub(crate) struct Slot {
 }
 
 impl Slot {
-    /// Creates the slot's groups and worker on first use (or after the slot
-    /// was retired) and resets per-run accounting.
+    /// Creates the slot's groups (with cgroup v1 controllers) and its worker
+    /// on first use, or after the slot was retired, and resets per-run
+    /// accounting.
     pub fn prepare(
         &mut self,
         index: usize,
@@ -241,26 +419,40 @@ impl Slot {
             self.cgroup = SlotCgroup::create(parents, memory_limit, pids_max, cpu_quota_us)
                 .map_err(setup("slot cgroup"))?;
         }
+        if self.worker.is_none() {
+            self.worker =
+                Some(Worker::start(index, self.cgroup.as_ref()).map_err(setup("slot worker"))?);
+        }
         if let Some(cg) = &mut self.cgroup {
-            if self.worker.is_none() {
-                self.worker = Some(Worker::start(index, cg).map_err(setup("slot worker"))?);
-            }
             cg.reset_accounting();
         }
         Ok(())
     }
 
-    /// Clones the init: on the slot worker when the slot has v1 groups,
-    /// otherwise on the calling thread.
-    pub fn clone_init(&self, job: &CloneJob<'_>) -> Result<Spawned, SandboxError> {
-        let r = match &self.worker {
-            Some(w) => w.clone_init(job),
-            None => clone_init(job),
-        };
-        r.map_err(|e| SandboxError::Setup {
+    /// Creates the init: forked straight into the execution's cgroup v2
+    /// group when there is one, otherwise cloned by the slot worker (born in
+    /// the slot's v1 groups, if any).
+    pub fn clone_init(&mut self, req: InitRequest<'_>) -> Result<Spawned, SandboxError> {
+        let failed = |e| SandboxError::Setup {
             stage: "clone".into(),
             source: io::Error::from_raw_os_error(e),
-        })
+        };
+        let worker = self.worker.as_mut().ok_or_else(|| failed(libc::ESRCH))?;
+        if let Some(fd) = req.cgroup_fd {
+            let job = CloneJob {
+                req,
+                worker_stack: worker.stacks.top(1),
+                started: None,
+            };
+            match fork_init(&job, fd) {
+                Ok(spawned) => return Ok(spawned),
+                // Kernels without clone3 or CLONE_INTO_CGROUP: clone as
+                // usual; the caller then migrates the init the slow way.
+                Err(libc::ENOSYS | libc::EINVAL | libc::E2BIG) => {}
+                Err(e) => return Err(failed(e)),
+            }
+        }
+        worker.clone_init(req).map_err(failed)
     }
 
     /// The slot's v1 memory peak of this run, when there is a memory group.
@@ -283,6 +475,9 @@ impl Slot {
     /// they cannot be emptied the slot is retired (worker stopped, groups
     /// handed back for removal) and the next run builds a fresh one.
     pub fn finish_run(&mut self) -> Result<(), (SandboxError, Option<SlotCgroup>)> {
+        if let Some(w) = &mut self.worker {
+            w.finish_clone();
+        }
         let Some(cg) = &self.cgroup else {
             return Ok(());
         };

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::child::{self, ChildFds, Options, Stage};
 use crate::plan::RunPlan;
-use crate::slot::{CloneJob, Slot};
+use crate::slot::{InitRequest, Slot};
 use crate::sys::{self, close, kill};
 use crate::{cgroup, ExecOutcome, ExecSpec, Layer, Sandbox, SandboxError, Stream};
 
@@ -120,7 +120,7 @@ pub(crate) fn run(
         cgroup_ns: sb.layers.contains(&Layer::CgroupNs),
     };
 
-    let spawned = slot.clone_init(&CloneJob {
+    let spawned = slot.clone_init(InitRequest {
         root: &sb.root,
         run,
         fds: child_fds,

@@ -149,6 +149,29 @@ fn slot_limits_hold_on_every_reuse_and_accounting_resets() {
 }
 
 #[test]
+fn an_oom_kill_in_a_slot_never_picks_the_server_even_when_it_is_larger() {
+    // The init shares the server's memory, so the OOM killer would see it as
+    // the slot's biggest process (and killing it kills every process sharing
+    // that memory: the server). Make this process far larger than the limit.
+    let ballast: Vec<u8> = vec![1u8; 256 << 20];
+    let touched: u64 = ballast.iter().step_by(4096).map(|b| u64::from(*b)).sum();
+    let f = Fixture::new(|c| {
+        c.slots = 1;
+        c.memory_limit_bytes = 48 << 20;
+    });
+    for round in 0..2 {
+        let (o, out) = f.python(MEMORY_HOG);
+        assert!(!out.contains("ALLOCATED"), "round {round}: {out}");
+        assert!(o.oom_killed, "round {round}: no OOM kill");
+        f.assert_slots_idle();
+    }
+    // Still here, and the sandbox still works.
+    let (o, out) = f.python("print('alive')");
+    assert_eq!(o.exit_code, Some(0), "{out}");
+    assert_eq!(touched, (256u64 << 20) / 4096);
+}
+
+#[test]
 fn the_sandbox_is_born_in_its_slot_cgroup() {
     let f = Fixture::new(|c| c.slots = 2);
     let mut seen: Vec<u32> = Vec::new();

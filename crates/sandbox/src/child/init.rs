@@ -6,13 +6,12 @@
 //! reap. It is separate because it outlives the command: when the worker
 //! exits the init reports its status, and leaving kills every orphan.
 
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::Ordering;
 
 use super::root::build_root;
-use super::worker::worker_main;
-use super::{check, fail, privileges, rc, record, unblock_signals};
-use super::{ChildFds, Options, Stage, REC_EXITED};
-use crate::plan::{RootPlan, RunPlan};
+use super::worker::{worker_entry, WorkerArgs};
+use super::{check, fail, privileges, rc, record, Stage, REC_EXITED};
+use crate::slot::{CloneJob, InitRequest, STARTED};
 use crate::sys::{self, errno};
 
 /// Closes every fd except `keep` (at most 5 entries, sorted here in place).
@@ -34,52 +33,43 @@ fn close_all_but(mut keep: [i32; 5]) -> Result<(), i32> {
     rc(unsafe { libc::close_range(next, u32::MAX, 0) })
 }
 
-/// Stops the init from showing the server's identity: `/proc/1/cmdline`
-/// reads this process's argument strings (a copy of the server's: its
-/// path, flags and perhaps a config path), and `/proc/1/comm` the name of
-/// the thread that cloned us. Both become [`RootPlan::init_name`]; the
-/// environment strings are zeroed too (non-dumpable already keeps
-/// `/proc/1/environ` closed).
-fn hide_identity(root: &RootPlan) -> Result<(), i32> {
-    // SAFETY: PR_SET_NAME reads a NUL-terminated string (the kernel copies
-    // at most 16 bytes of it).
-    rc(unsafe { libc::prctl(libc::PR_SET_NAME, root.init_name.as_ptr(), 0, 0, 0) })?;
-    for area in &root.arg_areas {
-        // SAFETY: [start, end) is where the kernel says this process's
-        // argument (or environment) strings are (`/proc/self/stat`, read by
-        // the parent: clone without CLONE_VM keeps the addresses). It lies in
-        // the initial stack mapping, which stays mapped read-write for the
-        // life of the process, and it is our private copy-on-write copy, so
-        // the server's memory is untouched. No Rust reference points into it
-        // (std keeps only raw argv pointers and copies strings on access),
-        // so writing through a raw pointer aliases nothing.
-        unsafe { std::ptr::write_bytes(area.start as *mut u8, 0, area.end - area.start) };
+/// Entry point of the init when the slot worker clones it into the
+/// server's memory (see `slot::vfork_init`).
+pub extern "C" fn init_entry(arg: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: `arg` is the slot worker's `CloneJob`, which the supervising
+    // thread keeps alive until `started` is set; it is copied out before.
+    let job: CloneJob<'_> = unsafe { *arg.cast::<CloneJob<'_>>() };
+    if let Some(started) = job.started {
+        started.store(STARTED, Ordering::Release);
+        sys::futex_wake(started);
     }
-    let area = root.arg_areas[0];
-    let name = root.init_name.as_bytes();
-    // The last byte stays NUL: otherwise the kernel reads on into the
-    // environment area, as it does for setproctitle(3).
-    let n = name.len().min(area.end - area.start - 1);
-    // SAFETY: `n` bytes fit in the area zeroed above (see there); `name` is
-    // a live buffer of at least `n` bytes that does not overlap it.
-    unsafe { std::ptr::copy_nonoverlapping(name.as_ptr(), area.start as *mut u8, n) };
-    Ok(())
+    init_main(job)
 }
 
-static WORKER: AtomicI32 = AtomicI32::new(0);
-
-extern "C" fn forward_signal(sig: libc::c_int) {
-    let pid = WORKER.load(Ordering::Relaxed);
-    if pid > 0 {
-        // SAFETY: kill is async-signal-safe and takes plain integers.
-        unsafe { libc::kill(pid, sig) };
-    }
-}
-
-/// Entry point of the cloned child (PID 1 of the new pid namespace).
-pub fn init_main(root: &RootPlan, run: &RunPlan, fds: ChildFds, opts: Options) -> ! {
-    // Our memory is a copy of the server's (secrets included): never let the
-    // sandboxed process read it through /proc/1/{mem,environ}.
+/// The init's life (PID 1 of the new pid namespace).
+pub fn init_main(job: CloneJob<'_>) -> ! {
+    let CloneJob {
+        req:
+            InitRequest {
+                root,
+                run,
+                fds,
+                opts,
+                ..
+            },
+        worker_stack,
+        ..
+    } = job;
+    // The server's signal handlers are in memory we may share: none of them
+    // may ever run here. Everything stays blocked; the init takes signals
+    // with sigwaitinfo below.
+    let all = full_sigset();
+    // SAFETY: an initialised sigset passed by pointer for the call.
+    unsafe { libc::sigprocmask(libc::SIG_SETMASK, &all, std::ptr::null_mut()) };
+    default_dispositions();
+    // Our memory is the server's (or a copy of it), secrets included: never
+    // let the sandboxed process read it through /proc/1/{mem,environ}. The
+    // flag belongs to the memory, so this also holds for the server itself.
     // SAFETY: prctl with integer arguments only.
     unsafe {
         libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
@@ -100,8 +90,15 @@ pub fn init_main(root: &RootPlan, run: &RunPlan, fds: ChildFds, opts: Options) -
             fds.go_r,
         ]),
     );
-    check(&fds, Stage::Identity, hide_identity(root));
-    unblock_signals();
+    // `/proc/1/comm` would show the name of the thread that cloned us; the
+    // command line is covered by a mount (see `root::mask_init_cmdline`).
+    // SAFETY: PR_SET_NAME reads a NUL-terminated string (the kernel copies
+    // at most 16 bytes of it).
+    check(
+        &fds,
+        Stage::Identity,
+        rc(unsafe { libc::prctl(libc::PR_SET_NAME, root.init_name.as_ptr(), 0, 0, 0) }),
+    );
 
     // Wait until the parent has written our uid/gid maps (and, on the slow
     // fallback path, moved us into our cgroup). EOF
@@ -135,69 +132,97 @@ pub fn init_main(root: &RootPlan, run: &RunPlan, fds: ChildFds, opts: Options) -
     build_root(root, &fds);
 
     // PID 1 only reaps; the command runs as its child so that a dying
-    // command leaves a parent that collects every orphan.
-    // SAFETY: a raw clone with only SIGCHLD is a fork that skips libc's
-    // atfork handlers (which would take malloc locks that may be copies of
-    // locks held by the server's other threads).
+    // command leaves a parent that collects every orphan. The worker shares
+    // our memory until its execve, and we are suspended until then, as in
+    // posix_spawn: nothing of the server is copied.
+    let args = WorkerArgs { root, run, fds };
+    // SAFETY: the worker runs `worker_entry` on `worker_stack`, the slot's
+    // second stack, unused by anything else; `args` lives on our stack and
+    // we are suspended (CLONE_VFORK) until the worker has exec'd or exited.
     let pid = unsafe {
-        libc::syscall(
-            libc::SYS_clone,
-            libc::SIGCHLD as libc::c_ulong,
-            0usize,
-            0usize,
-            0usize,
-            0usize,
+        libc::clone(
+            worker_entry,
+            worker_stack.0 as *mut libc::c_void,
+            libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+            (&args as *const WorkerArgs<'_>).cast_mut().cast(),
         )
     };
     if pid < 0 {
         fail(&fds, Stage::ForkWorker, errno());
     }
-    if pid == 0 {
-        worker_main(root, run, &fds);
-    }
-    let pid = pid as libc::pid_t;
-    WORKER.store(pid, Ordering::Relaxed);
     sys::close(fds.stdin_r);
     sys::close(fds.stdout_w);
     sys::close(fds.stderr_w);
-    install_forwarding();
     // The init keeps nothing it does not need either.
     privileges::init_gives_up();
+    reap_and_forward(pid, fds.status_w)
+}
 
+/// Signals the init passes on to the command (a terminal's, a supervisor's).
+const FORWARDED: [libc::c_int; 6] = [
+    libc::SIGTERM,
+    libc::SIGINT,
+    libc::SIGHUP,
+    libc::SIGQUIT,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+];
+
+/// Reaps every process that exits (orphans included) and forwards
+/// [`FORWARDED`] signals to the worker, until the worker itself exits: its
+/// status is reported and leaving kills every process still in the
+/// namespace. Signals are taken synchronously, never by a handler: a
+/// handler would need state that is not on this stack.
+fn reap_and_forward(worker: libc::pid_t, status_w: i32) -> ! {
+    let all = full_sigset();
     loop {
-        let mut status: libc::c_int = 0;
-        // SAFETY: waitpid writes one int into `status`.
-        let r = unsafe { libc::waitpid(-1, &mut status, 0) };
-        if r == pid {
-            record(fds.status_w, REC_EXITED, status, 0);
-            // Leaving kills every process still in the namespace.
-            // SAFETY: _exit never returns.
-            unsafe { libc::_exit(0) }
+        loop {
+            let mut status: libc::c_int = 0;
+            // SAFETY: waitpid writes one int into `status`.
+            let r = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+            if r == worker {
+                record(status_w, REC_EXITED, status, 0);
+                // SAFETY: _exit never returns.
+                unsafe { libc::_exit(0) }
+            }
+            if r == 0 {
+                break;
+            }
+            if r < 0 && errno() != libc::EINTR {
+                // No children left without having seen the worker's exit.
+                // SAFETY: _exit never returns.
+                unsafe { libc::_exit(0) }
+            }
         }
-        if r < 0 && errno() != libc::EINTR {
-            // SAFETY: _exit never returns.
-            unsafe { libc::_exit(0) }
+        // SAFETY: siginfo_t is plain data, zeroed is valid; the set is
+        // initialised and both are passed by pointer for the call.
+        let sig = unsafe {
+            let mut info: libc::siginfo_t = std::mem::zeroed();
+            libc::sigwaitinfo(&all, &mut info)
+        };
+        if FORWARDED.contains(&sig) {
+            sys::kill(worker, sig);
         }
     }
 }
 
-fn install_forwarding() {
-    for sig in [
-        libc::SIGTERM,
-        libc::SIGINT,
-        libc::SIGHUP,
-        libc::SIGQUIT,
-        libc::SIGUSR1,
-        libc::SIGUSR2,
-    ] {
-        // SAFETY: a zeroed sigaction with a valid extern "C" handler; the
-        // handler only calls kill(), which is async-signal-safe.
-        unsafe {
-            let mut act: libc::sigaction = std::mem::zeroed();
-            act.sa_sigaction = forward_signal as *const () as usize;
-            act.sa_flags = libc::SA_RESTART;
-            libc::sigemptyset(&mut act.sa_mask);
-            libc::sigaction(sig, &act, std::ptr::null_mut());
+fn full_sigset() -> libc::sigset_t {
+    // SAFETY: sigfillset initialises the zeroed set it is given.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut set);
+        set
+    }
+}
+
+/// Every disposition back to the default (SIGKILL and SIGSTOP have no
+/// other). Ignored signals would also survive into the command's exec.
+pub(super) fn default_dispositions() {
+    // Linux has 64 signals; glibc refuses the two it keeps for itself.
+    for sig in 1..=64 {
+        if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+            // SAFETY: resetting a disposition to SIG_DFL.
+            unsafe { libc::signal(sig, libc::SIG_DFL) };
         }
     }
 }

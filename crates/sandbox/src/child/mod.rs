@@ -1,18 +1,23 @@
 //! The code that runs after `clone()`: the sandbox's PID 1 and the worker it
 //! forks to exec the command.
 //!
-//! Rules for everything in this module: no allocation, no panics, no locks —
-//! this is a copy of one thread of a multi-threaded program. Every string and
-//! buffer comes prepared from [`crate::plan`]. Failures are reported to the
-//! parent as a fixed-size record on the status pipe, then the process exits.
+//! Rules for everything in this module: no allocation, no panics, no locks,
+//! no writes to anything but our own stack. The init and the worker run in
+//! the server's own memory (`CLONE_VM`, see `slot::vfork_init`), each on a
+//! stack of its own, while the thread that cloned them is suspended; with a
+//! cgroup v2 group the init is a copy of one thread instead. Either way the
+//! server's other threads may hold any lock. Every string and buffer comes
+//! prepared from [`crate::plan`]. Failures are reported to the parent as a
+//! fixed-size record on the status pipe, then the process exits.
 //!
 //! Order matters and is the order of privileges given up:
-//! 0. init: rename itself `init` and erase its copy of the server's
-//!    argument strings (what `/proc/1/cmdline` shows);
+//! 0. init: every signal blocked and every handler reset (the server's
+//!    handlers must never run in its memory), non-dumpable, renamed `init`;
 //! 1. init: become root *of the new user namespace* (uid maps written by the
 //!    parent), clear supplementary groups, new cgroup namespace, loopback up;
 //! 2. init: build the tmpfs root, mask the host-naming parts of the fresh
-//!    `/proc`, `pivot_root` into it, detach the old root, remount `/`
+//!    `/proc` (and show `init` as PID 1's command line, whose strings are the
+//!    server's), `pivot_root` into it, detach the old root, remount `/`
 //!    read-only;
 //! 3. worker: rlimits, drop every capability (bounding set too) and lock the
 //!    securebits, `no_new_privs`, Landlock (needs the final paths), seccomp
@@ -20,8 +25,8 @@
 //!
 //! | file | part |
 //! |---|---|
-//! | `init.rs` | PID 1: closes inherited fds, hides the server's name and command line, waits for the go byte, sets up the namespaces, forks the worker, forwards signals and reaps |
-//! | `root.rs` | the tmpfs root, its mounts, the `/proc` masks, `pivot_root`, the read-only remount |
+//! | `init.rs` | PID 1: blocks signals, closes inherited fds, hides the server's name, waits for the go byte, sets up the namespaces, forks the worker, forwards signals and reaps |
+//! | `root.rs` | the tmpfs root, its mounts, the `/proc` masks (PID 1's command line too), `pivot_root`, the read-only remount |
 //! | `privileges.rs` | switching ids, dropping capabilities, securebits, `no_new_privs`, Landlock, seccomp — in that order |
 //! | `worker.rs` | the forked worker: fresh signal state, stdio, rlimits, then `execve` |
 //!
@@ -35,7 +40,7 @@ mod worker;
 
 use crate::sys::{errno, write_all};
 
-pub use init::init_main;
+pub use init::{init_entry, init_main};
 
 /// The fds the child keeps; every other inherited fd is closed at once (the
 /// parent's sockets, other executions' pipes, the audit log...).

@@ -118,6 +118,38 @@ fn mask_proc(root: &RootPlan, fds: &ChildFds) {
     }
 }
 
+/// Shows `init` as PID 1's command line: its argument strings are the
+/// server's (its path, flags, perhaps a config path). A read-only bind of a
+/// file we write, whose source is then unlinked so the root holds no trace.
+fn mask_init_cmdline(root: &RootPlan, fds: &ChildFds) {
+    let body = root.init_name.as_bytes_with_nul();
+    check(
+        fds,
+        Stage::MaskProc,
+        write_file(&root.init_cmdline, body, 0o444),
+    );
+    for target in &root.init_cmdline_targets {
+        check(
+            fds,
+            Stage::MaskProc,
+            mount(Some(&root.init_cmdline), target, None, libc::MS_BIND, None),
+        );
+        let flags = libc::MS_REMOUNT
+            | libc::MS_BIND
+            | libc::MS_RDONLY
+            | libc::MS_NOSUID
+            | libc::MS_NODEV
+            | libc::MS_NOEXEC;
+        check(fds, Stage::MaskProc, mount(None, target, None, flags, None));
+    }
+    // SAFETY: NUL-terminated path.
+    check(
+        fds,
+        Stage::MaskProc,
+        rc(unsafe { libc::unlink(root.init_cmdline.as_ptr()) }),
+    );
+}
+
 pub(super) fn build_root(root: &RootPlan, fds: &ChildFds) {
     // Nothing we mount may propagate back to the host.
     check(
@@ -193,6 +225,7 @@ pub(super) fn build_root(root: &RootPlan, fds: &ChildFds) {
         ),
     );
     mask_proc(root, fds);
+    mask_init_cmdline(root, fds);
     check(
         fds,
         Stage::Tmp,

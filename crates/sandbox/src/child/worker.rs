@@ -6,19 +6,30 @@
 //! separate from the init because it is the process the command replaces:
 //! nothing here may be left behind that the command could use.
 
+use super::init::default_dispositions;
 use super::{check, privileges, rc, record, unblock_signals, ChildFds, Stage, REC_EXEC_FAILED};
 use crate::plan::{RootPlan, RunPlan};
 use crate::sys::errno;
 
-pub(super) fn worker_main(root: &RootPlan, run: &RunPlan, fds: &ChildFds) -> ! {
+/// What the init passes the worker; it lives on the init's stack, and the
+/// init is suspended until the worker has exec'd or exited.
+pub(super) struct WorkerArgs<'a> {
+    pub root: &'a RootPlan,
+    pub run: &'a RunPlan,
+    pub fds: ChildFds,
+}
+
+pub(super) extern "C" fn worker_entry(arg: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: `arg` is the init's `WorkerArgs`, alive while the init is
+    // suspended in the clone that started us (see `WorkerArgs`).
+    let args = unsafe { &*arg.cast::<WorkerArgs<'_>>() };
+    worker_main(args.root, args.run, &args.fds)
+}
+
+fn worker_main(root: &RootPlan, run: &RunPlan, fds: &ChildFds) -> ! {
     // Fresh process state: default dispositions (the server ignores SIGPIPE,
     // and ignored signals survive exec), nothing blocked, own session.
-    for sig in 1..32 {
-        if sig != libc::SIGKILL && sig != libc::SIGSTOP {
-            // SAFETY: resetting a disposition to SIG_DFL.
-            unsafe { libc::signal(sig, libc::SIG_DFL) };
-        }
-    }
+    default_dispositions();
     unblock_signals();
     // SAFETY: no arguments.
     unsafe { libc::setsid() };
