@@ -24,7 +24,7 @@ pub(crate) struct Core {
     pub judge: Option<Arc<LlmClient>>,
     pub token_secret: Option<Vec<u8>>,
     /// Ids of tasks that have new events, for the event streams of this process.
-    pub events: broadcast::Sender<String>,
+    pub events: broadcast::Sender<Arc<str>>,
     /// Wakes idle workers when this process accepts a task.
     pub wake: Notify,
     /// Cancel switches of the tasks this process is running.
@@ -51,7 +51,7 @@ impl Core {
             .append_event(task_id, kind, status, step, &data.to_string())
             .await?;
         // Nobody listening is fine.
-        let _ = self.events.send(task_id.to_string());
+        let _ = self.events.send(Arc::from(task_id));
         Ok(seq)
     }
 

@@ -7,6 +7,7 @@
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Path, State};
@@ -29,7 +30,7 @@ struct Follow {
     task_id: String,
     last_seq: i64,
     buffered: VecDeque<EventRow>,
-    wake: broadcast::Receiver<String>,
+    wake: broadcast::Receiver<Arc<str>>,
     done: bool,
     /// Idle polls that found the task ended without its last event.
     ended_polls: u32,
@@ -97,6 +98,13 @@ pub(crate) async fn events(
 
 fn stream_of(follow: Follow) -> impl Stream<Item = Result<Event, Infallible>> {
     stream::unfold(follow, |mut f| async move {
+        // The first pass reads what exists; later ones only after news of
+        // this task or an idle poll. The receiver was subscribed before the
+        // first read, so news that lands while we read or send is queued
+        // and wakes us at once: nothing is missed, and one event costs one
+        // read instead of a read that finds it, a read that finds nothing
+        // and a task lookup.
+        let mut woke = Woke::News;
         loop {
             if f.done {
                 return None;
@@ -108,67 +116,89 @@ fn stream_of(follow: Follow) -> impl Stream<Item = Result<Event, Infallible>> {
                 }
                 return Some((Ok(sse_event(&ev)), f));
             }
+            if woke == Woke::Waiting {
+                woke = wait_for_news(&mut f).await;
+                continue;
+            }
             match f.core.store.events_after(&f.task_id, f.last_seq).await {
                 Ok(rows) if !rows.is_empty() => {
                     f.last_seq = rows.last().map_or(f.last_seq, |r| r.seq);
                     f.buffered.extend(rows);
-                    continue;
+                    f.ended_polls = 0;
                 }
-                Ok(_) => {
-                    // A task whose worker died between ending it and writing
-                    // its last event still ends the stream.
-                    if let Ok(Some(t)) = f.core.store.get_task(&f.task_id).await {
-                        if view::task_status(&t.status).is_terminal() {
-                            f.ended_polls += 1;
-                        }
-                        // Give a writer that ends the task and then appends
-                        // its event one poll to do so.
-                        if f.ended_polls >= 2 {
-                            if let Ok(rows) =
-                                f.core.store.events_after(&f.task_id, f.last_seq).await
-                            {
-                                if !rows.is_empty() {
-                                    f.last_seq = rows.last().map_or(f.last_seq, |r| r.seq);
-                                    f.buffered.extend(rows);
-                                    continue;
-                                }
-                            }
-                            f.done = true;
-                            let ev = TaskEvent {
-                                seq: u64::try_from(f.last_seq + 1).unwrap_or(0),
-                                task_id: f.task_id.clone(),
-                                kind: format!("task.{}", t.status),
-                                status: view::task_status(&t.status),
-                                step: None,
-                                data: serde_json::json!({"status": t.status}),
-                                at: view::rfc3339(t.updated_at),
-                            };
-                            return Some((Ok(sse_event(&ev)), f));
-                        }
+                Ok(_) if woke == Woke::Idle => {
+                    if let Some(ev) = ended_without_event(&mut f).await {
+                        return Some((Ok(sse_event(&ev)), f));
                     }
                 }
+                Ok(_) => {}
                 Err(e) => {
                     tracing::warn!(task_id = %f.task_id, error = %e, "event stream read failed");
                 }
             }
-            wait_for_news(&mut f).await;
+            woke = Woke::Waiting;
         }
     })
 }
 
-async fn wait_for_news(f: &mut Follow) {
+/// Why the stream is looking at the store again.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Woke {
+    /// A writer in this process said the task has a new event.
+    News,
+    /// Nothing was heard for a poll interval (a writer in another process,
+    /// or one that died).
+    Idle,
+    /// Not yet: wait for one of the above.
+    Waiting,
+}
+
+/// A task whose worker died between ending it and writing its last event
+/// still ends the stream: after two idle polls that find the task ended and
+/// no new event, a closing event is made up from the task row.
+async fn ended_without_event(f: &mut Follow) -> Option<TaskEvent> {
+    let t = f.core.store.get_task(&f.task_id).await.ok().flatten()?;
+    if !view::task_status(&t.status).is_terminal() {
+        return None;
+    }
+    f.ended_polls += 1;
+    // Give a writer that ends the task and then appends its event one poll
+    // to do so.
+    if f.ended_polls < 2 {
+        return None;
+    }
+    f.done = true;
+    Some(TaskEvent {
+        seq: u64::try_from(f.last_seq + 1).unwrap_or(0),
+        task_id: f.task_id.clone(),
+        kind: format!("task.{}", t.status),
+        status: view::task_status(&t.status),
+        step: None,
+        data: serde_json::json!({"status": t.status}),
+        at: view::rfc3339(t.updated_at),
+    })
+}
+
+async fn wait_for_news(f: &mut Follow) -> Woke {
     let deadline = tokio::time::sleep(POLL);
     tokio::pin!(deadline);
     loop {
         tokio::select! {
-            _ = &mut deadline => return,
+            _ = &mut deadline => return Woke::Idle,
             msg = f.wake.recv() => match msg {
-                Ok(id) if id == f.task_id => return,
+                Ok(id) if *id == *f.task_id => {
+                    // News of one write often comes in a burst (a step's
+                    // end, the next one's start): one read covers it all.
+                    while let Ok(more) = f.wake.try_recv() {
+                        let _ = more;
+                    }
+                    return Woke::News;
+                }
                 Ok(_) => {}
-                Err(broadcast::error::RecvError::Lagged(_)) => return,
+                Err(broadcast::error::RecvError::Lagged(_)) => return Woke::News,
                 Err(broadcast::error::RecvError::Closed) => {
                     (&mut deadline).await;
-                    return;
+                    return Woke::Idle;
                 }
             },
         }

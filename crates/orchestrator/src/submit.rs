@@ -261,7 +261,7 @@ pub(crate) async fn submit(core: &Shared, c: TaskContract) -> Result<TaskAccepte
     };
     core.store.insert_task(&task).await.map_err(store_error)?;
     core.metrics.submitted.inc();
-    let _ = core.events.send(id.clone());
+    let _ = core.events.send(std::sync::Arc::from(id.as_str()));
     Ok(if cached_result.is_some() {
         TaskAccepted {
             task_id: id,

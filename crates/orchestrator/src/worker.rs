@@ -339,7 +339,7 @@ async fn record(ctx: &Ctx, task: &TaskRow, f: Finish) {
             return;
         }
     }
-    let _ = core.events.send(task.id.clone());
+    let _ = core.events.send(Arc::from(task.id.as_str()));
     core.metrics
         .finished
         .get_or_create(&StatusLabels {

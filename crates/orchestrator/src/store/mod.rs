@@ -74,6 +74,12 @@ pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
+/// SQLite writes one transaction at a time, and every connection's page
+/// cache is dropped whenever another one commits: past a few connections a
+/// larger pool only adds re-reads and thread hand-offs. Measured with
+/// `scripts/bench/task-throughput` (see docs/BENCHMARKS.md).
+const SQLITE_MAX_CONNECTIONS: u32 = 4;
+
 impl Store {
     /// Opens the configured backend and runs its migrations.
     pub async fn connect(config: &OrchestratorConfig) -> Result<Store, StoreError> {
@@ -122,7 +128,7 @@ impl Store {
 
     async fn open_sqlite(opts: SqliteConnectOptions, max: u32) -> Result<Store, StoreError> {
         let pool = SqlitePoolOptions::new()
-            .max_connections(max)
+            .max_connections(max.min(SQLITE_MAX_CONNECTIONS))
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(opts)
             .await?;
