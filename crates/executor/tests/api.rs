@@ -467,34 +467,22 @@ async fn http_action_rechecks_redirects_and_refuses_plain_http() {
     let https = https_server().await;
     let port = https.port();
     let s = Server::start_with(https_config).await;
-    let (st, v) = s
-        .post(json!({"action_type": "http", "url": format!("https://localhost:{port}/to-outside")}))
-        .await;
-    assert_eq!(
-        (st, v["error_code"].as_str()),
-        (403, Some("HOST_NOT_ALLOWED")),
-        "{v}"
-    );
-    let (st, v) = s
-        .post(json!({"action_type": "http", "url": format!("https://localhost:{port}/to-plain")}))
-        .await;
-    assert_eq!(
-        (st, v["error_code"].as_str()),
-        (403, Some("SCHEME_NOT_ALLOWED")),
-        "{v}"
-    );
-    let (st, v) = s
-        .post(json!({"action_type": "http", "url": format!("https://localhost:{port}/loop")}))
-        .await;
-    assert_eq!(
-        (st, v["error_code"].as_str()),
-        (502, Some("TOO_MANY_REDIRECTS"))
-    );
-    let (st, v) = s.post(json!({"action_type": "http", "method": "POST", "url": format!("https://localhost:{port}/hello")})).await;
-    assert_eq!(
-        (st, v["error_code"].as_str()),
-        (403, Some("METHOD_NOT_ALLOWED"))
-    );
+    for (method, path, status, code) in [
+        (None, "/to-outside", 403, "HOST_NOT_ALLOWED"),
+        (None, "/to-plain", 403, "SCHEME_NOT_ALLOWED"),
+        (None, "/loop", 502, "TOO_MANY_REDIRECTS"),
+        (Some("POST"), "/hello", 403, "METHOD_NOT_ALLOWED"),
+    ] {
+        let url = format!("https://localhost:{port}{path}");
+        let (st, v) = s
+            .post(json!({"action_type": "http", "method": method, "url": url}))
+            .await;
+        assert_eq!(
+            (st, v["error_code"].as_str()),
+            (status, Some(code)),
+            "{path}: {v}"
+        );
+    }
     let before = https.connections();
     let (st, _) = s
         .post(json!({"action_type": "http", "url": format!("http://localhost:{port}/hello")}))

@@ -9,7 +9,7 @@ mod common;
 use std::future::Future;
 use std::time::Duration;
 
-use common::{output, Server};
+use common::{assert_eperm, assert_refused, output, Server, SOCKET_PROBE};
 use serde_json::Value;
 
 const MIB: u64 = 1 << 20;
@@ -91,7 +91,8 @@ async fn least_host_drop(s: &Server, attack: &str) -> (Value, u64, u64) {
 }
 
 /// The red-team UDP attack: 100 receivers with 4 MiB SO_RCVBUF, filled from
-/// a sender inside the sandbox, held for a second.
+/// a sender inside the sandbox, held for a second. It calls `try_sockets`,
+/// so it runs after `SOCKET_PROBE`.
 const UDP_FLOOD: &str = r#"
 import socket, time
 rx, refused, queued = [], [], 0
@@ -115,16 +116,12 @@ try:
                 break
 except OSError as e:
     refused.append(e.errno)
-for fam, typ, proto, name in [
+try_sockets([
     (socket.AF_INET6, socket.SOCK_DGRAM, 0, "udp6"),
     (socket.AF_INET, socket.SOCK_DGRAM | socket.SOCK_NONBLOCK | socket.SOCK_CLOEXEC, 0, "udp-flags"),
     (socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP, "udp-explicit"),
     (socket.AF_INET6, socket.SOCK_DGRAM, socket.IPPROTO_UDP, "udp6-explicit"),
-]:
-    try:
-        socket.socket(fam, typ, proto); print(name, "OPENED")
-    except OSError as e:
-        print(name, "refused", e.errno)
+])
 print("SOCKETS", len(rx), "QUEUED_MIB", queued >> 20, "REFUSED", sorted(set(refused)))
 time.sleep(1)
 "#;
@@ -132,7 +129,8 @@ time.sleep(1)
 #[tokio::test]
 async fn sc001_udp_flood_is_refused_and_host_memory_is_untouched() {
     let s = Server::start().await;
-    let (v, mem_drop, udp_growth) = least_host_drop(&s, UDP_FLOOD).await;
+    let flood = [SOCKET_PROBE, UDP_FLOOD].concat();
+    let (v, mem_drop, udp_growth) = least_host_drop(&s, &flood).await;
     let out = output(&v);
     // The harm first, as seen from the host; then the refusal itself.
     assert!(
@@ -151,46 +149,44 @@ async fn sc001_udp_flood_is_refused_and_host_memory_is_untouched() {
         "{v}"
     );
     assert!(!out.contains("OPENED"), "{out}");
-    for name in ["udp6", "udp-flags", "udp-explicit", "udp6-explicit"] {
-        assert!(
-            out.contains(&format!("{name} refused 1\n")),
-            "{name}: {out}"
-        );
-    }
+    assert_refused(
+        out,
+        "",
+        &["udp6", "udp-flags", "udp-explicit", "udp6-explicit"],
+    );
     s.assert_clean().await;
 }
 
 #[tokio::test]
 async fn sc001_udp_works_only_when_allowed_and_nothing_else_with_it() {
     let s = Server::start_with(|c| c.allow_udp = true).await;
-    let code = r#"
+    let code = [
+        SOCKET_PROBE,
+        r#"
 import socket
 r = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); r.bind(("127.0.0.1", 0))
 t = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
 t.sendto(b"ping", r.getsockname())
 print("UDP", r.recv(16).decode())
-for fam, typ, proto, name in [
+try_sockets([
     (socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_ICMP, "ping"),
     (socket.AF_INET, socket.SOCK_DGRAM, 136, "udplite"),
     (socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_UDP, "raw-udp"),
     (socket.AF_INET, 10, 0, "sock-packet"),
     (40, socket.SOCK_DGRAM, 0, "vsock-dgram"),
-]:
-    try:
-        socket.socket(fam, typ, proto); print(name, "OPENED")
-    except OSError as e:
-        print(name, "refused", e.errno)
-"#;
-    let (_, v) = s.python(code).await;
+])
+"#,
+    ]
+    .concat();
+    let (_, v) = s.python(&code).await;
     let out = output(&v);
     assert!(out.contains("UDP ping"), "{v}");
     assert!(!out.contains("OPENED"), "{out}");
-    for name in ["ping", "udplite", "raw-udp", "sock-packet", "vsock-dgram"] {
-        assert!(
-            out.contains(&format!("{name} refused 1\n")),
-            "{name}: {out}"
-        );
-    }
+    assert_refused(
+        out,
+        "",
+        &["ping", "udplite", "raw-udp", "sock-packet", "vsock-dgram"],
+    );
     s.assert_clean().await;
 }
 
@@ -264,23 +260,20 @@ time.sleep(2)
     }
     // With or without host vsock support, the sandbox's calls were refused.
     assert!(!out.contains("BOUND") && !out.contains("OPENED"), "{v}");
-    for name in ["stream", "dgram", "seqpacket", "pair"] {
-        assert!(
-            out.contains(&format!("vsock {name} refused 1\n")),
-            "{name}: {out}"
-        );
-    }
+    assert_refused(out, "vsock ", &["stream", "dgram", "seqpacket", "pair"]);
     s.assert_clean().await;
 }
 
 #[tokio::test]
 async fn sc003_family_type_and_protocol_are_checked_together() {
     let s = Server::start().await;
-    let code = r#"
+    let code = [
+        SOCKET_PROBE,
+        r#"
 import socket
 A4, A6 = socket.AF_INET, socket.AF_INET6
 NB = socket.SOCK_NONBLOCK | socket.SOCK_CLOEXEC
-for fam, typ, proto, name in [
+try_sockets([
     (A4, 10, 0, "inet-sock-packet"),
     (A4, 10 | NB, 0, "inet-sock-packet-flags"),
     (A6, 10, 0, "inet6-sock-packet"),
@@ -301,13 +294,11 @@ for fam, typ, proto, name in [
     (44, socket.SOCK_RAW, 0, "xdp"),
     (30, socket.SOCK_RDM, 0, "tipc"),
     (31, socket.SOCK_STREAM, 0, "bluetooth"),
-]:
-    try:
-        socket.socket(fam, typ, proto); print(name, "OPENED")
-    except OSError as e:
-        print(name, "refused", e.errno)
-"#;
-    let (_, v) = s.python(code).await;
+])
+"#,
+    ]
+    .concat();
+    let (_, v) = s.python(&code).await;
     let out = output(&v);
     assert!(!out.contains("OPENED"), "{out}");
     assert_eq!(out.matches(" refused 1\n").count(), 20, "{out}");
@@ -368,17 +359,18 @@ print("fcntl_getfd", fcntl.fcntl(fd, fcntl.F_GETFD))
 "#;
     let (_, v) = s.python(code).await;
     let out = output(&v);
-    for name in [
-        "inotify_init",
-        "inotify_init1",
-        "inotify_add_watch",
-        "fanotify_init",
-        "fanotify_init_unpriv",
-        "fanotify_mark",
-        "dnotify",
-    ] {
-        assert!(out.contains(&format!("{name} -1 1\n")), "{name}: {v}");
-    }
+    assert_eperm(
+        out,
+        &[
+            "inotify_init",
+            "inotify_init1",
+            "inotify_add_watch",
+            "fanotify_init",
+            "fanotify_init_unpriv",
+            "fanotify_mark",
+            "dnotify",
+        ],
+    );
     // Ordinary fcntl still works.
     assert!(out.contains("fcntl_getfd "), "{v}");
     s.assert_clean().await;

@@ -56,11 +56,7 @@ impl Drop for Node {
 
 async fn crash(kind: Kind) {
     let db = Db::new(kind).await;
-    let arms = start_arms(ArmsOptions {
-        llm_planner: true,
-        ..Default::default()
-    })
-    .await;
+    let arms = start_arms(ArmsOptions::llm_planner()).await;
     let mut cfg = arms.config(&db);
     cfg.lease_seconds = 2;
     let goal = format!("SLOW 3 crash-{}", tag());

@@ -50,6 +50,37 @@ struct RedisBackend {
     prefix: String,
 }
 
+impl RedisBackend {
+    /// The shared connection, made on first use.
+    async fn connection(&self) -> Option<ConnectionManager> {
+        let mut guard = self.conn.lock().await;
+        if let Some(c) = guard.as_ref() {
+            return Some(c.clone());
+        }
+        let made =
+            tokio::time::timeout(Duration::from_secs(2), self.client.get_connection_manager())
+                .await;
+        match made {
+            Ok(Ok(c)) => {
+                *guard = Some(c.clone());
+                Some(c)
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "plan cache: redis unavailable");
+                None
+            }
+            Err(_) => {
+                tracing::warn!("plan cache: redis connect timed out");
+                None
+            }
+        }
+    }
+
+    fn key(&self, key: &str) -> String {
+        format!("{}{key}", self.prefix)
+    }
+}
+
 pub struct PlanCache {
     backend: Backend,
     ttl: Duration,
@@ -93,32 +124,6 @@ impl PlanCache {
         }
     }
 
-    async fn redis_conn(
-        client: &redis::Client,
-        slot: &tokio::sync::Mutex<Option<ConnectionManager>>,
-    ) -> Option<ConnectionManager> {
-        let mut guard = slot.lock().await;
-        if let Some(c) = guard.as_ref() {
-            return Some(c.clone());
-        }
-        let made =
-            tokio::time::timeout(Duration::from_secs(2), client.get_connection_manager()).await;
-        match made {
-            Ok(Ok(c)) => {
-                *guard = Some(c.clone());
-                Some(c)
-            }
-            Ok(Err(e)) => {
-                tracing::warn!(error = %e, "plan cache: redis unavailable");
-                None
-            }
-            Err(_) => {
-                tracing::warn!("plan cache: redis connect timed out");
-                None
-            }
-        }
-    }
-
     pub async fn get(&self, key: &str) -> Option<Plan> {
         match &self.backend {
             Backend::Off => None,
@@ -134,14 +139,9 @@ impl PlanCache {
                 }
             }
             Backend::Redis(r) => {
-                let RedisBackend {
-                    client,
-                    conn,
-                    prefix,
-                } = r.as_ref();
-                let mut c = Self::redis_conn(client, conn).await?;
+                let mut c = r.connection().await?;
                 let raw: Option<String> = redis::cmd("GET")
-                    .arg(format!("{prefix}{key}"))
+                    .arg(r.key(key))
                     .query_async(&mut c)
                     .await
                     .map_err(|e| tracing::warn!(error = %e, "plan cache: redis GET failed"))
@@ -159,19 +159,14 @@ impl PlanCache {
                     .put(key.to_string(), (Instant::now(), plan.clone()));
             }
             Backend::Redis(r) => {
-                let RedisBackend {
-                    client,
-                    conn,
-                    prefix,
-                } = r.as_ref();
-                let Some(mut c) = Self::redis_conn(client, conn).await else {
+                let Some(mut c) = r.connection().await else {
                     return;
                 };
                 let Ok(body) = serde_json::to_string(plan) else {
                     return;
                 };
                 let res: Result<(), _> = redis::cmd("SET")
-                    .arg(format!("{prefix}{key}"))
+                    .arg(r.key(key))
                     .arg(body)
                     .arg("EX")
                     .arg(self.ttl.as_secs().max(1))
@@ -189,8 +184,7 @@ impl PlanCache {
         let Backend::Redis(r) = &self.backend else {
             return None;
         };
-        let (client, conn) = (&r.client, &r.conn);
-        let Some(mut c) = Self::redis_conn(client, conn).await else {
+        let Some(mut c) = r.connection().await else {
             return Some(false);
         };
         let pong: Result<String, _> = tokio::time::timeout(

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use crate::policy::gated_sentence;
 use crate::validate::{validate, Rules, ValidationIssue};
+use crate::PlanError;
 
 const SYSTEM: &str = include_str!("../prompts/system.md");
 const USER: &str = include_str!("../prompts/user.md");
@@ -143,6 +144,28 @@ pub enum LlmPlanFailure {
         issues: Vec<ValidationIssue>,
         usage: Usage,
     },
+}
+
+impl LlmPlanFailure {
+    /// The error for the caller; `builtin` says why the built-in planner
+    /// did not step in.
+    pub fn into_error(self, builtin: String) -> PlanError {
+        match self {
+            LlmPlanFailure::Provider(e, _) => PlanError::LlmUnavailable {
+                reason: e.to_string(),
+                builtin,
+            },
+            LlmPlanFailure::Invalid {
+                planner,
+                issues,
+                usage,
+            } => PlanError::Invalid {
+                planner,
+                issues,
+                usage,
+            },
+        }
+    }
 }
 
 /// What the loop reports besides the plan, for metrics.

@@ -272,13 +272,7 @@ impl Planner {
                     PlanError::Invalid { .. } => ("any", "invalid"),
                     PlanError::LlmUnavailable { .. } => ("llm", "unavailable"),
                 };
-                self.metrics
-                    .plans
-                    .get_or_create(&PlanLabels {
-                        planner: planner.into(),
-                        outcome: outcome.into(),
-                    })
-                    .inc();
+                self.count_plan(planner, outcome);
                 Err(e)
             }
         }
@@ -328,22 +322,9 @@ impl Planner {
             Err(f) => f,
         };
         if self.mode == Mode::Llm || self.mode == Mode::BuiltinFirst {
-            return Err(match failure {
-                LlmPlanFailure::Provider(e, _) => PlanError::LlmUnavailable {
-                    reason: e.to_string(),
-                    builtin: "the built-in fallback is disabled in this mode or declined the goal"
-                        .into(),
-                },
-                LlmPlanFailure::Invalid {
-                    planner,
-                    issues,
-                    usage,
-                } => PlanError::Invalid {
-                    planner,
-                    issues,
-                    usage,
-                },
-            });
+            return Err(failure.into_error(
+                "the built-in fallback is disabled in this mode or declined the goal".into(),
+            ));
         }
         // Last link of the chain: the built-in planner.
         let (reason, spent) = match &failure {
@@ -370,21 +351,7 @@ impl Planner {
                 plan.rationale = format!("{} (LLM planning failed: {reason})", plan.rationale);
                 Ok(plan)
             }
-            Err(PlanError::Unsupported(builtin)) => Err(match failure {
-                LlmPlanFailure::Provider(e, _) => PlanError::LlmUnavailable {
-                    reason: e.to_string(),
-                    builtin,
-                },
-                LlmPlanFailure::Invalid {
-                    planner,
-                    issues,
-                    usage,
-                } => PlanError::Invalid {
-                    planner,
-                    issues,
-                    usage,
-                },
-            }),
+            Err(PlanError::Unsupported(builtin)) => Err(failure.into_error(builtin)),
             Err(other) => Err(other),
         }
     }
@@ -445,12 +412,7 @@ impl Planner {
             .inc();
     }
 
-    fn finish(&self, plan: &Plan, outcome: &str, started: Instant) {
-        let planner = if plan.planner == "builtin" {
-            "builtin"
-        } else {
-            "llm"
-        };
+    fn count_plan(&self, planner: &str, outcome: &str) {
         self.metrics
             .plans
             .get_or_create(&PlanLabels {
@@ -458,6 +420,15 @@ impl Planner {
                 outcome: outcome.into(),
             })
             .inc();
+    }
+
+    fn finish(&self, plan: &Plan, outcome: &str, started: Instant) {
+        let planner = if plan.planner == "builtin" {
+            "builtin"
+        } else {
+            "llm"
+        };
+        self.count_plan(planner, outcome);
         self.metrics
             .duration
             .get_or_create(&PlannerLabel {

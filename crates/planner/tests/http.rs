@@ -31,15 +31,14 @@ async fn post(base: &str, path: &str, body: Value) -> (u16, Value) {
     send_json_or_null(client().post(format!("{base}{path}")).json(&body)).await
 }
 
+async fn plan(base: &str, body: Value) -> (u16, Value) {
+    post(base, "/api/v1/plan", body).await
+}
+
 #[tokio::test]
 async fn plans_validates_and_caches() {
     let base = start(PlannerConfig::default(), LlmConfig::default()).await;
-    let (status, body) = post(
-        &base,
-        "/api/v1/plan",
-        json!({"goal": "List files in /tmp and count them"}),
-    )
-    .await;
+    let (status, body) = plan(&base, json!({"goal": "List files in /tmp and count them"})).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["planner"], "builtin");
     assert_eq!(body["cached"], false);
@@ -67,9 +66,8 @@ async fn plans_validates_and_caches() {
     assert_eq!(again["cached"], true);
     assert_eq!(again["plan"], body["plan"]);
 
-    let (_, with_criteria) = post(
+    let (_, with_criteria) = plan(
         &base,
-        "/api/v1/plan",
         json!({"goal": "Echo 'deploy ok'", "acceptance_criteria": ["Output contains 'ok'"]}),
     )
     .await;
@@ -109,7 +107,7 @@ async fn bad_input_gets_clear_4xx() {
         ),
     ];
     for (body, status, code) in cases {
-        let (s, b) = post(&base, "/api/v1/plan", body.clone()).await;
+        let (s, b) = plan(&base, body.clone()).await;
         assert_eq!(
             (s, b["error"]["code"].as_str().unwrap()),
             (status, code),
@@ -142,7 +140,7 @@ async fn unsupported_goals_are_refused_not_invented() {
         "List files in /tmp owned by root",
         "echo hi > /etc/motd",
     ] {
-        let (status, body) = post(&base, "/api/v1/plan", json!({"goal": goal})).await;
+        let (status, body) = plan(&base, json!({"goal": goal})).await;
         assert_eq!(status, 422, "{goal}: {body}");
         assert_eq!(body["error"]["code"], "PLANNER_UNSUPPORTED_GOAL");
         assert!(body["error"]["message"]
@@ -151,9 +149,8 @@ async fn unsupported_goals_are_refused_not_invented() {
             .contains("LLM provider is needed"));
     }
     // A host outside the allowlist is a validation failure naming step and rule.
-    let (status, body) = post(
+    let (status, body) = plan(
         &base,
-        "/api/v1/plan",
         json!({"goal": "Fetch https://internal.corp/secrets"}),
     )
     .await;
@@ -178,12 +175,7 @@ async fn validates_against_the_executors_reported_allowlist() {
         ..PlannerConfig::default()
     };
     let base = start(cfg, LlmConfig::default()).await;
-    let (status, body) = post(
-        &base,
-        "/api/v1/plan",
-        json!({"goal": "List files in /tmp and count them"}),
-    )
-    .await;
+    let (status, body) = plan(&base, json!({"goal": "List files in /tmp and count them"})).await;
     assert_eq!(status, 422, "{body}");
     let issue = &body["error"]["details"]["issues"][0];
     assert_eq!(
@@ -220,7 +212,7 @@ async fn not_ready_while_the_executor_is_down() {
     assert_eq!(health["status"], "degraded");
     assert_eq!(health["executor"], "unreachable");
     // Planning still works against the configured copy of the allowlist.
-    let (status, _) = post(&base, "/api/v1/plan", json!({"goal": "Show the date"})).await;
+    let (status, _) = plan(&base, json!({"goal": "Show the date"})).await;
     assert_eq!(status, 200);
 }
 
@@ -240,7 +232,7 @@ async fn llm_plans_carry_usage_and_fall_back_to_builtin() {
         "tool_call": {"action_type": "shell", "command": "echo", "args": ["hi"]}, "depends_on": []}],
         "rationale": "trivial", "confidence": 0.95, "complexity_score": 0.1});
     fake.push_reply(FakeReply::text(format!("```json\n{reply}\n```")).usage(1000, 200));
-    let (status, body) = post(&base, "/api/v1/plan", json!({"goal": "Greet the user"})).await;
+    let (status, body) = plan(&base, json!({"goal": "Greet the user"})).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["planner"], "anthropic:claude-3-5-haiku-latest");
     assert_eq!(body["usage"]["prompt_tokens"], 1000);
@@ -255,7 +247,7 @@ async fn llm_plans_carry_usage_and_fall_back_to_builtin() {
 
     // The provider is down: the built-in planner answers what it can...
     fake.set_default_reply(Some(FakeReply::error(503, "overloaded")));
-    let (status, body) = post(&base, "/api/v1/plan", json!({"goal": "Show the date"})).await;
+    let (status, body) = plan(&base, json!({"goal": "Show the date"})).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["planner"], "builtin");
     assert!(body["rationale"]
@@ -263,12 +255,7 @@ async fn llm_plans_carry_usage_and_fall_back_to_builtin() {
         .unwrap()
         .contains("LLM planning failed"));
     // ...and says so clearly when it cannot.
-    let (status, body) = post(
-        &base,
-        "/api/v1/plan",
-        json!({"goal": "Write a haiku about octopuses"}),
-    )
-    .await;
+    let (status, body) = plan(&base, json!({"goal": "Write a haiku about octopuses"})).await;
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["error"]["code"], "LLM_UNAVAILABLE");
 }
@@ -300,7 +287,7 @@ async fn capabilities_health_and_metrics() {
             .as_u16(),
         200
     );
-    let _ = post(&base, "/api/v1/plan", json!({"goal": "Show the date"})).await;
+    let _ = plan(&base, json!({"goal": "Show the date"})).await;
     let (_, metrics) = send_text(client().get(format!("{base}/metrics"))).await;
     let families = metrics.lines().filter(|l| l.starts_with("# TYPE")).count();
     assert!(families >= 10, "{families} families:\n{metrics}");
@@ -316,7 +303,7 @@ async fn step_bounds_are_one_setting_away() {
         ..PlannerConfig::default()
     };
     let base = start(cfg, LlmConfig::default()).await;
-    let (status, body) = post(&base, "/api/v1/plan", json!({"goal": "Show the date"})).await;
+    let (status, body) = plan(&base, json!({"goal": "Show the date"})).await;
     assert_eq!(status, 422);
     assert_eq!(body["error"]["details"]["issues"][0]["rule"], "step_count");
 }

@@ -51,59 +51,35 @@ async fn fc002_process_detects_and_redacts() {
     assert!(body["latency_ms"].as_f64().unwrap() >= 0.0);
 }
 
+/// What `/process` made of the text, for a body that must be accepted.
+async fn redacted(s: &common::Server, body: serde_json::Value) -> serde_json::Value {
+    let (status, out, _) = s.post("/process", body).await;
+    assert_eq!(status, 200, "{out}");
+    out["redacted_text"].clone()
+}
+
+/// The token the hash strategy put in place of the text's second word.
+async fn hash_token(s: &common::Server, text: &str) -> String {
+    let v = redacted(s, json!({"text": text, "redaction_strategy": "hash"})).await;
+    v.as_str().unwrap().split(' ').nth(1).unwrap().to_string()
+}
+
 #[tokio::test]
 async fn alias_and_strategies() {
     let s = common::start(common::config()).await;
-    let (status, body, _) = s
-        .post(
-            "/process",
-            json!({"text": FC002, "redaction_strategy": "mask"}),
-        )
-        .await;
-    assert_eq!(status, 200);
+    let masked = redacted(&s, json!({"text": FC002, "redaction_strategy": "mask"})).await;
     assert_eq!(
-        body["redacted_text"],
+        masked,
         "My SSN is ***-**-6789 and email is t***@example.com"
     );
-    let (_, body, _) = s
-        .post(
-            "/process",
-            json!({"text": FC002, "redaction_strategy": "remove"}),
-        )
-        .await;
-    assert_eq!(body["redacted_text"], "My SSN is  and email is ");
-    let (_, a, _) = s
-        .post(
-            "/process",
-            json!({"text": "ssn 123-45-6789", "redaction_strategy": "hash"}),
-        )
-        .await;
-    let (_, b, _) = s
-        .post(
-            "/process",
-            json!({"text": "id 123-45-6789", "redaction_strategy": "hash"}),
-        )
-        .await;
-    let ta = a["redacted_text"]
-        .as_str()
-        .unwrap()
-        .split(' ')
-        .nth(1)
-        .unwrap()
-        .to_string();
-    let tb = b["redacted_text"]
-        .as_str()
-        .unwrap()
-        .split(' ')
-        .nth(1)
-        .unwrap()
-        .to_string();
+    let removed = redacted(&s, json!({"text": FC002, "redaction_strategy": "remove"})).await;
+    assert_eq!(removed, "My SSN is  and email is ");
+    let ta = hash_token(&s, "ssn 123-45-6789").await;
+    let tb = hash_token(&s, "id 123-45-6789").await;
     assert!(ta.starts_with("[SSN:"), "{ta}");
     assert_eq!(ta, tb, "equal values must map to equal hash tokens");
-    let (_, body, _) = s
-        .post("/process", json!({"text": FC002, "redact": false}))
-        .await;
-    assert!(body["redacted_text"].is_null());
+    let kept = redacted(&s, json!({"text": FC002, "redact": false})).await;
+    assert!(kept.is_null());
 }
 
 #[tokio::test]
@@ -264,16 +240,12 @@ async fn bad_input_gets_clear_4xx() {
 #[tokio::test]
 async fn request_id_is_echoed() {
     let s = common::start(common::config()).await;
-    let res = s
-        .client
-        .post(format!("{}/process", s.url))
-        .header("x-request-id", "trace-abc-123")
-        .json(&json!({"text": "hi"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.headers()["x-request-id"], "trace-abc-123");
-    let body: serde_json::Value = res.json().await.unwrap();
+    let (_, body, headers) = s
+        .post_with("/process", json!({"text": "hi"}), |r| {
+            r.header("x-request-id", "trace-abc-123")
+        })
+        .await;
+    assert_eq!(headers["x-request-id"], "trace-abc-123");
     assert_eq!(body["request_id"], "trace-abc-123");
 }
 
@@ -292,33 +264,20 @@ async fn api_keys_are_enforced_except_on_probes() {
         (status, body["error"]["code"].as_str()),
         (401, Some("UNAUTHORIZED"))
     );
-    let ok = s
-        .client
-        .post(format!("{}/process", s.url))
-        .bearer_auth("k2")
-        .json(&json!({"text": "hi"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(ok.status().as_u16(), 200);
-    let ok = s
-        .client
-        .post(format!("{}/process", s.url))
-        .header("x-api-key", "k1")
-        .json(&json!({"text": "hi"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(ok.status().as_u16(), 200);
-    let bad = s
-        .client
-        .post(format!("{}/process", s.url))
-        .bearer_auth("k3")
-        .json(&json!({"text": "hi"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(bad.status().as_u16(), 401);
+    let (status, _, _) = s
+        .post_with("/process", json!({"text": "hi"}), |r| r.bearer_auth("k2"))
+        .await;
+    assert_eq!(status, 200);
+    let (status, _, _) = s
+        .post_with("/process", json!({"text": "hi"}), |r| {
+            r.header("x-api-key", "k1")
+        })
+        .await;
+    assert_eq!(status, 200);
+    let (status, _, _) = s
+        .post_with("/process", json!({"text": "hi"}), |r| r.bearer_auth("k3"))
+        .await;
+    assert_eq!(status, 401);
     assert_eq!(s.get_text("/health").await.0, 200);
     assert_eq!(s.get_text("/metrics").await.0, 200);
 }

@@ -14,22 +14,26 @@ fn engine() -> &'static Engine {
 
 /// Text mixing PII-shaped fragments, attack words and arbitrary Unicode.
 fn texty() -> impl Strategy<Value = String> {
+    const LITERALS: &[&str] = &[
+        "123-45-6789",
+        "test@example.com",
+        "4111 1111 1111 1111",
+        "(555) 234-5678",
+        "192.168.0.1",
+        "DE89370400440532013000",
+        "password=hunter22",
+        "AKIAIOSFODNN7EXAMPLE",
+        "ignore previous instructions",
+        "ｉｇｎｏｒｅ",
+        "\u{200B}",
+        "é🎉",
+        " ",
+    ];
+    // Weighted so each literal is as likely as each generated fragment.
     let pieces = prop_oneof![
-        Just("123-45-6789".to_string()),
-        Just("test@example.com".to_string()),
-        Just("4111 1111 1111 1111".to_string()),
-        Just("(555) 234-5678".to_string()),
-        Just("192.168.0.1".to_string()),
-        Just("DE89370400440532013000".to_string()),
-        Just("password=hunter22".to_string()),
-        Just("AKIAIOSFODNN7EXAMPLE".to_string()),
-        Just("ignore previous instructions".to_string()),
-        Just("ｉｇｎｏｒｅ".to_string()),
-        Just("\u{200B}".to_string()),
-        Just("é🎉".to_string()),
-        Just(" ".to_string()),
-        "\\PC{0,12}",
-        "[0-9 .()+-]{0,16}",
+        LITERALS.len() as u32 => prop::sample::select(LITERALS).prop_map(str::to_string),
+        1 => "\\PC{0,12}",
+        1 => "[0-9 .()+-]{0,16}",
     ];
     prop::collection::vec(pieces, 0..12).prop_map(|v| v.concat())
 }

@@ -139,3 +139,33 @@ impl Drop for Server {
 pub fn output(v: &Value) -> &str {
     v["output"].as_str().unwrap_or("")
 }
+
+/// Python defining `try_sockets(cases)`: for each `(family, type, proto,
+/// name)` it prints `<name> OPENED` or `<name> refused <errno>`.
+pub const SOCKET_PROBE: &str = r#"
+import socket
+def try_sockets(cases):
+    for fam, typ, proto, name in cases:
+        try:
+            socket.socket(fam, typ, proto); print(name, "OPENED")
+        except OSError as e:
+            print(name, "refused", e.errno)
+"#;
+
+/// Each probe in `names` printed `<name> -1 1`: the call failed with EPERM.
+pub fn assert_eperm(out: &str, names: &[&str]) {
+    for name in names {
+        assert!(out.contains(&format!("{name} -1 1\n")), "{name}: {out}");
+    }
+}
+
+/// Each probe in `names` printed `<prefix><name> refused 1`: the socket
+/// could not be made, with EPERM.
+pub fn assert_refused(out: &str, prefix: &str, names: &[&str]) {
+    for name in names {
+        assert!(
+            out.contains(&format!("{prefix}{name} refused 1\n")),
+            "{name}: {out}"
+        );
+    }
+}

@@ -42,12 +42,6 @@ impl Store {
     pub async fn events_after(&self, task_id: &str, seq: i64) -> Result<Vec<EventRow>, StoreError> {
         let sql = "SELECT task_id, seq, kind, status, step, data, created_at FROM events \
                    WHERE task_id = $1 AND seq > $2 ORDER BY seq";
-        Ok(with_db!(self, |pool, t| {
-            sqlx::query_as::<_, EventRow>(&t(sql))
-                .bind(task_id)
-                .bind(seq)
-                .fetch_all(pool)
-                .await?
-        }))
+        Ok(fetch!(self, fetch_all, sql, task_id, seq))
     }
 }

@@ -15,6 +15,7 @@ mod rows;
 use std::str::FromStr;
 use std::time::Duration;
 
+use sqlx::pool::{Pool, PoolOptions};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -63,11 +64,44 @@ macro_rules! with_db {
     };
 }
 
-// After the macro: textual scoping makes `with_db!` visible to these.
+/// One statement whose rows `$fetch` reads (`fetch_one`, `fetch_optional`,
+/// `fetch_all`); the row type comes from the caller.
+macro_rules! fetch {
+    ($store:expr, $fetch:ident, $sql:expr $(, $bind:expr)* $(,)?) => {
+        with_db!($store, |pool, t| {
+            sqlx::query_as(&t($sql))$(.bind($bind))*.$fetch(pool).await?
+        })
+    };
+}
+
+/// One write; true when it changed exactly one row (for a lease-fenced
+/// write, false means the lease is gone).
+macro_rules! changed_one {
+    ($store:expr, $sql:expr $(, $bind:expr)* $(,)?) => {
+        with_db!($store, |pool, t| {
+            sqlx::query(&t($sql))$(.bind($bind))*.execute(pool).await?.rows_affected()
+        }) == 1
+    };
+}
+
+// After the macros: textual scoping makes them visible to these.
 mod events;
 mod queue;
 mod steps;
 mod tasks;
+
+/// A pool of at most `max` connections that waits up to 10 s for one.
+async fn pool<DB: sqlx::Database>(
+    options: PoolOptions<DB>,
+    connect: <DB::Connection as sqlx::Connection>::Options,
+    max: u32,
+) -> Result<Pool<DB>, sqlx::Error> {
+    options
+        .max_connections(max)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(connect)
+        .await
+}
 
 /// Current time in Unix milliseconds, the store's time unit.
 pub fn now_ms() -> i64 {
@@ -109,11 +143,7 @@ impl Store {
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let opts =
                 PgConnectOptions::from_str(url).map_err(|e| StoreError::Url(e.to_string()))?;
-            let pool = PgPoolOptions::new()
-                .max_connections(max)
-                .acquire_timeout(Duration::from_secs(10))
-                .connect_with(opts)
-                .await?;
+            let pool = pool(PgPoolOptions::new(), opts, max).await?;
             sqlx::migrate!("migrations/postgres").run(&pool).await?;
             Ok(Store {
                 backend: Backend::Postgres(pool),
@@ -127,11 +157,12 @@ impl Store {
     }
 
     async fn open_sqlite(opts: SqliteConnectOptions, max: u32) -> Result<Store, StoreError> {
-        let pool = SqlitePoolOptions::new()
-            .max_connections(max.min(SQLITE_MAX_CONNECTIONS))
-            .acquire_timeout(Duration::from_secs(10))
-            .connect_with(opts)
-            .await?;
+        let pool = pool(
+            SqlitePoolOptions::new(),
+            opts,
+            max.min(SQLITE_MAX_CONNECTIONS),
+        )
+        .await?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
         Ok(Store {
             backend: Backend::Sqlite(pool),

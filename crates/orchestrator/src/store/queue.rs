@@ -56,14 +56,7 @@ impl Store {
             "UPDATE tasks SET lease_expires_at = $1 WHERE id = $2 AND lease_owner = $3 \
              AND status IN {OPEN} RETURNING cancel_requested"
         );
-        let row: Option<(i64,)> = with_db!(self, |pool, t| {
-            sqlx::query_as(&t(&sql))
-                .bind(until)
-                .bind(id)
-                .bind(owner)
-                .fetch_optional(pool)
-                .await?
-        });
+        let row: Option<(i64,)> = fetch!(self, fetch_optional, &sql, until, id, owner);
         Ok(row.map(|(c,)| c != 0))
     }
 
@@ -73,15 +66,7 @@ impl Store {
             "UPDATE tasks SET lease_owner = '', lease_expires_at = 0 \
              WHERE id = $1 AND lease_owner = $2 AND status IN {OPEN}"
         );
-        let n = with_db!(self, |pool, t| {
-            sqlx::query(&t(&sql))
-                .bind(id)
-                .bind(owner)
-                .execute(pool)
-                .await?
-                .rows_affected()
-        });
-        Ok(n == 1)
+        Ok(changed_one!(self, &sql, id, owner))
     }
 
     /// Moves a claimed task to `planning` or `executing`; false when the lease is gone.
@@ -96,17 +81,7 @@ impl Store {
             "UPDATE tasks SET status = $1, updated_at = $2, started_at = COALESCE(started_at, $2) \
              WHERE id = $3 AND lease_owner = $4 AND status IN {OPEN}"
         );
-        let n = with_db!(self, |pool, t| {
-            sqlx::query(&t(&sql))
-                .bind(status.as_str())
-                .bind(now)
-                .bind(id)
-                .bind(owner)
-                .execute(pool)
-                .await?
-                .rows_affected()
-        });
-        Ok(n == 1)
+        Ok(changed_one!(self, &sql, status.as_str(), now, id, owner))
     }
 
     /// Ends a claimed task, drops its lease and appends its last event in

@@ -50,23 +50,13 @@ impl Store {
 
     pub async fn get_plan(&self, id: &str) -> Result<Option<String>, StoreError> {
         let sql = "SELECT plan FROM plans WHERE task_id = $1";
-        let row: Option<(String,)> = with_db!(self, |pool, t| {
-            sqlx::query_as(&t(sql))
-                .bind(id)
-                .fetch_optional(pool)
-                .await?
-        });
+        let row: Option<(String,)> = fetch!(self, fetch_optional, sql, id);
         Ok(row.map(|(p,)| p))
     }
 
     pub async fn get_steps(&self, id: &str) -> Result<Vec<StepRow>, StoreError> {
         let sql = "SELECT * FROM steps WHERE task_id = $1 ORDER BY step";
-        Ok(with_db!(self, |pool, t| {
-            sqlx::query_as::<_, StepRow>(&t(sql))
-                .bind(id)
-                .fetch_all(pool)
-                .await?
-        }))
+        Ok(fetch!(self, fetch_all, sql, id))
     }
 
     /// Marks a step running for `owner`. `None` when the step is already
@@ -85,15 +75,7 @@ impl Store {
              AND EXISTS (SELECT 1 FROM tasks WHERE id = $3 AND lease_owner = $2 \
              AND status IN {OPEN}) RETURNING attempts"
         );
-        let row: Option<(i64,)> = with_db!(self, |pool, t| {
-            sqlx::query_as(&t(&sql))
-                .bind(now_ms())
-                .bind(owner)
-                .bind(id)
-                .bind(step)
-                .fetch_optional(pool)
-                .await?
-        });
+        let row: Option<(i64,)> = fetch!(self, fetch_optional, &sql, now_ms(), owner, id, step);
         Ok(row.map(|(a,)| a))
     }
 
@@ -112,23 +94,20 @@ impl Store {
              AND EXISTS (SELECT 1 FROM tasks WHERE id = $8 AND lease_owner = $10 \
              AND status IN {OPEN})"
         );
-        let n = with_db!(self, |pool, t| {
-            sqlx::query(&t(&sql))
-                .bind(f.status.as_str())
-                .bind(&f.output)
-                .bind(&f.display_output)
-                .bind(&f.error)
-                .bind(&f.provenance)
-                .bind(f.finished_at)
-                .bind(f.duration_ms)
-                .bind(id)
-                .bind(step)
-                .bind(owner)
-                .execute(pool)
-                .await?
-                .rows_affected()
-        });
-        Ok(n == 1)
+        Ok(changed_one!(
+            self,
+            &sql,
+            f.status.as_str(),
+            &f.output,
+            &f.display_output,
+            &f.error,
+            &f.provenance,
+            f.finished_at,
+            f.duration_ms,
+            id,
+            step,
+            owner
+        ))
     }
 
     /// Ends whatever is still open of a task's steps: running ones get

@@ -15,7 +15,18 @@ impl Store {
         };
         let deadline = task.created_at + task.max_time_seconds.saturating_mul(1000);
         let finished = task.cached_result.as_ref().map(|_| task.created_at);
-        let created_data = serde_json::json!({"goal": task.goal}).to_string();
+        let mut events = vec![(
+            "task.created",
+            "pending",
+            serde_json::json!({"goal": task.goal}).to_string(),
+        )];
+        if let Some(result) = &task.cached_result {
+            events.push((
+                "task.completed",
+                "completed",
+                format!("{{\"result\":{result}}}"),
+            ));
+        }
         let insert = "INSERT INTO tasks (id, goal, screened_goal, constraints, context, \
              acceptance_criteria, priority, max_tokens, max_cost_usd, max_time_seconds, status, \
              cache_key, result, deadline_at, created_at, updated_at, started_at, finished_at) \
@@ -43,23 +54,13 @@ impl Store {
                 .bind(finished)
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query(&t(event))
-                .bind(&task.id)
-                .bind(1i64)
-                .bind("task.created")
-                .bind("pending")
-                .bind(&created_data)
-                .bind(task.created_at)
-                .execute(&mut *tx)
-                .await?;
-            if let Some(result) = &task.cached_result {
-                let data = format!("{{\"result\":{result}}}");
+            for (seq, (kind, status, data)) in (1i64..).zip(&events) {
                 sqlx::query(&t(event))
                     .bind(&task.id)
-                    .bind(2i64)
-                    .bind("task.completed")
-                    .bind("completed")
-                    .bind(&data)
+                    .bind(seq)
+                    .bind(kind)
+                    .bind(status)
+                    .bind(data)
                     .bind(task.created_at)
                     .execute(&mut *tx)
                     .await?;
@@ -71,12 +72,7 @@ impl Store {
 
     pub async fn get_task(&self, id: &str) -> Result<Option<TaskRow>, StoreError> {
         let sql = "SELECT * FROM tasks WHERE id = $1";
-        Ok(with_db!(self, |pool, t| {
-            sqlx::query_as::<_, TaskRow>(&t(sql))
-                .bind(id)
-                .fetch_optional(pool)
-                .await?
-        }))
+        Ok(fetch!(self, fetch_optional, sql, id))
     }
 
     /// Newest first; `after` is the `(created_at, id)` of the last row of the previous page.
@@ -121,13 +117,7 @@ impl Store {
     ) -> Result<Option<TaskRow>, StoreError> {
         let sql = "SELECT * FROM tasks WHERE cache_key = $1 AND status = 'completed' \
                    AND finished_at >= $2 ORDER BY finished_at DESC LIMIT 1";
-        Ok(with_db!(self, |pool, t| {
-            sqlx::query_as::<_, TaskRow>(&t(sql))
-                .bind(cache_key)
-                .bind(since_ms)
-                .fetch_optional(pool)
-                .await?
-        }))
+        Ok(fetch!(self, fetch_optional, sql, cache_key, since_ms))
     }
 
     pub async fn set_usage(
@@ -139,18 +129,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let sql = "UPDATE tasks SET tokens_used = $1, cost_usd = $2, updated_at = $3 \
                    WHERE id = $4 AND lease_owner = $5";
-        let n = with_db!(self, |pool, t| {
-            sqlx::query(&t(sql))
-                .bind(tokens)
-                .bind(cost)
-                .bind(now_ms())
-                .bind(id)
-                .bind(owner)
-                .execute(pool)
-                .await?
-                .rows_affected()
-        });
-        Ok(n == 1)
+        Ok(changed_one!(self, sql, tokens, cost, now_ms(), id, owner))
     }
 
     /// Cancels a task nobody runs, or flags a running one for its worker.
@@ -164,25 +143,8 @@ impl Store {
             "UPDATE tasks SET cancel_requested = 1, updated_at = $1 \
              WHERE id = $2 AND status IN {OPEN}"
         );
-        let (cancelled, flagged) = with_db!(self, |pool, t| {
-            let cancelled = sqlx::query(&t(direct))
-                .bind(error)
-                .bind(now)
-                .bind(id)
-                .execute(pool)
-                .await?
-                .rows_affected()
-                == 1;
-            let flagged = !cancelled
-                && sqlx::query(&t(&flag))
-                    .bind(now)
-                    .bind(id)
-                    .execute(pool)
-                    .await?
-                    .rows_affected()
-                    == 1;
-            (cancelled, flagged)
-        });
+        let cancelled = changed_one!(self, direct, error, now, id);
+        let flagged = !cancelled && changed_one!(self, &flag, now, id);
         if cancelled {
             return Ok(CancelOutcome::Cancelled);
         }
@@ -198,9 +160,7 @@ impl Store {
     /// Tasks not yet finished (the queue depth, claimed or not).
     pub async fn open_tasks(&self) -> Result<i64, StoreError> {
         let sql = format!("SELECT COUNT(*) FROM tasks WHERE status IN {OPEN}");
-        let (n,): (i64,) = with_db!(self, |pool, t| {
-            sqlx::query_as(&t(&sql)).fetch_one(pool).await?
-        });
+        let (n,): (i64,) = fetch!(self, fetch_one, &sql);
         Ok(n)
     }
 }

@@ -156,6 +156,16 @@ pub struct ArmsOptions {
     pub token_secret: String,
 }
 
+impl ArmsOptions {
+    /// Arms that plan through the fake LLM, otherwise the defaults.
+    pub fn llm_planner() -> Self {
+        ArmsOptions {
+            llm_planner: true,
+            ..Default::default()
+        }
+    }
+}
+
 /// The fake LLM's default plans: goals starting `SLOW` get an echo step
 /// followed by a sleeping python step; anything else is echoed.
 pub fn plan_responder(fake: &FakeLlm) {
@@ -314,8 +324,20 @@ pub async fn get(url: &str) -> (u16, Value) {
     send_json_or_null(client().get(url)).await
 }
 
+/// The answer to a task submission, whatever it is.
+pub async fn post_task(base: &str, body: Value) -> (u16, Value) {
+    post(&format!("{base}/api/v1/tasks"), body).await
+}
+
+/// A task's current view, which must exist.
+pub async fn get_task(base: &str, id: &str) -> Value {
+    let (status, v) = get(&format!("{base}/api/v1/tasks/{id}")).await;
+    assert_eq!(status, 200, "{v}");
+    v
+}
+
 pub async fn submit(base: &str, body: Value) -> String {
-    let (status, v) = post(&format!("{base}/api/v1/tasks"), body).await;
+    let (status, v) = post_task(base, body).await;
     assert_eq!(status, 202, "{v}");
     v["task_id"].as_str().unwrap().to_string()
 }
@@ -328,8 +350,7 @@ pub async fn wait_until(
 ) -> Value {
     let deadline = Instant::now() + timeout;
     loop {
-        let (status, v) = get(&format!("{base}/api/v1/tasks/{id}")).await;
-        assert_eq!(status, 200, "{v}");
+        let v = get_task(base, id).await;
         if pred(&v) {
             return v;
         }
@@ -365,10 +386,6 @@ pub fn openai_on(fake: &FakeLlm) -> LlmConfig {
 /// A fresh SQLite store and arms that plan through the fake LLM.
 pub async fn llm_planned() -> (Db, Arms) {
     let db = Db::new(Kind::Sqlite).await;
-    let arms = start_arms(ArmsOptions {
-        llm_planner: true,
-        ..Default::default()
-    })
-    .await;
+    let arms = start_arms(ArmsOptions::llm_planner()).await;
     (db, arms)
 }

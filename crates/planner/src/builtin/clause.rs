@@ -223,6 +223,16 @@ impl<'a> Clause<'a> {
         self.used.get(i).copied().unwrap_or(true)
     }
 
+    /// Index of the first token at or after `from` that is not one of the
+    /// words `ws`, never moving into the last `keep` tokens.
+    pub fn skip(&self, from: usize, ws: &[&str], keep: usize) -> usize {
+        let mut i = from;
+        while i + keep < self.len() && self.is_word(i) && ws.contains(&self.word(i)) {
+            i += 1;
+        }
+        i
+    }
+
     /// Index of the first unused word equal to one of `ws`, at or after `from`.
     pub fn find(&self, ws: &[&str], from: usize) -> Option<usize> {
         (from..self.len()).find(|&i| self.is_word(i) && !self.used[i] && ws.contains(&self.word(i)))

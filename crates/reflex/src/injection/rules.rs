@@ -46,6 +46,22 @@ const fn rule(
     }
 }
 
+/// Two anchor lists as one, so a list that is part of another is written once.
+const fn concat<const N: usize>(a: &[&'static str], b: &[&'static str]) -> [&'static str; N] {
+    assert!(a.len() + b.len() == N, "N must be the sum of the lengths");
+    let mut out = [""; N];
+    let mut i = 0;
+    while i < a.len() {
+        out[i] = a[i];
+        i += 1;
+    }
+    while i < N {
+        out[i] = b[i - a.len()];
+        i += 1;
+    }
+    out
+}
+
 // Fragments are spliced with concat! so each rule stays one readable literal.
 macro_rules! override_verb {
     () => {
@@ -149,7 +165,7 @@ const OVERRIDE_A: &[&str] = &[
     "guardrail",
     "safeguard",
 ];
-const OVERRIDE_B: &[&str] = &[
+const OVERRIDE_VERBS: &[&str] = &[
     "ignor",
     "disregard",
     "forget",
@@ -174,32 +190,10 @@ const OVERRIDE_B: &[&str] = &[
     "following",
     "obeying",
     "listening",
-    "instruction",
-    "prompt",
-    "rule",
-    "direction",
-    "directive",
-    "guideline",
-    "command",
-    "order",
-    "context",
-    "constraint",
-    "guardrail",
-    "restriction",
-    "programming",
-    "training",
-    "filter",
-    "polic",
-    "message",
-    "guidance",
-    "limitation",
-    "boundar",
-    "safeguard",
-    "ethic",
-    "moral",
-    "everything",
-    "all",
 ];
+// Any override verb or rule object close by will do.
+const OVERRIDE_B: &[&str] =
+    &concat::<{ OVERRIDE_VERBS.len() + OBJECTS.len() }>(OVERRIDE_VERBS, OBJECTS);
 const SAFETY_A: &[&str] = &[
     "bypass",
     "disable",

@@ -36,6 +36,24 @@ pub(crate) fn is_word(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'_'
 }
 
+/// `start..end` grown both ways over the bytes that satisfy `keep`.
+pub(crate) fn widen(
+    bytes: &[u8],
+    start: usize,
+    end: usize,
+    keep: impl Fn(u8) -> bool,
+) -> (usize, usize) {
+    let mut a = start;
+    while a > 0 && keep(bytes[a - 1]) {
+        a -= 1;
+    }
+    let mut b = end;
+    while b < bytes.len() && keep(bytes[b]) {
+        b += 1;
+    }
+    (a, b)
+}
+
 /// How specific a type is: on overlap the more specific finding wins.
 fn specificity(kind: PiiType) -> u8 {
     match kind {

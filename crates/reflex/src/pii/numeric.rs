@@ -5,7 +5,7 @@
 use octollm_types::reflex::PiiType;
 
 use super::validate;
-use super::{is_word, RawPii};
+use super::{is_word, widen, RawPii};
 
 const MAX_GROUPS: usize = 12;
 const MAX_TOKEN_BYTES: usize = 48;
@@ -397,14 +397,7 @@ pub fn scan_ipv6(text: &str, out: &mut Vec<RawPii>) {
         if colon < next_free {
             continue;
         }
-        let mut a = colon;
-        while a > 0 && is_v6(bytes[a - 1]) {
-            a -= 1;
-        }
-        let mut b = colon;
-        while b < bytes.len() && is_v6(bytes[b]) {
-            b += 1;
-        }
+        let (a, mut b) = widen(bytes, colon, colon, is_v6);
         next_free = b;
         if (a > 0 && is_word(bytes[a - 1])) || (b < bytes.len() && is_word(bytes[b])) {
             continue;

@@ -6,7 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use octollm_types::reflex::PiiType;
 
-use super::{is_word, RawPii};
+use super::{is_word, widen, RawPii};
 
 /// What a trigger literal asks us to verify.
 #[derive(Clone, Copy, Debug)]
@@ -344,14 +344,7 @@ fn token(bytes: &[u8], p: usize, shape: &TokenShape) -> Option<RawPii> {
 /// `my password is hunter2!`: the value is the finding.
 fn password(bytes: &[u8], word_start: usize, word_end: usize) -> Option<RawPii> {
     let is_key = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'-';
-    let mut ks = word_start;
-    while ks > 0 && is_key(bytes[ks - 1]) {
-        ks -= 1;
-    }
-    let mut ke = word_end;
-    while ke < bytes.len() && is_key(bytes[ke]) {
-        ke += 1;
-    }
+    let (ks, ke) = widen(bytes, word_start, word_end, is_key);
     let key = &bytes[ks..ke];
     if key.len() > 48 {
         return None;

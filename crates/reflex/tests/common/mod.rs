@@ -50,9 +50,17 @@ impl Server {
         path: &str,
         body: serde_json::Value,
     ) -> (u16, serde_json::Value, reqwest::header::HeaderMap) {
-        let res = self
-            .client
-            .post(format!("{}{path}", self.url))
+        self.post_with(path, body, |r| r).await
+    }
+
+    /// `post`, with the request shaped first (credentials, headers).
+    pub async fn post_with(
+        &self,
+        path: &str,
+        body: serde_json::Value,
+        shape: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+    ) -> (u16, serde_json::Value, reqwest::header::HeaderMap) {
+        let res = shape(self.client.post(format!("{}{path}", self.url)))
             .json(&body)
             .send()
             .await

@@ -23,16 +23,11 @@ pub(super) fn calc(c: &mut Clause<'_>, _ctx: &Ctx<'_>) -> Outcome {
     ) {
         return Ok(None);
     }
-    let mut first = c.verb + 1;
-    while first < c.len()
-        && c.is_word(first)
-        && matches!(
-            c.word(first),
-            "is" | "the" | "value" | "of" | "result" | "much"
-        )
-    {
-        first += 1;
-    }
+    let first = c.skip(
+        c.verb + 1,
+        &["is", "the", "value", "of", "result", "much"],
+        0,
+    );
     if first >= c.len() || c.quoted().iter().any(|&q| q >= first) {
         return Ok(None);
     }

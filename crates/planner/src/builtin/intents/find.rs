@@ -248,22 +248,11 @@ pub(super) fn file_listing(c: &mut Clause<'_>, ctx: &Ctx<'_>, recursive_default:
             }
         }
     }
-    let dir = match paths.as_slice() {
-        [] => {
-            if !c.urls().is_empty() {
-                return Err("file searches work on directories, not URLs".into());
-            }
-            if current_dir(c) {
-                ".".to_string()
-            } else {
-                bare_dir(c).unwrap_or_else(|| ".".to_string())
-            }
-        }
-        [one] => {
-            c.mark(*one);
-            c.text(*one).to_string()
-        }
-        _ => return Ok(None),
+    if paths.is_empty() && !c.urls().is_empty() {
+        return Err("file searches work on directories, not URLs".into());
+    }
+    let Some(dir) = search_dir(c, &paths) else {
+        return Ok(None);
     };
     let _ = ctx;
     let mut args = vec![dir.clone()];
@@ -328,22 +317,25 @@ pub(super) fn find_files(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
     Ok(Some(specs))
 }
 
+/// The one directory a search runs in: the path given, else the current or
+/// a bare-named directory, else `.`; `None` when several paths are given.
+fn search_dir(c: &mut Clause<'_>, paths: &[usize]) -> Option<String> {
+    match paths {
+        [] if current_dir(c) => Some(".".to_string()),
+        [] => Some(bare_dir(c).unwrap_or_else(|| ".".to_string())),
+        [one] => {
+            c.mark(*one);
+            Some(c.text(*one).to_string())
+        }
+        _ => None,
+    }
+}
+
 /// "find all files in /tmp": every file, recursively.
 fn list_specs_find(c: &mut Clause<'_>) -> Outcome {
     let paths = c.paths();
-    let dir = match paths.as_slice() {
-        [] => {
-            if current_dir(c) {
-                ".".to_string()
-            } else {
-                bare_dir(c).unwrap_or_else(|| ".".to_string())
-            }
-        }
-        [one] => {
-            c.mark(*one);
-            c.text(*one).to_string()
-        }
-        _ => return Ok(None),
+    let Some(dir) = search_dir(c, &paths) else {
+        return Ok(None);
     };
     Ok(Some(vec![shell(
         "find",

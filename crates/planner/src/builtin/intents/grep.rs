@@ -37,10 +37,7 @@ pub(super) fn grep_pattern(c: &mut Clause<'_>) -> Option<Pattern> {
         "lines", "line", "of", "for", "with",
     ];
     let value_after = |c: &Clause<'_>, i: usize| -> Option<usize> {
-        let mut k = i + 1;
-        while k < c.len() && c.is_word(k) && NOUNS.contains(&c.word(k)) {
-            k += 1;
-        }
+        let k = c.skip(i + 1, NOUNS, 0);
         (k < c.len()
             && !c.is_used(k)
             && (!c.is_word(k) || !looks_like_path(c.text(k)))

@@ -127,28 +127,24 @@ pub(super) fn echo(c: &mut Clause<'_>, _ctx: &Ctx<'_>) -> Outcome {
     ) {
         return Ok(None);
     }
-    let mut first = c.verb + 1;
-    // "say the words …", "print out …"
-    while first < c.len()
-        && c.is_word(first)
-        && matches!(
-            c.word(first),
-            "the"
-                | "text"
-                | "message"
-                | "words"
-                | "word"
-                | "phrase"
-                | "string"
-                | "line"
-                | "out"
-                | "back"
-                | "following"
-        )
-        && first + 1 < c.len()
-    {
-        first += 1;
-    }
+    // "say the words …", "print out …"; a filler word that ends the goal is the text.
+    let first = c.skip(
+        c.verb + 1,
+        &[
+            "the",
+            "text",
+            "message",
+            "words",
+            "word",
+            "phrase",
+            "string",
+            "line",
+            "out",
+            "back",
+            "following",
+        ],
+        1,
+    );
     if first >= c.len() {
         return Err("the goal does not say what to echo".into());
     }
