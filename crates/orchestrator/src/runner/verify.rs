@@ -18,15 +18,7 @@ impl Runner {
     ) -> Result<Finish, Stop> {
         let core = self.ctx.core.clone();
         let rows = core.store.get_steps(&self.task.id).await?;
-        let sink = sink_step(&rows);
-        let raw = sink
-            .and_then(|n| outputs.get(&n))
-            .cloned()
-            .unwrap_or_default();
-        let display = sink
-            .and_then(|n| rows.iter().find(|r| r.step == i64::from(n)))
-            .and_then(|r| r.display_output.clone())
-            .unwrap_or_default();
+        let (raw, display) = task_output(&rows, &outputs);
         let wanted: Vec<String> = serde_json::from_str(&self.task.acceptance_criteria)?;
         let mut outcomes = Vec::with_capacity(wanted.len());
         let mut for_judge = Vec::new();
@@ -119,16 +111,70 @@ impl Runner {
     }
 }
 
-/// The step whose output is the task's: the last step nothing depends on.
-fn sink_step(rows: &[StepRow]) -> Option<u32> {
+/// The steps whose output is the task's: every step nothing depends on, in
+/// plan order. A step another step consumed is an intermediate; a step
+/// nothing consumed is something the goal asked to see ("echo Hello and
+/// then show the date" wants both).
+fn sink_steps(rows: &[StepRow]) -> Vec<&StepRow> {
     let deps: HashSet<u32> = rows
         .iter()
         .flat_map(|r| serde_json::from_str::<Vec<u32>>(&r.depends_on).unwrap_or_default())
         .collect();
-    rows.iter()
-        .filter_map(|r| u32::try_from(r.step).ok())
-        .filter(|n| !deps.contains(n))
-        .max()
+    let mut sinks: Vec<&StepRow> = rows
+        .iter()
+        .filter(|r| u32::try_from(r.step).is_ok_and(|n| !deps.contains(&n)))
+        .collect();
+    sinks.sort_by_key(|r| r.step);
+    sinks
+}
+
+/// The task's output: raw (what criteria are checked on) and as shown.
+/// One sink step's output stands alone; several are shown one after the
+/// other, each under a label naming its step, and checked together.
+fn task_output(rows: &[StepRow], outputs: &HashMap<u32, String>) -> (String, String) {
+    let sinks = sink_steps(rows);
+    let raw_of = |r: &StepRow| {
+        u32::try_from(r.step)
+            .ok()
+            .and_then(|n| outputs.get(&n))
+            .cloned()
+            .unwrap_or_default()
+    };
+    let shown_of = |r: &StepRow| r.display_output.clone().unwrap_or_default();
+    match sinks.as_slice() {
+        [] => (String::new(), String::new()),
+        [one] => (raw_of(one), shown_of(one)),
+        many => {
+            let raw = many.iter().map(|r| raw_of(r)).collect::<Vec<_>>();
+            let shown = many
+                .iter()
+                .map(|r| {
+                    let out = shown_of(r);
+                    let sep = if out.ends_with('\n') || out.is_empty() {
+                        ""
+                    } else {
+                        "\n"
+                    };
+                    format!("[step {}] {}\n{out}{sep}", r.step, r.action)
+                })
+                .collect::<String>();
+            (join_lines(&raw), shown)
+        }
+    }
+}
+
+/// Outputs one after the other, each ending in a newline.
+fn join_lines(parts: &[String]) -> String {
+    parts
+        .iter()
+        .map(|p| {
+            if p.ends_with('\n') || p.is_empty() {
+                p.clone()
+            } else {
+                format!("{p}\n")
+            }
+        })
+        .collect()
 }
 
 /// The result of a task that stopped early: the last finished step's output.

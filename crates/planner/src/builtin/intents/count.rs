@@ -121,6 +121,23 @@ pub(super) fn count(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
         )));
         return Ok(Some(specs));
     }
+    if flags.is_empty() && occurrences {
+        // "…and count the occurrences": the previous step's output is whole
+        // lines, so their number is not the number of occurrences.
+        return Err(
+            "counting occurrences needs the text in the same request, as in \
+             \"count the occurrences of 'x' in FILE\""
+                .into(),
+        );
+    }
+    if flags.is_empty() && ctx.has_prev && c.has(&["matches", "match", "hits", "results"]) {
+        return Ok(Some(vec![piped(shell(
+            "wc",
+            vec!["-l".into()],
+            "Count the matching lines (a line with several matches counts once)".into(),
+            &["Output is a number"],
+        ))]));
+    }
     let flags = if flags.is_empty() {
         vec!["-l".to_string()]
     } else {

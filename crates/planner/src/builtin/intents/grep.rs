@@ -269,11 +269,17 @@ pub(super) fn grep(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
     } else {
         &["Output holds the matching lines"]
     };
+    // Say how it matched: a count built on this step must be read right.
+    let case = if args.iter().any(|a| a == "-i") {
+        "ignoring case"
+    } else {
+        "case-sensitive"
+    };
     on_source(
         src,
         "grep",
         args,
-        &format!("Search for '{}' in", pattern.text),
+        &format!("Search for '{}' ({case}) in", pattern.text),
         criteria,
     )
 }

@@ -40,6 +40,10 @@ pub(super) fn head_tail_request(c: &mut Clause<'_>) -> Option<(bool, u32)> {
             if noun || matches!(c.word(i), "head" | "tail") || c.word(i.saturating_sub(1)) == "the"
             {
                 c.mark(i);
+                // "the first line": one, not the default ten.
+                if matches!(next.as_str(), "line" | "entry" | "row" | "item") {
+                    return Some((head, 1));
+                }
                 if next == "few" {
                     c.mark(i + 1);
                     return Some((head, 5));

@@ -108,6 +108,137 @@ fn split_words(s: &str) -> Vec<String> {
     out
 }
 
+/// Words that may surround quoted text to echo without changing it.
+const ECHO_FILLER: &[&str] = &[
+    "to", "the", "screen", "console", "terminal", "stdout", "and", "out", "back", "for", "me",
+    "us", "please", "just", "simply", "kindly", "exactly", "verbatim",
+];
+
+/// Words that make unquoted text an instruction about a file, a number or a
+/// computation rather than a message: "print the fourth line of notes.txt"
+/// must never print those words back and report success.
+const INSTRUCTION_WORDS: &[&str] = &[
+    "line",
+    "lines",
+    "file",
+    "files",
+    "folder",
+    "folders",
+    "directory",
+    "directories",
+    "dir",
+    "path",
+    "paths",
+    "number",
+    "numbers",
+    "digits",
+    "integers",
+    "word",
+    "words",
+    "character",
+    "characters",
+    "chars",
+    "letter",
+    "letters",
+    "count",
+    "sum",
+    "total",
+    "average",
+    "mean",
+    "median",
+    "product",
+    "maximum",
+    "minimum",
+    "max",
+    "min",
+    "first",
+    "last",
+    "second",
+    "third",
+    "fourth",
+    "fifth",
+    "sixth",
+    "seventh",
+    "eighth",
+    "ninth",
+    "tenth",
+    "nth",
+    "largest",
+    "smallest",
+    "biggest",
+    "newest",
+    "oldest",
+    "longest",
+    "shortest",
+    "reverse",
+    "reversed",
+    "backwards",
+    "order",
+    "sorted",
+    "sort",
+    "size",
+    "date",
+    "time",
+    "today",
+    "tomorrow",
+    "yesterday",
+    "weekday",
+    "contents",
+    "content",
+    "output",
+    "result",
+    "value",
+    "current",
+    "list",
+    "matches",
+    "occurrences",
+    "prime",
+    "primes",
+    "square",
+    "squares",
+    "uppercase",
+    "lowercase",
+    "capitalized",
+    "hash",
+    "sha256",
+    "md5",
+    "base64",
+    "hex",
+    "json",
+    "version",
+    "sequence",
+    "range",
+    "even",
+    "odd",
+    "multiplied",
+    "divided",
+    "plus",
+    "minus",
+    "times",
+    "percent",
+    "percentage",
+    "celsius",
+    "fahrenheit",
+    "kilometers",
+    "miles",
+    "bytes",
+];
+
+/// The word at `i` when it makes the text an instruction: one of
+/// [`INSTRUCTION_WORDS`], an ordinal ("4th") or a path.
+fn instruction_word(c: &Clause<'_>, i: usize) -> Option<String> {
+    if !c.is_word(i) {
+        return None;
+    }
+    let w = c.word(i);
+    let b = w.as_bytes();
+    let ordinal = b.len() > 2
+        && b[..b.len() - 2].iter().all(u8::is_ascii_digit)
+        && matches!(&b[b.len() - 2..], b"st" | b"nd" | b"rd" | b"th");
+    (INSTRUCTION_WORDS.contains(&w) || ordinal || looks_like_path(c.text(i)))
+        .then(|| c.text(i).to_string())
+}
+
 /// "Echo 'Hello, World!'", "say hello", "print task 5".
 pub(super) fn echo(c: &mut Clause<'_>, _ctx: &Ctx<'_>) -> Outcome {
     if !matches!(
@@ -153,14 +284,9 @@ pub(super) fn echo(c: &mut Clause<'_>, _ctx: &Ctx<'_>) -> Outcome {
     if !loose && quoted.is_empty() {
         return Ok(None);
     }
-    let text = if !quoted.is_empty()
-        && (first..c.len()).all(|i| {
-            !c.is_word(i)
-                || matches!(
-                    c.word(i),
-                    "to" | "the" | "screen" | "console" | "terminal" | "stdout" | "and"
-                )
-        }) {
+    // Quoted text is the literal, whatever surrounds it; the words around
+    // it must then be understood like any others ("just echo 'hi' for me").
+    let text = if !quoted.is_empty() {
         quoted
             .iter()
             .map(|&q| c.text(q))
@@ -192,13 +318,22 @@ pub(super) fn echo(c: &mut Clause<'_>, _ctx: &Ctx<'_>) -> Outcome {
                     .into(),
             );
         }
+        if let Some(w) = (first..c.len()).find_map(|i| instruction_word(c, i)) {
+            return Err(format!(
+                "'{raw}' reads as an instruction (it mentions '{w}'), not as a message to echo; \
+                 put the text in quotes to echo it as written"
+            ));
+        }
         raw.to_string()
     };
     if c.verb_word() == "write" && c.has(&["to", "into"]) && !c.paths().is_empty() {
         return Err("writing files is not possible with the executor's allowed commands".into());
     }
     for i in 0..c.len() {
-        c.mark(i);
+        let around_quote = !quoted.is_empty() && i >= first && !quoted.contains(&i);
+        if !around_quote || ECHO_FILLER.contains(&c.word(i)) {
+            c.mark(i);
+        }
     }
     let shown: String = text.chars().take(60).collect();
     Ok(Some(vec![shell(

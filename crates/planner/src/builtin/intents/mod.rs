@@ -10,6 +10,7 @@
 //! helpers that build steps and work out where a command's input comes from.
 
 mod calc;
+mod compute;
 mod count;
 mod date;
 mod extract;
@@ -30,6 +31,7 @@ use super::clause::{number, Clause};
 use super::vocab::*;
 
 use calc::calc;
+use compute::compute;
 use count::count;
 use date::date;
 use extract::extract;
@@ -78,6 +80,61 @@ pub const INTENTS: &[Intent] = &[
             "much",
             "value",
             "eval",
+        ],
+    ),
+    (
+        compute,
+        &[
+            "line",
+            "lines",
+            "reverse",
+            "reversed",
+            "backwards",
+            "backward",
+            "order",
+            "numbers",
+            "integers",
+            "sequence",
+            "digits",
+            "from",
+            "between",
+            "to",
+            "through",
+            "until",
+            "till",
+            "down",
+            "one",
+            "per",
+            "each",
+            "own",
+            "its",
+            "largest",
+            "biggest",
+            "smallest",
+            "tiniest",
+            "newest",
+            "latest",
+            "oldest",
+            "most",
+            "recent",
+            "file",
+            "which",
+            "number",
+            "first",
+            "top",
+            "last",
+            "bottom",
+            "final",
+            "second",
+            "third",
+            "fourth",
+            "fifth",
+            "sixth",
+            "seventh",
+            "eighth",
+            "ninth",
+            "tenth",
+            "count",
         ],
     ),
     (count, COUNT_VOCAB),
