@@ -1,7 +1,7 @@
 //! Arithmetic goals: "calculate 17 * 23", "what is (2+3)^2".
 //!
 //! The expression is lifted from the goal's raw text rather than its words,
-//! and is evaluated by `python3`, which no other shape uses.
+//! and is evaluated by `python3` (as are the templates in `compute.rs`).
 
 use crate::builtin::clause::Clause;
 

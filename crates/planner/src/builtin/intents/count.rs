@@ -8,7 +8,7 @@
 use crate::builtin::clause::Clause;
 
 use super::find::file_listing;
-use super::grep::{grep_pattern, has_regex_meta};
+use super::grep::{grep_pattern, has_regex_meta, Pattern};
 use super::list::list_specs;
 use super::{dir_like, on_source, piped, shell, source, Ctx, Outcome, Source};
 
@@ -45,7 +45,24 @@ pub(super) fn count(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
         "instances",
         "mentions",
     ]);
-    if let Some(pattern) = grep_pattern(c) {
+    // "How many times does 'x' appear in FILE": the one quoted value is
+    // what is counted, whatever verb surrounds it.
+    let pattern = match grep_pattern(c) {
+        Some(p) => Some(p),
+        None if occurrences => {
+            let q = c.quoted();
+            (q.len() == 1).then(|| q[0])
+        }
+        .map(|i| {
+            c.mark(i);
+            Pattern {
+                text: c.text(i).to_string(),
+                anchored: false,
+            }
+        }),
+        None => None,
+    };
+    if let Some(pattern) = pattern {
         let fixed = !pattern.anchored && has_regex_meta(&pattern.text);
         let src = source(c, ctx);
         let mut args: Vec<String> = if occurrences {
@@ -152,6 +169,13 @@ pub(super) fn count(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
                 f.join(", ")
             ));
         }
+    }
+    if unique && flags.iter().any(|f| f != "-l") {
+        // `sort -u` de-duplicates lines: the words or characters of the
+        // unique lines are not the unique words or characters.
+        return Err(
+            "counting unique words or characters is not supported; unique lines are".into(),
+        );
     }
     if unique {
         let mut specs = on_source(

@@ -135,6 +135,8 @@ pub const INTENTS: &[Intent] = &[
             "ninth",
             "tenth",
             "count",
+            "find",
+            "name",
         ],
     ),
     (count, COUNT_VOCAB),

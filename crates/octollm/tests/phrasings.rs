@@ -1,0 +1,239 @@
+//! The built-in planner is never wrong: 300 phrasings of goals (paraphrases,
+//! questions, polite forms, filler words, odd casing), each labelled with
+//! its right answer or with none, run as tasks on `octollm up` through the
+//! real sandbox. A task may complete with the right answer, or end without
+//! one (a refusal, or an honest failure); it may never complete with
+//! anything else.
+//!
+//! The files the goals read are the sandbox's own synthetic `/etc/passwd`
+//! and `/etc/group`, and the host's `/usr`, which the sandbox sees read-only
+//! (answers about it are worked out here, on the host).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use octollm_testkit::http::{free_port, send_json_or_null, wait_for_success};
+use octollm_testkit::unique_name;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+const BIN: &str = env!("CARGO_BIN_EXE_octollm");
+
+#[derive(Deserialize)]
+struct Corpus {
+    phrasings: Vec<Phrasing>,
+}
+
+#[derive(Deserialize)]
+struct Phrasing {
+    goal: String,
+    expect: Expect,
+}
+
+/// The right answer, as one of these (or `none`: there is no right answer
+/// the built-in planner could give, so completing is wrong).
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Expect {
+    exact: Option<String>,
+    number: Option<f64>,
+    first_number: Option<f64>,
+    regex: Option<String>,
+    extreme: Option<Extreme>,
+    none: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Extreme {
+    mode: String,
+    dir: String,
+}
+
+impl Expect {
+    /// Whether `output` is the right answer; `None` when there is none.
+    fn accepts(&self, output: &str) -> Option<bool> {
+        let out = output.trim();
+        let first_number = || {
+            out.split_whitespace()
+                .next()
+                .and_then(|t| t.parse::<f64>().ok())
+        };
+        if let Some(e) = &self.exact {
+            return Some(out == e.trim());
+        }
+        if let Some(n) = self.number {
+            return Some(out.parse::<f64>().is_ok_and(|v| (v - n).abs() < 1e-9));
+        }
+        if let Some(n) = self.first_number {
+            return Some(first_number().is_some_and(|v| (v - n).abs() < 1e-9));
+        }
+        if let Some(r) = &self.regex {
+            return Some(regex::Regex::new(r).unwrap().is_match(out));
+        }
+        if let Some(x) = &self.extreme {
+            return Some(out == extreme_file(x));
+        }
+        assert!(self.none.is_some(), "a phrasing without an expectation");
+        None
+    }
+}
+
+/// The regular file of `x.dir` that is largest, smallest, newest or oldest
+/// (every one on a tie, sorted), read on the host.
+fn extreme_file(x: &Extreme) -> String {
+    use std::os::unix::fs::MetadataExt;
+    let entries: Vec<(String, i64)> = std::fs::read_dir(&x.dir)
+        .unwrap_or_else(|e| panic!("{} must exist on this host: {e}", x.dir))
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().unwrap().is_file())
+        .map(|e| {
+            let m = e.metadata().unwrap();
+            let key = if matches!(x.mode.as_str(), "largest" | "smallest") {
+                m.size() as i64
+            } else {
+                m.mtime_nsec() + m.mtime() * 1_000_000_000
+            };
+            (e.file_name().to_string_lossy().into_owned(), key)
+        })
+        .collect();
+    assert!(!entries.is_empty(), "{} holds no files", x.dir);
+    let best = if matches!(x.mode.as_str(), "largest" | "newest") {
+        entries.iter().map(|e| e.1).max()
+    } else {
+        entries.iter().map(|e| e.1).min()
+    };
+    let mut names: Vec<String> = entries
+        .into_iter()
+        .filter(|e| Some(e.1) == best)
+        .map(|e| e.0)
+        .collect();
+    names.sort();
+    names.join("\n")
+}
+
+struct Up {
+    child: Child,
+    data_dir: std::path::PathBuf,
+    url: String,
+}
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+}
+
+async fn start_up() -> Up {
+    let data_dir = std::env::temp_dir().join(unique_name("octollm-phrasings"));
+    std::fs::create_dir_all(&data_dir).unwrap();
+    let ports: Vec<u16> = (0..4).map(|_| free_port()).collect();
+    let child = Command::new(BIN)
+        .args(["up", "--data-dir", &data_dir.display().to_string()])
+        .env("OCTOLLM_ORCHESTRATOR_PORT", ports[0].to_string())
+        .env("OCTOLLM_REFLEX_PORT", ports[1].to_string())
+        .env("OCTOLLM_PLANNER_PORT", ports[2].to_string())
+        .env("OCTOLLM_EXECUTOR_PORT", ports[3].to_string())
+        .env("OCTOLLM_LOG_LEVEL", "warn")
+        .env("OCTOLLM_EXECUTOR_SANDBOX_UID_BASE", "1504000")
+        .env(
+            "OCTOLLM_EXECUTOR_SANDBOX_CGROUP_PARENT",
+            unique_name("octollm-phrasings"),
+        )
+        .env(
+            "OCTOLLM_EXECUTOR_SANDBOX_ROOT_DIR",
+            data_dir.join("sandbox-root").display().to_string(),
+        )
+        .env_remove("DATABASE_URL")
+        .env_remove("REDIS_URL")
+        .env_remove("OCTOLLM_LLM_PROVIDER")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let up = Up {
+        child,
+        data_dir,
+        url: format!("http://127.0.0.1:{}", ports[0]),
+    };
+    for p in &ports {
+        wait_for_success(
+            &format!("http://127.0.0.1:{p}/ready"),
+            Duration::from_secs(30),
+        )
+        .await;
+    }
+    up
+}
+
+/// Runs `goal` as a task; its final state.
+async fn run(client: &reqwest::Client, url: &str, goal: &str) -> Value {
+    let (status, accepted) = send_json_or_null(
+        client
+            .post(format!("{url}/api/v1/tasks"))
+            .json(&json!({ "goal": goal })),
+    )
+    .await;
+    if status != 202 {
+        return json!({"status": "rejected", "http": status, "body": accepted});
+    }
+    let id = accepted["task_id"].as_str().unwrap().to_string();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, task) = send_json_or_null(client.get(format!("{url}/api/v1/tasks/{id}"))).await;
+        if matches!(
+            task["status"].as_str(),
+            Some("completed" | "failed" | "cancelled")
+        ) {
+            return task;
+        }
+        assert!(Instant::now() < deadline, "{goal:?} did not finish: {task}");
+        tokio::time::sleep(Duration::from_millis(40)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_phrasing_gets_a_wrong_answer_reported_as_completed() {
+    let corpus: Corpus = serde_json::from_str(include_str!("phrasings.json")).unwrap();
+    assert!(corpus.phrasings.len() >= 300, "the corpus shrank");
+    let up = start_up().await;
+    let client = octollm_testkit::http::client();
+    let mut results = Vec::new();
+    for chunk in corpus.phrasings.chunks(16) {
+        let runs = chunk.iter().map(|p| run(&client, &up.url, &p.goal));
+        results.extend(futures_util::future::join_all(runs).await);
+    }
+    let (mut right, mut answerable, mut declined) = (0, 0, 0);
+    let mut wrong = Vec::new();
+    for (p, task) in corpus.phrasings.iter().zip(&results) {
+        let verdict = p
+            .expect
+            .accepts(task["result"]["output"].as_str().unwrap_or(""));
+        if verdict.is_some() {
+            answerable += 1;
+        }
+        match (task["status"].as_str(), verdict) {
+            (Some("completed"), Some(true)) => right += 1,
+            (Some("completed"), _) => wrong.push(format!(
+                "{:?} completed with {:?}",
+                p.goal, task["result"]["output"]
+            )),
+            _ => declined += 1,
+        }
+    }
+    eprintln!(
+        "{right} of {answerable} answerable phrasings answered right; \
+         {declined} of {} refused or failed; {} wrong",
+        results.len(),
+        wrong.len()
+    );
+    assert!(wrong.is_empty(), "wrong answers:\n{}", wrong.join("\n"));
+    // Refusing everything would pass the rule above: the planner must keep
+    // answering what it answers today.
+    assert!(
+        right * 100 >= answerable * 80,
+        "only {right} of {answerable} answerable phrasings were answered"
+    );
+}
