@@ -13,6 +13,7 @@
 //! - [`tls`] (feature `tls`): a loopback HTTPS server with a test CA.
 //! - [`http`] (feature `http`): free ports, readiness polling and the
 //!   "send, then status and body" shorthand every API test uses.
+//! - [`plan`] (feature `plan`): plans and steps built by hand.
 //!
 //! Everything here panics on failure: a helper that cannot do its job must
 //! fail the test, never let it pass without checking.
@@ -22,6 +23,8 @@
 pub mod cgroup;
 #[cfg(feature = "http")]
 pub mod http;
+#[cfg(feature = "plan")]
+pub mod plan;
 pub mod procs;
 pub mod programs;
 #[cfg(feature = "redis")]
