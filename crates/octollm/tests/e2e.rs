@@ -12,7 +12,7 @@ use octollm_fake_llm::{FakeLlm, FakeReply};
 use octollm_testkit::http::{free_port, send_json_or_null, send_text};
 use octollm_testkit::redis as test_redis;
 use octollm_testkit::tls::{self, HttpsServer, Reply};
-use octollm_testkit::unique_name;
+use octollm_testkit::{run_ok, unique_name};
 use serde_json::{json, Value};
 
 const BIN: &str = env!("CARGO_BIN_EXE_octollm");
@@ -29,14 +29,9 @@ impl Database {
         let base = std::env::var("OCTOLLM_TEST_DATABASE_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
         let name = unique_name("octollm_e2e");
-        let out = Command::new("psql")
-            .args([&base, "-qc", &format!("CREATE DATABASE {name}")])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "PostgreSQL must be reachable: {}",
-            String::from_utf8_lossy(&out.stderr)
+        run_ok(
+            Command::new("psql").args([&base, "-qc", &format!("CREATE DATABASE {name}")]),
+            "PostgreSQL must be reachable",
         );
         Database { name, admin: base }
     }
@@ -47,15 +42,7 @@ impl Database {
     }
 
     fn query(&self, sql: &str) -> String {
-        let out = Command::new("psql")
-            .args([&self.url(), "-Atqc", sql])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = run_ok(Command::new("psql").args([&self.url(), "-Atqc", sql]), sql);
         String::from_utf8(out.stdout).unwrap().trim().to_string()
     }
 }
@@ -573,16 +560,11 @@ async fn up_embedded_default_completes_a_task() {
         "all four healthy took {ready_in:?}"
     );
     let o = format!("http://127.0.0.1:{}", ports[0]);
-    let out = Command::new(BIN)
-        .args(["run", "--url", &o, "List files in /tmp and count them"])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = run_ok(
+        Command::new(BIN).args(["run", "--url", &o, "List files in /tmp and count them"]),
+        "octollm run",
     );
+    let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("completed"), "{stdout}");
     assert!(
         data_dir.join("orchestrator.db").exists(),

@@ -32,8 +32,25 @@ pub mod redis;
 #[cfg(feature = "tls")]
 pub mod tls;
 
+use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Runs `cmd` to its end and fails the test, naming `what` and showing both
+/// streams, unless it exits successfully.
+pub fn run_ok(cmd: &mut Command, what: &str) -> Output {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: cannot run: {e}"));
+    assert!(
+        out.status.success(),
+        "{what}: {}\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
 
 static NEXT: AtomicU64 = AtomicU64::new(0);
 
