@@ -113,6 +113,22 @@ fn transient_status(s: StatusCode) -> bool {
 }
 
 impl HttpArm {
+    /// POSTs `req` to `path` and reads a 2xx answer as `T`; the screening and
+    /// planning calls are nothing more.
+    fn call<'a, R, T>(
+        &'a self,
+        path: &'static str,
+        req: &R,
+        timeout: Duration,
+    ) -> ArmFuture<'a, Attempt<T>>
+    where
+        R: Serialize + Clone + Send + Sync + 'a,
+        T: DeserializeOwned + 'a,
+    {
+        let req = req.clone();
+        Box::pin(async move { Ok(self.post(path, &req, timeout).await?.decode()) })
+    }
+
     pub fn new(transport: Transport, url: &str) -> HttpArm {
         HttpArm {
             transport,
@@ -220,13 +236,7 @@ impl ScreenArm for HttpArm {
         req: &ProcessRequest,
         timeout: Duration,
     ) -> ArmFuture<'_, Attempt<ProcessResponse>> {
-        let req = req.clone();
-        Box::pin(async move {
-            Ok(self
-                .post("/api/v1/reflex/process", &req, timeout)
-                .await?
-                .decode())
-        })
+        self.call("/api/v1/reflex/process", req, timeout)
     }
 
     fn screen_batch(
@@ -234,20 +244,13 @@ impl ScreenArm for HttpArm {
         req: &BatchRequest,
         timeout: Duration,
     ) -> ArmFuture<'_, Attempt<BatchResponse>> {
-        let req = req.clone();
-        Box::pin(async move {
-            Ok(self
-                .post("/api/v1/reflex/batch", &req, timeout)
-                .await?
-                .decode())
-        })
+        self.call("/api/v1/reflex/batch", req, timeout)
     }
 }
 
 impl PlanArm for HttpArm {
     fn plan(&self, req: &PlanRequest, timeout: Duration) -> ArmFuture<'_, Attempt<Plan>> {
-        let req = req.clone();
-        Box::pin(async move { Ok(self.post("/api/v1/plan", &req, timeout).await?.decode()) })
+        self.call("/api/v1/plan", req, timeout)
     }
 }
 
