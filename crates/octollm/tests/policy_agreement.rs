@@ -110,13 +110,7 @@ async fn planner_orchestrator_and_executor_agree_on_every_row() {
         PolicySource::Executor,
     );
     let arms: BTreeSet<String> = ["executor".to_string()].into();
-    let rules = Rules {
-        policy: Some(&planner_view.exec),
-        registered_arms: &arms,
-        available_arms: None,
-        min_steps: 1,
-        max_steps: 7,
-    };
+    let rules = Rules::new(Some(&planner_view.exec), &arms, 7);
     let read_only = token::issue_for(SECRET.as_bytes(), "t", &[caps::SHELL_READ], 60).unwrap();
     let mut checked = 0;
     for row in COMMANDS {

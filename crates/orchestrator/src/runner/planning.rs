@@ -131,13 +131,7 @@ impl Runner {
             None => None,
         };
         let registered: BTreeSet<String> = tool_arms.iter().cloned().collect();
-        let rules = Rules {
-            policy: policy.as_ref(),
-            registered_arms: &registered,
-            available_arms: None,
-            min_steps: 1,
-            max_steps: MAX_PLAN_STEPS,
-        };
+        let rules = Rules::new(policy.as_ref(), &registered, MAX_PLAN_STEPS);
         let issues = validate(plan, &rules);
         if issues.is_empty() {
             return Ok(());

@@ -12,13 +12,7 @@ fn rules_of(f: impl FnOnce(&Rules<'_>) -> Vec<&'static str>) -> Vec<&'static str
         allow_plain_http: false,
     };
     let arms: BTreeSet<String> = ["executor".to_string()].into();
-    let rules = Rules {
-        policy: Some(&policy),
-        registered_arms: &arms,
-        available_arms: None,
-        min_steps: 1,
-        max_steps: 7,
-    };
+    let rules = Rules::new(Some(&policy), &arms, 7);
     f(&rules)
 }
 
