@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use octollm_fake_llm::{FakeLlm, FakeReply};
-use octollm_testkit::http::{free_port, send_json_or_null, send_text};
+use octollm_testkit::http::{assert_metric_families, free_port, send_json_or_null, send_text};
 use octollm_testkit::redis as test_redis;
 use octollm_testkit::tls::{self, HttpsServer, Reply};
 use octollm_testkit::{run_ok, unique_name};
@@ -228,10 +228,6 @@ async fn https_uuid_server(uuid: &'static str) -> HttpsServer {
     .await
 }
 
-fn help_families(metrics: &str) -> usize {
-    metrics.lines().filter(|l| l.starts_with("# HELP")).count()
-}
-
 fn sample(metrics: &str, prefix: &str) -> f64 {
     metrics
         .lines()
@@ -437,11 +433,7 @@ async fn separate_processes_on_postgres_and_redis() {
     // OC-002: metrics on all four, and the task counters moved.
     for url in [&sys.orchestrator, &sys.reflex, &sys.planner, &sys.executor] {
         let (_, text) = send_text(reqwest::Client::new().get(format!("{url}/metrics"))).await;
-        assert!(
-            help_families(&text) >= 10,
-            "{url}: {} families",
-            help_families(&text)
-        );
+        assert_metric_families(&text, 10);
     }
     let (_, m) = send_text(reqwest::Client::new().get(format!("{o}/metrics"))).await;
     assert!(

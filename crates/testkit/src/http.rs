@@ -66,3 +66,13 @@ pub async fn wait_for_success(url: &str, timeout: Duration) {
     }
     panic!("{url} did not answer with success within {timeout:?}");
 }
+
+/// Fails unless the Prometheus exposition `text` has at least `at_least`
+/// metric families (one `# TYPE` line each).
+pub fn assert_metric_families(text: &str, at_least: usize) {
+    let families = text.lines().filter(|l| l.starts_with("# TYPE")).count();
+    assert!(
+        families >= at_least,
+        "{families} metric families, want {at_least} or more:\n{text}"
+    );
+}
