@@ -211,25 +211,33 @@ def call(name, *args):
     print(name, r, ctypes.get_errno())
 "#;
 
+/// Runs `script` (lines of `call(name, nr, args…)`, and anything else) after
+/// [`SYSCALL_PROBE`]; each call in `refused` must fail with EPERM. The whole
+/// output, for the test's own checks.
+async fn probe_syscalls(s: &Server, script: &str, refused: &[&str]) -> String {
+    let (_, v) = s.python(&format!("{SYSCALL_PROBE}{script}")).await;
+    let out = output(&v).to_string();
+    assert_eperm(&out, refused);
+    out
+}
+
 #[tokio::test]
 async fn sc003_mount_and_umount_are_refused() {
     let s = Server::start().await;
-    let code = format!(
-        "{SYSCALL_PROBE}
+    let script = "\
 call('mount', 165, b'none', b'/workspace', b'tmpfs', 0, None)
 call('umount2', 166, b'/usr', 2)
 call('pivot_root', 155, b'/tmp', b'/tmp')
 call('chroot', 161, b'/tmp')
 call('open_tree', 428, -100, b'/', 1)
 print(open('/proc/self/status').read())
-"
-    );
-    let (_, v) = s.python(&code).await;
-    let out = output(&v);
-    assert_eperm(
-        out,
+";
+    let out = probe_syscalls(
+        &s,
+        script,
         &["mount", "umount2", "pivot_root", "chroot", "open_tree"],
-    );
+    )
+    .await;
     assert!(out.contains("Seccomp:\t2"), "seccomp not in filter mode");
     assert!(out.contains("NoNewPrivs:\t1"));
     assert!(out.contains("CapEff:\t0000000000000000") && out.contains("CapBnd:\t0000000000000000"));
@@ -239,8 +247,7 @@ print(open('/proc/self/status').read())
 #[tokio::test]
 async fn sc003_namespace_creation_is_refused() {
     let s = Server::start().await;
-    let code = format!(
-        "{SYSCALL_PROBE}
+    let script = "\
 call('unshare_user', 272, 0x10000000)
 call('unshare_net', 272, 0x40000000)
 call('setns', 308, 0, 0)
@@ -251,14 +258,13 @@ if pid == 0:
     os._exit(0)
 os.waitpid(pid, 0)
 print('fork-ok')
-"
-    );
-    let (_, v) = s.python(&code).await;
-    let out = output(&v);
-    assert_eperm(
-        out,
+";
+    let out = probe_syscalls(
+        &s,
+        script,
         &["unshare_user", "unshare_net", "setns", "clone_newuser"],
-    );
+    )
+    .await;
     assert!(out.contains("clone3 -1 38"), "clone3 must be ENOSYS: {out}");
     assert!(out.contains("fork-ok"), "plain fork must still work: {out}");
     s.assert_clean().await;
@@ -267,8 +273,7 @@ print('fork-ok')
 #[tokio::test]
 async fn sc003_ptrace_bpf_perf_keys_io_uring_are_refused() {
     let s = Server::start().await;
-    let code = format!(
-        "{SYSCALL_PROBE}
+    let script = "\
 call('ptrace_attach', 101, 16, 1, 0, 0)
 call('ptrace_traceme', 101, 0, 0, 0, 0)
 call('process_vm_readv', 310, 1, 0, 0, 0, 0, 0)
@@ -280,12 +285,10 @@ call('io_uring_setup', 425, 8, 0)
 call('init_module', 175, 0, 0, b'')
 call('kexec_load', 246, 0, 0, 0, 0)
 call('x32_getpid', 0x40000000 + 39)
-"
-    );
-    let (_, v) = s.python(&code).await;
-    let out = output(&v);
-    assert_eperm(
-        out,
+";
+    probe_syscalls(
+        &s,
+        script,
         &[
             "ptrace_attach",
             "ptrace_traceme",
@@ -299,7 +302,8 @@ call('x32_getpid', 0x40000000 + 39)
             "kexec_load",
             "x32_getpid",
         ],
-    );
+    )
+    .await;
     s.assert_clean().await;
 }
 
