@@ -26,8 +26,7 @@ struct Database {
 
 impl Database {
     fn create() -> Database {
-        let base = std::env::var("OCTOLLM_TEST_DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        let base = octollm_testkit::postgres::url();
         let name = unique_name("octollm_e2e");
         run_ok(
             Command::new("psql").args([&base, "-qc", &format!("CREATE DATABASE {name}")]),

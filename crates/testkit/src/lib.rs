@@ -14,6 +14,8 @@
 //! - [`http`] (feature `http`): free ports, readiness polling and the
 //!   "send, then status and body" shorthand every API test uses.
 //! - [`plan`] (feature `plan`): plans and steps built by hand.
+//! - [`postgres`] (feature `postgres`): the test database and a scratch
+//!   schema per test.
 //!
 //! Everything here panics on failure: a helper that cannot do its job must
 //! fail the test, never let it pass without checking.
@@ -25,6 +27,8 @@ pub mod cgroup;
 pub mod http;
 #[cfg(feature = "plan")]
 pub mod plan;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod procs;
 pub mod programs;
 #[cfg(feature = "redis")]
