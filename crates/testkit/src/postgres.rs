@@ -23,23 +23,23 @@ pub fn schema_url(schema: &str) -> String {
 /// Creates `schema` on the test database; panics when PostgreSQL cannot be
 /// reached, so an unreachable database fails the test instead of passing it.
 pub async fn create_schema(schema: &str) {
-    let pool = sqlx::PgPool::connect(&url())
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL must be reachable at {}: {e}", url()));
-    pool.execute(format!("CREATE SCHEMA {schema}").as_str())
-        .await
-        .unwrap_or_else(|e| panic!("CREATE SCHEMA {schema}: {e}"));
-    pool.close().await;
+    run(&format!("CREATE SCHEMA {schema}")).await;
 }
 
 /// Drops `schema` and everything in it; an error means the scratch schema
 /// is left behind, so it panics.
 pub async fn drop_schema(schema: &str) {
-    let pool = sqlx::PgPool::connect(&url())
+    run(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).await;
+}
+
+/// Runs `sql` on the test database, on a connection of its own.
+async fn run(sql: &str) {
+    let url = url();
+    let pool = sqlx::PgPool::connect(&url)
         .await
-        .unwrap_or_else(|e| panic!("PostgreSQL at {}: {e}", url()));
-    pool.execute(format!("DROP SCHEMA IF EXISTS {schema} CASCADE").as_str())
+        .unwrap_or_else(|e| panic!("PostgreSQL must be reachable at {url}: {e}"));
+    pool.execute(sql)
         .await
-        .unwrap_or_else(|e| panic!("DROP SCHEMA {schema}: {e}"));
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
     pool.close().await;
 }
