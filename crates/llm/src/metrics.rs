@@ -39,29 +39,21 @@ pub(crate) struct TokenLabels {
 octollm_server::metric_set! {
     /// Every metric of the provider layer.
     pub struct LlmMetrics {
-        pub(crate) calls: Family<OutcomeLabels, Counter>
-            => ("llm_calls", "HTTP calls to LLM providers by provider, model and outcome"),
-        pub(crate) errors: Family<ErrorLabels, Counter>
-            => ("llm_errors", "Failed LLM calls by provider, model and error kind"),
+        /// HTTP calls to LLM providers by provider, model and outcome
+        pub(crate) calls: Family<OutcomeLabels, Counter> => "llm_calls",
+        /// Failed LLM calls by provider, model and error kind
+        pub(crate) errors: Family<ErrorLabels, Counter> => "llm_errors",
+        /// Latency of one LLM HTTP call by provider and model
         pub(crate) latency: Family<ModelLabels, Histogram> =
             Family::new_with_constructor(latency_histogram)
-            => (
-                "llm_request_duration_seconds",
-                "Latency of one LLM HTTP call by provider and model",
-            ),
-        pub(crate) tokens: Family<TokenLabels, Counter>
-            => (
-                "llm_tokens",
-                "Tokens consumed by provider, model and direction (prompt or completion)",
-            ),
-        pub(crate) cost: Family<ModelLabels, Counter<f64, AtomicU64>>
-            => ("llm_cost_usd", "Dollars spent on LLM calls by provider and model"),
-        pub(crate) retries: Family<ModelLabels, Counter>
-            => ("llm_retries", "Retries of LLM calls by provider and model"),
-        pub(crate) breaker: Family<ModelLabels, Gauge>
-            => (
-                "llm_circuit_state",
-                "Circuit breaker state per provider and model: 0 closed, 1 half-open, 2 open",
-            ),
+            => "llm_request_duration_seconds",
+        /// Tokens consumed by provider, model and direction (prompt or completion)
+        pub(crate) tokens: Family<TokenLabels, Counter> => "llm_tokens",
+        /// Dollars spent on LLM calls by provider and model
+        pub(crate) cost: Family<ModelLabels, Counter<f64, AtomicU64>> => "llm_cost_usd",
+        /// Retries of LLM calls by provider and model
+        pub(crate) retries: Family<ModelLabels, Counter> => "llm_retries",
+        /// Circuit breaker state per provider and model: 0 closed, 1 half-open, 2 open
+        pub(crate) breaker: Family<ModelLabels, Gauge> => "llm_circuit_state",
     }
 }

@@ -34,25 +34,24 @@ pub(crate) struct ReasonLabel {
 
 octollm_server::metric_set! {
     pub(crate) struct PlannerMetrics {
-        pub plans: Family<PlanLabels, Counter>
-            => ("planner_plans", "Plan requests by planner and outcome"),
+        /// Plan requests by planner and outcome
+        pub plans: Family<PlanLabels, Counter> => "planner_plans",
+        /// Time to produce a validated plan, by planner
         pub duration: Family<PlannerLabel, Histogram> =
             Family::new_with_constructor(latency_histogram)
-            => ("planner_plan_duration_seconds", "Time to produce a validated plan, by planner"),
+            => "planner_plan_duration_seconds",
+        /// Steps per returned plan
         pub steps: Histogram = Histogram::new([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 10.0].into_iter())
-            => ("planner_plan_steps", "Steps per returned plan"),
-        pub validation_failures: Family<RuleLabel, Counter>
-            => ("planner_validation_failures", "Broken validation rules, by rule"),
-        pub repair_rounds: Counter
-            => (
-                "planner_repair_rounds",
-                "LLM repair rounds (validation errors sent back to the model)",
-            ),
-        pub cache: Family<ResultLabel, Counter>
-            => ("planner_cache_lookups", "Plan cache lookups by result"),
-        pub unsupported: Counter
-            => ("planner_unsupported_goals", "Goals the built-in planner refused"),
-        pub fallbacks: Family<ReasonLabel, Counter>
-            => ("planner_fallbacks", "Falls back from the LLM to the built-in planner, by reason"),
+            => "planner_plan_steps",
+        /// Broken validation rules, by rule
+        pub validation_failures: Family<RuleLabel, Counter> => "planner_validation_failures",
+        /// LLM repair rounds (validation errors sent back to the model)
+        pub repair_rounds: Counter => "planner_repair_rounds",
+        /// Plan cache lookups by result
+        pub cache: Family<ResultLabel, Counter> => "planner_cache_lookups",
+        /// Goals the built-in planner refused
+        pub unsupported: Counter => "planner_unsupported_goals",
+        /// Falls back from the LLM to the built-in planner, by reason
+        pub fallbacks: Family<ReasonLabel, Counter> => "planner_fallbacks",
     }
 }

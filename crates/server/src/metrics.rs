@@ -30,8 +30,9 @@ pub fn latency_histogram() -> Histogram {
 
 /// Declares a service's set of metric families once: each field with its
 /// type, its starting value (`Default::default()` unless given) and the name
-/// and help it is registered under, so a family cannot be declared without
-/// being registered, or registered under a second name.
+/// it is registered under, so a family cannot be declared without being
+/// registered, or registered under a second name. A field's doc comment is
+/// its help text, so the Rust docs and `/metrics` say the same thing.
 ///
 /// The set gets `new()` (the families, in no registry yet), `add_to(&self,
 /// reg)` (registers them; they share their values with `self`) and
@@ -43,16 +44,20 @@ pub fn latency_histogram() -> Histogram {
 ///
 /// octollm_server::metric_set! {
 ///     pub struct DemoMetrics {
-///         pub hits: Counter => ("demo_hits", "Hits"),
+///         /// Hits
+///         pub hits: Counter => "demo_hits",
+///         /// Time per hit
 ///         pub seconds: Histogram = octollm_server::metrics::latency_histogram()
-///             => ("demo_seconds", "Time per hit"),
+///             => "demo_seconds",
 ///     }
 /// }
 ///
 /// let reg = octollm_server::MetricsRegistry::new("demo");
 /// let m = DemoMetrics::register(&reg);
 /// m.hits.inc();
-/// assert!(reg.render().contains("octollm_demo_hits_total 1"));
+/// let text = reg.render();
+/// assert!(text.contains("# HELP octollm_demo_hits Hits.\n"), "{text}");
+/// assert!(text.contains("octollm_demo_hits_total 1"));
 /// ```
 #[macro_export]
 macro_rules! metric_set {
@@ -60,15 +65,15 @@ macro_rules! metric_set {
         $(#[$meta:meta])*
         $vis:vis struct $name:ident {
             $(
-                $fvis:vis $field:ident : $ty:ty $(= $init:expr)?
-                    => ($metric:literal, $help:literal $(,)?)
+                $(#[doc = $help:literal])+
+                $fvis:vis $field:ident : $ty:ty $(= $init:expr)? => $metric:literal
             ),* $(,)?
         }
     ) => {
         $(#[$meta])*
         #[derive(Clone)]
         $vis struct $name {
-            $($fvis $field: $ty,)*
+            $($(#[doc = $help])+ $fvis $field: $ty,)*
         }
 
         impl ::std::default::Default for $name {
@@ -87,7 +92,7 @@ macro_rules! metric_set {
 
             /// Adds the families to `reg` (they share their values with `self`).
             $vis fn add_to(&self, reg: &$crate::MetricsRegistry) {
-                $(reg.register($metric, $help, self.$field.clone());)*
+                $(reg.register($metric, concat!($($help),+).trim(), self.$field.clone());)*
             }
 
             /// The families, added to `reg`.
@@ -206,11 +211,13 @@ struct RouteLabels {
 metric_set! {
     /// Request count, latency and concurrency, by route template.
     pub struct HttpMetrics {
-        requests: Family<RequestLabels, Counter>
-            => ("http_requests", "HTTP requests by route template, method and status"),
+        /// HTTP requests by route template, method and status
+        requests: Family<RequestLabels, Counter> => "http_requests",
+        /// HTTP request latency by route template
         latency: Family<RouteLabels, Histogram> = Family::new_with_constructor(latency_histogram)
-            => ("http_request_duration_seconds", "HTTP request latency by route template"),
-        in_flight: Gauge => ("http_requests_in_flight", "HTTP requests being served"),
+            => "http_request_duration_seconds",
+        /// HTTP requests being served
+        in_flight: Gauge => "http_requests_in_flight",
     }
 }
 
