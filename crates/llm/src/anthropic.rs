@@ -3,7 +3,9 @@
 use reqwest::header::HeaderMap;
 use serde_json::{json, Value};
 
-use crate::wire::{completion, header_value, or_default, snippet, Backend, Endpoint};
+use crate::wire::{
+    completion, header_value, or_default, snippet, Backend, Endpoint, ProviderSettings,
+};
 use crate::{ChatRequest, Completion, LlmError, ResponseFormat, Role};
 
 pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
@@ -12,39 +14,23 @@ pub const DEFAULT_VERSION: &str = "2023-06-01";
 
 pub struct AnthropicProvider {
     endpoint: Endpoint,
-    api_key: String,
     version: String,
 }
 
 impl AnthropicProvider {
     /// `base_url` is the host root (`https://api.anthropic.com`); a root that
-    /// already ends in `/v1` is accepted too.
-    pub fn new(
-        client: reqwest::Client,
-        base_url: &str,
-        model: &str,
-        api_key: &str,
-        version: &str,
-        max_tokens: u32,
-        temperature: f64,
-    ) -> Self {
-        let base = or_default(base_url, DEFAULT_BASE_URL).trim_end_matches('/');
-        let url = if base.ends_with("/v1") {
-            format!("{base}/messages")
-        } else {
-            format!("{base}/v1/messages")
-        };
+    /// already ends in `/v1` is accepted too. A blank `version` is
+    /// [`DEFAULT_VERSION`].
+    pub fn new(settings: ProviderSettings<'_>, version: &str) -> Self {
+        let defaults = (DEFAULT_BASE_URL, DEFAULT_MODEL);
         AnthropicProvider {
-            endpoint: Endpoint::new(
-                client,
-                Self::KIND,
-                url,
-                model,
-                DEFAULT_MODEL,
-                max_tokens,
-                temperature,
-            ),
-            api_key: api_key.trim().to_string(),
+            endpoint: Endpoint::new::<Self>(settings, defaults, |base| {
+                if base.ends_with("/v1") {
+                    format!("{base}/messages")
+                } else {
+                    format!("{base}/v1/messages")
+                }
+            }),
             version: or_default(version, DEFAULT_VERSION).to_string(),
         }
     }
@@ -57,14 +43,16 @@ impl Backend for AnthropicProvider {
         &self.endpoint
     }
 
-    fn headers(&self) -> Result<HeaderMap, LlmError> {
-        let mut headers = HeaderMap::new();
-        headers.insert("x-api-key", header_value(&self.api_key, "API key")?);
+    fn add_headers(&self, headers: &mut HeaderMap) -> Result<(), LlmError> {
+        headers.insert(
+            "x-api-key",
+            header_value(&self.endpoint.api_key, "API key")?,
+        );
         headers.insert(
             "anthropic-version",
             header_value(&self.version, "anthropic_version")?,
         );
-        Ok(headers)
+        Ok(())
     }
 
     /// The Messages API has no JSON mode, so the format becomes an

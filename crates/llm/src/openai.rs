@@ -3,7 +3,7 @@
 use reqwest::header::{HeaderMap, AUTHORIZATION};
 use serde_json::{json, Value};
 
-use crate::wire::{completion, header_value, or_default, snippet, Backend, Endpoint};
+use crate::wire::{completion, header_value, snippet, Backend, Endpoint, ProviderSettings};
 use crate::{ChatRequest, Completion, LlmError, ResponseFormat};
 
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
@@ -11,32 +11,16 @@ pub const DEFAULT_MODEL: &str = "gpt-4o-mini";
 
 pub struct OpenAiProvider {
     endpoint: Endpoint,
-    api_key: String,
 }
 
 impl OpenAiProvider {
     /// `base_url` is the API root that `/chat/completions` hangs off (`…/v1`).
-    pub fn new(
-        client: reqwest::Client,
-        base_url: &str,
-        model: &str,
-        api_key: &str,
-        max_tokens: u32,
-        temperature: f64,
-    ) -> Self {
-        let base = or_default(base_url, DEFAULT_BASE_URL).trim_end_matches('/');
-        let url = format!("{base}/chat/completions");
+    pub fn new(settings: ProviderSettings<'_>) -> Self {
+        let defaults = (DEFAULT_BASE_URL, DEFAULT_MODEL);
         OpenAiProvider {
-            endpoint: Endpoint::new(
-                client,
-                Self::KIND,
-                url,
-                model,
-                DEFAULT_MODEL,
-                max_tokens,
-                temperature,
-            ),
-            api_key: api_key.trim().to_string(),
+            endpoint: Endpoint::new::<Self>(settings, defaults, |base| {
+                format!("{base}/chat/completions")
+            }),
         }
     }
 }
@@ -48,13 +32,12 @@ impl Backend for OpenAiProvider {
         &self.endpoint
     }
 
-    fn headers(&self) -> Result<HeaderMap, LlmError> {
-        let mut headers = HeaderMap::new();
-        if !self.api_key.is_empty() {
-            let bearer = format!("Bearer {}", self.api_key);
+    fn add_headers(&self, headers: &mut HeaderMap) -> Result<(), LlmError> {
+        if !self.endpoint.api_key.is_empty() {
+            let bearer = format!("Bearer {}", self.endpoint.api_key);
             headers.insert(AUTHORIZATION, header_value(&bearer, "API key")?);
         }
-        Ok(headers)
+        Ok(())
     }
 
     fn body(&self, req: &ChatRequest) -> Value {

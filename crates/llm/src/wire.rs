@@ -11,11 +11,23 @@ use futures_util::FutureExt;
 use crate::{ChatRequest, Completion, LlmError, Provider};
 use octollm_server::resilience::parse_retry_after;
 
+/// What any backend is built from; blank strings mean the backend's
+/// defaults.
+pub struct ProviderSettings<'a> {
+    pub client: reqwest::Client,
+    pub base_url: &'a str,
+    pub model: &'a str,
+    pub api_key: &'a str,
+    pub max_tokens: u32,
+    pub temperature: f64,
+}
+
 /// What every backend knows of the endpoint it calls.
 pub struct Endpoint {
     client: reqwest::Client,
     url: String,
     pub(crate) model: String,
+    pub(crate) api_key: String,
     /// `kind:model`, the provider named in errors.
     name: String,
     pub(crate) max_tokens: u32,
@@ -23,24 +35,23 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    /// `model` falls back to `default_model` when blank.
-    pub(crate) fn new(
-        client: reqwest::Client,
-        kind: &str,
-        url: String,
-        model: &str,
-        default_model: &str,
-        max_tokens: u32,
-        temperature: f64,
+    /// The endpoint of backend `B` at `path` under the configured base URL
+    /// (else `default_base`), asking for the configured model (else
+    /// `default_model`).
+    pub(crate) fn new<B: Backend>(
+        s: ProviderSettings<'_>,
+        (default_base, default_model): (&str, &str),
+        path: impl FnOnce(&str) -> String,
     ) -> Self {
-        let model = or_default(model, default_model);
+        let model = or_default(s.model, default_model);
         Endpoint {
-            client,
-            url,
-            name: format!("{kind}:{model}"),
+            client: s.client,
+            url: path(or_default(s.base_url, default_base).trim_end_matches('/')),
+            name: format!("{}:{model}", B::KIND),
             model: model.to_string(),
-            max_tokens,
-            temperature,
+            api_key: s.api_key.trim().to_string(),
+            max_tokens: s.max_tokens,
+            temperature: s.temperature,
         }
     }
 
@@ -59,7 +70,8 @@ pub trait Backend: Send + Sync {
     /// The backend kind for metrics (`Provider::kind`).
     const KIND: &'static str;
     fn endpoint(&self) -> &Endpoint;
-    fn headers(&self) -> Result<HeaderMap, LlmError>;
+    /// Adds the backend's own headers (credentials, API version).
+    fn add_headers(&self, headers: &mut HeaderMap) -> Result<(), LlmError>;
     fn body(&self, req: &ChatRequest) -> Value;
     /// Reads a 2xx reply; `prompt_chars` estimates usage the server left out.
     fn parse(&self, v: &Value, prompt_chars: usize) -> Result<Completion, LlmError>;
@@ -80,7 +92,8 @@ impl<B: Backend> Provider for B {
         timeout: Duration,
     ) -> BoxFuture<'a, Result<Completion, LlmError>> {
         async move {
-            let headers = self.headers()?;
+            let mut headers = HeaderMap::new();
+            self.add_headers(&mut headers)?;
             let body = self.body(request);
             let e = self.endpoint();
             let v = post_json(&e.client, &e.name, &e.url, headers, &body, timeout).await?;
