@@ -188,8 +188,7 @@ try:
 except OSError as e:
     print("udp-failed", e.errno)
 "#;
-    let (_, v) = s.python(code).await;
-    let out = output(&v);
+    let (v, out) = s.python_out(code).await;
     assert!(
         out.contains("tcp-failed") && out.contains("udp-failed"),
         "{v}"
@@ -314,10 +313,9 @@ async fn sc003_raw_netlink_and_packet_sockets_are_refused() {
 import socket
 try_sockets([(socket.AF_NETLINK, socket.SOCK_RAW, 0, "netlink"), (17, socket.SOCK_RAW, 0, "packet"), (socket.AF_INET, socket.SOCK_RAW, 1, "raw"), (socket.AF_INET, socket.SOCK_RAW | socket.SOCK_CLOEXEC, 1, "raw-cloexec")])
 "#].concat();
-    let (_, v) = s.python(&code).await;
-    let out = output(&v);
+    let (_, out) = s.python_out(&code).await;
     assert!(!out.contains("OPENED"), "{out}");
-    assert_refused(out, "", &["netlink", "packet", "raw", "raw-cloexec"]);
+    assert_refused(&out, "", &["netlink", "packet", "raw", "raw-cloexec"]);
     s.assert_clean().await;
 }
 
@@ -372,8 +370,7 @@ for target in ["/workspace/fill", "/tmp/fill"]:
     except OSError as e:
         print("stopped", target, errno.errorcode.get(e.errno), total >> 20, flush=True)
 "#;
-    let (_, v) = s.python(code).await;
-    let out = output(&v);
+    let (v, out) = s.python_out(code).await;
     assert!(out.contains("stopped /workspace/fill"), "{v}");
     let mib: u64 = out
         .lines()
@@ -454,8 +451,7 @@ for p in ["/proc/1/environ", "/proc/1/mem", "/proc/1/maps", "/proc/1/exe", "/pro
         print("denied", p, e.errno)
 print("ENV", sorted(os.environ))
 "#;
-    let (_, v) = s.python(code).await;
-    let out = output(&v);
+    let (_, out) = s.python_out(code).await;
     for p in ["environ", "mem", "maps", "exe"] {
         assert!(out.contains(&format!("denied /proc/1/{p}")), "{p}: {out}");
     }
@@ -487,8 +483,7 @@ except OSError as e:
         audit = audit.to_str().unwrap(),
         data = s.config.data_dir
     );
-    let (_, v) = s.python(&code).await;
-    let out = output(&v);
+    let (_, out) = s.python_out(&code).await;
     assert!(!out.contains("LISTED") && !out.contains("FORGED"), "{out}");
     let after = std::fs::read_to_string(&audit).unwrap();
     // Our record of this very request quotes the code; what must not exist
@@ -520,8 +515,7 @@ r = subprocess.run(["python3", "-c", "import os; print('EUID', os.geteuid(), os.
 print(r.stdout)
 print(open("/proc/self/status").read())
 "#;
-    let (_, v) = s.python(code).await;
-    let out = output(&v);
+    let (_, out) = s.python_out(code).await;
     assert!(out.contains("USR-NOSUID True"), "{out}");
     assert!(out.contains("NoNewPrivs:\t1"));
     assert!(out.contains("EUID 0 (0, 0, 0)"), "{out}");
@@ -547,8 +541,7 @@ try:
 except OSError as e:
     print("denied-link", e.errno)
 "#;
-    let (_, v) = s.python(code).await;
-    let out = output(&v);
+    let (_, out) = s.python_out(code).await;
     assert!(!out.contains("WROTE"), "{out}");
     assert!(out.contains("denied-link"), "{out}");
     assert_eq!(
@@ -571,8 +564,7 @@ for p, val in [("/proc/sys/kernel/hostname", "pwned"), ("/proc/sysrq-trigger", "
         print("denied", p, e.errno)
 print("SYS", os.path.exists("/sys"), "CG", open("/proc/self/cgroup").read().strip())
 "#;
-    let (_, v) = s.python(code).await;
-    let out = output(&v);
+    let (_, out) = s.python_out(code).await;
     assert!(!out.contains("WROTE"), "{out}");
     assert!(out.contains("SYS False"), "{out}");
     assert_eq!(
