@@ -260,7 +260,7 @@ impl Executor {
     /// registers; the families keep counting either way.
     pub fn register_metrics(&self, reg: &MetricsRegistry) {
         if !self.metrics_registered.swap(true, Ordering::SeqCst) {
-            self.metrics.register(reg);
+            self.metrics.add_to(reg);
         }
     }
 

@@ -1,13 +1,12 @@
 //! The executor's own metric families (the shared HTTP ones come from
 //! `octollm_server`).
 
+use octollm_server::metrics::latency_histogram;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
-
-use octollm_server::MetricsRegistry;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct OutcomeLabels {
@@ -25,119 +24,40 @@ pub struct ActionLabels {
     pub action: String,
 }
 
-#[derive(Clone)]
-pub struct ExecMetrics {
-    pub executions: Family<OutcomeLabels, Counter>,
-    pub duration: Family<ActionLabels, Histogram>,
-    pub denials: Family<ReasonLabels, Counter>,
-    pub token_rejections: Family<ReasonLabels, Counter>,
-    pub timeouts: Counter,
-    pub truncated: Counter,
-    pub sandbox_errors: Counter,
-    pub oom_kills: Counter,
-    pub slots_in_use: Gauge,
-    pub layers_active: Gauge,
-    pub cpu_seconds: Counter<f64, std::sync::atomic::AtomicU64>,
-    pub http_bytes: Counter,
-    pub audit_errors: Counter,
-}
-
-impl Default for ExecMetrics {
-    fn default() -> Self {
-        ExecMetrics::new()
+octollm_server::metric_set! {
+    pub struct ExecMetrics {
+        /// Executions by action and outcome
+        pub executions: Family<OutcomeLabels, Counter> => "executor_executions",
+        /// Wall-clock time of executions
+        pub duration: Family<ActionLabels, Histogram> =
+            Family::new_with_constructor(latency_histogram)
+            => "executor_execution_duration_seconds",
+        /// Requests refused by the allowlist or argument policy
+        pub denials: Family<ReasonLabels, Counter> => "executor_policy_denials",
+        /// Requests refused for a missing, bad or insufficient capability token
+        pub token_rejections: Family<ReasonLabels, Counter> => "executor_token_rejections",
+        /// Executions killed at their wall-clock timeout
+        pub timeouts: Counter => "executor_timeouts",
+        /// Executions whose output hit the cap
+        pub truncated: Counter => "executor_output_truncated",
+        /// Executions the sandbox could not set up
+        pub sandbox_errors: Counter => "executor_sandbox_errors",
+        /// Executions killed by their memory cgroup
+        pub oom_kills: Counter => "executor_oom_kills",
+        /// Sandboxed executions running now
+        pub slots_in_use: Gauge => "executor_sandbox_slots_in_use",
+        /// Sandbox layers applied to every execution on this host
+        pub layers_active: Gauge => "executor_sandbox_layers_active",
+        /// CPU time consumed by sandboxed commands
+        pub cpu_seconds: Counter<f64, std::sync::atomic::AtomicU64> => "executor_cpu_seconds",
+        /// Bytes received by the http action
+        pub http_bytes: Counter => "executor_http_response_bytes",
+        /// Audit records that could not be written
+        pub audit_errors: Counter => "executor_audit_write_errors",
     }
 }
 
 impl ExecMetrics {
-    /// The families, not yet in any registry.
-    pub fn new() -> ExecMetrics {
-        ExecMetrics {
-            executions: Family::default(),
-            duration: Family::new_with_constructor(octollm_server::metrics::latency_histogram),
-            denials: Family::default(),
-            token_rejections: Family::default(),
-            timeouts: Counter::default(),
-            truncated: Counter::default(),
-            sandbox_errors: Counter::default(),
-            oom_kills: Counter::default(),
-            slots_in_use: Gauge::default(),
-            layers_active: Gauge::default(),
-            cpu_seconds: Counter::default(),
-            http_bytes: Counter::default(),
-            audit_errors: Counter::default(),
-        }
-    }
-
-    /// Adds the families to `reg` (they share their values with `self`).
-    pub fn register(&self, reg: &MetricsRegistry) {
-        let m = self;
-        reg.register(
-            "executor_executions",
-            "Executions by action and outcome",
-            m.executions.clone(),
-        );
-        reg.register(
-            "executor_execution_duration_seconds",
-            "Wall-clock time of executions",
-            m.duration.clone(),
-        );
-        reg.register(
-            "executor_policy_denials",
-            "Requests refused by the allowlist or argument policy",
-            m.denials.clone(),
-        );
-        reg.register(
-            "executor_token_rejections",
-            "Requests refused for a missing, bad or insufficient capability token",
-            m.token_rejections.clone(),
-        );
-        reg.register(
-            "executor_timeouts",
-            "Executions killed at their wall-clock timeout",
-            m.timeouts.clone(),
-        );
-        reg.register(
-            "executor_output_truncated",
-            "Executions whose output hit the cap",
-            m.truncated.clone(),
-        );
-        reg.register(
-            "executor_sandbox_errors",
-            "Executions the sandbox could not set up",
-            m.sandbox_errors.clone(),
-        );
-        reg.register(
-            "executor_oom_kills",
-            "Executions killed by their memory cgroup",
-            m.oom_kills.clone(),
-        );
-        reg.register(
-            "executor_sandbox_slots_in_use",
-            "Sandboxed executions running now",
-            m.slots_in_use.clone(),
-        );
-        reg.register(
-            "executor_sandbox_layers_active",
-            "Sandbox layers applied to every execution on this host",
-            m.layers_active.clone(),
-        );
-        reg.register(
-            "executor_cpu_seconds",
-            "CPU time consumed by sandboxed commands",
-            m.cpu_seconds.clone(),
-        );
-        reg.register(
-            "executor_http_response_bytes",
-            "Bytes received by the http action",
-            m.http_bytes.clone(),
-        );
-        reg.register(
-            "executor_audit_write_errors",
-            "Audit records that could not be written",
-            m.audit_errors.clone(),
-        );
-    }
-
     pub fn count(&self, action: &str, outcome: &str) {
         self.executions
             .get_or_create(&OutcomeLabels {

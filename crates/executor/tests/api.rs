@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{output, Server};
-use octollm_testkit::http::{send_json, send_text};
+use octollm_testkit::http::{assert_metric_families, send_json, send_text};
 use octollm_testkit::tls::{self, HttpsServer, Reply};
 use octollm_types::token::{self, caps};
 use serde_json::json;
@@ -236,8 +236,7 @@ async fn capabilities_health_ready_and_metrics() {
     s.shell("echo", &["x"]).await;
     s.shell("rm", &["x"]).await;
     let (_, m) = send_text(s.client.get(s.url("/metrics"))).await;
-    let families = m.lines().filter(|l| l.starts_with("# TYPE")).count();
-    assert!(families >= 10, "{families} metric families");
+    assert_metric_families(&m, 10);
     assert!(
         m.contains("octollm_executor_executions_total{action=\"shell\",outcome=\"success\"} 1"),
         "{m}"

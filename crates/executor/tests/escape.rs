@@ -188,8 +188,7 @@ try:
 except OSError as e:
     print("udp-failed", e.errno)
 "#;
-    let (_, v) = s.python(code).await;
-    let out = output(&v);
+    let (v, out) = s.python_out(code).await;
     assert!(
         out.contains("tcp-failed") && out.contains("udp-failed"),
         "{v}"
@@ -211,25 +210,33 @@ def call(name, *args):
     print(name, r, ctypes.get_errno())
 "#;
 
+/// Runs `script` (lines of `call(name, nr, args…)`, and anything else) after
+/// [`SYSCALL_PROBE`]; each call in `refused` must fail with EPERM. The whole
+/// output, for the test's own checks.
+async fn probe_syscalls(s: &Server, script: &str, refused: &[&str]) -> String {
+    let (_, v) = s.python(&format!("{SYSCALL_PROBE}{script}")).await;
+    let out = output(&v).to_string();
+    assert_eperm(&out, refused);
+    out
+}
+
 #[tokio::test]
 async fn sc003_mount_and_umount_are_refused() {
     let s = Server::start().await;
-    let code = format!(
-        "{SYSCALL_PROBE}
+    let script = "\
 call('mount', 165, b'none', b'/workspace', b'tmpfs', 0, None)
 call('umount2', 166, b'/usr', 2)
 call('pivot_root', 155, b'/tmp', b'/tmp')
 call('chroot', 161, b'/tmp')
 call('open_tree', 428, -100, b'/', 1)
 print(open('/proc/self/status').read())
-"
-    );
-    let (_, v) = s.python(&code).await;
-    let out = output(&v);
-    assert_eperm(
-        out,
+";
+    let out = probe_syscalls(
+        &s,
+        script,
         &["mount", "umount2", "pivot_root", "chroot", "open_tree"],
-    );
+    )
+    .await;
     assert!(out.contains("Seccomp:\t2"), "seccomp not in filter mode");
     assert!(out.contains("NoNewPrivs:\t1"));
     assert!(out.contains("CapEff:\t0000000000000000") && out.contains("CapBnd:\t0000000000000000"));
@@ -239,8 +246,7 @@ print(open('/proc/self/status').read())
 #[tokio::test]
 async fn sc003_namespace_creation_is_refused() {
     let s = Server::start().await;
-    let code = format!(
-        "{SYSCALL_PROBE}
+    let script = "\
 call('unshare_user', 272, 0x10000000)
 call('unshare_net', 272, 0x40000000)
 call('setns', 308, 0, 0)
@@ -251,14 +257,13 @@ if pid == 0:
     os._exit(0)
 os.waitpid(pid, 0)
 print('fork-ok')
-"
-    );
-    let (_, v) = s.python(&code).await;
-    let out = output(&v);
-    assert_eperm(
-        out,
+";
+    let out = probe_syscalls(
+        &s,
+        script,
         &["unshare_user", "unshare_net", "setns", "clone_newuser"],
-    );
+    )
+    .await;
     assert!(out.contains("clone3 -1 38"), "clone3 must be ENOSYS: {out}");
     assert!(out.contains("fork-ok"), "plain fork must still work: {out}");
     s.assert_clean().await;
@@ -267,8 +272,7 @@ print('fork-ok')
 #[tokio::test]
 async fn sc003_ptrace_bpf_perf_keys_io_uring_are_refused() {
     let s = Server::start().await;
-    let code = format!(
-        "{SYSCALL_PROBE}
+    let script = "\
 call('ptrace_attach', 101, 16, 1, 0, 0)
 call('ptrace_traceme', 101, 0, 0, 0, 0)
 call('process_vm_readv', 310, 1, 0, 0, 0, 0, 0)
@@ -280,12 +284,10 @@ call('io_uring_setup', 425, 8, 0)
 call('init_module', 175, 0, 0, b'')
 call('kexec_load', 246, 0, 0, 0, 0)
 call('x32_getpid', 0x40000000 + 39)
-"
-    );
-    let (_, v) = s.python(&code).await;
-    let out = output(&v);
-    assert_eperm(
-        out,
+";
+    probe_syscalls(
+        &s,
+        script,
         &[
             "ptrace_attach",
             "ptrace_traceme",
@@ -299,7 +301,8 @@ call('x32_getpid', 0x40000000 + 39)
             "kexec_load",
             "x32_getpid",
         ],
-    );
+    )
+    .await;
     s.assert_clean().await;
 }
 
@@ -310,10 +313,9 @@ async fn sc003_raw_netlink_and_packet_sockets_are_refused() {
 import socket
 try_sockets([(socket.AF_NETLINK, socket.SOCK_RAW, 0, "netlink"), (17, socket.SOCK_RAW, 0, "packet"), (socket.AF_INET, socket.SOCK_RAW, 1, "raw"), (socket.AF_INET, socket.SOCK_RAW | socket.SOCK_CLOEXEC, 1, "raw-cloexec")])
 "#].concat();
-    let (_, v) = s.python(&code).await;
-    let out = output(&v);
+    let (_, out) = s.python_out(&code).await;
     assert!(!out.contains("OPENED"), "{out}");
-    assert_refused(out, "", &["netlink", "packet", "raw", "raw-cloexec"]);
+    assert_refused(&out, "", &["netlink", "packet", "raw", "raw-cloexec"]);
     s.assert_clean().await;
 }
 
@@ -368,8 +370,7 @@ for target in ["/workspace/fill", "/tmp/fill"]:
     except OSError as e:
         print("stopped", target, errno.errorcode.get(e.errno), total >> 20, flush=True)
 "#;
-    let (_, v) = s.python(code).await;
-    let out = output(&v);
+    let (v, out) = s.python_out(code).await;
     assert!(out.contains("stopped /workspace/fill"), "{v}");
     let mib: u64 = out
         .lines()
@@ -450,8 +451,7 @@ for p in ["/proc/1/environ", "/proc/1/mem", "/proc/1/maps", "/proc/1/exe", "/pro
         print("denied", p, e.errno)
 print("ENV", sorted(os.environ))
 "#;
-    let (_, v) = s.python(code).await;
-    let out = output(&v);
+    let (_, out) = s.python_out(code).await;
     for p in ["environ", "mem", "maps", "exe"] {
         assert!(out.contains(&format!("denied /proc/1/{p}")), "{p}: {out}");
     }
@@ -483,8 +483,7 @@ except OSError as e:
         audit = audit.to_str().unwrap(),
         data = s.config.data_dir
     );
-    let (_, v) = s.python(&code).await;
-    let out = output(&v);
+    let (_, out) = s.python_out(&code).await;
     assert!(!out.contains("LISTED") && !out.contains("FORGED"), "{out}");
     let after = std::fs::read_to_string(&audit).unwrap();
     // Our record of this very request quotes the code; what must not exist
@@ -516,8 +515,7 @@ r = subprocess.run(["python3", "-c", "import os; print('EUID', os.geteuid(), os.
 print(r.stdout)
 print(open("/proc/self/status").read())
 "#;
-    let (_, v) = s.python(code).await;
-    let out = output(&v);
+    let (_, out) = s.python_out(code).await;
     assert!(out.contains("USR-NOSUID True"), "{out}");
     assert!(out.contains("NoNewPrivs:\t1"));
     assert!(out.contains("EUID 0 (0, 0, 0)"), "{out}");
@@ -543,8 +541,7 @@ try:
 except OSError as e:
     print("denied-link", e.errno)
 "#;
-    let (_, v) = s.python(code).await;
-    let out = output(&v);
+    let (_, out) = s.python_out(code).await;
     assert!(!out.contains("WROTE"), "{out}");
     assert!(out.contains("denied-link"), "{out}");
     assert_eq!(
@@ -567,8 +564,7 @@ for p, val in [("/proc/sys/kernel/hostname", "pwned"), ("/proc/sysrq-trigger", "
         print("denied", p, e.errno)
 print("SYS", os.path.exists("/sys"), "CG", open("/proc/self/cgroup").read().strip())
 "#;
-    let (_, v) = s.python(code).await;
-    let out = output(&v);
+    let (_, out) = s.python_out(code).await;
     assert!(!out.contains("WROTE"), "{out}");
     assert!(out.contains("SYS False"), "{out}");
     assert_eq!(

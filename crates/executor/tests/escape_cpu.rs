@@ -187,10 +187,11 @@ async fn a_shared_memory_hog_reports_its_real_peak() {
         c.tmp_size_bytes = 512 << 20;
     })
     .await;
-    // Shared anonymous memory: charged to the group, never to anyone's
-    // private RSS.
-    let (_, v) = s
-        .python(
+    let hogs = [
+        // Shared anonymous memory: charged to the group, never to anyone's
+        // private RSS.
+        (
+            "MAP_SHARED|MAP_ANONYMOUS",
             r#"
 import mmap
 m = mmap.mmap(-1, 512 << 20, flags=mmap.MAP_SHARED | mmap.MAP_ANONYMOUS)
@@ -198,13 +199,11 @@ for i in range(512):
     m.write(b"\1" * (1 << 20))
 print("DONE")
 "#,
-        )
-        .await;
-    assert_peak_near_limit("MAP_SHARED|MAP_ANONYMOUS", &v);
-    // tmpfs pages written through write(): mapped by nobody at all (files
-    // of 8 MiB, under RLIMIT_FSIZE).
-    let (_, v) = s
-        .python(
+        ),
+        // tmpfs pages written through write(): mapped by nobody at all
+        // (files of 8 MiB, under RLIMIT_FSIZE).
+        (
+            "tmpfs file",
             r#"
 for n in range(64):
     with open(f"/tmp/hog{n}", "wb") as f:
@@ -212,9 +211,12 @@ for n in range(64):
             f.write(b"\1" * (1 << 20))
 print("DONE")
 "#,
-        )
-        .await;
-    assert_peak_near_limit("tmpfs file", &v);
+        ),
+    ];
+    for (what, code) in hogs {
+        let (_, v) = s.python(code).await;
+        assert_peak_near_limit(what, &v);
+    }
     s.assert_clean().await;
 }
 

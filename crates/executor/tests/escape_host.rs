@@ -295,8 +295,7 @@ for p in [b"/proc/cmdline", b"/proc/sys/kernel/random/boot_id", b"/proc/acpi"]:
     print("UMOUNT", p.decode(), r, ctypes.get_errno())
 print("BOOT_ID", open("/proc/sys/kernel/random/boot_id").read() if os.access("/proc/sys/kernel/random/boot_id", os.R_OK) else "denied")
 "#;
-    let (_, v) = s.python(code).await;
-    let out = output(&v);
+    let (_, out) = s.python_out(code).await;
     for line in out.lines().filter(|l| l.starts_with("UMOUNT ")) {
         assert!(line.ends_with(" -1 1"), "not EPERM: {line}");
     }

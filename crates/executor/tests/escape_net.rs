@@ -178,12 +178,11 @@ try_sockets([
 "#,
     ]
     .concat();
-    let (_, v) = s.python(&code).await;
-    let out = output(&v);
+    let (v, out) = s.python_out(&code).await;
     assert!(out.contains("UDP ping"), "{v}");
     assert!(!out.contains("OPENED"), "{out}");
     assert_refused(
-        out,
+        &out,
         "",
         &["ping", "udplite", "raw-udp", "sock-packet", "vsock-dgram"],
     );
@@ -298,8 +297,7 @@ try_sockets([
 "#,
     ]
     .concat();
-    let (_, v) = s.python(&code).await;
-    let out = output(&v);
+    let (_, out) = s.python_out(&code).await;
     assert!(!out.contains("OPENED"), "{out}");
     assert_eq!(out.matches(" refused 1\n").count(), 20, "{out}");
     s.assert_clean().await;
@@ -322,8 +320,7 @@ for fam, host, name in [(socket.AF_INET, "127.0.0.1", "mptcp4"), (socket.AF_INET
 socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP).close()
 print("tcp-socket-ok")
 "#;
-    let (_, v) = s.python(code).await;
-    let out = output(&v);
+    let (v, out) = s.python_out(code).await;
     assert!(!out.contains("LISTENING"), "{v}");
     for name in ["mptcp4", "mptcp6"] {
         assert_eq!(
@@ -357,10 +354,9 @@ show("dnotify", libc.fcntl(fd, 1026, ctypes.c_ulong(0x80000001)))
 import fcntl
 print("fcntl_getfd", fcntl.fcntl(fd, fcntl.F_GETFD))
 "#;
-    let (_, v) = s.python(code).await;
-    let out = output(&v);
+    let (v, out) = s.python_out(code).await;
     assert_eperm(
-        out,
+        &out,
         &[
             "inotify_init",
             "inotify_init1",
@@ -396,8 +392,7 @@ for fam in [socket.AF_INET, socket.AF_INET6]:
         socket.socket(fam, typ, proto).close()
 print("tcp-sockets-ok")
 "#;
-    let (_, v) = s.python(code).await;
-    let out = output(&v);
+    let (v, out) = s.python_out(code).await;
     for name in ["stream", "dgram", "seqpacket"] {
         assert!(out.contains(&format!("unix {name}\n")), "{name}: {v}");
     }

@@ -30,6 +30,29 @@ async fn run(s: &Server, command: &str, args: &[&str], stdin: &str, tok: &str) -
     .await
 }
 
+/// Runs `command` once per spelling in `spellings` and checks that each is
+/// refused with 403 and `code`; the replies are returned for further checks.
+async fn refused_each(
+    s: &Server,
+    command: &str,
+    spellings: &[&[&str]],
+    stdin: &str,
+    tok: &str,
+    code: &str,
+) -> Vec<Value> {
+    let mut replies = Vec::new();
+    for args in spellings {
+        let (status, v) = run(s, command, args, stdin, tok).await;
+        assert_eq!(
+            (status, v["error_code"].as_str()),
+            (403, Some(code)),
+            "{command} {args:?}: {v}"
+        );
+        replies.push(v);
+    }
+    replies
+}
+
 /// The audit log's records of `command`, by outcome.
 fn audited(s: &Server, command: &str) -> Vec<String> {
     std::fs::read_to_string(s.audit_path())
@@ -48,14 +71,13 @@ async fn sort_compress_program_abbreviation_cannot_run_python() {
     let s = server().await;
     let mut stdin = "x\n".repeat(40_000);
     stdin.push_str("import os; print('PWNED', os.getpid())\n");
-    for args in [
-        &["--co=python3", "-S", "64K"][..],
+    let spellings: &[&[&str]] = &[
+        &["--co=python3", "-S", "64K"],
         &["--compress", "python3", "-S", "64K"],
         &["-S", "64K", "--compress-pro=python3"],
-    ] {
-        let (status, v) = run(&s, "sort", args, &stdin, &read_only()).await;
-        assert_eq!(status, 403, "{args:?}: {v}");
-        assert_eq!(v["error_code"], "DANGEROUS_ARGUMENT", "{args:?}: {v}");
+    ];
+    let tok = read_only();
+    for v in refused_each(&s, "sort", spellings, &stdin, &tok, "DANGEROUS_ARGUMENT").await {
         assert!(!output(&v).contains("PWNED"));
     }
     // Each attempt is on record as refused; none as run.
@@ -88,16 +110,11 @@ async fn sort_compress_program_cannot_run_a_shell() {
     )
     .unwrap();
     // Refused whatever the token carries: no capability allows it.
-    for args in [
-        &["--compress-prog=sh", "-S", "64K"][..],
+    let spellings: &[&[&str]] = &[
+        &["--compress-prog=sh", "-S", "64K"],
         &["--compress-program", "sh"],
-    ] {
-        let (status, v) = run(&s, "sort", args, &stdin, &py).await;
-        assert_eq!(
-            (status, v["error_code"].as_str()),
-            (403, Some("DANGEROUS_ARGUMENT")),
-            "{v}"
-        );
+    ];
+    for v in refused_each(&s, "sort", spellings, &stdin, &py, "DANGEROUS_ARGUMENT").await {
         assert!(!output(&v).contains("SHELL-RAN"));
     }
     s.assert_clean().await;
@@ -108,19 +125,14 @@ async fn sort_compress_program_cannot_run_a_shell() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sort_output_spellings_need_shell_write() {
     let s = server().await;
-    for args in [
-        &["--ou=/workspace/out.txt"][..],
+    let spellings: &[&[&str]] = &[
+        &["--ou=/workspace/out.txt"],
         &["--out", "/workspace/out.txt"],
         &["-uo/workspace/out.txt"],
         &["-ruo", "/workspace/out.txt"],
-    ] {
-        let (status, v) = run(&s, "sort", args, "b\na\n", &read_only()).await;
-        assert_eq!(
-            (status, v["error_code"].as_str()),
-            (403, Some("CAPABILITY_MISSING")),
-            "{args:?}: {v}"
-        );
-    }
+    ];
+    let tok = read_only();
+    refused_each(&s, "sort", spellings, "b\na\n", &tok, "CAPABILITY_MISSING").await;
     // With the capability the same line runs, and the audit says so.
     let rw = token::issue_for(
         SECRET.as_bytes(),
@@ -147,19 +159,14 @@ async fn sort_output_spellings_need_shell_write() {
 async fn date_set_spellings_are_refused() {
     let s = server().await;
     let before = chrono::Utc::now();
-    for args in [
-        &["--se=@86400"][..],
+    let spellings: &[&[&str]] = &[
+        &["--se=@86400"],
         &["--s=@86400"],
         &["-s@86400"],
         &["-us", "@86400"],
-    ] {
-        let (status, v) = run(&s, "date", args, "", &read_only()).await;
-        assert_eq!(
-            (status, v["error_code"].as_str()),
-            (403, Some("DANGEROUS_ARGUMENT")),
-            "{args:?}: {v}"
-        );
-    }
+    ];
+    let tok = read_only();
+    refused_each(&s, "date", spellings, "", &tok, "DANGEROUS_ARGUMENT").await;
     // Still a date, not 1970.
     let now = chrono::Utc::now();
     assert!(now >= before && (now - before).num_seconds() < 60);

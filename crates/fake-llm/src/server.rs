@@ -52,9 +52,9 @@ impl FakeLlm {
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared::default());
         let router = Router::new()
-            .route("/v1/chat/completions", post(openai))
-            .route("/chat/completions", post(openai))
-            .route("/v1/messages", post(anthropic))
+            .route("/v1/chat/completions", post(chat))
+            .route("/chat/completions", post(chat))
+            .route(ANTHROPIC_PATH, post(chat))
             .route("/_fake/replies", post(push_control))
             .route("/_fake/requests", get(requests_control))
             .with_state(shared.clone());
@@ -143,22 +143,16 @@ impl Drop for FakeLlm {
     }
 }
 
-async fn openai(
-    State(s): State<Arc<Shared>>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    handle(&s, Api::OpenAi, uri.path(), &headers, &body).await
-}
+/// Where the Anthropic API is served; every other chat path speaks OpenAI's.
+const ANTHROPIC_PATH: &str = "/v1/messages";
 
-async fn anthropic(
-    State(s): State<Arc<Shared>>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    handle(&s, Api::Anthropic, uri.path(), &headers, &body).await
+async fn chat(State(s): State<Arc<Shared>>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    let api = if uri.path() == ANTHROPIC_PATH {
+        Api::Anthropic
+    } else {
+        Api::OpenAi
+    };
+    handle(&s, api, uri.path(), &headers, &body).await
 }
 
 async fn handle(s: &Shared, api: Api, path: &str, headers: &HeaderMap, body: &[u8]) -> Response {

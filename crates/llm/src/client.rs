@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::anthropic::AnthropicProvider;
 use crate::metrics::{ErrorLabels, LlmMetrics, ModelLabels, OutcomeLabels, TokenLabels};
 use crate::openai::OpenAiProvider;
+use crate::wire::ProviderSettings;
 use crate::{ChatRequest, ChatResponse, LlmConfig, LlmError, PriceTable, Provider};
 use octollm_server::resilience::RetryPolicy;
 use octollm_server::resilience::{BreakerState, CircuitBreaker};
@@ -110,25 +111,20 @@ impl LlmClient {
                 &cfg.fallback_api_key,
             ),
         ] {
+            let settings = ProviderSettings {
+                client: http.clone(),
+                base_url: base,
+                model,
+                api_key: key,
+                max_tokens: cfg.max_tokens,
+                temperature: cfg.temperature,
+            };
             let p: Arc<dyn Provider> = match kind.trim().to_ascii_lowercase().as_str() {
                 "" | "none" => continue,
-                "openai" | "openai-compatible" | "ollama" | "vllm" => Arc::new(OpenAiProvider::new(
-                    http.clone(),
-                    base,
-                    model,
-                    key,
-                    cfg.max_tokens,
-                    cfg.temperature,
-                )),
-                "anthropic" => Arc::new(AnthropicProvider::new(
-                    http.clone(),
-                    base,
-                    model,
-                    key,
-                    &cfg.anthropic_version,
-                    cfg.max_tokens,
-                    cfg.temperature,
-                )),
+                "openai" | "openai-compatible" | "ollama" | "vllm" => {
+                    Arc::new(OpenAiProvider::new(settings))
+                }
+                "anthropic" => Arc::new(AnthropicProvider::new(settings, &cfg.anthropic_version)),
                 other => {
                     return Err(LlmError::Config(format!(
                         "unknown provider '{other}': use 'openai' (any OpenAI-compatible server) or 'anthropic'"

@@ -71,7 +71,7 @@ impl Default for LlmConfig {
             breaker_cooldown_seconds: 30.0,
             max_tokens: 2_048,
             temperature: 0.0,
-            anthropic_version: "2023-06-01".to_string(),
+            anthropic_version: crate::anthropic::DEFAULT_VERSION.to_string(),
             prices: Vec::new(),
         }
     }

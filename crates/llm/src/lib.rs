@@ -28,3 +28,4 @@ pub use metrics::LlmMetrics;
 pub use octollm_server::resilience::{BreakerState, CircuitBreaker, RetryPolicy};
 pub use pricing::{Price, PriceTable};
 pub use provider::Provider;
+pub use wire::ProviderSettings;

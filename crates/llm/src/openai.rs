@@ -1,70 +1,56 @@
 //! OpenAI-compatible chat completions (OpenAI, Ollama, vLLM, llama.cpp, LM Studio).
 
-use std::time::Duration;
-
-use futures_util::future::BoxFuture;
-use futures_util::FutureExt;
-use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
+use reqwest::header::{HeaderMap, AUTHORIZATION};
 use serde_json::{json, Value};
 
-use crate::wire::{completion, post_json, snippet};
-use crate::{ChatRequest, Completion, LlmError, Provider, ResponseFormat};
+use crate::wire::{completion, header_value, snippet, Backend, Endpoint, ProviderSettings};
+use crate::{ChatRequest, Completion, LlmError, ResponseFormat};
 
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
 pub const DEFAULT_MODEL: &str = "gpt-4o-mini";
 
 pub struct OpenAiProvider {
-    client: reqwest::Client,
-    url: String,
-    model: String,
-    api_key: String,
-    name: String,
-    max_tokens: u32,
-    temperature: f64,
+    endpoint: Endpoint,
 }
 
 impl OpenAiProvider {
     /// `base_url` is the API root that `/chat/completions` hangs off (`…/v1`).
-    pub fn new(
-        client: reqwest::Client,
-        base_url: &str,
-        model: &str,
-        api_key: &str,
-        max_tokens: u32,
-        temperature: f64,
-    ) -> Self {
-        let base = if base_url.trim().is_empty() {
-            DEFAULT_BASE_URL
-        } else {
-            base_url.trim()
-        };
-        let model = if model.trim().is_empty() {
-            DEFAULT_MODEL
-        } else {
-            model.trim()
-        };
+    pub fn new(settings: ProviderSettings<'_>) -> Self {
+        let defaults = (DEFAULT_BASE_URL, DEFAULT_MODEL);
         OpenAiProvider {
-            client,
-            url: format!("{}/chat/completions", base.trim_end_matches('/')),
-            name: format!("openai:{model}"),
-            model: model.to_string(),
-            api_key: api_key.trim().to_string(),
-            max_tokens,
-            temperature,
+            endpoint: Endpoint::new::<Self>(settings, defaults, |base| {
+                format!("{base}/chat/completions")
+            }),
         }
     }
+}
 
-    pub(crate) fn body(&self, req: &ChatRequest) -> Value {
+impl Backend for OpenAiProvider {
+    const KIND: &'static str = "openai";
+
+    fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    fn add_headers(&self, headers: &mut HeaderMap) -> Result<(), LlmError> {
+        if !self.endpoint.api_key.is_empty() {
+            let bearer = format!("Bearer {}", self.endpoint.api_key);
+            headers.insert(AUTHORIZATION, header_value(&bearer, "API key")?);
+        }
+        Ok(())
+    }
+
+    fn body(&self, req: &ChatRequest) -> Value {
         let messages: Vec<Value> = req
             .messages
             .iter()
             .map(|m| json!({"role": m.role.as_str(), "content": m.content}))
             .collect();
         let mut body = json!({
-            "model": self.model,
+            "model": self.endpoint.model,
             "messages": messages,
-            "max_tokens": req.max_tokens.unwrap_or(self.max_tokens),
-            "temperature": req.temperature.unwrap_or(self.temperature),
+            "max_tokens": req.max_tokens.unwrap_or(self.endpoint.max_tokens),
+            "temperature": req.temperature.unwrap_or(self.endpoint.temperature),
         });
         match &req.response_format {
             ResponseFormat::Text => {}
@@ -86,10 +72,7 @@ impl OpenAiProvider {
     }
 
     fn parse(&self, v: &Value, prompt_chars: usize) -> Result<Completion, LlmError> {
-        let malformed = |message: String| LlmError::Malformed {
-            provider: self.name.clone(),
-            message,
-        };
+        let malformed = |message| self.endpoint.malformed(message);
         let message = v.pointer("/choices/0/message").ok_or_else(|| {
             malformed(format!(
                 "no choices[0].message in {}",
@@ -107,38 +90,8 @@ impl OpenAiProvider {
             v,
             text,
             prompt_chars,
-            &self.model,
+            &self.endpoint.model,
             ("prompt_tokens", "completion_tokens"),
         ))
-    }
-}
-
-impl Provider for OpenAiProvider {
-    fn kind(&self) -> &'static str {
-        "openai"
-    }
-
-    fn model(&self) -> &str {
-        &self.model
-    }
-
-    fn complete<'a>(
-        &'a self,
-        request: &'a ChatRequest,
-        timeout: Duration,
-    ) -> BoxFuture<'a, Result<Completion, LlmError>> {
-        async move {
-            let mut headers = HeaderMap::new();
-            if !self.api_key.is_empty() {
-                let value = HeaderValue::from_str(&format!("Bearer {}", self.api_key))
-                    .map_err(|_| LlmError::Config("API key holds invalid characters".into()))?;
-                headers.insert(AUTHORIZATION, value);
-            }
-            let body = self.body(request);
-            let v = post_json(&self.client, &self.name, &self.url, headers, &body, timeout).await?;
-            let prompt_chars = request.messages.iter().map(|m| m.content.len()).sum();
-            self.parse(&v, prompt_chars)
-        }
-        .boxed()
     }
 }

@@ -2,15 +2,126 @@
 
 use std::time::Duration;
 
-use reqwest::header::HeaderMap;
+use reqwest::header::{HeaderMap, HeaderValue};
 use serde_json::Value;
 
-use crate::LlmError;
+use futures_util::future::BoxFuture;
+use futures_util::FutureExt;
+
+use crate::{ChatRequest, Completion, LlmError, Provider};
 use octollm_server::resilience::parse_retry_after;
+
+/// What any backend is built from; blank strings mean the backend's
+/// defaults.
+pub struct ProviderSettings<'a> {
+    pub client: reqwest::Client,
+    pub base_url: &'a str,
+    pub model: &'a str,
+    pub api_key: &'a str,
+    pub max_tokens: u32,
+    pub temperature: f64,
+}
+
+/// What every backend knows of the endpoint it calls.
+pub struct Endpoint {
+    client: reqwest::Client,
+    url: String,
+    pub(crate) model: String,
+    pub(crate) api_key: String,
+    /// `kind:model`, the provider named in errors.
+    name: String,
+    pub(crate) max_tokens: u32,
+    pub(crate) temperature: f64,
+}
+
+impl Endpoint {
+    /// The endpoint of backend `B` at `path` under the configured base URL
+    /// (else `default_base`), asking for the configured model (else
+    /// `default_model`).
+    pub(crate) fn new<B: Backend>(
+        s: ProviderSettings<'_>,
+        (default_base, default_model): (&str, &str),
+        path: impl FnOnce(&str) -> String,
+    ) -> Self {
+        let model = or_default(s.model, default_model);
+        Endpoint {
+            client: s.client,
+            url: path(or_default(s.base_url, default_base).trim_end_matches('/')),
+            name: format!("{}:{model}", B::KIND),
+            model: model.to_string(),
+            api_key: s.api_key.trim().to_string(),
+            max_tokens: s.max_tokens,
+            temperature: s.temperature,
+        }
+    }
+
+    pub(crate) fn malformed(&self, message: String) -> LlmError {
+        LlmError::Malformed {
+            provider: self.name.clone(),
+            message,
+        }
+    }
+}
+
+/// A backend's own part of one attempt: the headers, the body and the
+/// reading of the reply; the exchange itself is the same for all.
+// `pub` in a private module so the blanket `Provider` impl may name it.
+pub trait Backend: Send + Sync {
+    /// The backend kind for metrics (`Provider::kind`).
+    const KIND: &'static str;
+    fn endpoint(&self) -> &Endpoint;
+    /// Adds the backend's own headers (credentials, API version).
+    fn add_headers(&self, headers: &mut HeaderMap) -> Result<(), LlmError>;
+    fn body(&self, req: &ChatRequest) -> Value;
+    /// Reads a 2xx reply; `prompt_chars` estimates usage the server left out.
+    fn parse(&self, v: &Value, prompt_chars: usize) -> Result<Completion, LlmError>;
+}
+
+impl<B: Backend> Provider for B {
+    fn kind(&self) -> &'static str {
+        B::KIND
+    }
+
+    fn model(&self) -> &str {
+        &self.endpoint().model
+    }
+
+    fn complete<'a>(
+        &'a self,
+        request: &'a ChatRequest,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<Completion, LlmError>> {
+        async move {
+            let mut headers = HeaderMap::new();
+            self.add_headers(&mut headers)?;
+            let body = self.body(request);
+            let e = self.endpoint();
+            let v = post_json(&e.client, &e.name, &e.url, headers, &body, timeout).await?;
+            let prompt_chars = request.messages.iter().map(|m| m.content.len()).sum();
+            self.parse(&v, prompt_chars)
+        }
+        .boxed()
+    }
+}
+
+/// A configured value, trimmed; blank means `default`.
+pub(crate) fn or_default<'a>(value: &'a str, default: &'a str) -> &'a str {
+    match value.trim() {
+        "" => default,
+        v => v,
+    }
+}
+
+/// A header built from configuration; `what` names the setting when it
+/// holds characters a header cannot carry.
+pub(crate) fn header_value(value: &str, what: &str) -> Result<HeaderValue, LlmError> {
+    HeaderValue::from_str(value)
+        .map_err(|_| LlmError::Config(format!("{what} holds invalid characters")))
+}
 
 /// POSTs `body` and returns the parsed JSON of a 2xx answer, or the error
 /// class the status and transport failure belong to.
-pub(crate) async fn post_json(
+async fn post_json(
     client: &reqwest::Client,
     provider: &str,
     url: &str,
@@ -141,14 +252,14 @@ pub(crate) fn completion(
     prompt_chars: usize,
     requested_model: &str,
     (input_field, output_field): (&str, &str),
-) -> crate::Completion {
+) -> Completion {
     let usage = v.get("usage");
     let count = |field: &str| {
         usage
             .and_then(|u| u.get(field))
             .and_then(serde_json::Value::as_u64)
     };
-    crate::Completion {
+    Completion {
         prompt_tokens: count(input_field).unwrap_or(estimate_tokens(prompt_chars)),
         completion_tokens: count(output_field).unwrap_or(estimate_tokens(text.chars().count())),
         model: v

@@ -5,17 +5,20 @@ use std::time::{Duration, Instant};
 
 use octollm_fake_llm::{Api, FakeLlm, FakeReply};
 use octollm_llm::{
-    BreakerState, ChatMessage, ChatRequest, LlmClient, LlmConfig, LlmError, ResponseFormat,
+    BreakerState, ChatMessage, ChatRequest, ChatResponse, LlmClient, LlmConfig, LlmError,
+    ResponseFormat,
 };
 use octollm_server::MetricsRegistry;
 use serde_json::json;
 
-fn openai_cfg(fake: &FakeLlm) -> LlmConfig {
+/// One provider on the fake, with short timeouts and backoff so failure
+/// tests stay fast.
+fn cfg(provider: &str, base_url: String, model: &str, api_key: &str) -> LlmConfig {
     LlmConfig {
-        provider: "openai".into(),
-        base_url: fake.openai_base_url(),
-        model: "gpt-4o-mini".into(),
-        api_key: "sk-test".into(),
+        provider: provider.into(),
+        base_url,
+        model: model.into(),
+        api_key: api_key.into(),
         timeout_seconds: 2.0,
         backoff_initial_ms: 10,
         backoff_max_ms: 50,
@@ -23,17 +26,17 @@ fn openai_cfg(fake: &FakeLlm) -> LlmConfig {
     }
 }
 
+fn openai_cfg(fake: &FakeLlm) -> LlmConfig {
+    cfg("openai", fake.openai_base_url(), "gpt-4o-mini", "sk-test")
+}
+
 fn anthropic_cfg(fake: &FakeLlm) -> LlmConfig {
-    LlmConfig {
-        provider: "anthropic".into(),
-        base_url: fake.anthropic_base_url(),
-        model: "claude-3-5-haiku-latest".into(),
-        api_key: "ak-test".into(),
-        timeout_seconds: 2.0,
-        backoff_initial_ms: 10,
-        backoff_max_ms: 50,
-        ..LlmConfig::default()
-    }
+    cfg(
+        "anthropic",
+        fake.anthropic_base_url(),
+        "claude-3-5-haiku-latest",
+        "ak-test",
+    )
 }
 
 fn client(cfg: &LlmConfig) -> (LlmClient, MetricsRegistry) {
@@ -48,17 +51,28 @@ fn request() -> ChatRequest {
     ])
 }
 
-#[tokio::test]
-async fn openai_success_sends_the_exact_wire_format() {
-    let fake = FakeLlm::start().await.unwrap();
-    fake.require_api_key("sk-test");
-    fake.push_reply(FakeReply::text("{\"ok\": true}").usage(1000, 500));
-    let (c, reg) = client(&openai_cfg(&fake));
-
+/// One JSON-mode chat through `cfg`; the fake answers `reply`, and only to
+/// the configured key.
+async fn json_chat(
+    fake: &FakeLlm,
+    cfg: &LlmConfig,
+    reply: FakeReply,
+) -> (ChatResponse, MetricsRegistry) {
+    fake.require_api_key(&cfg.api_key);
+    fake.push_reply(reply);
+    let (c, reg) = client(cfg);
     let res = c
         .chat(&request().json(ResponseFormat::JsonObject))
         .await
         .unwrap();
+    (res, reg)
+}
+
+#[tokio::test]
+async fn openai_success_sends_the_exact_wire_format() {
+    let fake = FakeLlm::start().await.unwrap();
+    let reply = FakeReply::text("{\"ok\": true}").usage(1000, 500);
+    let (res, reg) = json_chat(&fake, &openai_cfg(&fake), reply).await;
     assert_eq!(res.text, "{\"ok\": true}");
     assert_eq!(res.json_value().unwrap()["ok"], true);
     assert_eq!(
@@ -133,13 +147,8 @@ async fn openai_json_schema_and_keyless_local_server() {
 #[tokio::test]
 async fn anthropic_success_sends_the_exact_wire_format() {
     let fake = FakeLlm::start().await.unwrap();
-    fake.require_api_key("ak-test");
-    fake.push_reply(FakeReply::text("{\"plan\": []}").usage(2000, 1000));
-    let (c, _) = client(&anthropic_cfg(&fake));
-    let res = c
-        .chat(&request().json(ResponseFormat::JsonObject))
-        .await
-        .unwrap();
+    let reply = FakeReply::text("{\"plan\": []}").usage(2000, 1000);
+    let (res, _) = json_chat(&fake, &anthropic_cfg(&fake), reply).await;
     assert_eq!(res.text, "{\"plan\": []}");
     assert_eq!(res.provider, "anthropic");
     // claude-3-5-haiku: $0.0008 in, $0.004 out per 1k.

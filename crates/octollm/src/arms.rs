@@ -55,6 +55,14 @@ async fn bounded<T>(
         .unwrap_or_else(|_| Err(Transient::new("no answer in time")))
 }
 
+/// A domain call as one bounded attempt, its `ApiError` read as over HTTP.
+fn local_call<'a, T: 'a>(
+    timeout: Duration,
+    call: impl std::future::Future<Output = Result<T, ApiError>> + Send + 'a,
+) -> ArmFuture<'a, Attempt<T>> {
+    Box::pin(bounded(timeout, async move { attempt(call.await) }))
+}
+
 /// Reflex and planner are up whenever this process is.
 macro_rules! always_healthy {
     ($($t:ty),*) => {$(
@@ -74,42 +82,30 @@ always_healthy!(LocalReflex, LocalPlanner);
 pub struct LocalReflex(pub Arc<Reflex>);
 
 impl ScreenArm for LocalReflex {
-    fn screen(
-        &self,
-        req: &ProcessRequest,
+    fn screen<'a>(
+        &'a self,
+        req: &'a ProcessRequest,
         timeout: Duration,
-    ) -> ArmFuture<'_, Attempt<ProcessResponse>> {
-        let req = req.clone();
-        Box::pin(bounded(timeout, async move {
-            attempt(self.0.process(&req).await)
-        }))
+    ) -> ArmFuture<'a, Attempt<ProcessResponse>> {
+        local_call(timeout, self.0.process(req))
     }
-    fn screen_batch(
-        &self,
-        req: &BatchRequest,
+    fn screen_batch<'a>(
+        &'a self,
+        req: &'a BatchRequest,
         timeout: Duration,
-    ) -> ArmFuture<'_, Attempt<BatchResponse>> {
-        let req = req.clone();
-        Box::pin(bounded(timeout, async move {
-            attempt(self.0.batch(&req).await)
-        }))
+    ) -> ArmFuture<'a, Attempt<BatchResponse>> {
+        local_call(timeout, self.0.batch(req))
     }
 }
 
 pub struct LocalPlanner(pub Arc<Planner>);
 
 impl PlanArm for LocalPlanner {
-    fn plan(&self, req: &PlanRequest, timeout: Duration) -> ArmFuture<'_, Attempt<Plan>> {
-        let req = req.clone();
-        Box::pin(bounded(timeout, async move {
-            attempt(
-                self.0
-                    .plan(&req)
-                    .await
-                    .map(|o| o.plan)
-                    .map_err(|e| e.to_api_error()),
-            )
-        }))
+    fn plan<'a>(&'a self, req: &'a PlanRequest, timeout: Duration) -> ArmFuture<'a, Attempt<Plan>> {
+        local_call(timeout, async move {
+            let outcome = self.0.plan(req).await;
+            outcome.map(|o| o.plan).map_err(|e| e.to_api_error())
+        })
     }
 }
 
@@ -131,14 +127,13 @@ impl Arm for LocalExecutor {
 }
 
 impl ToolArm for LocalExecutor {
-    fn execute(
-        &self,
-        req: &ExecuteRequest,
+    fn execute<'a>(
+        &'a self,
+        req: &'a ExecuteRequest,
         timeout: Duration,
-    ) -> ArmFuture<'_, Attempt<ExecReply>> {
-        let req = req.clone();
+    ) -> ArmFuture<'a, Attempt<ExecReply>> {
         Box::pin(bounded(timeout, async move {
-            let reply = self.0.execute(req, None).await;
+            let reply = self.0.execute(req.clone(), None).await;
             let status = reply.status.as_u16();
             if status == 429 || reply.status.is_server_error() {
                 return Err(Transient::new(

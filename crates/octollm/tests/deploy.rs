@@ -16,6 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use octollm_testkit::run_ok;
 use serde_yaml::Value;
 
 const COMPONENTS: [&str; 4] = ["orchestrator", "reflex", "planner", "executor"];
@@ -37,15 +38,11 @@ fn chart_dir() -> PathBuf {
 
 /// (env name → default) for every setting, from the built binary itself.
 fn settings() -> BTreeMap<String, String> {
-    let out = Command::new(env!("CARGO_BIN_EXE_octollm"))
-        .arg("config")
-        .env_clear()
-        .output()
-        .expect("running octollm config");
-    assert!(
-        out.status.success(),
-        "octollm config failed: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = run_ok(
+        Command::new(env!("CARGO_BIN_EXE_octollm"))
+            .arg("config")
+            .env_clear(),
+        "octollm config",
     );
     let text = String::from_utf8(out.stdout).unwrap();
     let mut map = BTreeMap::new();
@@ -114,20 +111,14 @@ fn compose_file_passes_compose_config() {
         return;
     };
     let file = repo().join("deploy/compose.yaml");
-    let out = Command::new(&cmd[0])
-        .args(&cmd[1..])
-        .arg("-f")
-        .arg(&file)
-        .arg("config")
-        .env("OCTOLLM_TOKEN_SECRET", "deploy-test-secret")
-        .output()
-        .expect("running compose config");
-    assert!(
-        out.status.success(),
-        "{} -f deploy/compose.yaml config failed:\n{}{}",
-        cmd.join(" "),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    let out = run_ok(
+        Command::new(&cmd[0])
+            .args(&cmd[1..])
+            .arg("-f")
+            .arg(&file)
+            .arg("config")
+            .env("OCTOLLM_TOKEN_SECRET", "deploy-test-secret"),
+        &format!("{} -f deploy/compose.yaml config", cmd.join(" ")),
     );
     // The normalised output still has every service.
     let rendered: Value = serde_yaml::from_slice(&out.stdout).unwrap();
@@ -436,26 +427,11 @@ fn helm_chart_renders_with_every_component() {
             Some(port),
             "{c}: containerPort"
         );
-        assert_eq!(
-            ctr["livenessProbe"]["httpGet"]["path"].as_str(),
-            Some("/health"),
-            "{c}: liveness"
-        );
-        assert_eq!(
-            ctr["livenessProbe"]["httpGet"]["port"].as_u64(),
-            Some(port),
-            "{c}: liveness port"
-        );
-        assert_eq!(
-            ctr["readinessProbe"]["httpGet"]["path"].as_str(),
-            Some("/ready"),
-            "{c}: readiness"
-        );
-        assert_eq!(
-            ctr["readinessProbe"]["httpGet"]["port"].as_u64(),
-            Some(port),
-            "{c}: readiness port"
-        );
+        for (probe, path) in [("livenessProbe", "/health"), ("readinessProbe", "/ready")] {
+            let get = &ctr[probe]["httpGet"];
+            assert_eq!(get["path"].as_str(), Some(path), "{c}: {probe} path");
+            assert_eq!(get["port"].as_u64(), Some(port), "{c}: {probe} port");
+        }
         assert_eq!(
             pod["metadata"]["annotations"]["prometheus.io/port"].as_str(),
             Some(port.to_string().as_str()),

@@ -9,10 +9,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use octollm_fake_llm::{FakeLlm, FakeReply};
-use octollm_testkit::http::{free_port, send_json_or_null, send_text};
+use octollm_testkit::http::{assert_metric_families, free_port, send_json_or_null, send_text};
 use octollm_testkit::redis as test_redis;
 use octollm_testkit::tls::{self, HttpsServer, Reply};
-use octollm_testkit::unique_name;
+use octollm_testkit::{run_ok, unique_name};
 use serde_json::{json, Value};
 
 const BIN: &str = env!("CARGO_BIN_EXE_octollm");
@@ -26,17 +26,11 @@ struct Database {
 
 impl Database {
     fn create() -> Database {
-        let base = std::env::var("OCTOLLM_TEST_DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        let base = octollm_testkit::postgres::url();
         let name = unique_name("octollm_e2e");
-        let out = Command::new("psql")
-            .args([&base, "-qc", &format!("CREATE DATABASE {name}")])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "PostgreSQL must be reachable: {}",
-            String::from_utf8_lossy(&out.stderr)
+        run_ok(
+            Command::new("psql").args([&base, "-qc", &format!("CREATE DATABASE {name}")]),
+            "PostgreSQL must be reachable",
         );
         Database { name, admin: base }
     }
@@ -47,15 +41,7 @@ impl Database {
     }
 
     fn query(&self, sql: &str) -> String {
-        let out = Command::new("psql")
-            .args([&self.url(), "-Atqc", sql])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = run_ok(Command::new("psql").args([&self.url(), "-Atqc", sql]), sql);
         String::from_utf8(out.stdout).unwrap().trim().to_string()
     }
 }
@@ -239,10 +225,6 @@ async fn https_uuid_server(uuid: &'static str) -> HttpsServer {
             .header("Content-Type", "application/json")
     })
     .await
-}
-
-fn help_families(metrics: &str) -> usize {
-    metrics.lines().filter(|l| l.starts_with("# HELP")).count()
 }
 
 fn sample(metrics: &str, prefix: &str) -> f64 {
@@ -450,11 +432,7 @@ async fn separate_processes_on_postgres_and_redis() {
     // OC-002: metrics on all four, and the task counters moved.
     for url in [&sys.orchestrator, &sys.reflex, &sys.planner, &sys.executor] {
         let (_, text) = send_text(reqwest::Client::new().get(format!("{url}/metrics"))).await;
-        assert!(
-            help_families(&text) >= 10,
-            "{url}: {} families",
-            help_families(&text)
-        );
+        assert_metric_families(&text, 10);
     }
     let (_, m) = send_text(reqwest::Client::new().get(format!("{o}/metrics"))).await;
     assert!(
@@ -573,16 +551,11 @@ async fn up_embedded_default_completes_a_task() {
         "all four healthy took {ready_in:?}"
     );
     let o = format!("http://127.0.0.1:{}", ports[0]);
-    let out = Command::new(BIN)
-        .args(["run", "--url", &o, "List files in /tmp and count them"])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = run_ok(
+        Command::new(BIN).args(["run", "--url", &o, "List files in /tmp and count them"]),
+        "octollm run",
     );
+    let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("completed"), "{stdout}");
     assert!(
         data_dir.join("orchestrator.db").exists(),

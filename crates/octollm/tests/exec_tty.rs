@@ -8,6 +8,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
+use octollm_testkit::run_ok;
+
 const BIN: &str = env!("CARGO_BIN_EXE_octollm");
 
 /// Prints, on stdout and stderr, an OSC 52 clipboard write, a window-title
@@ -66,19 +68,15 @@ fn escape_sequences_do_not_reach_a_terminal_but_pass_through_a_pipe() {
     // Under a pty: `script` runs the binary on a fresh terminal and copies
     // everything written to it to its own stdout.
     let line = format!("{BIN} exec -- python3 -c \"$HOSTILE\"");
-    let out = Command::new("script")
-        .args(["-q", "-e", "-c", &line, "/dev/null"])
-        .envs(settings(&dir))
-        .env("HOSTILE", HOSTILE)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let tty = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{tty} {}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = run_ok(
+        Command::new("script")
+            .args(["-q", "-e", "-c", &line, "/dev/null"])
+            .envs(settings(&dir))
+            .env("HOSTILE", HOSTILE)
+            .stdin(Stdio::null()),
+        "octollm exec under a pty",
     );
+    let tty = String::from_utf8_lossy(&out.stdout);
     assert!(
         !out.stdout.contains(&0x1b),
         "raw ESC reached the terminal: {tty:?}"
@@ -100,16 +98,12 @@ fn escape_sequences_do_not_reach_a_terminal_but_pass_through_a_pipe() {
     );
 
     // Through pipes the bytes are the command's own.
-    let out = Command::new(BIN)
-        .args(["exec", "--", "python3", "-c", HOSTILE])
-        .envs(settings(&dir))
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = run_ok(
+        Command::new(BIN)
+            .args(["exec", "--", "python3", "-c", HOSTILE])
+            .envs(settings(&dir))
+            .stdin(Stdio::null()),
+        "octollm exec through pipes",
     );
     let raw: &[u8] = b"A\x1b]52;c;cHduZWQ=\x07B\x1b]0;pwned\x07C\x1b[cD\xc2\x9b2JE\n";
     assert_eq!(out.stdout, raw);

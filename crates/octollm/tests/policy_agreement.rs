@@ -12,8 +12,9 @@ use octollm_executor::{Executor, ExecutorConfig};
 use octollm_planner::policy::{Policy, PolicySource};
 use octollm_planner::validate::{validate, Rules};
 use octollm_policy::table::{Effect, Opt, Syntax, Value, COMMANDS};
+use octollm_testkit::plan::{plan, shell, step};
 use octollm_types::exec::ExecuteRequest;
-use octollm_types::plan::{Plan, PlanStep, ToolCall};
+use octollm_types::plan::{Plan, ToolCall};
 use octollm_types::token::{self, caps};
 
 const SECRET: &str = "agreement-secret";
@@ -64,29 +65,9 @@ fn spellings(syntax: Syntax, o: &Opt, flag: Option<char>) -> Vec<Vec<String>> {
     out
 }
 
-fn plan_of(command: &str, args: &[String]) -> Plan {
-    Plan {
-        plan: vec![PlanStep {
-            step: 1,
-            action: "try the option".into(),
-            required_arm: "executor".into(),
-            tool_call: Some(ToolCall::Shell {
-                command: command.into(),
-                args: args.to_vec(),
-                stdin: None,
-            }),
-            acceptance_criteria: vec![],
-            depends_on: vec![],
-            estimated_cost_tier: 1,
-            estimated_duration_seconds: 5,
-        }],
-        rationale: String::new(),
-        confidence: 0.9,
-        total_estimated_duration: 5,
-        complexity_score: 0.1,
-        planner: "test".into(),
-        usage: Default::default(),
-    }
+/// A one-step plan that makes `call`.
+fn plan_of(call: &ToolCall) -> Plan {
+    plan(vec![step(1, "executor", Some(call.clone()), &[])])
 }
 
 async fn run(
@@ -129,13 +110,7 @@ async fn planner_orchestrator_and_executor_agree_on_every_row() {
         PolicySource::Executor,
     );
     let arms: BTreeSet<String> = ["executor".to_string()].into();
-    let rules = Rules {
-        policy: Some(&planner_view.exec),
-        registered_arms: &arms,
-        available_arms: None,
-        min_steps: 1,
-        max_steps: 7,
-    };
+    let rules = Rules::new(Some(&planner_view.exec), &arms, 7);
     let read_only = token::issue_for(SECRET.as_bytes(), "t", &[caps::SHELL_READ], 60).unwrap();
     let mut checked = 0;
     for row in COMMANDS {
@@ -156,12 +131,9 @@ async fn planner_orchestrator_and_executor_agree_on_every_row() {
         }
         for (args, effect) in cases {
             let line = format!("{} {}", row.name, args.join(" "));
-            let issues = validate(&plan_of(row.name, &args), &rules);
-            let call = ToolCall::Shell {
-                command: row.name.into(),
-                args: args.clone(),
-                stdin: None,
-            };
+            let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+            let call = shell(row.name, &argv, None);
+            let issues = validate(&plan_of(&call), &rules);
             let scoped =
                 octollm_orchestrator::caps::token_for(SECRET.as_bytes(), "t", &call, 60).unwrap();
             let (status, code) = run(&ex, row.name, &args, scoped).await;

@@ -5,7 +5,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use octollm_testkit::http::{free_port, wait_for_success};
+use octollm_testkit::http::{admitted_and_limited, free_port, wait_for_success};
 use octollm_testkit::redis as test_redis;
 
 const BIN: &str = env!("CARGO_BIN_EXE_octollm");
@@ -60,32 +60,15 @@ async fn two_processes_share_one_budget_exactly() {
         .unwrap();
     assert_eq!(health["redis"], "connected", "{health}");
 
-    let client = reqwest::Client::new();
-    let mut tasks = Vec::new();
-    for i in 0..(budget * 3) {
-        let url = if i % 2 == 0 { ua.clone() } else { ub.clone() };
-        let client = client.clone();
-        tasks.push(tokio::spawn(async move {
-            client
-                .post(format!("{url}/api/v1/reflex/process"))
-                .json(&serde_json::json!({"text": format!("request {i}"), "user_id": "one-client"}))
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        }));
-    }
-    let mut admitted = 0;
-    for t in tasks {
-        match t.await.unwrap() {
-            200 => admitted += 1,
-            429 => {}
-            s => panic!("unexpected status {s}"),
-        }
-    }
+    let urls = [ua, ub].map(|u| format!("{u}/api/v1/reflex/process"));
+    let (admitted, _) = admitted_and_limited(
+        &urls,
+        3 * budget as usize,
+        |i| serde_json::json!({"text": format!("request {i}"), "user_id": "one-client"}),
+    )
+    .await;
     assert_eq!(
-        admitted, budget,
+        admitted, budget as usize,
         "the two processes together must admit exactly the budget"
     );
     test_redis::delete_prefix(&test_redis::url(), &prefix).await;

@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 
 use octollm_server::{ApiKeys, MetricsRegistry, ServiceOptions};
 use octollm_testkit::http::send_json;
+use octollm_testkit::postgres as test_pg;
 use serde_json::json;
-use sqlx::Executor;
 
 fn opts(name: &str) -> ServiceOptions {
     ServiceOptions {
@@ -114,19 +114,10 @@ async fn main() {
         .unwrap_or_else(|| "Echo task {i}".into());
     let dir = std::env::temp_dir().join(format!("octollm-pc002-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let base_pg = std::env::var("OCTOLLM_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
     let schema = format!("pc002_{}", std::process::id());
     let database_url = if backend == "postgres" {
-        let pool = sqlx::PgPool::connect(&base_pg)
-            .await
-            .expect("PostgreSQL must be reachable");
-        pool.execute(format!("CREATE SCHEMA {schema}").as_str())
-            .await
-            .unwrap();
-        pool.close().await;
-        let sep = if base_pg.contains('?') { '&' } else { '?' };
-        format!("{base_pg}{sep}options=-c%20search_path%3D{schema}")
+        test_pg::create_schema(&schema).await;
+        test_pg::schema_url(&schema)
     } else {
         String::new()
     };
@@ -202,11 +193,7 @@ async fn main() {
     );
     drop(orch);
     if backend == "postgres" {
-        let pool = sqlx::PgPool::connect(&base_pg).await.unwrap();
-        pool.execute(format!("DROP SCHEMA IF EXISTS {schema} CASCADE").as_str())
-            .await
-            .unwrap();
-        pool.close().await;
+        test_pg::drop_schema(&schema).await;
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

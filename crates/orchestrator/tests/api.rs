@@ -9,7 +9,7 @@ use std::time::Duration;
 use common::*;
 use octollm_fake_llm::{FakeLlm, FakeReply};
 use octollm_orchestrator::OrchestratorConfig;
-use octollm_testkit::http::send_text;
+use octollm_testkit::http::{assert_metric_families, send_text};
 use serde_json::{json, Value};
 
 /// Runs `$body(kind)` once on SQLite and once on PostgreSQL.
@@ -572,8 +572,7 @@ async fn health_ready_arms_and_metrics() {
     let id = submit(&o.url, json!({"goal": "Echo metrics"})).await;
     wait_done(&o.url, &id, LONG).await;
     let (_, text) = send_text(client().get(format!("{}/metrics", o.url))).await;
-    let families = text.lines().filter(|l| l.starts_with("# HELP")).count();
-    assert!(families >= 10, "{families} families");
+    assert_metric_families(&text, 10);
     assert!(
         text.contains("octollm_orchestrator_tasks_submitted_total 1"),
         "{text}"

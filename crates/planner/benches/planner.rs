@@ -66,13 +66,7 @@ fn bench_validator(c: &mut Criterion) {
         PolicySource::Config,
     );
     let arms: BTreeSet<String> = ["executor".to_string()].into();
-    let rules = Rules {
-        policy: Some(&policy.exec),
-        registered_arms: &arms,
-        available_arms: None,
-        min_steps: 1,
-        max_steps: 7,
-    };
+    let rules = Rules::new(Some(&policy.exec), &arms, 7);
     assert!(validate(&plan, &rules).is_empty());
     let steps = plan.plan.len();
     c.bench_function(&format!("validate_{steps}_steps"), |bench| {

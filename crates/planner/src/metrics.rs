@@ -1,7 +1,6 @@
 //! Planner metrics.
 
 use octollm_server::metrics::latency_histogram;
-use octollm_server::MetricsRegistry;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -33,70 +32,26 @@ pub(crate) struct ReasonLabel {
     pub reason: String,
 }
 
-#[derive(Clone)]
-pub(crate) struct PlannerMetrics {
-    pub plans: Family<PlanLabels, Counter>,
-    pub duration: Family<PlannerLabel, Histogram>,
-    pub steps: Histogram,
-    pub validation_failures: Family<RuleLabel, Counter>,
-    pub repair_rounds: Counter,
-    pub cache: Family<ResultLabel, Counter>,
-    pub unsupported: Counter,
-    pub fallbacks: Family<ReasonLabel, Counter>,
-}
-
-impl PlannerMetrics {
-    pub fn register(reg: &MetricsRegistry) -> Self {
-        let m = PlannerMetrics {
-            plans: Family::default(),
-            duration: Family::new_with_constructor(latency_histogram),
-            steps: Histogram::new([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 10.0].into_iter()),
-            validation_failures: Family::default(),
-            repair_rounds: Counter::default(),
-            cache: Family::default(),
-            unsupported: Counter::default(),
-            fallbacks: Family::default(),
-        };
-        reg.register(
-            "planner_plans",
-            "Plan requests by planner and outcome",
-            m.plans.clone(),
-        );
-        reg.register(
-            "planner_plan_duration_seconds",
-            "Time to produce a validated plan, by planner",
-            m.duration.clone(),
-        );
-        reg.register(
-            "planner_plan_steps",
-            "Steps per returned plan",
-            m.steps.clone(),
-        );
-        reg.register(
-            "planner_validation_failures",
-            "Broken validation rules, by rule",
-            m.validation_failures.clone(),
-        );
-        reg.register(
-            "planner_repair_rounds",
-            "LLM repair rounds (validation errors sent back to the model)",
-            m.repair_rounds.clone(),
-        );
-        reg.register(
-            "planner_cache_lookups",
-            "Plan cache lookups by result",
-            m.cache.clone(),
-        );
-        reg.register(
-            "planner_unsupported_goals",
-            "Goals the built-in planner refused",
-            m.unsupported.clone(),
-        );
-        reg.register(
-            "planner_fallbacks",
-            "Falls back from the LLM to the built-in planner, by reason",
-            m.fallbacks.clone(),
-        );
-        m
+octollm_server::metric_set! {
+    pub(crate) struct PlannerMetrics {
+        /// Plan requests by planner and outcome
+        pub plans: Family<PlanLabels, Counter> => "planner_plans",
+        /// Time to produce a validated plan, by planner
+        pub duration: Family<PlannerLabel, Histogram> =
+            Family::new_with_constructor(latency_histogram)
+            => "planner_plan_duration_seconds",
+        /// Steps per returned plan
+        pub steps: Histogram = Histogram::new([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 10.0].into_iter())
+            => "planner_plan_steps",
+        /// Broken validation rules, by rule
+        pub validation_failures: Family<RuleLabel, Counter> => "planner_validation_failures",
+        /// LLM repair rounds (validation errors sent back to the model)
+        pub repair_rounds: Counter => "planner_repair_rounds",
+        /// Plan cache lookups by result
+        pub cache: Family<ResultLabel, Counter> => "planner_cache_lookups",
+        /// Goals the built-in planner refused
+        pub unsupported: Counter => "planner_unsupported_goals",
+        /// Falls back from the LLM to the built-in planner, by reason
+        pub fallbacks: Family<ReasonLabel, Counter> => "planner_fallbacks",
     }
 }

@@ -6,7 +6,9 @@ use axum::{Json, Router};
 use octollm_fake_llm::{FakeLlm, FakeReply};
 use octollm_planner::{app, LlmConfig, PlannerConfig};
 use octollm_server::{ApiKeys, MetricsRegistry, ServiceOptions};
-use octollm_testkit::http::{client, send_json, send_json_or_null, send_text};
+use octollm_testkit::http::{
+    assert_metric_families, client, send_json, send_json_or_null, send_text,
+};
 use serde_json::{json, Value};
 
 async fn serve(router: Router) -> String {
@@ -289,8 +291,7 @@ async fn capabilities_health_and_metrics() {
     );
     let _ = plan(&base, json!({"goal": "Show the date"})).await;
     let (_, metrics) = send_text(client().get(format!("{base}/metrics"))).await;
-    let families = metrics.lines().filter(|l| l.starts_with("# TYPE")).count();
-    assert!(families >= 10, "{families} families:\n{metrics}");
+    assert_metric_families(&metrics, 10);
     assert!(
         metrics.contains("octollm_planner_plans_total{planner=\"builtin\",outcome=\"success\"} 1")
     );

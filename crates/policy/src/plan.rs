@@ -88,6 +88,24 @@ pub struct Rules<'a> {
     pub max_steps: u32,
 }
 
+impl<'a> Rules<'a> {
+    /// Plans of one to `max_steps` steps on any of `registered_arms`, checked
+    /// against `policy` when it is known.
+    pub fn new(
+        policy: Option<&'a ExecPolicy>,
+        registered_arms: &'a BTreeSet<String>,
+        max_steps: u32,
+    ) -> Self {
+        Rules {
+            policy,
+            registered_arms,
+            available_arms: None,
+            min_steps: 1,
+            max_steps,
+        }
+    }
+}
+
 struct Issues(Vec<ValidationIssue>);
 
 impl Issues {

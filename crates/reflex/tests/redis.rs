@@ -4,6 +4,7 @@
 
 mod common;
 
+use octollm_testkit::http::admitted_and_limited;
 use octollm_testkit::redis as test_redis;
 use serde_json::json;
 
@@ -73,35 +74,15 @@ async fn rate_limit_is_shared_between_replicas() {
     cfg.rate_limit_per_second = 0.0001;
     let a = common::start(cfg.clone()).await;
     let b = common::start(cfg).await;
-    let mut handles = Vec::new();
-    for i in 0..30 {
-        let (client, url) = if i % 2 == 0 {
-            (a.client.clone(), a.url.clone())
-        } else {
-            (b.client.clone(), b.url.clone())
-        };
-        handles.push(tokio::spawn(async move {
-            client
-                .post(format!("{url}/process"))
-                .json(&json!({"text": format!("hello {i}"), "user_id": "shared-user"}))
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        }));
-    }
-    let mut ok = 0;
-    let mut limited = 0;
-    for h in handles {
-        match h.await.unwrap() {
-            200 => ok += 1,
-            429 => limited += 1,
-            other => panic!("unexpected status {other}"),
-        }
-    }
+    let urls = [&a.url, &b.url].map(|u| format!("{u}/process"));
+    let counts = admitted_and_limited(
+        &urls,
+        30,
+        |i| json!({"text": format!("hello {i}"), "user_id": "shared-user"}),
+    )
+    .await;
     assert_eq!(
-        (ok, limited),
+        counts,
         (10, 20),
         "two replicas must together admit exactly the burst"
     );

@@ -198,6 +198,14 @@ impl Builder {
     fn block(&mut self, block: Block) {
         self.starts[block as usize] = Some(self.ins.len());
     }
+    /// `block`: a socket's protocol (argument 2) must be the type's default
+    /// (0) or `protocol`, so nothing else rides on an allowed type.
+    fn protocol_block(&mut self, block: Block, protocol: u32) {
+        self.block(block);
+        self.stmt(LD_W_ABS, off_arg(2));
+        self.jump(JEQ, 0, Target::Allow, Target::Next);
+        self.jump(JEQ, protocol, Target::Allow, Target::Eperm);
+    }
 }
 
 /// A program refusing everything: what [`build`] returns if the real one
@@ -283,10 +291,7 @@ fn assemble(allow_udp: bool) -> Option<Vec<sock_filter>> {
     b.jump(JEQ, libc::SOCK_DGRAM as u32, unix_protocol, Next);
     b.jump(JEQ, libc::SOCK_SEQPACKET as u32, unix_protocol, Eperm);
 
-    b.block(Block::UnixProtocol);
-    b.stmt(LD_W_ABS, off_arg(2));
-    b.jump(JEQ, 0, Allow, Next);
-    b.jump(JEQ, libc::AF_UNIX as u32, Allow, Eperm);
+    b.protocol_block(Block::UnixProtocol, libc::AF_UNIX as u32);
 
     b.block(Block::Inet);
     b.stmt(LD_W_ABS, off_arg(1));
@@ -304,16 +309,9 @@ fn assemble(allow_udp: bool) -> Option<Vec<sock_filter>> {
     );
     b.jump(JEQ, libc::SOCK_DGRAM as u32, dgram, Eperm);
 
-    b.block(Block::InetStream);
-    b.stmt(LD_W_ABS, off_arg(2));
-    b.jump(JEQ, 0, Allow, Next);
-    b.jump(JEQ, libc::IPPROTO_TCP as u32, Allow, Eperm);
-
+    b.protocol_block(Block::InetStream, libc::IPPROTO_TCP as u32);
     if allow_udp {
-        b.block(Block::InetDgram);
-        b.stmt(LD_W_ABS, off_arg(2));
-        b.jump(JEQ, 0, Allow, Next);
-        b.jump(JEQ, libc::IPPROTO_UDP as u32, Allow, Eperm);
+        b.protocol_block(Block::InetDgram, libc::IPPROTO_UDP as u32);
     }
 
     b.block(Block::Ioctl);

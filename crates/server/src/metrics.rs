@@ -28,6 +28,91 @@ pub fn latency_histogram() -> Histogram {
     Histogram::new(LATENCY_BUCKETS.into_iter())
 }
 
+/// Declares a service's set of metric families once: each field with its
+/// type, its starting value (`Default::default()` unless given) and the name
+/// it is registered under, so a family cannot be declared without being
+/// registered, or registered under a second name. A field's doc comment is
+/// its help text, so the Rust docs and `/metrics` say the same thing.
+///
+/// The set gets `new()` (the families, in no registry yet), `add_to(&self,
+/// reg)` (registers them; they share their values with `self`) and
+/// `register(reg)` (both at once).
+///
+/// ```
+/// use prometheus_client::metrics::counter::Counter;
+/// use prometheus_client::metrics::histogram::Histogram;
+///
+/// octollm_server::metric_set! {
+///     pub struct DemoMetrics {
+///         /// Hits
+///         pub hits: Counter => "demo_hits",
+///         /// Time per hit
+///         pub seconds: Histogram = octollm_server::metrics::latency_histogram()
+///             => "demo_seconds",
+///     }
+/// }
+///
+/// let reg = octollm_server::MetricsRegistry::new("demo");
+/// let m = DemoMetrics::register(&reg);
+/// m.hits.inc();
+/// let text = reg.render();
+/// assert!(text.contains("# HELP octollm_demo_hits Hits.\n"), "{text}");
+/// assert!(text.contains("octollm_demo_hits_total 1"));
+/// ```
+#[macro_export]
+macro_rules! metric_set {
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident {
+            $(
+                $(#[doc = $help:literal])+
+                $fvis:vis $field:ident : $ty:ty $(= $init:expr)? => $metric:literal
+            ),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone)]
+        $vis struct $name {
+            $($(#[doc = $help])+ $fvis $field: $ty,)*
+        }
+
+        impl ::std::default::Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl $name {
+            /// The families, not yet in any registry.
+            $vis fn new() -> Self {
+                $name {
+                    $($field: $crate::metric_set!(@init $($init)?),)*
+                }
+            }
+
+            /// Adds the families to `reg` (they share their values with `self`).
+            $vis fn add_to(&self, reg: &$crate::MetricsRegistry) {
+                $(reg.register($metric, concat!($($help),+).trim(), self.$field.clone());)*
+            }
+
+            /// The families, added to `reg`.
+            // A set created before its registry exists uses `new` and `add_to` only.
+            #[allow(dead_code)]
+            $vis fn register(reg: &$crate::MetricsRegistry) -> Self {
+                let m = Self::new();
+                m.add_to(reg);
+                m
+            }
+        }
+    };
+    (@init) => {
+        ::std::default::Default::default()
+    };
+    (@init $init:expr) => {
+        $init
+    };
+}
+
 /// The registry every metric of one service lives in, prefixed `octollm_`.
 #[derive(Clone)]
 pub struct MetricsRegistry {
@@ -123,37 +208,16 @@ struct RouteLabels {
     route: String,
 }
 
-/// Request count, latency and concurrency, by route template.
-#[derive(Clone)]
-pub struct HttpMetrics {
-    requests: Family<RequestLabels, Counter>,
-    latency: Family<RouteLabels, Histogram>,
-    in_flight: Gauge,
-}
-
-impl HttpMetrics {
-    pub fn register(reg: &MetricsRegistry) -> Self {
-        let m = HttpMetrics {
-            requests: Family::default(),
-            latency: Family::new_with_constructor(latency_histogram),
-            in_flight: Gauge::default(),
-        };
-        reg.register(
-            "http_requests",
-            "HTTP requests by route template, method and status",
-            m.requests.clone(),
-        );
-        reg.register(
-            "http_request_duration_seconds",
-            "HTTP request latency by route template",
-            m.latency.clone(),
-        );
-        reg.register(
-            "http_requests_in_flight",
-            "HTTP requests being served",
-            m.in_flight.clone(),
-        );
-        m
+metric_set! {
+    /// Request count, latency and concurrency, by route template.
+    pub struct HttpMetrics {
+        /// HTTP requests by route template, method and status
+        requests: Family<RequestLabels, Counter> => "http_requests",
+        /// HTTP request latency by route template
+        latency: Family<RouteLabels, Histogram> = Family::new_with_constructor(latency_histogram)
+            => "http_request_duration_seconds",
+        /// HTTP requests being served
+        in_flight: Gauge => "http_requests_in_flight",
     }
 }
 

@@ -66,3 +66,39 @@ pub async fn wait_for_success(url: &str, timeout: Duration) {
     }
     panic!("{url} did not answer with success within {timeout:?}");
 }
+
+/// Fails unless the Prometheus exposition `text` has at least `at_least`
+/// metric families (one `# TYPE` line each).
+pub fn assert_metric_families(text: &str, at_least: usize) {
+    let families = text.lines().filter(|l| l.starts_with("# TYPE")).count();
+    assert!(
+        families >= at_least,
+        "{families} metric families, want {at_least} or more:\n{text}"
+    );
+}
+
+/// POSTs `body(i)` to `urls[i % urls.len()]` for every `i` in `0..n`, all at
+/// once, as one client spread over replicas: how many were admitted (200)
+/// and how many rate-limited (429). Any other answer fails the test.
+pub async fn admitted_and_limited(
+    urls: &[String],
+    n: usize,
+    body: impl Fn(usize) -> Value,
+) -> (usize, usize) {
+    let client = client();
+    let sends: Vec<_> = (0..n)
+        .map(|i| {
+            let req = client.post(&urls[i % urls.len()]).json(&body(i));
+            tokio::spawn(async move { req.send().await.expect("POST").status().as_u16() })
+        })
+        .collect();
+    let (mut admitted, mut limited) = (0, 0);
+    for send in sends {
+        match send.await.expect("request task") {
+            200 => admitted += 1,
+            429 => limited += 1,
+            s => panic!("unexpected status {s}"),
+        }
+    }
+    (admitted, limited)
+}

@@ -13,6 +13,9 @@
 //! - [`tls`] (feature `tls`): a loopback HTTPS server with a test CA.
 //! - [`http`] (feature `http`): free ports, readiness polling and the
 //!   "send, then status and body" shorthand every API test uses.
+//! - [`plan`] (feature `plan`): plans and steps built by hand.
+//! - [`postgres`] (feature `postgres`): the test database and a scratch
+//!   schema per test.
 //!
 //! Everything here panics on failure: a helper that cannot do its job must
 //! fail the test, never let it pass without checking.
@@ -22,6 +25,10 @@
 pub mod cgroup;
 #[cfg(feature = "http")]
 pub mod http;
+#[cfg(feature = "plan")]
+pub mod plan;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod procs;
 pub mod programs;
 #[cfg(feature = "redis")]
@@ -29,8 +36,25 @@ pub mod redis;
 #[cfg(feature = "tls")]
 pub mod tls;
 
+use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Runs `cmd` to its end and fails the test, naming `what` and showing both
+/// streams, unless it exits successfully.
+pub fn run_ok(cmd: &mut Command, what: &str) -> Output {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: cannot run: {e}"));
+    assert!(
+        out.status.success(),
+        "{what}: {}\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
 
 static NEXT: AtomicU64 = AtomicU64::new(0);
 

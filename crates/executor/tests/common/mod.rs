@@ -83,6 +83,13 @@ impl Server {
         self.shell("python3", &["-c", code]).await
     }
 
+    /// Runs a Python program inside the sandbox: the answer and its output.
+    pub async fn python_out(&self, code: &str) -> (Value, String) {
+        let (_, v) = self.python(code).await;
+        let out = output(&v).to_string();
+        (v, out)
+    }
+
     pub fn audit_path(&self) -> PathBuf {
         self.config.audit_path()
     }

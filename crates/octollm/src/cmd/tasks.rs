@@ -64,6 +64,17 @@ fn failed(out: &mut dyn Write, e: &ClientError) -> u8 {
     exit_code(e)
 }
 
+/// `--json`: the answer on one line.
+fn print_json(out: &mut dyn Write, answer: &impl serde::Serialize) -> u8 {
+    match serde_json::to_value(answer) {
+        Ok(v) => {
+            let _ = writeln!(out, "{v}");
+            0
+        }
+        Err(e) => failed(out, &ClientError::Unexpected(e.to_string())),
+    }
+}
+
 /// `tasks list`.
 pub async fn list(
     url: &str,
@@ -74,13 +85,7 @@ pub async fn list(
 ) -> u8 {
     let res = async { client(url)?.list(status, Some(limit), None).await }.await;
     match res {
-        Ok(l) if json_output => match serde_json::to_value(&l) {
-            Ok(v) => {
-                let _ = writeln!(out, "{v}");
-                0
-            }
-            Err(e) => failed(out, &ClientError::Unexpected(e.to_string())),
-        },
+        Ok(l) if json_output => print_json(out, &l),
         Ok(l) => {
             task::table(out, &l);
             0
@@ -118,13 +123,7 @@ pub async fn show(url: &str, id: &str, json_output: bool, out: &mut dyn Write) -
 pub async fn cancel(url: &str, id: &str, json_output: bool, out: &mut dyn Write) -> u8 {
     let res = async { client(url)?.cancel(id).await }.await;
     match res {
-        Ok(r) if json_output => match serde_json::to_value(&r) {
-            Ok(v) => {
-                let _ = writeln!(out, "{v}");
-                0
-            }
-            Err(e) => failed(out, &ClientError::Unexpected(e.to_string())),
-        },
+        Ok(r) if json_output => print_json(out, &r),
         Ok(r) => {
             let _ = writeln!(out, "{} {}", r.status, r.message);
             0

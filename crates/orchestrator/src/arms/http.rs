@@ -113,6 +113,21 @@ fn transient_status(s: StatusCode) -> bool {
 }
 
 impl HttpArm {
+    /// POSTs `req` to `path` and reads a 2xx answer as `T`; the screening and
+    /// planning calls are nothing more.
+    fn call<'a, R, T>(
+        &'a self,
+        path: &'static str,
+        req: &'a R,
+        timeout: Duration,
+    ) -> ArmFuture<'a, Attempt<T>>
+    where
+        R: Serialize + Sync,
+        T: DeserializeOwned + 'a,
+    {
+        Box::pin(async move { Ok(self.post(path, req, timeout).await?.decode()) })
+    }
+
     pub fn new(transport: Transport, url: &str) -> HttpArm {
         HttpArm {
             transport,
@@ -215,39 +230,26 @@ impl Arm for HttpArm {
 }
 
 impl ScreenArm for HttpArm {
-    fn screen(
-        &self,
-        req: &ProcessRequest,
+    fn screen<'a>(
+        &'a self,
+        req: &'a ProcessRequest,
         timeout: Duration,
-    ) -> ArmFuture<'_, Attempt<ProcessResponse>> {
-        let req = req.clone();
-        Box::pin(async move {
-            Ok(self
-                .post("/api/v1/reflex/process", &req, timeout)
-                .await?
-                .decode())
-        })
+    ) -> ArmFuture<'a, Attempt<ProcessResponse>> {
+        self.call("/api/v1/reflex/process", req, timeout)
     }
 
-    fn screen_batch(
-        &self,
-        req: &BatchRequest,
+    fn screen_batch<'a>(
+        &'a self,
+        req: &'a BatchRequest,
         timeout: Duration,
-    ) -> ArmFuture<'_, Attempt<BatchResponse>> {
-        let req = req.clone();
-        Box::pin(async move {
-            Ok(self
-                .post("/api/v1/reflex/batch", &req, timeout)
-                .await?
-                .decode())
-        })
+    ) -> ArmFuture<'a, Attempt<BatchResponse>> {
+        self.call("/api/v1/reflex/batch", req, timeout)
     }
 }
 
 impl PlanArm for HttpArm {
-    fn plan(&self, req: &PlanRequest, timeout: Duration) -> ArmFuture<'_, Attempt<Plan>> {
-        let req = req.clone();
-        Box::pin(async move { Ok(self.post("/api/v1/plan", &req, timeout).await?.decode()) })
+    fn plan<'a>(&'a self, req: &'a PlanRequest, timeout: Duration) -> ArmFuture<'a, Attempt<Plan>> {
+        self.call("/api/v1/plan", req, timeout)
     }
 }
 
@@ -273,14 +275,13 @@ impl Default for HttpCaps {
 }
 
 impl ToolArm for HttpArm {
-    fn execute(
-        &self,
-        req: &ExecuteRequest,
+    fn execute<'a>(
+        &'a self,
+        req: &'a ExecuteRequest,
         timeout: Duration,
-    ) -> ArmFuture<'_, Attempt<ExecReply>> {
-        let req = req.clone();
+    ) -> ArmFuture<'a, Attempt<ExecReply>> {
         Box::pin(async move {
-            let raw = self.post("/api/v1/execute", &req, timeout).await?;
+            let raw = self.post("/api/v1/execute", req, timeout).await?;
             let status = raw.status.as_u16();
             // The executor answers its refusals in the seed's shape; the
             // shared layers (auth, body limits) answer with the envelope.

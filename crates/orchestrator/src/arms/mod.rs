@@ -93,26 +93,31 @@ pub trait Arm: Send + Sync {
     fn health(&self) -> ArmFuture<'_, Health>;
 }
 
+// A call's future borrows its request as long as the arm, so no arm copies
+// the request to send it.
 pub trait ScreenArm: Arm {
-    fn screen(
-        &self,
-        req: &ProcessRequest,
+    fn screen<'a>(
+        &'a self,
+        req: &'a ProcessRequest,
         timeout: Duration,
-    ) -> ArmFuture<'_, Attempt<ProcessResponse>>;
-    fn screen_batch(
-        &self,
-        req: &BatchRequest,
+    ) -> ArmFuture<'a, Attempt<ProcessResponse>>;
+    fn screen_batch<'a>(
+        &'a self,
+        req: &'a BatchRequest,
         timeout: Duration,
-    ) -> ArmFuture<'_, Attempt<BatchResponse>>;
+    ) -> ArmFuture<'a, Attempt<BatchResponse>>;
 }
 
 pub trait PlanArm: Arm {
-    fn plan(&self, req: &PlanRequest, timeout: Duration) -> ArmFuture<'_, Attempt<Plan>>;
+    fn plan<'a>(&'a self, req: &'a PlanRequest, timeout: Duration) -> ArmFuture<'a, Attempt<Plan>>;
 }
 
 pub trait ToolArm: Arm {
-    fn execute(&self, req: &ExecuteRequest, timeout: Duration)
-        -> ArmFuture<'_, Attempt<ExecReply>>;
+    fn execute<'a>(
+        &'a self,
+        req: &'a ExecuteRequest,
+        timeout: Duration,
+    ) -> ArmFuture<'a, Attempt<ExecReply>>;
     /// What the arm will run, when it can say; plans are checked against it.
     fn policy(&self) -> ArmFuture<'_, Option<ExecPolicy>>;
 }

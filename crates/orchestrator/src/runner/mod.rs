@@ -18,6 +18,8 @@ mod schedule;
 mod step;
 mod verify;
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -134,6 +136,26 @@ impl Ctx {
             // Events are progress reports; losing one must not fail the task.
             self.core.metrics.store_errors.inc();
             tracing::warn!(task_id = %self.task_id, error = %e, "event not recorded");
+        }
+    }
+
+    /// The `on_retry` hook of an arm call: one `kind` event per retry, with
+    /// `fields` and the attempt, the error and the delay before the next.
+    pub fn retry_events(
+        self: &Arc<Self>,
+        kind: &'static str,
+        status: TaskStatus,
+        step: Option<u32>,
+        fields: Value,
+    ) -> impl FnMut(u32, String, Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        let ctx = Arc::clone(self);
+        move |attempt, error, delay| {
+            let ctx = Arc::clone(&ctx);
+            let mut data = fields.clone();
+            data["attempt"] = attempt.into();
+            data["error"] = error.into();
+            data["delay_ms"] = (delay.as_millis() as u64).into();
+            Box::pin(async move { ctx.event(kind, status, step, data).await })
         }
     }
 }

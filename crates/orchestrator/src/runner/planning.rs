@@ -39,7 +39,6 @@ impl Runner {
                 None,
             )));
         };
-        let ctx = self.ctx.clone();
         let reply = core
             .arms
             .call(
@@ -47,18 +46,12 @@ impl Runner {
                 core.config.arm_timeout(),
                 Some(self.ctx.deadline),
                 |timeout| planner.plan(&req, timeout),
-                |attempt, error, delay| {
-                    let ctx = ctx.clone();
-                    async move {
-                        ctx.event(
-                            "task.retrying",
-                            TaskStatus::Planning,
-                            None,
-                            json!({"arm": "planner", "attempt": attempt, "error": error, "delay_ms": delay.as_millis() as u64}),
-                        )
-                        .await;
-                    }
-                },
+                self.ctx.retry_events(
+                    "task.retrying",
+                    TaskStatus::Planning,
+                    None,
+                    json!({"arm": "planner"}),
+                ),
             )
             .await;
         let plan = match reply {
@@ -131,13 +124,7 @@ impl Runner {
             None => None,
         };
         let registered: BTreeSet<String> = tool_arms.iter().cloned().collect();
-        let rules = Rules {
-            policy: policy.as_ref(),
-            registered_arms: &registered,
-            available_arms: None,
-            min_steps: 1,
-            max_steps: MAX_PLAN_STEPS,
-        };
+        let rules = Rules::new(policy.as_ref(), &registered, MAX_PLAN_STEPS);
         let issues = validate(plan, &rules);
         if issues.is_empty() {
             return Ok(());

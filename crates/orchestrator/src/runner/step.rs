@@ -242,9 +242,6 @@ async fn execute(
         req.capability_token = Some(token);
     }
     req.timeout_seconds = Some((step_timeout * 1000.0).floor() / 1000.0);
-    let hook_ctx = ctx.clone();
-    let no = spec.no;
-    let arm_name = spec.arm.clone();
     let reply = core
         .arms
         .call(
@@ -252,19 +249,12 @@ async fn execute(
             Duration::from_secs_f64(step_timeout + 5.0),
             Some(ctx.deadline),
             |timeout| arm.execute(&req, timeout),
-            move |attempt, error, delay| {
-                let ctx = hook_ctx.clone();
-                let arm = arm_name.clone();
-                async move {
-                    ctx.event(
-                        "step.retrying",
-                        TaskStatus::Executing,
-                        Some(no),
-                        json!({"step": no, "arm": arm, "attempt": attempt, "error": error, "delay_ms": delay.as_millis() as u64}),
-                    )
-                    .await;
-                }
-            },
+            ctx.retry_events(
+                "step.retrying",
+                TaskStatus::Executing,
+                Some(spec.no),
+                json!({"step": spec.no, "arm": spec.arm}),
+            ),
         )
         .await;
     let reply = match reply {

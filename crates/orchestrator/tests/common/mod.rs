@@ -13,8 +13,8 @@ use octollm_orchestrator::OrchestratorConfig;
 use octollm_planner::{LlmConfig, PlannerConfig};
 use octollm_server::{ApiKeys, MetricsRegistry, ServiceOptions};
 use octollm_testkit::http::send_json_or_null;
+use octollm_testkit::postgres as test_pg;
 use serde_json::{json, Value};
-use sqlx::Executor;
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
@@ -43,11 +43,6 @@ pub async fn serve(router: axum::Router) -> String {
     format!("http://{addr}")
 }
 
-pub fn pg_base_url() -> String {
-    std::env::var("OCTOLLM_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
-}
-
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Kind {
     Sqlite,
@@ -69,13 +64,7 @@ impl Db {
         std::fs::create_dir_all(&dir).unwrap();
         let schema = format!("orch_test_{t}");
         if kind == Kind::Postgres {
-            let pool = sqlx::PgPool::connect(&pg_base_url())
-                .await
-                .expect("PostgreSQL must be reachable at OCTOLLM_TEST_DATABASE_URL");
-            pool.execute(format!("CREATE SCHEMA {schema}").as_str())
-                .await
-                .unwrap();
-            pool.close().await;
+            test_pg::create_schema(&schema).await;
         }
         Db { kind, dir, schema }
     }
@@ -83,11 +72,7 @@ impl Db {
     pub fn database_url(&self) -> String {
         match self.kind {
             Kind::Sqlite => String::new(),
-            Kind::Postgres => {
-                let base = pg_base_url();
-                let sep = if base.contains('?') { '&' } else { '?' };
-                format!("{base}{sep}options=-c%20search_path%3D{}", self.schema)
-            }
+            Kind::Postgres => test_pg::schema_url(&self.schema),
         }
     }
 
@@ -126,14 +111,7 @@ impl Drop for Db {
                     .enable_all()
                     .build()
                     .unwrap();
-                rt.block_on(async {
-                    if let Ok(pool) = sqlx::PgPool::connect(&pg_base_url()).await {
-                        let _ = pool
-                            .execute(format!("DROP SCHEMA IF EXISTS {schema} CASCADE").as_str())
-                            .await;
-                        pool.close().await;
-                    }
-                });
+                rt.block_on(test_pg::drop_schema(&schema));
             })
             .join();
         }

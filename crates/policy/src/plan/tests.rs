@@ -1,41 +1,9 @@
 use std::collections::BTreeSet;
 
-use octollm_types::plan::{Plan, PlanStep, ToolCall};
+use octollm_testkit::plan::{plan, shell, step};
+use octollm_types::plan::{Plan, ToolCall};
 
 use super::*;
-
-fn shell(command: &str, args: &[&str], stdin: Option<&str>) -> ToolCall {
-    ToolCall::Shell {
-        command: command.into(),
-        args: args.iter().map(|s| s.to_string()).collect(),
-        stdin: stdin.map(str::to_string),
-    }
-}
-
-fn step(no: u32, arm: &str, call: Option<ToolCall>, deps: &[u32]) -> PlanStep {
-    PlanStep {
-        step: no,
-        action: format!("step {no}"),
-        required_arm: arm.into(),
-        tool_call: call,
-        acceptance_criteria: vec![],
-        depends_on: deps.to_vec(),
-        estimated_cost_tier: 1,
-        estimated_duration_seconds: 5,
-    }
-}
-
-fn plan(steps: Vec<PlanStep>) -> Plan {
-    Plan {
-        plan: steps,
-        rationale: String::new(),
-        confidence: 0.9,
-        total_estimated_duration: 5,
-        complexity_score: 0.1,
-        planner: "test".into(),
-        usage: Default::default(),
-    }
-}
 
 fn rules_of(f: impl FnOnce(&Rules<'_>) -> Vec<&'static str>) -> Vec<&'static str> {
     let policy = ExecPolicy {
@@ -44,13 +12,7 @@ fn rules_of(f: impl FnOnce(&Rules<'_>) -> Vec<&'static str>) -> Vec<&'static str
         allow_plain_http: false,
     };
     let arms: BTreeSet<String> = ["executor".to_string()].into();
-    let rules = Rules {
-        policy: Some(&policy),
-        registered_arms: &arms,
-        available_arms: None,
-        min_steps: 1,
-        max_steps: 7,
-    };
+    let rules = Rules::new(Some(&policy), &arms, 7);
     f(&rules)
 }
 

@@ -45,6 +45,12 @@ pub async fn start_with(config: ReflexConfig, api_keys: ApiKeys, body_limit: usi
 }
 
 impl Server {
+    /// `POST /api/v1/reflex/process`: the status and the body.
+    pub async fn process(&self, body: serde_json::Value) -> (u16, serde_json::Value) {
+        let (status, body, _) = self.post("/api/v1/reflex/process", body).await;
+        (status, body)
+    }
+
     pub async fn post(
         &self,
         path: &str,
