@@ -202,19 +202,14 @@ async fn get(url: &str) -> (u16, Value) {
 async fn run_task(orchestrator: &str, body: Value) -> Value {
     let (status, accepted) = post(&format!("{orchestrator}/api/v1/tasks"), body).await;
     assert_eq!(status, 202, "{accepted}");
-    let id = accepted["task_id"].as_str().unwrap().to_string();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let (_, task) = get(&format!("{orchestrator}/api/v1/tasks/{id}")).await;
-        if matches!(
-            task["status"].as_str(),
-            Some("completed" | "failed" | "cancelled")
-        ) {
-            return task;
-        }
-        assert!(Instant::now() < deadline, "task did not finish: {task}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let id = accepted["task_id"].as_str().unwrap();
+    octollm_testkit::http::wait_task(
+        &reqwest::Client::new(),
+        orchestrator,
+        id,
+        Duration::from_secs(60),
+    )
+    .await
 }
 
 /// A tiny HTTPS server on loopback (certificate for `localhost`) answering

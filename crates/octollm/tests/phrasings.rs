@@ -11,9 +11,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use octollm_testkit::http::{free_port, send_json_or_null, wait_for_success};
+use octollm_testkit::http::{free_port, send_json_or_null, wait_for_success, wait_task};
 use octollm_testkit::unique_name;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -179,19 +179,8 @@ async fn run(client: &reqwest::Client, url: &str, goal: &str) -> Value {
     if status != 202 {
         return json!({"status": "rejected", "http": status, "body": accepted});
     }
-    let id = accepted["task_id"].as_str().unwrap().to_string();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let (_, task) = send_json_or_null(client.get(format!("{url}/api/v1/tasks/{id}"))).await;
-        if matches!(
-            task["status"].as_str(),
-            Some("completed" | "failed" | "cancelled")
-        ) {
-            return task;
-        }
-        assert!(Instant::now() < deadline, "{goal:?} did not finish: {task}");
-        tokio::time::sleep(Duration::from_millis(40)).await;
-    }
+    let id = accepted["task_id"].as_str().unwrap();
+    wait_task(client, url, id, Duration::from_secs(60)).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

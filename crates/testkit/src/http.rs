@@ -102,3 +102,29 @@ pub async fn admitted_and_limited(
     }
     (admitted, limited)
 }
+
+/// Polls task `id` on the orchestrator at `orchestrator` until it ends
+/// (completed, failed or cancelled); its final JSON. Panics after `timeout`.
+pub async fn wait_task(
+    client: &reqwest::Client,
+    orchestrator: &str,
+    id: &str,
+    timeout: Duration,
+) -> Value {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let (_, task) =
+            send_json_or_null(client.get(format!("{orchestrator}/api/v1/tasks/{id}"))).await;
+        if matches!(
+            task["status"].as_str(),
+            Some("completed" | "failed" | "cancelled")
+        ) {
+            return task;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "task {id} did not finish: {task}"
+        );
+        tokio::time::sleep(Duration::from_millis(40)).await;
+    }
+}

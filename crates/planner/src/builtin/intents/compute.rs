@@ -136,18 +136,29 @@ fn nth_line(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
         c.mark(i);
     }
     let src = line_source(c, ctx)?;
+    on_lines(NTH_LINE, vec![n.to_string()], src, |what| {
+        (
+            format!("Show line {n} of {what}"),
+            "Output is the requested line",
+        )
+    })
+}
+
+/// A line program's step: on the file `src` (its last argument), or on the
+/// previous step's output when there is none. `describe` gets what is read.
+fn on_lines(
+    program: &str,
+    mut args: Vec<String>,
+    src: Option<String>,
+    describe: impl FnOnce(&str) -> (String, &'static str),
+) -> Outcome {
     let what = src
         .clone()
         .unwrap_or_else(|| "the previous step's output".into());
-    let mut args = vec![n.to_string()];
+    let (action, criterion) = describe(&what);
     let piped = src.is_none();
     args.extend(src);
-    let mut spec = python(
-        NTH_LINE,
-        args,
-        format!("Show line {n} of {what}"),
-        &["Output is the requested line"],
-    );
+    let mut spec = python(program, args, action, &[criterion]);
     spec.piped = piped;
     Ok(Some(vec![spec]))
 }
@@ -174,24 +185,17 @@ fn reversed_lines(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
         }
     }
     let src = line_source(c, ctx)?;
-    let what = src
-        .clone()
-        .unwrap_or_else(|| "the previous step's output".into());
     let picked = match which {
         ("all", _) => "The lines".to_string(),
         (name, n) => format!("The {name} {n} lines"),
     };
-    let mut args = vec![which.0.to_string(), which.1.to_string()];
-    let piped = src.is_none();
-    args.extend(src);
-    let mut spec = python(
-        REVERSED_LINES,
-        args,
-        format!("{picked} of {what}, in reverse order"),
-        &["Output holds the requested lines"],
-    );
-    spec.piped = piped;
-    Ok(Some(vec![spec]))
+    let args = vec![which.0.to_string(), which.1.to_string()];
+    on_lines(REVERSED_LINES, args, src, |what| {
+        (
+            format!("{picked} of {what}, in reverse order"),
+            "Output holds the requested lines",
+        )
+    })
 }
 
 /// "The numbers from 1 to 5", "count from 10 down to 1", "integers between 3 and 9".
