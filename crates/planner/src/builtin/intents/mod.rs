@@ -22,6 +22,7 @@ mod list;
 mod literal;
 mod read;
 mod sort;
+mod text;
 
 use std::collections::BTreeSet;
 
@@ -43,6 +44,7 @@ use list::list;
 use literal::{echo, literal};
 use read::read;
 use sort::sort;
+use text::{mentions, transform, MENTIONS_VOCAB, TEXT_VOCAB};
 
 /// A step before numbering. `piped` steps read the previous step's output.
 #[derive(Debug, Clone, PartialEq)]
@@ -82,6 +84,8 @@ pub const INTENTS: &[Intent] = &[
             "eval",
         ],
     ),
+    (transform, TEXT_VOCAB),
+    (mentions, MENTIONS_VOCAB),
     (
         compute,
         &[

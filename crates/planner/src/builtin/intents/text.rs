@@ -1,0 +1,239 @@
+//! Goals about a given text or a file's content that no allowlisted command
+//! answers exactly: "'hello' in uppercase", "the sha256 of 'abc'", "encode
+//! 'hi' in base64", "does /etc/passwd mention root?".
+//!
+//! Like `compute.rs`, every program is a constant and the goal's values go
+//! in as arguments. Each family is its own intent so that its words (say
+//! "convert", "encode") are understood only when this shape matched.
+
+use crate::builtin::clause::Clause;
+
+use super::{dir_like, file_like, shell, Ctx, Outcome};
+
+/// Transform `argv[3]` (the text, or with `argv[2]` = `file` the file at
+/// that path) by mode `argv[1]`.
+const TRANSFORM: &str = r#"import sys, base64, hashlib
+mode, kind, value = sys.argv[1], sys.argv[2], sys.argv[3]
+data = open(value, "rb").read() if kind == "file" else value.encode()
+text = data.decode("utf-8", errors="replace")
+if mode == "upper": print(text.upper())
+elif mode == "lower": print(text.lower())
+elif mode == "title": print(text.title())
+elif mode == "reverse": print(text[::-1])
+elif mode == "length": print(len(text))
+elif mode == "base64": print(base64.b64encode(data).decode())
+elif mode == "unbase64": print(base64.b64decode(data, validate=True).decode("utf-8"))
+elif mode == "hex": print(data.hex())
+elif mode == "unhex": print(bytes.fromhex(text.strip()).decode("utf-8"))
+elif mode == "sha256": print(hashlib.sha256(data).hexdigest())
+elif mode == "md5": print(hashlib.md5(data).hexdigest())
+else: sys.exit(f"unknown mode {mode}")
+"#;
+
+/// `yes` when the file `argv[1]` holds the text `argv[2]` (case-sensitive),
+/// otherwise `no`.
+const MENTIONS: &str = r#"import sys
+data = open(sys.argv[1], encoding="utf-8", errors="replace").read()
+print("yes" if sys.argv[2] in data else "no")
+"#;
+
+pub const TEXT_VOCAB: &[&str] = &[
+    "uppercase",
+    "upper",
+    "case",
+    "lowercase",
+    "lower",
+    "title",
+    "titlecase",
+    "capitals",
+    "capital",
+    "letters",
+    "reverse",
+    "reversed",
+    "backwards",
+    "length",
+    "long",
+    "base64",
+    "encode",
+    "encoded",
+    "encoding",
+    "decode",
+    "decoded",
+    "hex",
+    "hexadecimal",
+    "sha256",
+    "sha-256",
+    "md5",
+    "hash",
+    "checksum",
+    "digest",
+    "convert",
+    "make",
+    "turn",
+    "into",
+    "as",
+    "text",
+    "string",
+    "word",
+    "phrase",
+    "compute",
+    "calculate",
+    "what",
+    "what's",
+    "whats",
+    "is",
+    "print",
+    "show",
+    "give",
+    "get",
+    "display",
+    "file",
+    "contents",
+    "content",
+];
+
+pub const MENTIONS_VOCAB: &[&str] = &[
+    "does", "do", "mention", "mentions", "contain", "contains", "include", "includes", "word",
+    "text", "string",
+];
+
+fn python(program: &str, args: Vec<String>, action: String, criteria: &[&str]) -> super::Spec {
+    let mut argv = vec!["-c".to_string(), program.to_string()];
+    argv.extend(args);
+    shell("python3", argv, action, criteria)
+}
+
+/// The transform a clause asks for, if it names exactly one.
+fn mode(c: &Clause<'_>) -> Option<&'static str> {
+    let decode = c.has(&["decode", "decoded"]);
+    let modes = [
+        (c.has(&["uppercase", "capitals", "upper"]), "upper"),
+        (c.has(&["lowercase", "lower"]), "lower"),
+        (c.has(&["title", "titlecase"]), "title"),
+        (c.has(&["reverse", "reversed", "backwards"]), "reverse"),
+        (
+            c.has(&["length"]) || c.has_phrase(&["how", "long"]),
+            "length",
+        ),
+        (
+            c.has(&["base64"]),
+            if decode { "unbase64" } else { "base64" },
+        ),
+        (
+            c.has(&["hex", "hexadecimal"]),
+            if decode { "unhex" } else { "hex" },
+        ),
+        (c.has(&["sha256", "sha-256"]), "sha256"),
+        (c.has(&["md5"]), "md5"),
+    ];
+    let mut named = modes.iter().filter(|(on, _)| *on).map(|(_, m)| *m);
+    let first = named.next()?;
+    // Two transforms in one clause ("uppercase and reversed") is a
+    // pipeline this shape does not build.
+    named.next().is_none().then_some(first)
+}
+
+/// "'hello' in uppercase", "the sha256 of 'abc'", "md5 of /etc/passwd".
+pub(super) fn transform(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
+    let Some(mode) = mode(c) else {
+        return Ok(None);
+    };
+    let quoted = c.quoted();
+    let paths = c.paths();
+    let (kind, value, index) = match (quoted.as_slice(), paths.as_slice()) {
+        ([q], []) => ("text", c.text(*q).to_string(), *q),
+        // Only hashes and encodings make sense of a file's bytes.
+        ([], [p])
+            if file_like(c.text(*p))
+                && !dir_like(c.text(*p))
+                && matches!(mode, "sha256" | "md5" | "base64" | "hex" | "length") =>
+        {
+            ("file", c.text(*p).to_string(), *p)
+        }
+        _ => return Ok(None),
+    };
+    if !ctx.allowed.contains("python3") {
+        return Err("this needs python3, which is not in the executor's allowlist".into());
+    }
+    c.mark(index);
+    for i in 0..c.len() {
+        if c.is_word(i) && TEXT_VOCAB.contains(&c.word(i)) {
+            c.mark(i);
+        }
+    }
+    let what = if kind == "file" {
+        format!("the content of {value}")
+    } else {
+        let shown: String = value.chars().take(40).collect();
+        format!("'{shown}'")
+    };
+    let label = match mode {
+        "upper" => "in uppercase",
+        "lower" => "in lowercase",
+        "title" => "in title case",
+        "reverse" => "reversed",
+        "length" => "length in characters",
+        "base64" => "base64-encoded",
+        "unbase64" => "base64-decoded",
+        "hex" => "hex-encoded",
+        "unhex" => "hex-decoded",
+        "sha256" => "SHA-256",
+        _ => "MD5",
+    };
+    Ok(Some(vec![python(
+        TRANSFORM,
+        vec![mode.to_string(), kind.to_string(), value],
+        format!("Show {what}, {label}"),
+        &["Output is the transformed text"],
+    )]))
+}
+
+/// "Does /etc/passwd mention root?", "does FILE contain 'x'?": yes or no.
+pub(super) fn mentions(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
+    if !matches!(c.verb_word(), "does" | "do") {
+        return Ok(None);
+    }
+    let Some(cue) = c.find(
+        &[
+            "mention", "mentions", "contain", "contains", "include", "includes",
+        ],
+        0,
+    ) else {
+        return Ok(None);
+    };
+    let paths = c.paths();
+    let [p] = paths.as_slice() else {
+        return Ok(None);
+    };
+    if !file_like(c.text(*p)) || dir_like(c.text(*p)) {
+        return Ok(None);
+    }
+    // The text: the one quoted value, or the one word after the cue
+    // ("the word" / "the text" allowed in between).
+    let quoted = c.quoted();
+    let target = match quoted.as_slice() {
+        [q] => *q,
+        [] => {
+            let k = c.skip(cue + 1, &["the", "word", "text", "string"], 0);
+            if k + 1 != c.len() || !c.is_word(k) {
+                return Ok(None);
+            }
+            k
+        }
+        _ => return Ok(None),
+    };
+    if !ctx.allowed.contains("python3") {
+        return Err("this needs python3, which is not in the executor's allowlist".into());
+    }
+    let file = c.text(*p).to_string();
+    let text = c.text(target).to_string();
+    for i in [*p, target, cue, c.verb] {
+        c.mark(i);
+    }
+    Ok(Some(vec![python(
+        MENTIONS,
+        vec![file.clone(), text.clone()],
+        format!("Answer yes or no: does {file} contain '{text}' (case-sensitive)?"),
+        &["Output is yes or no"],
+    )]))
+}
