@@ -85,7 +85,8 @@ fn ordinal(w: &str) -> Option<u32> {
     None
 }
 
-fn python(program: &str, args: Vec<String>, action: String, criteria: &[&str]) -> Spec {
+/// A step running one of the fixed programs with `args` as its argv.
+pub(super) fn python(program: &str, args: Vec<String>, action: String, criteria: &[&str]) -> Spec {
     let mut argv = vec!["-c".to_string(), program.to_string()];
     argv.extend(args);
     shell("python3", argv, action, criteria)

@@ -8,7 +8,8 @@
 
 use crate::builtin::clause::Clause;
 
-use super::{dir_like, file_like, shell, Ctx, Outcome};
+use super::compute::python;
+use super::{dir_like, file_like, Ctx, Outcome};
 
 /// Transform `argv[3]` (the text, or with `argv[2]` = `file` the file at
 /// that path) by mode `argv[1]`.
@@ -96,12 +97,6 @@ pub const MENTIONS_VOCAB: &[&str] = &[
     "does", "do", "mention", "mentions", "contain", "contains", "include", "includes", "word",
     "text", "string",
 ];
-
-fn python(program: &str, args: Vec<String>, action: String, criteria: &[&str]) -> super::Spec {
-    let mut argv = vec!["-c".to_string(), program.to_string()];
-    argv.extend(args);
-    shell("python3", argv, action, criteria)
-}
 
 /// The transform a clause asks for, if it names exactly one.
 fn mode(c: &Clause<'_>) -> Option<&'static str> {
