@@ -20,6 +20,7 @@ mod grep;
 mod head_tail;
 mod list;
 mod literal;
+mod numbers;
 mod read;
 mod sort;
 mod text;
@@ -42,6 +43,7 @@ use grep::grep;
 use head_tail::head_tail;
 use list::list;
 use literal::{echo, literal};
+use numbers::{numbers_goal, NUMBERS_VOCAB};
 use read::read;
 use sort::sort;
 use text::{mentions, transform, MENTIONS_VOCAB, TEXT_VOCAB};
@@ -84,6 +86,7 @@ pub const INTENTS: &[Intent] = &[
             "eval",
         ],
     ),
+    (numbers_goal, NUMBERS_VOCAB),
     (transform, TEXT_VOCAB),
     (mentions, MENTIONS_VOCAB),
     (
