@@ -2,7 +2,8 @@
 //! forks to exec the command.
 //!
 //! Rules for everything in this module: no allocation, no panics, no locks,
-//! no writes to anything but our own stack. The init and the worker run in
+//! no writes but to our own stack, the start-up word the supervising thread
+//! waits on, and `errno` (that of the thread suspended in the clone). The init and the worker run in
 //! the server's own memory (`CLONE_VM`, see `slot::vfork_init`), each on a
 //! stack of its own, while the thread that cloned them is suspended; with a
 //! cgroup v2 group the init is a copy of one thread instead. Either way the
