@@ -4,6 +4,8 @@
 //! on the `octollm up` embedded default.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -508,13 +510,8 @@ async fn llm_path_accounts_tokens_and_never_sees_pii() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn up_embedded_default_completes_a_task() {
     let data_dir = std::env::temp_dir().join(unique_name("octollm-up"));
-    let ports: Vec<u16> = (0..4).map(|_| free_port()).collect();
-    let mut child = Procs(vec![Command::new(BIN)
-        .args(["up", "--data-dir", &data_dir.display().to_string()])
-        .env("OCTOLLM_ORCHESTRATOR_PORT", ports[0].to_string())
-        .env("OCTOLLM_REFLEX_PORT", ports[1].to_string())
-        .env("OCTOLLM_PLANNER_PORT", ports[2].to_string())
-        .env("OCTOLLM_EXECUTOR_PORT", ports[3].to_string())
+    let ports: [u16; 4] = std::array::from_fn(|_| free_port());
+    let mut child = Procs(vec![common::up_command(BIN, &data_dir, &ports, 1_503_000)
         // Info logs into a file: a log that is not a terminal gets no colour.
         .env("OCTOLLM_LOG_LEVEL", "info")
         .env_remove("NO_COLOR")
@@ -522,18 +519,6 @@ async fn up_embedded_default_completes_a_task() {
             std::fs::create_dir_all(&data_dir).unwrap();
             std::fs::File::create(data_dir.join("up.log")).unwrap()
         }))
-        .env("OCTOLLM_EXECUTOR_SANDBOX_UID_BASE", "1503000")
-        .env(
-            "OCTOLLM_EXECUTOR_SANDBOX_CGROUP_PARENT",
-            unique_name("octollm-up"),
-        )
-        .env(
-            "OCTOLLM_EXECUTOR_SANDBOX_ROOT_DIR",
-            data_dir.join("sandbox-root").display().to_string(),
-        )
-        .env_remove("DATABASE_URL")
-        .env_remove("REDIS_URL")
-        .stdout(Stdio::null())
         .spawn()
         .unwrap()]);
     let started = Instant::now();

@@ -10,7 +10,9 @@
 //! (answers about it are worked out here, on the host).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use octollm_testkit::http::{free_port, send_json_or_null, wait_for_success, wait_task};
@@ -129,27 +131,10 @@ impl Drop for Up {
 async fn start_up() -> Up {
     let data_dir = std::env::temp_dir().join(unique_name("octollm-phrasings"));
     std::fs::create_dir_all(&data_dir).unwrap();
-    let ports: Vec<u16> = (0..4).map(|_| free_port()).collect();
-    let child = Command::new(BIN)
-        .args(["up", "--data-dir", &data_dir.display().to_string()])
-        .env("OCTOLLM_ORCHESTRATOR_PORT", ports[0].to_string())
-        .env("OCTOLLM_REFLEX_PORT", ports[1].to_string())
-        .env("OCTOLLM_PLANNER_PORT", ports[2].to_string())
-        .env("OCTOLLM_EXECUTOR_PORT", ports[3].to_string())
+    let ports: [u16; 4] = std::array::from_fn(|_| free_port());
+    let child = common::up_command(BIN, &data_dir, &ports, 1_504_000)
         .env("OCTOLLM_LOG_LEVEL", "warn")
-        .env("OCTOLLM_EXECUTOR_SANDBOX_UID_BASE", "1504000")
-        .env(
-            "OCTOLLM_EXECUTOR_SANDBOX_CGROUP_PARENT",
-            unique_name("octollm-phrasings"),
-        )
-        .env(
-            "OCTOLLM_EXECUTOR_SANDBOX_ROOT_DIR",
-            data_dir.join("sandbox-root").display().to_string(),
-        )
-        .env_remove("DATABASE_URL")
-        .env_remove("REDIS_URL")
         .env_remove("OCTOLLM_LLM_PROVIDER")
-        .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();

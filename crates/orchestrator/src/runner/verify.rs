@@ -145,20 +145,12 @@ fn task_output(rows: &[StepRow], outputs: &HashMap<u32, String>) -> (String, Str
         [] => (String::new(), String::new()),
         [one] => (raw_of(one), shown_of(one)),
         many => {
-            let raw = many.iter().map(|r| raw_of(r)).collect::<Vec<_>>();
-            let shown = many
+            let raw: Vec<String> = many.iter().map(|r| raw_of(r)).collect();
+            let shown: Vec<String> = many
                 .iter()
-                .map(|r| {
-                    let out = shown_of(r);
-                    let sep = if out.ends_with('\n') || out.is_empty() {
-                        ""
-                    } else {
-                        "\n"
-                    };
-                    format!("[step {}] {}\n{out}{sep}", r.step, r.action)
-                })
-                .collect::<String>();
-            (join_lines(&raw), shown)
+                .map(|r| format!("[step {}] {}\n{}", r.step, r.action, shown_of(r)))
+                .collect();
+            (join_lines(&raw), join_lines(&shown))
         }
     }
 }

@@ -103,19 +103,27 @@ fn mask_proc(root: &RootPlan, fds: &ChildFds) {
                 ),
             );
         } else {
-            check(
-                fds,
-                Stage::MaskProc,
-                mount(Some(&root.null_dev), path, None, libc::MS_BIND, None),
-            );
-            let flags = libc::MS_REMOUNT
-                | libc::MS_BIND
-                | libc::MS_RDONLY
-                | locked
-                | locked_flags(&root.null_dev);
-            check(fds, Stage::MaskProc, mount(None, path, None, flags, None));
+            bind_file_read_only(&root.null_dev, path, fds);
         }
     }
+}
+
+/// Binds the file `src` over `target`, read-only, nosuid, nodev, noexec
+/// (keeping the source's locked flags, or the remount fails with EPERM).
+fn bind_file_read_only(src: &CStr, target: &CStr, fds: &ChildFds) {
+    check(
+        fds,
+        Stage::MaskProc,
+        mount(Some(src), target, None, libc::MS_BIND, None),
+    );
+    let flags = libc::MS_REMOUNT
+        | libc::MS_BIND
+        | libc::MS_RDONLY
+        | libc::MS_NOSUID
+        | libc::MS_NODEV
+        | libc::MS_NOEXEC
+        | locked_flags(src);
+    check(fds, Stage::MaskProc, mount(None, target, None, flags, None));
 }
 
 /// Shows `init` as PID 1's command line: its argument strings are the
@@ -129,18 +137,7 @@ fn mask_init_cmdline(root: &RootPlan, fds: &ChildFds) {
         write_file(&root.init_cmdline, body, 0o444),
     );
     for target in &root.init_cmdline_targets {
-        check(
-            fds,
-            Stage::MaskProc,
-            mount(Some(&root.init_cmdline), target, None, libc::MS_BIND, None),
-        );
-        let flags = libc::MS_REMOUNT
-            | libc::MS_BIND
-            | libc::MS_RDONLY
-            | libc::MS_NOSUID
-            | libc::MS_NODEV
-            | libc::MS_NOEXEC;
-        check(fds, Stage::MaskProc, mount(None, target, None, flags, None));
+        bind_file_read_only(&root.init_cmdline, target, fds);
     }
     // SAFETY: NUL-terminated path.
     check(

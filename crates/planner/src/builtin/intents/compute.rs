@@ -73,16 +73,26 @@ const ORDINALS: &[(&str, u32)] = &[
     ("tenth", 10),
 ];
 
-/// "4th", "22nd", or an ordinal word.
+/// The digits of "4th", "22nd": digits followed by an ordinal suffix.
+fn ordinal_digits(w: &str) -> Option<&str> {
+    let b = w.as_bytes();
+    (b.len() > 2
+        && b[..b.len() - 2].iter().all(u8::is_ascii_digit)
+        && matches!(&b[b.len() - 2..], b"st" | b"nd" | b"rd" | b"th"))
+    .then(|| &w[..w.len() - 2])
+}
+
+/// Whether `w` is an ordinal ("fourth", "4th"), whatever its size.
+pub(super) fn is_ordinal(w: &str) -> bool {
+    ORDINALS.iter().any(|(o, _)| *o == w) || ordinal_digits(w).is_some()
+}
+
+/// The value of an ordinal word or of "4th", "22nd".
 fn ordinal(w: &str) -> Option<u32> {
     if let Some(&(_, n)) = ORDINALS.iter().find(|(o, _)| *o == w) {
         return Some(n);
     }
-    let b = w.as_bytes();
-    if b.len() > 2 && matches!(&b[b.len() - 2..], b"st" | b"nd" | b"rd" | b"th") {
-        return w.get(..w.len() - 2).and_then(|d| d.parse().ok());
-    }
-    None
+    ordinal_digits(w).and_then(|d| d.parse().ok())
 }
 
 /// A step running one of the fixed programs with `args` as its argv.
@@ -103,7 +113,8 @@ fn line_source(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Result<Option<String>, Stri
     }
 }
 
-fn need_python(ctx: &Ctx<'_>) -> Result<(), String> {
+/// Refuses a shape that needs python3 when the allowlist lacks it.
+pub(super) fn need_python(ctx: &Ctx<'_>) -> Result<(), String> {
     if ctx.allowed.contains("python3") {
         Ok(())
     } else {
@@ -121,11 +132,8 @@ fn nth_line(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
             (n, vec![at - 1, at])
         } else if let Some(n) = number(c.word(at + 1)) {
             (n, vec![at, at + 1])
-        } else if c.word(at + 1) == "number" && number(c.word(at + 2)).is_some() {
-            (
-                number(c.word(at + 2)).unwrap_or(1),
-                vec![at, at + 1, at + 2],
-            )
+        } else if let ("number", Some(n)) = (c.word(at + 1), number(c.word(at + 2))) {
+            (n, vec![at, at + 1, at + 2])
         } else {
             return Ok(None);
         };

@@ -10,6 +10,7 @@
 use crate::builtin::clause::{looks_like_path, number, Clause};
 use crate::builtin::lexer::Kind;
 
+use super::compute::is_ordinal;
 use super::{shell, Ctx, Outcome};
 
 fn is_operator(w: &str) -> bool {
@@ -151,17 +152,7 @@ const INSTRUCTION_WORDS: &[&str] = &[
     "minimum",
     "max",
     "min",
-    "first",
     "last",
-    "second",
-    "third",
-    "fourth",
-    "fifth",
-    "sixth",
-    "seventh",
-    "eighth",
-    "ninth",
-    "tenth",
     "nth",
     "largest",
     "smallest",
@@ -225,17 +216,13 @@ const INSTRUCTION_WORDS: &[&str] = &[
 ];
 
 /// The word at `i` when it makes the text an instruction: one of
-/// [`INSTRUCTION_WORDS`], an ordinal ("4th") or a path.
+/// [`INSTRUCTION_WORDS`], an ordinal ("fourth", "4th") or a path.
 fn instruction_word(c: &Clause<'_>, i: usize) -> Option<String> {
     if !c.is_word(i) {
         return None;
     }
     let w = c.word(i);
-    let b = w.as_bytes();
-    let ordinal = b.len() > 2
-        && b[..b.len() - 2].iter().all(u8::is_ascii_digit)
-        && matches!(&b[b.len() - 2..], b"st" | b"nd" | b"rd" | b"th");
-    (INSTRUCTION_WORDS.contains(&w) || ordinal || looks_like_path(c.text(i)))
+    (INSTRUCTION_WORDS.contains(&w) || is_ordinal(w) || looks_like_path(c.text(i)))
         .then(|| c.text(i).to_string())
 }
 

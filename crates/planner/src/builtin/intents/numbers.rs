@@ -7,7 +7,7 @@
 
 use crate::builtin::clause::{number, Clause};
 
-use super::compute::python;
+use super::compute::{need_python, python};
 use super::{Ctx, Outcome};
 
 /// `argv[1]` is the operation, the rest its numbers.
@@ -135,16 +135,9 @@ pub(super) fn numbers_goal(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
     if !fits {
         return Ok(None);
     }
-    if !ctx.allowed.contains("python3") {
-        return Err("this needs python3, which is not in the executor's allowlist".into());
-    }
+    need_python(ctx)?;
     for &(i, _) in &nums {
         c.mark(i);
-    }
-    for i in 0..c.len() {
-        if c.is_word(i) && NUMBERS_VOCAB.contains(&c.word(i)) {
-            c.mark(i);
-        }
     }
     let values: Vec<String> = nums.into_iter().map(|(_, v)| v).collect();
     let action = match op {

@@ -8,7 +8,7 @@
 
 use crate::builtin::clause::Clause;
 
-use super::compute::python;
+use super::compute::{need_python, python};
 use super::{dir_like, file_like, Ctx, Outcome};
 
 /// Transform `argv[3]` (the text, or with `argv[2]` = `file` the file at
@@ -147,15 +147,8 @@ pub(super) fn transform(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
         }
         _ => return Ok(None),
     };
-    if !ctx.allowed.contains("python3") {
-        return Err("this needs python3, which is not in the executor's allowlist".into());
-    }
+    need_python(ctx)?;
     c.mark(index);
-    for i in 0..c.len() {
-        if c.is_word(i) && TEXT_VOCAB.contains(&c.word(i)) {
-            c.mark(i);
-        }
-    }
     let what = if kind == "file" {
         format!("the content of {value}")
     } else {
@@ -217,9 +210,7 @@ pub(super) fn mentions(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
         }
         _ => return Ok(None),
     };
-    if !ctx.allowed.contains("python3") {
-        return Err("this needs python3, which is not in the executor's allowlist".into());
-    }
+    need_python(ctx)?;
     let file = c.text(*p).to_string();
     let text = c.text(target).to_string();
     for i in [*p, target, cue, c.verb] {
