@@ -19,9 +19,10 @@
 mod record;
 mod reply;
 mod server;
+mod tools;
 
 pub use record::{content_text, Api, RecordedRequest};
-pub use reply::FakeReply;
+pub use reply::{Answer, FakeReply};
 pub use server::{FakeLlm, Responder};
 
 /// A script for the standalone binary: queued replies and a fallback reply.

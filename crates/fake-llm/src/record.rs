@@ -78,6 +78,40 @@ impl RecordedRequest {
             .map(content_text)
     }
 
+    /// The tool the request forces the model to call, in either format
+    /// (`{"type": "function", "function": {"name": …}}` or
+    /// `{"type": "tool", "name": …}`).
+    pub fn forced_tool(&self) -> Option<&str> {
+        let choice = self.body.get("tool_choice")?;
+        match self.api {
+            Api::OpenAi => choice.pointer("/function/name"),
+            Api::Anthropic => choice
+                .get("type")
+                .filter(|t| *t == "tool")
+                .and(choice.get("name")),
+        }
+        .and_then(Value::as_str)
+    }
+
+    /// The names of the tools the request offers.
+    pub fn tool_names(&self) -> Vec<String> {
+        let pointer = match self.api {
+            Api::OpenAi => "/function/name",
+            Api::Anthropic => "/name",
+        };
+        self.body
+            .get("tools")
+            .and_then(Value::as_array)
+            .map(|tools| {
+                tools
+                    .iter()
+                    .filter_map(|t| t.pointer(pointer).and_then(Value::as_str))
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     pub fn response_format(&self) -> Option<&Value> {
         self.body.get("response_format")
     }
@@ -97,13 +131,17 @@ impl RecordedRequest {
     }
 }
 
-/// A message's text, whether `content` is a string or a list of blocks.
+/// A message's text, whether `content` is a string or a list of blocks
+/// (a `tool_result` block's text counts, as the model reads it).
 pub fn content_text(message: &Value) -> String {
     match message.get("content") {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Array(blocks)) => blocks
             .iter()
-            .filter_map(|b| b.get("text").and_then(Value::as_str))
+            .filter_map(|b| match b.get("content") {
+                Some(Value::String(s)) => Some(s.as_str()),
+                _ => b.get("text").and_then(Value::as_str),
+            })
             .collect::<Vec<_>>()
             .join("\n"),
         _ => String::new(),

@@ -30,6 +30,22 @@ pub struct FakeReply {
     pub completion_tokens: Option<u64>,
     /// Model reported back; the requested model when absent.
     pub model: Option<String>,
+    /// How `content` is answered; see [`Answer`].
+    pub answer: Answer,
+}
+
+/// Whether a reply comes back as text or as a tool call.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Answer {
+    /// As a real model does: a call of the tool when the request forces
+    /// one (`tool_choice` naming it), text otherwise.
+    #[default]
+    Auto,
+    /// Text whatever the request asked for.
+    Text,
+    /// A call of the named tool, whose arguments are `content`.
+    ToolCall(String),
 }
 
 impl FakeReply {
@@ -85,6 +101,18 @@ impl FakeReply {
         self
     }
 
+    /// Answers as text even when the request forces a tool.
+    pub fn as_text(mut self) -> Self {
+        self.answer = Answer::Text;
+        self
+    }
+
+    /// Answers as a call of `tool`, forced or not.
+    pub fn as_tool_call(mut self, tool: &str) -> Self {
+        self.answer = Answer::ToolCall(tool.to_string());
+        self
+    }
+
     pub fn model(mut self, model: &str) -> Self {
         self.model = Some(model.to_string());
         self
@@ -98,8 +126,16 @@ impl FakeReply {
         }
     }
 
-    /// The body to send for a request to `api` that asked for `model`.
-    pub(crate) fn render(&self, api: Api, model: &str, prompt_chars: usize, seq: u64) -> String {
+    /// The body to send for a request to `api` that asked for `model`;
+    /// `forced_tool` is the tool the request's `tool_choice` names.
+    pub(crate) fn render(
+        &self,
+        api: Api,
+        model: &str,
+        forced_tool: Option<&str>,
+        prompt_chars: usize,
+        seq: u64,
+    ) -> String {
         if let Some(raw) = &self.raw_body {
             return raw.clone();
         }
@@ -112,6 +148,11 @@ impl FakeReply {
         let completion = self
             .completion_tokens
             .unwrap_or(estimate_tokens(self.content.chars().count()));
+        let tool = match &self.answer {
+            Answer::Auto => forced_tool,
+            Answer::Text => None,
+            Answer::ToolCall(name) => Some(name.as_str()),
+        };
         match api {
             Api::OpenAi => json!({
                 "id": format!("chatcmpl-fake-{seq}"),
@@ -120,9 +161,20 @@ impl FakeReply {
                 "model": model,
                 "choices": [{
                     "index": 0,
-                    "message": {"role": "assistant", "content": self.content},
+                    "message": match tool {
+                        None => json!({"role": "assistant", "content": self.content}),
+                        Some(name) => json!({
+                            "role": "assistant",
+                            "content": null,
+                            "tool_calls": [{
+                                "id": format!("call_fake_{seq}"),
+                                "type": "function",
+                                "function": {"name": name, "arguments": self.content}
+                            }]
+                        }),
+                    },
                     "logprobs": null,
-                    "finish_reason": "stop"
+                    "finish_reason": if tool.is_some() { "tool_calls" } else { "stop" }
                 }],
                 "usage": {
                     "prompt_tokens": prompt,
@@ -135,8 +187,22 @@ impl FakeReply {
                 "type": "message",
                 "role": "assistant",
                 "model": model,
-                "content": [{"type": "text", "text": self.content}],
-                "stop_reason": "end_turn",
+                "content": match tool {
+                    None => json!([{"type": "text", "text": self.content}]),
+                    // The API always sends an object as a tool's input; a
+                    // scripted call whose content is none is sent as text
+                    // inside one, so a client still sees what was wrong.
+                    Some(name) => json!([{
+                        "type": "tool_use",
+                        "id": format!("toolu_fake_{seq}"),
+                        "name": name,
+                        "input": serde_json::from_str::<Value>(&self.content)
+                            .ok()
+                            .filter(Value::is_object)
+                            .unwrap_or_else(|| json!({"text": self.content})),
+                    }]),
+                },
+                "stop_reason": if tool.is_some() { "tool_use" } else { "end_turn" },
                 "stop_sequence": null,
                 "usage": {"input_tokens": prompt, "output_tokens": completion}
             }),

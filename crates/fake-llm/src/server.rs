@@ -29,6 +29,8 @@ struct Shared {
     default_reply: Mutex<Option<FakeReply>>,
     responder: Mutex<Option<Responder>>,
     api_key: Mutex<Option<String>>,
+    /// The message a server without tool support answers tool requests with.
+    refuse_tools: Mutex<Option<String>>,
     requests: Mutex<Vec<RecordedRequest>>,
     seq: AtomicU64,
 }
@@ -125,6 +127,12 @@ impl FakeLlm {
         *self.shared.api_key.lock() = Some(key.to_string());
     }
 
+    /// Answers every request that defines tools with a 400 carrying
+    /// `message`, as OpenAI-compatible servers without tool support do.
+    pub fn refuse_tools(&self, message: &str) {
+        *self.shared.refuse_tools.lock() = Some(message.to_string());
+    }
+
     /// Every request received so far, oldest first.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared.requests.lock().clone()
@@ -190,7 +198,13 @@ async fn handle(s: &Shared, api: Api, path: &str, headers: &HeaderMap, body: &[u
     }
     let seq = s.seq.fetch_add(1, Ordering::Relaxed) + 1;
     let model = record.model().unwrap_or("unknown").to_string();
-    let body = reply.render(api, &model, record.prompt_chars(), seq);
+    let body = reply.render(
+        api,
+        &model,
+        record.forced_tool(),
+        record.prompt_chars(),
+        seq,
+    );
     respond(reply.status_code(), body, &reply.headers)
 }
 
@@ -232,6 +246,14 @@ fn check_request(s: &Shared, r: &RecordedRequest) -> Option<(u16, String)> {
     });
     if !roles_ok {
         return Some((400, "messages: unexpected role".into()));
+    }
+    if r.body.get("tools").is_some() {
+        if let Some(message) = s.refuse_tools.lock().clone() {
+            return Some((400, message));
+        }
+    }
+    if let Some(problem) = crate::tools::check(r) {
+        return Some((400, problem));
     }
     if r.api == Api::Anthropic {
         if r.header("anthropic-version").is_none() {

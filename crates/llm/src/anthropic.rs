@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use crate::wire::{
     completion, header_value, or_default, snippet, Backend, Endpoint, ProviderSettings,
 };
-use crate::{ChatRequest, Completion, LlmError, ResponseFormat, Role};
+use crate::{ChatMessage, ChatRequest, Completion, LlmError, ResponseFormat, Role, ToolUse};
 
 pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
 pub const DEFAULT_MODEL: &str = "claude-3-5-haiku-latest";
@@ -76,12 +76,14 @@ impl Backend for AnthropicProvider {
                 );
                 system.push(&instruction);
             }
+            // The tool's input schema carries the shape; nothing to add.
+            ResponseFormat::Tool(_) => {}
         }
         let messages: Vec<Value> = req
             .messages
             .iter()
             .filter(|m| m.role != Role::System)
-            .map(|m| json!({"role": m.role.as_str(), "content": m.content}))
+            .map(message)
             .collect();
         let mut body = json!({
             "model": self.endpoint.model,
@@ -92,6 +94,14 @@ impl Backend for AnthropicProvider {
         if !system.is_empty() {
             body["system"] = Value::String(system.join("\n\n"));
         }
+        if let ResponseFormat::Tool(tool) = &req.response_format {
+            body["tools"] = json!([{
+                "name": tool.name,
+                "description": tool.description,
+                "input_schema": tool.schema,
+            }]);
+            body["tool_choice"] = json!({"type": "tool", "name": tool.name});
+        }
         body
     }
 
@@ -101,20 +111,76 @@ impl Backend for AnthropicProvider {
             .get("content")
             .and_then(Value::as_array)
             .ok_or_else(|| malformed(format!("no content array in {}", snippet(&v.to_string()))))?;
+        let call = blocks
+            .iter()
+            .find(|b| b.get("type").and_then(Value::as_str) == Some("tool_use"))
+            .map(|b| {
+                let name = b.get("name").and_then(Value::as_str);
+                match (name, b.get("input")) {
+                    (Some(name), Some(input)) => Ok(ToolUse {
+                        id: b
+                            .get("id")
+                            .and_then(Value::as_str)
+                            .unwrap_or("")
+                            .to_string(),
+                        name: name.to_string(),
+                        arguments: input.to_string(),
+                    }),
+                    _ => Err(malformed(format!(
+                        "a tool_use block without a name or input: {}",
+                        snippet(&b.to_string())
+                    ))),
+                }
+            })
+            .transpose()?;
         let text: String = blocks
             .iter()
             .filter(|b| b.get("type").and_then(Value::as_str) == Some("text"))
             .filter_map(|b| b.get("text").and_then(Value::as_str))
             .collect();
-        if text.is_empty() && !blocks.is_empty() {
+        if text.is_empty() && call.is_none() && !blocks.is_empty() {
             return Err(malformed("no text block in content".into()));
         }
+        let answer = match call {
+            Some(call) => (call.arguments.clone(), Some(call)),
+            None => (text, None),
+        };
         Ok(completion(
             v,
-            text,
+            answer,
             prompt_chars,
             &self.endpoint.model,
             ("input_tokens", "output_tokens"),
         ))
+    }
+}
+
+/// One message in the Messages API shape: a tool call is a `tool_use`
+/// block, its answer a `tool_result` block in a user turn.
+fn message(m: &ChatMessage) -> Value {
+    match (&m.role, &m.tool_call) {
+        (Role::Assistant, Some(call)) => {
+            // The API takes the input as an object; a call whose arguments
+            // were not one is replayed as an empty object, and the tool
+            // result that follows says what was wrong with it.
+            let input = serde_json::from_str::<Value>(&call.arguments)
+                .ok()
+                .filter(Value::is_object)
+                .unwrap_or_else(|| json!({}));
+            json!({
+                "role": "assistant",
+                "content": [{"type": "tool_use", "id": call.id, "name": call.name, "input": input}]
+            })
+        }
+        (Role::Tool, _) => json!({
+            "role": "user",
+            "content": [{
+                "type": "tool_result",
+                "tool_use_id": m.tool_call_id.as_deref().unwrap_or(""),
+                "content": m.content,
+                "is_error": true
+            }]
+        }),
+        _ => json!({"role": m.role.as_str(), "content": m.content}),
     }
 }

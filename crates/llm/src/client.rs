@@ -1,5 +1,6 @@
 //! The fallback chain: each provider in order, each with retries and a breaker.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,6 +19,9 @@ use octollm_server::resilience::{BreakerState, CircuitBreaker};
 struct Managed {
     provider: Arc<dyn Provider>,
     breaker: CircuitBreaker,
+    /// The provider refused a request with tools once: it is asked in JSON
+    /// mode from then on, instead of failing every call first.
+    no_tools: AtomicBool,
 }
 
 impl Managed {
@@ -151,6 +155,7 @@ impl LlmClient {
             .map(|provider| Managed {
                 provider,
                 breaker: CircuitBreaker::new(options.breaker_threshold, options.breaker_cooldown),
+                no_tools: AtomicBool::new(false),
             })
             .collect();
         for m in &chain {
@@ -186,7 +191,7 @@ impl LlmClient {
         }
         let mut errors = Vec::new();
         for managed in &self.chain {
-            match self.call(managed, request).await {
+            match self.call_with_tools_fallback(managed, request).await {
                 Ok(res) => return Ok(res),
                 Err(e) => {
                     tracing::warn!(provider = %managed.name(), error = %e, "LLM provider failed");
@@ -200,6 +205,29 @@ impl LlmClient {
             }
         }
         Err(LlmError::AllProvidersFailed(errors))
+    }
+
+    /// A request that forces a tool call goes to a provider that refuses
+    /// tools in JSON mode instead, with the same schema.
+    async fn call_with_tools_fallback(
+        &self,
+        m: &Managed,
+        request: &ChatRequest,
+    ) -> Result<ChatResponse, LlmError> {
+        if request.response_format.tool().is_none() {
+            return self.call(m, request).await;
+        }
+        if m.no_tools.load(Ordering::Relaxed) {
+            return self.call(m, &request.without_tools()).await;
+        }
+        match self.call(m, request).await {
+            Err(e) if e.refuses_tools() => {
+                tracing::info!(provider = %m.name(), error = %e, "provider refuses tool calls; using JSON mode");
+                m.no_tools.store(true, Ordering::Relaxed);
+                self.call(m, &request.without_tools()).await
+            }
+            other => other,
+        }
     }
 
     async fn call(&self, m: &Managed, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
@@ -296,6 +324,7 @@ impl LlmClient {
         self.metrics.cost.get_or_create(&labels).inc_by(cost);
         ChatResponse {
             text: c.text,
+            tool_call: c.tool_call,
             usage: Usage {
                 prompt_tokens: c.prompt_tokens,
                 completion_tokens: c.completion_tokens,

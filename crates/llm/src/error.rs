@@ -72,6 +72,23 @@ impl LlmError {
         self.is_retryable() || matches!(self, LlmError::Malformed { .. })
     }
 
+    /// The provider rejected the request because it does not take tools
+    /// (OpenAI-compatible servers answer 400, 404 or 422 naming `tools`,
+    /// `tool_choice` or function calling).
+    pub(crate) fn refuses_tools(&self) -> bool {
+        match self {
+            LlmError::Rejected {
+                status: 400 | 404 | 422,
+                message,
+                ..
+            } => {
+                let m = message.to_ascii_lowercase();
+                m.contains("tool") || m.contains("function")
+            }
+            _ => false,
+        }
+    }
+
     /// What the provider asked us to wait, if anything.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {

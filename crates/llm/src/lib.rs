@@ -23,7 +23,9 @@ mod wire;
 pub use client::{ClientOptions, LlmClient, ProviderStatus};
 pub use config::LlmConfig;
 pub use error::LlmError;
-pub use message::{ChatMessage, ChatRequest, ChatResponse, Completion, ResponseFormat, Role};
+pub use message::{
+    ChatMessage, ChatRequest, ChatResponse, Completion, ResponseFormat, Role, ToolSpec, ToolUse,
+};
 pub use metrics::LlmMetrics;
 pub use octollm_server::resilience::{BreakerState, CircuitBreaker, RetryPolicy};
 pub use pricing::{Price, PriceTable};

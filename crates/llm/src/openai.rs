@@ -4,7 +4,7 @@ use reqwest::header::{HeaderMap, AUTHORIZATION};
 use serde_json::{json, Value};
 
 use crate::wire::{completion, header_value, snippet, Backend, Endpoint, ProviderSettings};
-use crate::{ChatRequest, Completion, LlmError, ResponseFormat};
+use crate::{ChatMessage, ChatRequest, Completion, LlmError, ResponseFormat, Role, ToolUse};
 
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
 pub const DEFAULT_MODEL: &str = "gpt-4o-mini";
@@ -41,11 +41,7 @@ impl Backend for OpenAiProvider {
     }
 
     fn body(&self, req: &ChatRequest) -> Value {
-        let messages: Vec<Value> = req
-            .messages
-            .iter()
-            .map(|m| json!({"role": m.role.as_str(), "content": m.content}))
-            .collect();
+        let messages: Vec<Value> = req.messages.iter().map(message).collect();
         let mut body = json!({
             "model": self.endpoint.model,
             "messages": messages,
@@ -67,6 +63,20 @@ impl Backend for OpenAiProvider {
                     "json_schema": {"name": name, "schema": schema, "strict": strict}
                 });
             }
+            ResponseFormat::Tool(tool) => {
+                body["tools"] = json!([{
+                    "type": "function",
+                    "function": {
+                        "name": tool.name,
+                        "description": tool.description,
+                        "parameters": tool.schema,
+                        "strict": tool.strict,
+                    }
+                }]);
+                body["tool_choice"] = json!({"type": "function", "function": {"name": tool.name}});
+                // Several calls at once would be several answers.
+                body["parallel_tool_calls"] = Value::Bool(false);
+            }
         }
         body
     }
@@ -79,19 +89,58 @@ impl Backend for OpenAiProvider {
                 snippet(&v.to_string())
             ))
         })?;
-        let text = match message.get("content") {
-            Some(Value::String(s)) => s.clone(),
-            _ => {
+        let call = message
+            .pointer("/tool_calls/0")
+            .map(|c| {
+                let field = |p: &str| c.pointer(p).and_then(Value::as_str).map(str::to_string);
+                match (field("/function/name"), field("/function/arguments")) {
+                    (Some(name), Some(arguments)) => Ok(ToolUse {
+                        id: field("/id").unwrap_or_default(),
+                        name,
+                        arguments,
+                    }),
+                    _ => Err(malformed(format!(
+                        "a tool call without a function name or arguments: {}",
+                        snippet(&c.to_string())
+                    ))),
+                }
+            })
+            .transpose()?;
+        let answer = match (call, message.get("content")) {
+            (Some(call), _) => (call.arguments.clone(), Some(call)),
+            (None, Some(Value::String(s))) => (s.clone(), None),
+            (None, _) => {
                 let refusal = message.get("refusal").and_then(Value::as_str).unwrap_or("");
                 return Err(malformed(format!("no text content (refusal: '{refusal}')")));
             }
         };
         Ok(completion(
             v,
-            text,
+            answer,
             prompt_chars,
             &self.endpoint.model,
             ("prompt_tokens", "completion_tokens"),
         ))
+    }
+}
+
+/// One message in the Chat Completions shape, tool turns included.
+fn message(m: &ChatMessage) -> Value {
+    match (&m.role, &m.tool_call) {
+        (Role::Assistant, Some(call)) => json!({
+            "role": "assistant",
+            "content": null,
+            "tool_calls": [{
+                "id": call.id,
+                "type": "function",
+                "function": {"name": call.name, "arguments": call.arguments}
+            }]
+        }),
+        (Role::Tool, _) => json!({
+            "role": "tool",
+            "tool_call_id": m.tool_call_id.as_deref().unwrap_or(""),
+            "content": m.content
+        }),
+        _ => json!({"role": m.role.as_str(), "content": m.content}),
     }
 }

@@ -97,7 +97,11 @@ impl<B: Backend> Provider for B {
             let body = self.body(request);
             let e = self.endpoint();
             let v = post_json(&e.client, &e.name, &e.url, headers, &body, timeout).await?;
-            let prompt_chars = request.messages.iter().map(|m| m.content.len()).sum();
+            let prompt_chars = request
+                .messages
+                .iter()
+                .map(|m| m.content.len() + m.tool_call.as_ref().map_or(0, |c| c.arguments.len()))
+                .sum();
             self.parse(&v, prompt_chars)
         }
         .boxed()
@@ -248,7 +252,7 @@ pub(crate) fn estimate_tokens(chars: usize) -> u64 {
 /// the one asked for.
 pub(crate) fn completion(
     v: &serde_json::Value,
-    text: String,
+    (text, tool_call): (String, Option<crate::ToolUse>),
     prompt_chars: usize,
     requested_model: &str,
     (input_field, output_field): (&str, &str),
@@ -268,5 +272,6 @@ pub(crate) fn completion(
             .unwrap_or(requested_model)
             .to_string(),
         text,
+        tool_call,
     }
 }

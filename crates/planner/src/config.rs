@@ -44,7 +44,9 @@ pub struct PlannerConfig {
     pub cache_ttl_seconds: u64,
     /// Prefix of plan-cache keys in Redis.
     pub cache_key_prefix: String,
-    /// How the model is asked for JSON: `json_object`, `json_schema` or `text`.
+    /// How the model is asked for its plan: `tool` (a forced call of the
+    /// `submit_plan` tool with a strict schema; JSON mode where the
+    /// provider refuses tools), `json_object`, `json_schema` or `text`.
     pub llm_response_format: String,
     /// Longest goal accepted, in characters.
     pub max_goal_chars: u64,
@@ -76,7 +78,7 @@ impl Default for PlannerConfig {
             cache_capacity: 1024,
             cache_ttl_seconds: 3600,
             cache_key_prefix: "octollm:plan:".to_string(),
-            llm_response_format: "json_object".to_string(),
+            llm_response_format: "tool".to_string(),
             max_goal_chars: 10_000,
         }
     }

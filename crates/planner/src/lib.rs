@@ -18,6 +18,7 @@ pub mod llm_plan;
 mod metrics;
 mod planner;
 pub mod policy;
+pub mod reply_format;
 pub mod validate;
 
 use std::sync::Arc;

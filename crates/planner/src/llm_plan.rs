@@ -2,6 +2,8 @@
 
 use octollm_llm::json_text::parse_json_reply;
 use octollm_llm::{ChatMessage, ChatRequest, LlmClient, LlmError, ResponseFormat};
+
+use crate::reply_format::reply_instruction;
 use octollm_types::plan::{Plan, PlanRequest, Usage};
 use serde_json::Value;
 
@@ -12,7 +14,6 @@ use crate::PlanError;
 const SYSTEM: &str = include_str!("../prompts/system.md");
 const USER: &str = include_str!("../prompts/user.md");
 const REPAIR: &str = include_str!("../prompts/repair.md");
-const SCHEMA: &str = include_str!("../prompts/plan.schema.json");
 
 /// An arm the prompt describes.
 pub struct ArmInfo<'a> {
@@ -20,7 +21,7 @@ pub struct ArmInfo<'a> {
     pub description: &'a str,
 }
 
-pub fn system_prompt(rules: &Rules<'_>, arms: &[ArmInfo<'_>]) -> String {
+pub fn system_prompt(rules: &Rules<'_>, arms: &[ArmInfo<'_>], format: &ResponseFormat) -> String {
     let arms_text = arms
         .iter()
         .map(|a| format!("- {}: {}", a.name, a.description))
@@ -48,6 +49,15 @@ pub fn system_prompt(rules: &Rules<'_>, arms: &[ArmInfo<'_>]) -> String {
         .replace("%%COMMANDS%%", &commands)
         .replace("%%FORBIDDEN%%", &forbidden)
         .replace("%%HOSTS%%", &hosts)
+        .replace("%%REPLY%%", &capitalised(&reply_instruction(format)))
+}
+
+fn capitalised(sentence: &str) -> String {
+    let mut c = sentence.chars();
+    match c.next() {
+        Some(first) => format!("{}{}.", first.to_uppercase(), c.as_str()),
+        None => String::new(),
+    }
 }
 
 fn bullet_list(items: &[String]) -> String {
@@ -62,8 +72,9 @@ fn bullet_list(items: &[String]) -> String {
     }
 }
 
-pub fn user_prompt(req: &PlanRequest) -> String {
-    USER.replace("%%CONSTRAINTS%%", &bullet_list(&req.constraints))
+pub fn user_prompt(req: &PlanRequest, format: &ResponseFormat) -> String {
+    USER.replace("%%REPLY%%", &capitalised(&reply_instruction(format)))
+        .replace("%%CONSTRAINTS%%", &bullet_list(&req.constraints))
         .replace("%%CRITERIA%%", &bullet_list(&req.acceptance_criteria))
         .replace(
             "%%CONTEXT%%",
@@ -73,26 +84,30 @@ pub fn user_prompt(req: &PlanRequest) -> String {
         .replace("%%GOAL%%", req.goal.trim())
 }
 
-pub fn repair_prompt(errors: &[String]) -> String {
-    REPAIR.replace("%%ERRORS%%", &bullet_list(errors))
+pub fn repair_prompt(errors: &[String], format: &ResponseFormat) -> String {
+    REPAIR
+        .replace("%%REPLY%%", &reply_instruction(format))
+        .replace("%%ERRORS%%", &bullet_list(errors))
 }
 
-pub fn response_format(name: &str) -> ResponseFormat {
-    match name.trim() {
-        "text" => ResponseFormat::Text,
-        "json_schema" => ResponseFormat::JsonSchema {
-            name: "plan".to_string(),
-            schema: serde_json::from_str(SCHEMA).unwrap_or(Value::Null),
-            strict: false,
-        },
-        _ => ResponseFormat::JsonObject,
+/// Removes members whose value is `null`, at every depth: strict tool
+/// schemas make optional fields nullable, and a null means "not given".
+fn drop_nulls(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            m.retain(|_, x| !x.is_null());
+            m.values_mut().for_each(drop_nulls);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_nulls),
+        _ => {}
     }
 }
 
 /// Reads a plan out of model text: strips fences, accepts `steps` for
 /// `plan` or a bare array, and fills the obvious omissions.
 pub fn parse_plan(text: &str) -> Result<Plan, String> {
-    let v = parse_json_reply(text).map_err(|e| format!("the reply is not valid JSON ({e})"))?;
+    let mut v = parse_json_reply(text).map_err(|e| format!("the reply is not valid JSON ({e})"))?;
+    drop_nulls(&mut v);
     let mut obj = match v {
         Value::Array(steps) => {
             let mut m = serde_json::Map::new();
@@ -121,9 +136,6 @@ pub fn parse_plan(text: &str) -> Result<Plan, String> {
                     };
                     call.insert("action_type".into(), Value::from(kind));
                 }
-            }
-            if s.get("tool_call").is_some_and(Value::is_null) {
-                s.remove("tool_call");
             }
         }
     }
@@ -185,8 +197,8 @@ pub async fn plan_with_llm(
     stats: &mut LoopStats,
 ) -> Result<Plan, LlmPlanFailure> {
     let mut messages = vec![
-        ChatMessage::system(system_prompt(rules, arms)),
-        ChatMessage::user(user_prompt(req)),
+        ChatMessage::system(system_prompt(rules, arms, &format)),
+        ChatMessage::user(user_prompt(req, &format)),
     ];
     let mut usage = Usage::default();
     let mut planner = "llm".to_string();
@@ -231,8 +243,20 @@ pub async fn plan_with_llm(
             errors = errors.len(),
             "LLM plan rejected; asking for a repair"
         );
-        messages.push(ChatMessage::assistant(reply.text));
-        messages.push(ChatMessage::user(repair_prompt(&errors)));
+        let repair = repair_prompt(&errors, &format);
+        match reply.tool_call {
+            // A refused tool call is answered as one, so the model sees
+            // which call was wrong and why.
+            Some(call) => {
+                let id = call.id.clone();
+                messages.push(ChatMessage::assistant_tool_call(call));
+                messages.push(ChatMessage::tool_error(id, repair));
+            }
+            None => {
+                messages.push(ChatMessage::assistant(reply.text));
+                messages.push(ChatMessage::user(repair));
+            }
+        }
     }
     Err(LlmPlanFailure::Invalid {
         planner,
@@ -265,11 +289,33 @@ mod tests {
     #[test]
     fn schema_is_valid_json() {
         assert!(matches!(
-            response_format("json_schema"),
-            ResponseFormat::JsonSchema {
+            crate::reply_format::response_format("json_schema"),
+            Some(ResponseFormat::JsonSchema {
                 schema: Value::Object(_),
                 ..
-            }
+            })
         ));
+    }
+
+    #[test]
+    fn nulls_of_a_strict_reply_read_as_absent() {
+        let p = parse_plan(
+            r#"{"plan": [{"step": 1, "action": "a", "required_arm": "executor",
+            "tool_call": {"action_type": "shell", "command": "ls", "args": null, "stdin": null,
+                          "method": null, "url": null},
+            "acceptance_criteria": null, "depends_on": [], "estimated_cost_tier": null,
+            "estimated_duration_seconds": null}],
+            "rationale": "r", "confidence": 0.5, "complexity_score": 0.1,
+            "total_estimated_duration": null}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            p.plan[0].tool_call,
+            Some(octollm_types::plan::ToolCall::Shell {
+                command: "ls".into(),
+                args: vec![],
+                stdin: None
+            })
+        );
     }
 }

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use octollm_llm::{LlmClient, LlmConfig, ProviderStatus};
+use octollm_llm::{LlmClient, LlmConfig, ProviderStatus, ResponseFormat};
 use octollm_server::MetricsRegistry;
 use octollm_types::plan::{Plan, PlanRequest, Usage};
 
@@ -12,11 +12,12 @@ use crate::builtin::BuiltinPlanner;
 use crate::cache::{cache_key, PlanCache};
 use crate::capabilities::PolicyProvider;
 use crate::error::{PlanError, PlannerError};
-use crate::llm_plan::{plan_with_llm, response_format, ArmInfo, LlmPlanFailure, LoopStats};
+use crate::llm_plan::{plan_with_llm, ArmInfo, LlmPlanFailure, LoopStats};
 use crate::metrics::{
     PlanLabels, PlannerLabel, PlannerMetrics, ReasonLabel, ResultLabel, RuleLabel,
 };
 use crate::policy::Policy;
+use crate::reply_format::{self, response_format};
 use crate::validate::{validate, Rules};
 use crate::PlannerConfig;
 
@@ -41,6 +42,8 @@ pub struct PlanOutcome {
 pub struct Planner {
     cfg: PlannerConfig,
     mode: Mode,
+    /// How the model is asked for its plan (`llm_response_format`).
+    format: ResponseFormat,
     arms: BTreeMap<String, String>,
     llm: Arc<LlmClient>,
     policy: PolicyProvider,
@@ -72,15 +75,13 @@ impl Planner {
                 cfg.min_steps, cfg.max_steps
             )));
         }
-        if !matches!(
-            cfg.llm_response_format.trim(),
-            "json_object" | "json_schema" | "text"
-        ) {
+        let Some(format) = response_format(&cfg.llm_response_format) else {
             return Err(PlannerError::Config(format!(
-                "llm_response_format '{}' is not one of json_object, json_schema, text",
-                cfg.llm_response_format
+                "llm_response_format '{}' is not one of {}",
+                cfg.llm_response_format,
+                reply_format::NAMES.join(", ")
             )));
-        }
+        };
         let arms: BTreeMap<String, String> = cfg
             .arms
             .iter()
@@ -113,6 +114,7 @@ impl Planner {
         Ok(Planner {
             policy: PolicyProvider::new(&cfg),
             mode,
+            format,
             arms,
             llm: Arc::new(llm_client),
             cache,
@@ -307,7 +309,7 @@ impl Planner {
             rules,
             &arms,
             self.cfg.repair_rounds,
-            response_format(&self.cfg.llm_response_format),
+            self.format.clone(),
             &mut stats,
         )
         .await;

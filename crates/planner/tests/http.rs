@@ -233,7 +233,13 @@ async fn llm_plans_carry_usage_and_fall_back_to_builtin() {
     let reply = json!({"plan": [{"step": 1, "action": "Say hi", "required_arm": "executor",
         "tool_call": {"action_type": "shell", "command": "echo", "args": ["hi"]}, "depends_on": []}],
         "rationale": "trivial", "confidence": 0.95, "complexity_score": 0.1});
-    fake.push_reply(FakeReply::text(format!("```json\n{reply}\n```")).usage(1000, 200));
+    // A model that answers the forced tool with fenced text instead (some
+    // compatible servers do) is still read.
+    fake.push_reply(
+        FakeReply::text(format!("```json\n{reply}\n```"))
+            .as_text()
+            .usage(1000, 200),
+    );
     let (status, body) = plan(&base, json!({"goal": "Greet the user"})).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["planner"], "anthropic:claude-3-5-haiku-latest");

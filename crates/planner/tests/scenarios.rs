@@ -99,7 +99,18 @@ fn the_suite_has_ten_scenarios_per_tier() {
 }
 
 #[tokio::test]
-async fn llm_path_passes_at_least_27_of_30() {
+async fn llm_path_passes_at_least_27_of_30_in_json_mode() {
+    llm_path_passes_at_least_27_of_30("json_object").await;
+}
+
+/// The same scripted model answering through forced tool calls: each repair
+/// is a `tool` message answering the refused call.
+#[tokio::test]
+async fn llm_path_passes_at_least_27_of_30_through_tool_calls() {
+    llm_path_passes_at_least_27_of_30("tool").await;
+}
+
+async fn llm_path_passes_at_least_27_of_30(format: &str) {
     let all = scenarios();
     let fake = FakeLlm::start().await.unwrap();
     let script = all.clone();
@@ -118,6 +129,7 @@ async fn llm_path_passes_at_least_27_of_30() {
     let cfg = PlannerConfig {
         mode: "llm".into(),
         cache_enabled: false,
+        llm_response_format: format.into(),
         ..PlannerConfig::default()
     };
     let llm = LlmConfig {
@@ -168,12 +180,18 @@ async fn llm_path_passes_at_least_27_of_30() {
         .iter()
         .any(|f| f.starts_with("c08") && f.contains("command_not_allowed")));
 
-    // The repair loop really sent the errors back.
+    // The repair loop really sent the errors back: as a user message in
+    // JSON mode, as the answer to the refused call with tools.
     let repairs: Vec<String> = fake
         .requests()
         .iter()
         .filter(|r| r.messages().len() > 2)
-        .filter_map(|r| r.last_user_text())
+        .filter_map(|r| {
+            let last = r.messages().last().cloned()?;
+            let role = last["role"].as_str().unwrap_or("").to_string();
+            assert_eq!(role, if format == "tool" { "tool" } else { "user" });
+            Some(octollm_fake_llm::content_text(&last))
+        })
         .collect();
     for rule in [
         "shell_syntax",
@@ -194,10 +212,16 @@ async fn llm_path_passes_at_least_27_of_30() {
     for needle in ["executor", "echo, find, grep", "{{step_N.output}}", "-exec"] {
         assert!(system.contains(needle), "system prompt lacks {needle}");
     }
-    assert_eq!(
-        fake.requests()[0].response_format().unwrap()["type"],
-        "json_object"
-    );
+    let first = &fake.requests()[0];
+    if format == "tool" {
+        assert!(first.response_format().is_none());
+        assert_eq!(first.forced_tool(), Some("submit_plan"));
+        assert_eq!(first.body["tools"][0]["function"]["strict"], true);
+        assert!(system.contains("calling the `submit_plan` tool"));
+    } else {
+        assert_eq!(first.response_format().unwrap()["type"], "json_object");
+        assert!(system.contains("single JSON object"));
+    }
     assert!(reg.render().contains("octollm_planner_repair_rounds_total"));
 }
 
