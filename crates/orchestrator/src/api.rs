@@ -59,8 +59,9 @@ async fn show(State(core): State<Shared>, Path(raw): Path<String>) -> Result<Res
         .map_err(store_error)?
         .ok_or_else(|| ApiError::not_found(format!("No task with id {id}")))?;
     let plan = core.store.get_plan(&id).await.map_err(store_error)?;
+    let history = core.store.plan_history(&id).await.map_err(store_error)?;
     let steps = core.store.get_steps(&id).await.map_err(store_error)?;
-    Ok(Json(view::task_view(&task, plan.as_deref(), &steps)).into_response())
+    Ok(Json(view::task_view(&task, plan.as_deref(), &history, &steps)).into_response())
 }
 
 fn encode_cursor(ms: i64, id: &str) -> String {

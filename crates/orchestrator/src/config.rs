@@ -73,6 +73,18 @@ pub struct OrchestratorConfig {
     pub max_task_seconds: u64,
     /// Longest output kept per step and in the result, in bytes.
     pub max_output_bytes: u64,
+    /// Revised plans a task may ask the planner for when a step or an
+    /// acceptance criterion fails (only planners with an LLM revise); 0
+    /// turns replanning off.
+    pub max_replans: u32,
+    /// Longest part of each step's output shown to the planner when it
+    /// revises a plan, in bytes.
+    pub replan_output_bytes: u64,
+    /// A step output that the reflex layer flags as a prompt injection is
+    /// never shown to the planner as it is: `fail` ends the task with
+    /// `INJECTION_IN_TOOL_OUTPUT`, `annotate` shows it marked as untrusted
+    /// data.
+    pub tool_output_injection: String,
 }
 
 impl Default for OrchestratorConfig {
@@ -107,6 +119,9 @@ impl Default for OrchestratorConfig {
             max_list_items: 32,
             max_task_seconds: 3_600,
             max_output_bytes: 1 << 20,
+            max_replans: 2,
+            replan_output_bytes: 4096,
+            tool_output_injection: "fail".to_string(),
         }
     }
 }
@@ -129,6 +144,16 @@ impl OrchestratorConfig {
     /// Renewal well inside the lease so one slow round trip does not lose it.
     pub fn renew_every(&self) -> Duration {
         (self.lease() / 3).clamp(Duration::from_millis(200), Duration::from_secs(10))
+    }
+
+    /// Whether flagged tool output is shown marked instead of failing the
+    /// task; `None` for a value that is neither.
+    pub fn annotate_injections(&self) -> Option<bool> {
+        match self.tool_output_injection.trim() {
+            "fail" => Some(false),
+            "annotate" => Some(true),
+            _ => None,
+        }
     }
 
     pub fn arm_timeout(&self) -> Duration {

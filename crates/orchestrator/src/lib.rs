@@ -72,6 +72,12 @@ pub async fn app_with(
             )));
         }
     }
+    if config.annotate_injections().is_none() {
+        return Err(OrchestratorError::Config(format!(
+            "tool_output_injection must be 'fail' or 'annotate', not '{}'",
+            config.tool_output_injection
+        )));
+    }
     let store = store::Store::connect(&config).await?;
     let metrics = metrics::Metrics::register(&opts.metrics);
     let arms = arms::Arms::new(&config, supplied, metrics.clone())?;

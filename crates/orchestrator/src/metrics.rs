@@ -70,6 +70,8 @@ octollm_server::metric_set! {
         pub claims: Counter => "orchestrator_queue_claims",
         /// Claims this process lost before finishing the task
         pub leases_lost: Counter => "orchestrator_leases_lost",
+        /// Plans revised after a failed step or acceptance criterion
+        pub replans: Counter => "orchestrator_replans",
         /// Failed store operations
         pub store_errors: Counter => "orchestrator_store_errors",
         /// Open event streams

@@ -1,12 +1,12 @@
 //! Stored rows as the API shows them.
 
 use octollm_types::orchestrator::{
-    StepStatus, StepView, TaskError, TaskResult, TaskSummary, TaskView,
+    PlanRevision, StepStatus, StepView, TaskError, TaskResult, TaskSummary, TaskView,
 };
 use octollm_types::plan::Plan;
 use octollm_types::task::{Budget, TaskStatus};
 
-use crate::store::{StepRow, TaskRow};
+use crate::store::{RevisionRow, StepRow, TaskRow};
 
 pub fn rfc3339(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
@@ -47,7 +47,24 @@ pub fn step_view(row: &StepRow) -> StepView {
     }
 }
 
-pub fn task_view(row: &TaskRow, plan: Option<&str>, steps: &[StepRow]) -> TaskView {
+/// One plan of the history; a row whose plan does not parse is left out.
+fn revision(row: &RevisionRow) -> Option<PlanRevision> {
+    Some(PlanRevision {
+        revision: u32::try_from(row.revision).ok()?,
+        planner: row.planner.clone(),
+        reason: serde_json::from_str(&row.reason).ok(),
+        kept_steps: serde_json::from_str(&row.kept_steps).unwrap_or_default(),
+        plan: serde_json::from_str(&row.plan).ok()?,
+        created_at: rfc3339(row.created_at),
+    })
+}
+
+pub fn task_view(
+    row: &TaskRow,
+    plan: Option<&str>,
+    history: &[RevisionRow],
+    steps: &[StepRow],
+) -> TaskView {
     TaskView {
         task_id: row.id.clone(),
         status: task_status(&row.status),
@@ -62,6 +79,7 @@ pub fn task_view(row: &TaskRow, plan: Option<&str>, steps: &[StepRow]) -> TaskVi
             max_time_seconds: u64::try_from(row.max_time_seconds).unwrap_or(0),
         },
         plan: plan.and_then(|p| serde_json::from_str::<Plan>(p).ok()),
+        plan_history: history.iter().filter_map(revision).collect(),
         steps: steps.iter().map(step_view).collect(),
         result: row
             .result

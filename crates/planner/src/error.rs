@@ -30,6 +30,10 @@ pub enum PlanError {
         issues: Vec<ValidationIssue>,
         usage: Usage,
     },
+    /// A revision was asked of a planner without a model: the built-in
+    /// planner plans each goal one way and has nothing else to offer.
+    #[error("revising a failed plan needs an LLM provider; the built-in planner plans each goal one way")]
+    ReplanUnavailable,
     #[error("no LLM provider could plan the goal ({reason}) and the built-in planner cannot handle it: {builtin}")]
     LlmUnavailable { reason: String, builtin: String },
 }
@@ -67,6 +71,11 @@ impl PlanError {
                 ),
             )
             .with_details(json!({"planner": planner, "issues": issues, "usage": usage})),
+            PlanError::ReplanUnavailable => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "REPLAN_UNAVAILABLE",
+                self.to_string(),
+            ),
             PlanError::LlmUnavailable { reason, builtin } => {
                 ApiError::unavailable("LLM_UNAVAILABLE", self.to_string())
                     .with_details(json!({"llm_error": reason, "builtin_reason": builtin}))

@@ -4,7 +4,7 @@ use octollm_llm::json_text::parse_json_reply;
 use octollm_llm::{ChatMessage, ChatRequest, LlmClient, LlmError, ResponseFormat};
 
 use crate::reply_format::reply_instruction;
-use octollm_types::plan::{Plan, PlanRequest, Usage};
+use octollm_types::plan::{Plan, PlanRequest, Replan, StepReport, Usage};
 use serde_json::Value;
 
 use crate::policy::gated_sentence;
@@ -14,6 +14,7 @@ use crate::PlanError;
 const SYSTEM: &str = include_str!("../prompts/system.md");
 const USER: &str = include_str!("../prompts/user.md");
 const REPAIR: &str = include_str!("../prompts/repair.md");
+const REPLAN: &str = include_str!("../prompts/replan.md");
 
 /// An arm the prompt describes.
 pub struct ArmInfo<'a> {
@@ -73,7 +74,13 @@ fn bullet_list(items: &[String]) -> String {
 }
 
 pub fn user_prompt(req: &PlanRequest, format: &ResponseFormat) -> String {
-    USER.replace("%%REPLY%%", &capitalised(&reply_instruction(format)))
+    let template = match &req.replan {
+        // The revision's context goes before the closing instruction.
+        Some(r) => USER.replace("%%REPLY%%", &format!("{}\n\n%%REPLY%%", replan_prompt(r))),
+        None => USER.to_string(),
+    };
+    template
+        .replace("%%REPLY%%", &capitalised(&reply_instruction(format)))
         .replace("%%CONSTRAINTS%%", &bullet_list(&req.constraints))
         .replace("%%CRITERIA%%", &bullet_list(&req.acceptance_criteria))
         .replace(
@@ -82,6 +89,67 @@ pub fn user_prompt(req: &PlanRequest, format: &ResponseFormat) -> String {
         )
         // Last, so a goal that happens to contain a placeholder stays inert.
         .replace("%%GOAL%%", req.goal.trim())
+}
+
+/// What a revision is told: the failed plan, what finished (outputs as the
+/// orchestrator screened them), what failed and the criteria's outcomes.
+pub fn replan_prompt(r: &Replan) -> String {
+    let completed = if r.completed.is_empty() {
+        "(none)".to_string()
+    } else {
+        r.completed
+            .iter()
+            .map(step_report)
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let failed = r
+        .failed
+        .as_ref()
+        .map_or_else(|| "(none: every step finished)".to_string(), step_report);
+    let criteria = if r.criteria.is_empty() {
+        "(none checked)".to_string()
+    } else {
+        r.criteria
+            .iter()
+            .map(|c| {
+                let verdict = match c.passed {
+                    Some(true) => "met",
+                    Some(false) => "NOT met",
+                    None => "not checked",
+                };
+                format!("- {} [{verdict}, {}]: {}", c.criterion, c.method, c.reason)
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    // Placeholders are filled in this order, the model-visible text last,
+    // so text inside an output that looks like a placeholder stays inert.
+    REPLAN
+        .replace("%%REVISION%%", &r.revision.to_string())
+        .replace(
+            "%%PREVIOUS%%",
+            &serde_json::to_string(&r.previous_plan).unwrap_or_default(),
+        )
+        .replace("%%CRITERIA%%", &criteria)
+        .replace("%%FAILED%%", &failed)
+        .replace("%%COMPLETED%%", &completed)
+}
+
+/// One step of a failed plan: what it ran, and its output or error fenced
+/// so it reads as data.
+fn step_report(s: &StepReport) -> String {
+    let call = s
+        .tool_call
+        .as_ref()
+        .map_or_else(|| "(no tool call)".to_string(), |c| c.command_line());
+    let cut = if s.truncated { " (cut to fit)" } else { "" };
+    format!(
+        "- step {} ({}): {call}\n  output{cut}:\n~~~~\n{}\n~~~~",
+        s.step,
+        s.action,
+        s.output.replace("~~~~", "~ ~ ~ ~")
+    )
 }
 
 pub fn repair_prompt(errors: &[String], format: &ResponseFormat) -> String {

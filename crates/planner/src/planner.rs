@@ -245,8 +245,14 @@ impl Planner {
             max_steps: self.cfg.max_steps,
         };
 
+        // A revision answers one failure: it is never cached or served
+        // from the cache.
         let key = cache_key(req, &usable);
-        if let Some(mut plan) = self.cache.get(&key).await {
+        let cached = match req.replan {
+            None => self.cache.get(&key).await,
+            Some(_) => None,
+        };
+        if let Some(mut plan) = cached {
             // Re-validated: the executor's policy may have changed since.
             if validate(&plan, &rules).is_empty() {
                 self.count_cache("hit");
@@ -260,7 +266,9 @@ impl Planner {
         let result = self.produce(req, &rules, &usable).await;
         match result {
             Ok(plan) => {
-                self.cache.put(&key, &plan).await;
+                if req.replan.is_none() {
+                    self.cache.put(&key, &plan).await;
+                }
                 self.finish(&plan, "success", started);
                 Ok(PlanOutcome {
                     plan,
@@ -273,6 +281,7 @@ impl Planner {
                     PlanError::Unsupported(_) => ("builtin", "unsupported"),
                     PlanError::Invalid { .. } => ("any", "invalid"),
                     PlanError::LlmUnavailable { .. } => ("llm", "unavailable"),
+                    PlanError::ReplanUnavailable => ("builtin", "replan_unavailable"),
                 };
                 self.count_plan(planner, outcome);
                 Err(e)
@@ -287,7 +296,12 @@ impl Planner {
         usable: &[String],
     ) -> Result<Plan, PlanError> {
         let use_llm = self.llm.is_configured() && self.mode != Mode::Builtin;
-        if !use_llm || self.mode == Mode::BuiltinFirst {
+        if req.replan.is_some() && !use_llm {
+            return Err(PlanError::ReplanUnavailable);
+        }
+        // A revision is the model's work: the built-in planner would plan
+        // the goal exactly as it did the first time.
+        if req.replan.is_none() && (!use_llm || self.mode == Mode::BuiltinFirst) {
             match self.builtin(req, rules, usable) {
                 Err(PlanError::Unsupported(reason)) if use_llm => {
                     tracing::debug!(%reason, "built-in planner declined; asking the LLM");
@@ -323,7 +337,7 @@ impl Planner {
             Ok(plan) => return Ok(plan),
             Err(f) => f,
         };
-        if self.mode == Mode::Llm || self.mode == Mode::BuiltinFirst {
+        if self.mode == Mode::Llm || self.mode == Mode::BuiltinFirst || req.replan.is_some() {
             return Err(failure.into_error(
                 "the built-in fallback is disabled in this mode or declined the goal".into(),
             ));

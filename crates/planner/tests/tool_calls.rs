@@ -52,10 +52,7 @@ async fn planner(fake: &FakeLlm, api: Api) -> Planner {
 fn greet() -> PlanRequest {
     PlanRequest {
         goal: "Say hello to the user".into(),
-        constraints: vec![],
-        context: Default::default(),
-        acceptance_criteria: vec![],
-        available_arms: None,
+        ..PlanRequest::default()
     }
 }
 

@@ -152,6 +152,10 @@ pub struct TaskView {
     pub budget: crate::task::Budget,
     #[serde(default)]
     pub plan: Option<Plan>,
+    /// Every plan the task had, oldest first, with why each revision was
+    /// made; one entry when it was never replanned.
+    #[serde(default)]
+    pub plan_history: Vec<PlanRevision>,
     #[serde(default)]
     pub steps: Vec<StepView>,
     #[serde(default)]
@@ -166,6 +170,23 @@ pub struct TaskView {
     pub started_at: Option<String>,
     #[serde(default)]
     pub finished_at: Option<String>,
+}
+
+/// One plan of a task's history.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PlanRevision {
+    /// 0 for the first plan.
+    pub revision: u32,
+    /// `builtin`, or the provider/model that wrote it.
+    pub planner: String,
+    /// Why the previous plan was replaced (`None` for the first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<TaskError>,
+    /// Steps of the previous plan carried over without running again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kept_steps: Vec<u32>,
+    pub plan: Plan,
+    pub created_at: String,
 }
 
 /// One row of `GET /api/v1/tasks`.

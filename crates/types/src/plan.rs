@@ -130,4 +130,44 @@ pub struct PlanRequest {
     pub acceptance_criteria: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub available_arms: Option<Vec<String>>,
+    /// Set when a plan failed and the orchestrator asks for a revision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replan: Option<Replan>,
+}
+
+/// What the planner is told when a plan failed: what ran, what broke, and
+/// which criteria were not met. Every output in it has been screened by
+/// the reflex layer (PII redacted, injections refused or annotated) and
+/// capped in size before it is put here.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct Replan {
+    /// The revision asked for: 1 for the first revision of the original.
+    pub revision: u32,
+    /// The plan that failed.
+    pub previous_plan: Vec<PlanStep>,
+    /// Its finished steps: kept as they are in the revision, they are not
+    /// run again.
+    #[serde(default)]
+    pub completed: Vec<StepReport>,
+    /// The step that failed, if a step did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed: Option<StepReport>,
+    /// The acceptance criteria's outcomes, if the output was checked.
+    #[serde(default)]
+    pub criteria: Vec<crate::orchestrator::CriterionOutcome>,
+}
+
+/// One step of a failed plan as the planner is shown it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct StepReport {
+    pub step: u32,
+    pub action: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_call: Option<ToolCall>,
+    /// The screened, capped output (finished steps), or the error with its
+    /// stderr (the failed step).
+    pub output: String,
+    /// The output was cut to fit.
+    #[serde(default)]
+    pub truncated: bool,
 }

@@ -105,6 +105,36 @@ impl<'a> Progress<'a> {
                 self.planning = None;
                 self.plan(d);
             }
+            "task.replanning" => {
+                let n = d.get("revision").and_then(Value::as_u64).unwrap_or(0);
+                self.line(&format!(
+                    "↻ Asking for revision {n} of the plan after {}: {}",
+                    str_at(d, "/reason/code"),
+                    str_at(d, "/reason/message")
+                ));
+            }
+            "task.replanned" => {
+                self.planning = None;
+                let kept: Vec<String> = d
+                    .get("kept_steps")
+                    .and_then(Value::as_array)
+                    .map(|a| a.iter().map(ToString::to_string).collect())
+                    .unwrap_or_default();
+                if !kept.is_empty() {
+                    self.line(&format!(
+                        "  finished step(s) {} kept, not run again",
+                        kept.join(", ")
+                    ));
+                }
+                self.plan(d);
+            }
+            "task.replan_failed" => {
+                self.planning = None;
+                self.line(&format!(
+                    "✗ The plan could not be revised: {}",
+                    str_at(d, "/error/message")
+                ));
+            }
             "step.started" => {
                 let action = str_at(d, "/action").to_string();
                 let cmd = str_at(d, "/command");
@@ -279,6 +309,39 @@ mod tests {
             "Task t\nPlanning…\nPlan (2 steps, builtin planner):\n  1. List\n  2. Count  (after 1)\n\
              … [1] List  $ ls -1 /tmp\n  ↻ [1] retry 1: busy\n✓ [1] List  (12 ms)\n\
              … [2] Count  $ wc -l\n✗ [2] Count  (1.5 s) — boom\n"
+        );
+    }
+
+    #[test]
+    fn a_revision_says_why_what_is_kept_and_the_new_plan() {
+        let mut out = Vec::new();
+        let mut p = Progress::new(&mut out, false, false);
+        p.event(&ev(
+            "task.replanning",
+            "planning",
+            None,
+            json!({"revision": 1, "reason": {"code": "NON_ZERO_EXIT", "message": "Step 2 failed"}}),
+        ));
+        p.event(&ev(
+            "task.replanned",
+            "planning",
+            None,
+            json!({"revision": 1, "kept_steps": [1], "plan": {"planner": "openai:gpt", "plan": [
+                {"step": 1, "action": "List", "depends_on": []},
+                {"step": 2, "action": "Count lines", "depends_on": [1]}]}}),
+        ));
+        p.event(&ev(
+            "task.replan_failed",
+            "planning",
+            None,
+            json!({"revision": 2, "error": {"code": "LLM_UNAVAILABLE", "message": "down"}}),
+        ));
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "↻ Asking for revision 1 of the plan after NON_ZERO_EXIT: Step 2 failed\n\
+             \x20 finished step(s) 1 kept, not run again\n\
+             Plan (2 steps, openai:gpt planner):\n  1. List\n  2. Count lines  (after 1)\n\
+             ✗ The plan could not be revised: down\n"
         );
     }
 

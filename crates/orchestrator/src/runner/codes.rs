@@ -22,6 +22,9 @@ pub enum Code {
     ArmUnavailable,
     /// A step of a resumed task had already failed.
     StepFailed,
+    /// A step's output carries a prompt injection and was not fed back to
+    /// the planner.
+    InjectionInToolOutput,
     Internal,
     /// A code another component answered with (`COMMAND_NOT_ALLOWED`,
     /// `PLANNER_UNSUPPORTED_GOAL`, `NON_ZERO_EXIT`, …), passed through.
@@ -42,6 +45,7 @@ impl Code {
             Code::UnknownArm => "UNKNOWN_ARM",
             Code::ArmUnavailable => "ARM_UNAVAILABLE",
             Code::StepFailed => "STEP_FAILED",
+            Code::InjectionInToolOutput => "INJECTION_IN_TOOL_OUTPUT",
             Code::Internal => "INTERNAL_ERROR",
             Code::Remote(c) => c,
         }

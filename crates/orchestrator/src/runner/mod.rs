@@ -14,6 +14,7 @@
 
 pub mod codes;
 mod planning;
+mod replan;
 mod schedule;
 mod step;
 mod verify;
@@ -40,6 +41,18 @@ pub(crate) struct Finish {
     pub status: TaskStatus,
     pub result: Option<TaskResult>,
     pub error: Option<TaskError>,
+    /// A failure a revised plan might get past; `None` for the ones it
+    /// cannot (deadline, budget, cancellation, an arm that is down).
+    pub revisable: Option<Revisable>,
+}
+
+/// What failed, for the planner that revises the plan.
+#[derive(Debug, Clone)]
+pub(crate) enum Revisable {
+    /// This step failed.
+    Step(u32),
+    /// Every step finished, but these criteria were not all met.
+    Criteria(Vec<CriterionOutcome>),
 }
 
 impl Finish {
@@ -61,7 +74,13 @@ impl Finish {
                 message: message.into(),
                 details: Value::Null,
             }),
+            revisable: None,
         }
+    }
+
+    pub fn revisable(mut self, what: Revisable) -> Self {
+        self.revisable = Some(what);
+        self
     }
 }
 
@@ -184,8 +203,19 @@ impl Runner {
             return Err(self.budget_exceeded(Vec::new()).await);
         }
         self.plan().await?;
-        let outputs = self.execute().await?;
-        self.verify_and_finish(outputs).await
+        // Each round runs what is left of the current plan; a failure a
+        // revised plan might get past asks the planner for one, within
+        // `max_replans` and the budget, and the next round runs it.
+        loop {
+            let finish = match self.execute().await {
+                Ok(outputs) => self.verify_and_finish(outputs).await?,
+                Err(Stop::Finish(f)) => f,
+                Err(stop) => return Err(stop),
+            };
+            if !self.revise(&finish).await? {
+                return Ok(finish);
+            }
+        }
     }
 
     fn max_tokens(&self) -> u64 {

@@ -1,11 +1,12 @@
 //! Planning: ask the planner arm once, check its plan with the same
 //! validator the planner used, and store it. A resumed task reuses the
-//! stored plan, so a crash never makes a task plan twice.
+//! stored plan, so a crash never makes a task plan twice. Revisions of a
+//! failed plan (`replan`) go through the same call and the same check.
 
 use std::collections::BTreeSet;
 
 use octollm_policy::plan::{validate, Rules};
-use octollm_types::plan::{Plan, PlanRequest};
+use octollm_types::plan::{Plan, PlanRequest, Replan};
 use octollm_types::task::TaskStatus;
 use serde_json::json;
 
@@ -24,79 +25,15 @@ impl Runner {
             return Ok(());
         }
         self.enter(TaskStatus::Planning).await?;
-        let tool_arms = core.arms.tool_names();
-        let req = PlanRequest {
-            goal: self.task.screened_goal.clone(),
-            constraints: serde_json::from_str(&self.task.constraints)?,
-            context: serde_json::from_str(&self.task.context)?,
-            acceptance_criteria: serde_json::from_str(&self.task.acceptance_criteria)?,
-            available_arms: Some(tool_arms.clone()),
-        };
-        let Some((reg, planner)) = core.arms.planner() else {
-            return Err(Stop::Finish(Finish::failed(
-                Code::PlannerUnavailable,
-                "no planner arm is registered",
-                None,
-            )));
-        };
-        let reply = core
-            .arms
-            .call(
-                reg,
-                core.config.arm_timeout(),
-                Some(self.ctx.deadline),
-                |timeout| planner.plan(&req, timeout),
-                self.ctx.retry_events(
-                    "task.retrying",
-                    TaskStatus::Planning,
-                    None,
-                    json!({"arm": "planner"}),
-                ),
-            )
-            .await;
-        let plan = match reply {
-            Ok(p) => p,
-            Err(ArmError::Deadline { .. }) => return Err(Stop::Timeout),
-            Err(ArmError::Refused { refusal, .. }) => {
-                let code = if refusal.code.starts_with("HTTP_") {
-                    Code::PlanningFailed
-                } else {
-                    Code::Remote(refusal.code)
-                };
-                return Err(Stop::Finish(Finish::failed(code, refusal.message, None)));
-            }
-            Err(e) => {
-                return Err(Stop::Finish(Finish::failed(
-                    Code::PlannerUnavailable,
-                    e.to_string(),
-                    None,
-                )))
-            }
-        };
-        self.check(&plan, &tool_arms).await?;
-        let steps: Vec<NewStep> = plan
-            .plan
-            .iter()
-            .map(|s| {
-                Ok(NewStep {
-                    step: i64::from(s.step),
-                    action: s.action.clone(),
-                    required_arm: s.required_arm.clone(),
-                    tool_call: s
-                        .tool_call
-                        .as_ref()
-                        .map(serde_json::to_string)
-                        .transpose()?,
-                    depends_on: serde_json::to_string(&s.depends_on)?,
-                })
-            })
-            .collect::<Result<_, serde_json::Error>>()?;
+        let req = self.plan_request(None)?;
+        let plan = self.ask_planner(&req).await?;
+        self.check(&plan).await?;
         core.store
             .save_plan(
                 &self.task.id,
                 &serde_json::to_string(&plan)?,
                 &plan.planner,
-                &steps,
+                &new_steps(&plan)?,
             )
             .await?;
         self.ctx
@@ -115,10 +52,71 @@ impl Runner {
         Ok(())
     }
 
+    /// The planner's request for this task: the screened goal and its
+    /// constraints, and `replan` when a failed plan is to be revised.
+    pub(super) fn plan_request(
+        &self,
+        replan: Option<Replan>,
+    ) -> Result<PlanRequest, serde_json::Error> {
+        Ok(PlanRequest {
+            goal: self.task.screened_goal.clone(),
+            constraints: serde_json::from_str(&self.task.constraints)?,
+            context: serde_json::from_str(&self.task.context)?,
+            acceptance_criteria: serde_json::from_str(&self.task.acceptance_criteria)?,
+            available_arms: Some(self.ctx.core.arms.tool_names()),
+            replan,
+        })
+    }
+
+    /// One call to the planner arm; its refusals end the task.
+    pub(super) async fn ask_planner(&self, req: &PlanRequest) -> Result<Plan, Stop> {
+        let core = &self.ctx.core;
+        let Some((reg, planner)) = core.arms.planner() else {
+            return Err(Stop::Finish(Finish::failed(
+                Code::PlannerUnavailable,
+                "no planner arm is registered",
+                None,
+            )));
+        };
+        let reply = core
+            .arms
+            .call(
+                reg,
+                core.config.arm_timeout(),
+                Some(self.ctx.deadline),
+                |timeout| planner.plan(req, timeout),
+                self.ctx.retry_events(
+                    "task.retrying",
+                    TaskStatus::Planning,
+                    None,
+                    json!({"arm": "planner"}),
+                ),
+            )
+            .await;
+        match reply {
+            Ok(p) => Ok(p),
+            Err(ArmError::Deadline { .. }) => Err(Stop::Timeout),
+            Err(ArmError::Refused { refusal, .. }) => {
+                let code = if refusal.code.starts_with("HTTP_") {
+                    Code::PlanningFailed
+                } else {
+                    Code::Remote(refusal.code)
+                };
+                Err(Stop::Finish(Finish::failed(code, refusal.message, None)))
+            }
+            Err(e) => Err(Stop::Finish(Finish::failed(
+                Code::PlannerUnavailable,
+                e.to_string(),
+                None,
+            ))),
+        }
+    }
+
     /// The shared validator, against the arms registered here and the
     /// executor's policy when it can tell it.
-    async fn check(&self, plan: &Plan, tool_arms: &[String]) -> Result<(), Stop> {
+    pub(super) async fn check(&self, plan: &Plan) -> Result<(), Stop> {
         let core = &self.ctx.core;
+        let tool_arms = core.arms.tool_names();
         let policy = match core.arms.tool(EXECUTOR) {
             Some((_, arm)) => arm.policy().await,
             None => None,
@@ -145,4 +143,24 @@ impl Runner {
             None,
         )))
     }
+}
+
+/// The store rows of a plan's steps.
+pub(super) fn new_steps(plan: &Plan) -> Result<Vec<NewStep>, serde_json::Error> {
+    plan.plan
+        .iter()
+        .map(|s| {
+            Ok(NewStep {
+                step: i64::from(s.step),
+                action: s.action.clone(),
+                required_arm: s.required_arm.clone(),
+                tool_call: s
+                    .tool_call
+                    .as_ref()
+                    .map(serde_json::to_string)
+                    .transpose()?,
+                depends_on: serde_json::to_string(&s.depends_on)?,
+            })
+        })
+        .collect()
 }

@@ -11,7 +11,7 @@ use serde_json::json;
 use tokio::task::JoinSet;
 
 use super::step::{run_step, StepOutcome};
-use super::{partial_result, Code, Finish, Runner, Stop};
+use super::{partial_result, Code, Finish, Revisable, Runner, Stop};
 use crate::store::StepRow;
 
 /// One stored step, decoded.
@@ -63,7 +63,10 @@ impl Runner {
                     let result =
                         partial_result(&self.ctx, &self.task, self.tokens, self.cost, Vec::new())
                             .await?;
-                    return Err(Stop::Finish(Finish::failed(Code::StepFailed, msg, result)));
+                    return Err(Stop::Finish(
+                        Finish::failed(Code::StepFailed, msg, result)
+                            .revisable(Revisable::Step(spec.no)),
+                    ));
                 }
                 StepStatus::Pending | StepStatus::Running => {}
             }
@@ -122,9 +125,15 @@ impl Runner {
                     let result =
                         partial_result(&self.ctx, &self.task, self.tokens, self.cost, Vec::new())
                             .await?;
+                    // A revised plan cannot bring back an arm that is down or
+                    // mend the orchestrator itself.
+                    let revisable = !matches!(code, Code::ArmUnavailable | Code::Internal);
                     let mut finish = Finish::failed(code, message, result);
                     if let Some(e) = finish.error.as_mut() {
                         e.details = json!({"step": step});
+                    }
+                    if revisable {
+                        finish = finish.revisable(Revisable::Step(step));
                     }
                     return Err(Stop::Finish(finish));
                 }

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use octollm_types::orchestrator::{CriterionOutcome, ResultMetadata, StepStatus, TaskResult};
 use octollm_types::task::TaskStatus;
 
-use super::{Code, Ctx, Finish, Runner, Stop};
+use super::{Code, Ctx, Finish, Revisable, Runner, Stop};
 use crate::error::StoreError;
 use crate::store::{now_ms, StepRow, TaskRow};
 use crate::{criteria, judge};
@@ -63,12 +63,14 @@ impl Runner {
                     first.reason
                 ),
                 Some(result),
-            ));
+            )
+            .revisable(Revisable::Criteria(outcomes)));
         }
         Ok(Finish {
             status: TaskStatus::Completed,
             result: Some(result),
             error: None,
+            revisable: None,
         })
     }
 

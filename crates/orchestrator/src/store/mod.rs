@@ -21,6 +21,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+pub use revisions::{NewRevision, RevisionRow};
 pub use rows::{
     CancelOutcome, EventRow, NewStep, NewTask, StepFinish, StepRow, TaskFinish, TaskRow,
 };
@@ -87,6 +88,7 @@ macro_rules! changed_one {
 // After the macros: textual scoping makes them visible to these.
 mod events;
 mod queue;
+mod revisions;
 mod steps;
 mod tasks;
 

@@ -48,8 +48,11 @@ impl Store {
         Ok(())
     }
 
+    /// The task's current plan: its latest revision, else its first plan.
     pub async fn get_plan(&self, id: &str) -> Result<Option<String>, StoreError> {
-        let sql = "SELECT plan FROM plans WHERE task_id = $1";
+        let sql = "SELECT plan FROM (SELECT plan, revision FROM plan_revisions \
+                   WHERE task_id = $1 UNION ALL SELECT plan, -1 AS revision FROM plans \
+                   WHERE task_id = $1) AS p ORDER BY revision DESC LIMIT 1";
         let row: Option<(String,)> = fetch!(self, fetch_optional, sql, id);
         Ok(row.map(|(p,)| p))
     }
