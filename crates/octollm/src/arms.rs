@@ -107,6 +107,10 @@ impl PlanArm for LocalPlanner {
             outcome.map(|o| o.plan).map_err(|e| e.to_api_error())
         })
     }
+
+    fn revises_plans(&self) -> ArmFuture<'_, bool> {
+        Box::pin(std::future::ready(self.0.revises_plans()))
+    }
 }
 
 pub struct LocalExecutor(pub Arc<Executor>);

@@ -268,8 +268,8 @@ async fn step_output_reaches_the_model_redacted() {
     o.handle.shutdown().await;
 }
 
-/// The built-in planner does not revise plans: the step's failure stands,
-/// and the event stream says why no revision came.
+/// The built-in planner does not revise plans (its capabilities say so):
+/// the step's failure stands and no revision is asked for.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn without_an_llm_the_failure_stands() {
     let db = Db::new(Kind::Sqlite).await;
@@ -285,12 +285,49 @@ async fn without_an_llm_the_failure_stands() {
     assert_eq!(v["error"]["code"], "NON_ZERO_EXIT", "{v:#}");
     assert_eq!(v["plan_history"].as_array().unwrap().len(), 1);
     let evs = events(&o.url, &id).await;
+    assert!(
+        !evs.iter().any(|e| e["kind"]
+            .as_str()
+            .is_some_and(|k| k.starts_with("task.replan"))),
+        "{evs:#?}"
+    );
+    let (_, caps) = get(&format!("{}/api/v1/capabilities", arms.planner)).await;
+    assert_eq!(caps["revises_plans"], false, "{caps:#}");
+    o.handle.shutdown().await;
+}
+
+/// A revision the planner cannot produce (every answer invalid) leaves the
+/// task's own failure standing, and the event stream says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_revision_that_fails_leaves_the_original_failure() {
+    let (_db, arms, o) = setup(Kind::Sqlite, |_| {}).await;
+    let fake = arms.fake.as_ref().unwrap();
+    fake.push_reply(plan(vec![shell(1, "List", "ls", &["/no-such-dir"], &[])]));
+    // The revision and both repair rounds ask for a program not allowed.
+    for _ in 0..3 {
+        fake.push_reply(plan(vec![shell(1, "List", "bash", &["-c", "ls"], &[])]));
+    }
+    let id = submit(
+        &o.url,
+        json!({"goal": "List a directory that is not there"}),
+    )
+    .await;
+    let v = wait_done(&o.url, &id, LONG).await;
+    assert_eq!(v["status"], "failed", "{v:#}");
+    assert_eq!(v["error"]["code"], "NON_ZERO_EXIT", "{v:#}");
+    assert_eq!(v["plan_history"].as_array().unwrap().len(), 1, "{v:#}");
+    assert_eq!(
+        fake.pending_replies(),
+        0,
+        "the revision and its repairs were asked"
+    );
+    let evs = events(&o.url, &id).await;
     let failed = evs
         .iter()
         .find(|e| e["kind"] == "task.replan_failed")
         .expect("a replan_failed event");
     assert_eq!(
-        failed["data"]["error"]["code"], "REPLAN_UNAVAILABLE",
+        failed["data"]["error"]["code"], "PLAN_VALIDATION_FAILED",
         "{failed:#}"
     );
     o.handle.shutdown().await;

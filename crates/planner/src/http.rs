@@ -60,6 +60,7 @@ async fn capabilities(State(s): State<AppState>) -> Json<Value> {
         "mode": p.mode_name(),
         "llm_configured": p.llm_configured(),
         "llm_providers": p.llm_providers(),
+        "revises_plans": p.revises_plans(),
         "cache": p.cache_backend(),
         "builtin_goal_shapes": [
             "echo / print / say text",

@@ -223,6 +223,12 @@ impl Planner {
         Ok(())
     }
 
+    /// Whether a failed plan can be revised here: only a model revises
+    /// plans (the built-in planner plans each goal one way).
+    pub fn revises_plans(&self) -> bool {
+        self.llm.is_configured() && self.mode != Mode::Builtin
+    }
+
     /// Plans `req`: validated, from the cache when possible.
     pub async fn plan(&self, req: &PlanRequest) -> Result<PlanOutcome, PlanError> {
         let started = Instant::now();
@@ -295,7 +301,7 @@ impl Planner {
         rules: &Rules<'_>,
         usable: &[String],
     ) -> Result<Plan, PlanError> {
-        let use_llm = self.llm.is_configured() && self.mode != Mode::Builtin;
+        let use_llm = self.revises_plans();
         if req.replan.is_some() && !use_llm {
             return Err(PlanError::ReplanUnavailable);
         }

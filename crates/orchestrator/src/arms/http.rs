@@ -47,6 +47,8 @@ pub struct HttpArm {
     /// The tool arm's reported policy and when it was fetched: every plan
     /// is checked against it, so it is asked for once a refresh, not per task.
     policy: parking_lot::Mutex<Option<(Instant, ExecPolicy)>>,
+    /// A planner's `revises_plans`, cached the same way.
+    revises: parking_lot::Mutex<Option<(Instant, bool)>>,
 }
 
 /// How long a tool arm's reported policy is reused.
@@ -133,6 +135,7 @@ impl HttpArm {
             transport,
             url: url.trim_end_matches('/').to_string(),
             policy: parking_lot::Mutex::new(None),
+            revises: parking_lot::Mutex::new(None),
         }
     }
 
@@ -250,6 +253,34 @@ impl ScreenArm for HttpArm {
 impl PlanArm for HttpArm {
     fn plan<'a>(&'a self, req: &'a PlanRequest, timeout: Duration) -> ArmFuture<'a, Attempt<Plan>> {
         self.call("/api/v1/plan", req, timeout)
+    }
+
+    fn revises_plans(&self) -> ArmFuture<'_, bool> {
+        Box::pin(async move {
+            if let Some((at, r)) = *self.revises.lock() {
+                if at.elapsed() < POLICY_REFRESH {
+                    return r;
+                }
+            }
+            #[derive(Deserialize)]
+            struct Caps {
+                #[serde(default = "yes")]
+                revises_plans: bool,
+            }
+            fn yes() -> bool {
+                true
+            }
+            match self
+                .get_json::<Caps>("/api/v1/capabilities", Duration::from_secs(3))
+                .await
+            {
+                Some(c) => {
+                    *self.revises.lock() = Some((Instant::now(), c.revises_plans));
+                    c.revises_plans
+                }
+                None => true,
+            }
+        })
     }
 }
 

@@ -110,6 +110,9 @@ pub trait ScreenArm: Arm {
 
 pub trait PlanArm: Arm {
     fn plan<'a>(&'a self, req: &'a PlanRequest, timeout: Duration) -> ArmFuture<'a, Attempt<Plan>>;
+    /// Whether the planner revises failed plans (it has an LLM). When it
+    /// cannot tell, true: the planner then refuses the revision itself.
+    fn revises_plans(&self) -> ArmFuture<'_, bool>;
 }
 
 pub trait ToolArm: Arm {

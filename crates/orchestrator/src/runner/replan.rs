@@ -51,6 +51,13 @@ impl Runner {
         if done >= i64::from(core.config.max_replans) {
             return Ok(false);
         }
+        let revises = match core.arms.planner() {
+            Some((_, planner)) => planner.revises_plans().await,
+            None => false,
+        };
+        if !revises {
+            return Ok(false);
+        }
         let Some(plan_json) = core.store.get_plan(&self.task.id).await? else {
             return Ok(false);
         };
