@@ -74,7 +74,7 @@ const ORDINALS: &[(&str, u32)] = &[
 ];
 
 /// The digits of "4th", "22nd": digits followed by an ordinal suffix.
-fn ordinal_digits(w: &str) -> Option<&str> {
+pub(super) fn ordinal_digits(w: &str) -> Option<&str> {
     let b = w.as_bytes();
     (b.len() > 2
         && b[..b.len() - 2].iter().all(u8::is_ascii_digit)
@@ -103,7 +103,7 @@ pub(super) fn python(program: &str, args: Vec<String>, action: String, criteria:
 }
 
 /// Where the lines come from: one file, or the previous step's output.
-fn line_source(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Result<Option<String>, String> {
+pub(super) fn line_source(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Result<Option<String>, String> {
     match source(c, ctx) {
         Source::Files(f) if f.len() == 1 && !dir_like(&f[0]) => Ok(f.into_iter().next()),
         Source::Files(f) => Err(format!("'{}' is not one file", f.join(", "))),
@@ -155,7 +155,7 @@ fn nth_line(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
 
 /// A line program's step: on the file `src` (its last argument), or on the
 /// previous step's output when there is none. `describe` gets what is read.
-fn on_lines(
+pub(super) fn on_lines(
     program: &str,
     mut args: Vec<String>,
     src: Option<String>,

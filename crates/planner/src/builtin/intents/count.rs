@@ -20,7 +20,8 @@ fn count_flags(c: &Clause<'_>) -> Vec<String> {
     if c.has(&["words", "word"]) {
         flags.push("-w");
     }
-    if c.has(&["characters", "character", "chars", "letters"]) {
+    // Letters are not characters: a letter count is `words.rs`'s.
+    if c.has(&["characters", "character", "chars"]) {
         flags.push("-m");
     }
     if c.has(&["bytes"]) {
