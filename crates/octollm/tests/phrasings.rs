@@ -43,7 +43,69 @@ struct Expect {
     first_number: Option<f64>,
     regex: Option<String>,
     extreme: Option<Extreme>,
+    date: Option<HostDate>,
+    days_between: Option<[String; 2]>,
     none: Option<String>,
+}
+
+/// What the host's `date` prints with `args` (and `TZ` = `tz`) when the
+/// answer is checked; with `within_seconds`, at any second that long
+/// before, so a clock read by the task a little earlier still matches.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HostDate {
+    args: Vec<String>,
+    tz: Option<String>,
+    within_seconds: Option<u64>,
+}
+
+impl HostDate {
+    fn at(&self, epoch: Option<u64>) -> String {
+        let mut cmd = std::process::Command::new("date");
+        if let Some(tz) = &self.tz {
+            cmd.env("TZ", tz);
+        }
+        if let Some(t) = epoch {
+            cmd.arg("-d").arg(format!("@{t}"));
+        }
+        let out = cmd.args(&self.args).output().unwrap();
+        assert!(out.status.success(), "date {:?} failed", self.args);
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+
+    fn accepts(&self, out: &str) -> bool {
+        let Some(window) = self.within_seconds else {
+            return out == self.at(None);
+        };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        (0..=window).any(|k| out == self.at(Some(now - k)))
+    }
+}
+
+/// Days since 1970-01-01 of `YYYY-MM-DD`, or of the host's local date for
+/// `today` (the sandbox shares the host's time zone).
+fn day_number(d: &str) -> i64 {
+    let d = if d == "today" {
+        HostDate {
+            args: vec!["+%Y-%m-%d".into()],
+            tz: None,
+            within_seconds: None,
+        }
+        .at(None)
+    } else {
+        d.to_string()
+    };
+    let p: Vec<i64> = d.split('-').map(|x| x.parse().unwrap()).collect();
+    // Civil-from-days, inverted (H. Hinnant's algorithm).
+    let (y, m, day) = (p[0] - i64::from(p[1] <= 2), p[1], p[2]);
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 #[derive(Deserialize)]
@@ -75,6 +137,13 @@ impl Expect {
         }
         if let Some(x) = &self.extreme {
             return Some(out == extreme_file(x));
+        }
+        if let Some(d) = &self.date {
+            return Some(d.accepts(out));
+        }
+        if let Some([a, b]) = &self.days_between {
+            let n = day_number(b) - day_number(a);
+            return Some(out.parse::<i64>().is_ok_and(|v| v == n));
         }
         assert!(self.none.is_some(), "a phrasing without an expectation");
         None

@@ -16,7 +16,11 @@ use super::{dir_like, file_like, on_source, shell, source, Ctx, Outcome, Source,
 const NTH_LINE: &str = r#"import sys
 n = int(sys.argv[1])
 src = open(sys.argv[2], encoding="utf-8", errors="replace") if len(sys.argv) > 2 else sys.stdin
-lines = src.read().splitlines()
+# Lines end at "\n" only, as for wc and sed (splitlines() also splits at
+# form feeds, which license texts hold).
+lines = src.read().split("\n")
+if lines[-1] == "":
+    lines.pop()
 if n > len(lines):
     sys.exit(f"there is no line {n}: the input has {len(lines)} line(s)")
 print(lines[n - 1])
@@ -27,7 +31,11 @@ print(lines[n - 1])
 const REVERSED_LINES: &str = r#"import sys
 which, n = sys.argv[1], int(sys.argv[2])
 src = open(sys.argv[3], encoding="utf-8", errors="replace") if len(sys.argv) > 3 else sys.stdin
-lines = src.read().splitlines()
+# Lines end at "\n" only, as for wc and sed (splitlines() also splits at
+# form feeds, which license texts hold).
+lines = src.read().split("\n")
+if lines[-1] == "":
+    lines.pop()
 picked = lines[:n] if which == "first" else lines[-n:] if which == "last" else lines
 for line in reversed(picked):
     print(line)

@@ -207,6 +207,10 @@ pub(super) fn grep(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
     let Some(pattern) = grep_pattern(c) else {
         return Ok(None);
     };
+    // "Files starting with x" is about their names, not their lines.
+    if pattern.anchored && c.has(&["files", "file", "directories", "folders", "entries"]) {
+        return Ok(None);
+    }
     let mut args: Vec<String> = Vec::new();
     let files_mode = c.has(&["files", "file"])
         && c.has(&[

@@ -17,7 +17,11 @@ use super::{Ctx, Outcome};
 const LINES: &str = r#"import sys
 mode, a, b = sys.argv[1:4]
 src = open(sys.argv[4], encoding="utf-8", errors="replace") if len(sys.argv) > 4 else sys.stdin
-lines = src.read().splitlines()
+# Lines end at "\n" only, as for wc, head and sed: splitlines() would also
+# split at form feeds and other separators some texts hold.
+lines = src.read().split("\n")
+if lines[-1] == "":
+    lines.pop()
 def out(xs, none):
     xs = list(xs)
     if not xs:
