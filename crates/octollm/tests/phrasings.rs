@@ -250,6 +250,7 @@ async fn no_phrasing_gets_a_wrong_answer_reported_as_completed() {
     }
     let (mut right, mut answerable, mut declined) = (0, 0, 0);
     let mut wrong = Vec::new();
+    let mut missed = Vec::new();
     for (p, task) in corpus.phrasings.iter().zip(&results) {
         let verdict = p
             .expect
@@ -263,7 +264,19 @@ async fn no_phrasing_gets_a_wrong_answer_reported_as_completed() {
                 "{:?} completed with {:?}",
                 p.goal, task["result"]["output"]
             )),
-            _ => declined += 1,
+            _ => {
+                declined += 1;
+                if verdict.is_some() {
+                    missed.push(format!(
+                        "{:?}: {}",
+                        p.goal,
+                        task["error"].as_str().map_or_else(
+                            || task["error"]["message"].to_string(),
+                            str::to_string
+                        )
+                    ));
+                }
+            }
         }
     }
     eprintln!(
@@ -272,6 +285,11 @@ async fn no_phrasing_gets_a_wrong_answer_reported_as_completed() {
         results.len(),
         wrong.len()
     );
+    // What the planner could have answered but did not: not an error, but
+    // what to look at first when the share of answers drops.
+    for m in &missed {
+        eprintln!("answerable, not answered: {m}");
+    }
     assert!(wrong.is_empty(), "wrong answers:\n{}", wrong.join("\n"));
     // Refusing everything would pass the rule above: the planner must keep
     // answering what it answers today.

@@ -351,13 +351,15 @@ fn in_zone(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
     };
     let dateish = c.has(&["date", "today", "today's", "todays"]);
     let timeish = c.has(&["time", "clock", "o'clock"]);
-    let (fmt, what) = match (dateish, timeish) {
-        (true, false) => ("%Y-%m-%d", "date (YYYY-MM-DD)"),
-        (false, true) => ("%H:%M:%S", "time (HH:MM:SS)"),
-        (true, true) => ("%Y-%m-%d %H:%M:%S %Z", "date and time"),
-        (false, false) if c.has(&["weekday"]) || c.has_phrase(&["day", "of", "the", "week"]) => {
-            ("%A", "day of the week")
-        }
+    // "What day is it in Tokyo" asks for the day's name, as `date.rs` reads it.
+    let weekday = c.has(&["weekday"])
+        || c.has_phrase(&["day", "of", "the", "week"])
+        || (c.has(&["day"]) && !c.has(&["date"]));
+    let (fmt, what) = match (weekday, dateish, timeish) {
+        (true, _, false) => ("%A", "day of the week"),
+        (false, true, false) => ("%Y-%m-%d", "date (YYYY-MM-DD)"),
+        (false, false, true) => ("%H:%M:%S", "time (HH:MM:SS)"),
+        (false, true, true) => ("%Y-%m-%d %H:%M:%S %Z", "date and time"),
         _ => return Ok(None),
     };
     need_python(ctx)?;
@@ -427,7 +429,11 @@ fn pattern(t: &str) -> Option<String> {
         let piece = match (ch, run) {
             (b'Y', 4) => "%Y",
             (b'Y', 2) => "%y",
-            (b'M', 2) if after_hours => "%M",
+            (b'M', 2)
+                if after_hours || b.get(i + 2) == Some(&b':') || (i > 0 && b[i - 1] == b':') =>
+            {
+                "%M"
+            }
             (b'M', 2) => "%m",
             (b'D', 2) => "%d",
             (b'H', 2) => "%H",
@@ -457,6 +463,7 @@ mod tests {
             pattern("YYYY-MM-DD HH:MM").as_deref(),
             Some("%Y-%m-%d %H:%M")
         );
+        assert_eq!(pattern("MM:SS").as_deref(), Some("%M:%S"));
         assert_eq!(pattern("YYY-MM"), None);
         assert_eq!(pattern("MMM"), None);
         assert_eq!(pattern("hello"), None);

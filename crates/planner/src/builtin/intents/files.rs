@@ -60,7 +60,7 @@ pub const FILES_VOCAB: &[&str] = &[
     "includes", "have", "has", "with", "how", "many", "count", "number", "list", "show",
     "which", "what", "are", "is", "there", "case-insensitive", "case-insensitively", "case",
     "insensitive", "ignoring", "ignore", "regardless", "more", "fewer", "less", "lines",
-    "larger", "bigger", "smaller", "size", "same", "identical", "equal", "content", "contents",
+    "larger", "bigger", "smaller", "same", "identical", "equal", "content", "contents",
     "differ", "different", "or", "compare", "these", "two", "both", "do", "does", "yes", "no", "bytes",
     "print", "display", "give", "get", "tell", "name", "find",
 ];
@@ -230,8 +230,12 @@ fn compare(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
     if [a, b].iter().any(|&p| dir_like(c.text(p))) {
         return Ok(None);
     }
-    let same = c.has(&["identical", "same", "equal"]);
-    let differ = c.has(&["differ", "different"]);
+    // "The same size" or "the same number of lines" is no content test.
+    let measured = c.has(&[
+        "size", "bytes", "number", "length", "count", "lines", "words",
+    ]);
+    let same = c.has(&["identical", "same", "equal"]) && !measured;
+    let differ = c.has(&["differ", "different"]) && !measured;
     let lines = c.has(&["lines"]);
     let more = c.has(&["more", "larger", "bigger"]);
     let fewer = c.has(&["fewer", "less", "smaller"]);

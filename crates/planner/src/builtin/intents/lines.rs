@@ -115,7 +115,8 @@ fn range(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
             continue;
         }
         let mut k = i + 1;
-        if c.word(k) == "between" || c.word(k) == "from" {
+        let between = c.word(k) == "between";
+        if between || c.word(k) == "from" {
             k += 1;
         }
         // "lines 3-7" in one token.
@@ -126,10 +127,9 @@ fn range(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
         }
         let Some(a) = number(c.word(k)) else { continue };
         let mut to = k + 1;
-        if !matches!(
-            c.word(to),
-            "to" | "through" | "thru" | "until" | "till" | "and"
-        ) {
+        // "lines 3 and 7" is two lines; only "between 3 and 7" is a range.
+        let and_ok = between && c.word(to) == "and";
+        if !and_ok && !matches!(c.word(to), "to" | "through" | "thru" | "until" | "till") {
             continue;
         }
         // "from line 3 to line 7": the second "line" is part of the range.

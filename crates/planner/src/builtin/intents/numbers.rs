@@ -55,6 +55,8 @@ elif op in ("primes", "squares", "cubes", "primes-below", "primes-up-to"):
     else:
         p = 2 if op == "squares" else 3
         out = [k ** p for k in range(1, n + 1)]
+    if not out:
+        sys.exit("there are none")
     print("\n".join(map(str, out)))
 else: sys.exit(f"unknown operation {op}")
 "#;

@@ -20,11 +20,14 @@ pub(super) fn version(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
         return Ok(None);
     }
     // The tool: the one word of the clause that is an allowlisted command.
-    let tools: Vec<usize> = (0..c.len())
+    let mut tools: Vec<usize> = (0..c.len())
         .filter(|&i| c.is_word(i) && ctx.allowed.contains(c.text(i)))
-        // "find the version of grep": the verb is not the tool asked about.
-        .filter(|&i| i != c.verb && !matches!(c.word(i), "version" | "--version"))
+        .filter(|&i| !matches!(c.word(i), "version" | "--version"))
         .collect();
+    // "find the version of grep": the verb is not the tool asked about.
+    if tools.len() > 1 {
+        tools.retain(|&i| i != c.verb);
+    }
     let [t] = tools.as_slice() else {
         return Ok(None);
     };

@@ -139,10 +139,33 @@ fn char_class(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
     if !(c.has(&["count"]) || c.has_phrase(&["how", "many"]) || c.has_phrase(&["number", "of"])) {
         return Ok(None);
     }
+    // "The letter e", "a digit": a particular one, which this shape does
+    // not count; "letters and digits": two classes, not one.
+    if c.has(&["letter", "digit", "character", "times", "occurrences"]) {
+        return Ok(None);
+    }
+    let cased = c.has(&[
+        "uppercase",
+        "upper-case",
+        "capital",
+        "lowercase",
+        "lower-case",
+    ]);
+    let classes = [
+        &["uppercase", "upper-case", "capital"][..],
+        &["lowercase", "lower-case"],
+        &["digits"],
+        &["whitespace", "spaces", "space", "non-whitespace"],
+    ];
+    let named =
+        classes.iter().filter(|ws| c.has(ws)).count() + usize::from(c.has(&["letters"]) && !cased);
+    if named > 1 {
+        return Ok(None);
+    }
     let excluding = c.has(&["excluding", "without", "except", "ignoring", "not"]);
     let class = if c.has(&["non-whitespace"]) {
         ("non-whitespace", "characters other than whitespace")
-    } else if c.has(&["characters", "character", "chars"]) && excluding {
+    } else if c.has(&["characters", "chars"]) && excluding {
         if !c.has(&["whitespace", "spaces", "space"]) {
             return Ok(None);
         }
@@ -155,9 +178,9 @@ fn char_class(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
         ("uppercase", "uppercase letters")
     } else if c.has(&["lowercase", "lower-case"]) {
         ("lowercase", "lowercase letters")
-    } else if c.has(&["letters", "letter"]) {
+    } else if c.has(&["letters"]) {
         ("letters", "letters (Unicode alphabetic characters)")
-    } else if c.has(&["digits", "digit"]) {
+    } else if c.has(&["digits"]) {
         ("digits", "decimal digits")
     } else if c.has(&["whitespace"]) {
         (
