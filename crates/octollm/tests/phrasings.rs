@@ -270,10 +270,9 @@ async fn no_phrasing_gets_a_wrong_answer_reported_as_completed() {
                     missed.push(format!(
                         "{:?}: {}",
                         p.goal,
-                        task["error"].as_str().map_or_else(
-                            || task["error"]["message"].to_string(),
-                            str::to_string
-                        )
+                        task["error"]
+                            .as_str()
+                            .map_or_else(|| task["error"]["message"].to_string(), str::to_string)
                     ));
                 }
             }

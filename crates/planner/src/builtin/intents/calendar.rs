@@ -62,7 +62,7 @@ const CITIES: &[(&[&str], &str)] = &[
     (&["dublin"], "Europe/Dublin"), (&["lisbon"], "Europe/Lisbon"), (&["vienna"], "Europe/Vienna"),
     (&["zurich"], "Europe/Zurich"), (&["stockholm"], "Europe/Stockholm"),
     (&["athens"], "Europe/Athens"), (&["istanbul"], "Europe/Istanbul"),
-    (&["new", "york"], "America/New_York"), (&["los", "angeles"], "America/Los_Angeles"),
+    (&["new", "york", "city"], "America/New_York"), (&["new", "york"], "America/New_York"), (&["los", "angeles"], "America/Los_Angeles"),
     (&["chicago"], "America/Chicago"), (&["denver"], "America/Denver"),
     (&["toronto"], "America/Toronto"), (&["mexico", "city"], "America/Mexico_City"),
     (&["sao", "paulo"], "America/Sao_Paulo"), (&["são", "paulo"], "America/Sao_Paulo"),
@@ -224,7 +224,7 @@ fn between(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
             mark_range(c, a.0, a.1);
             ("until", vec![a.2.clone()], action)
         }
-        [a] if c.has(&["since"]) => {
+        [a] if c.has(&["since", "ago"]) => {
             let action = format!("The number of days from {} until today", a.2);
             mark_range(c, a.0, a.1);
             ("since", vec![a.2.clone()], action)
@@ -253,7 +253,11 @@ fn shift(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
         };
     }
     for i in 0..c.len() {
-        let Some(k) = number(c.word(i)).or_else(|| c.word(i).parse().ok()) else {
+        // "A week from now": "a" is one.
+        let Some(k) = number(c.word(i))
+            .or_else(|| c.word(i).parse().ok())
+            .or_else(|| matches!(c.word(i), "a" | "an").then_some(1))
+        else {
             continue;
         };
         let per = match c.word(i + 1) {

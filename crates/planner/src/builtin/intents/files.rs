@@ -60,7 +60,8 @@ pub const FILES_VOCAB: &[&str] = &[
     "includes", "have", "has", "with", "how", "many", "count", "number", "list", "show",
     "which", "what", "are", "is", "there", "case-insensitive", "case-insensitively", "case",
     "insensitive", "ignoring", "ignore", "regardless", "more", "fewer", "less", "lines",
-    "larger", "bigger", "smaller", "same", "identical", "equal", "content", "contents",
+    "larger", "bigger", "smaller", "same", "most", "fewest", "least", "largest", "biggest",
+    "smallest", "identical", "equal", "content", "contents",
     "differ", "different", "or", "compare", "these", "two", "both", "do", "does", "yes", "no", "bytes",
     "print", "display", "give", "get", "tell", "name", "find",
 ];
@@ -237,8 +238,12 @@ fn compare(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
     let same = c.has(&["identical", "same", "equal"]) && !measured;
     let differ = c.has(&["differ", "different"]) && !measured;
     let lines = c.has(&["lines"]);
-    let more = c.has(&["more", "larger", "bigger"]);
-    let fewer = c.has(&["fewer", "less", "smaller"]);
+    let more = c.has(&["more", "most", "larger", "largest", "bigger", "biggest"]);
+    let fewer = c.has(&["fewer", "fewest", "less", "least", "smaller", "smallest"]);
+    // "The same file" could mean one file under two names, not equal bytes.
+    if c.has_phrase(&["same", "file"]) {
+        return Ok(None);
+    }
     let which = c.has(&["which", "what"]) || c.verb_word() == "compare";
     let (how, want, action) = match (same, differ, more, fewer) {
         (true, false, false, false) | (false, true, false, false) if !lines => {
@@ -258,7 +263,9 @@ fn compare(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
             let want = if more { "more" } else { "fewer" };
             let (how, what) = if lines {
                 ("lines", format!("{want} lines"))
-            } else if c.has(&["larger", "bigger", "smaller", "bytes"]) {
+            } else if c.has(&[
+                "larger", "largest", "bigger", "biggest", "smaller", "smallest", "bytes",
+            ]) {
                 (
                     "bytes",
                     if more {

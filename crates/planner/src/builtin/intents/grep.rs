@@ -200,6 +200,7 @@ pub(super) fn grep(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
             | "return"
             | "check"
             | "which"
+            | "what"
     );
     if !verb_ok || c.has(&["named", "called", "extension", "name"]) {
         return Ok(None);

@@ -85,6 +85,10 @@ pub(super) fn lines(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
     if !c.has(&["line", "lines"]) || c.has(OTHER_FAMILIES) || !c.urls().is_empty() {
         return Ok(None);
     }
+    // "…with line numbers", "numbered": `grep -n`'s shape, not these.
+    if c.has_phrase(&["with", "line", "numbers"]) || c.has(&["numbered"]) {
+        return Ok(None);
+    }
     for shape in [range, extreme, blank, distinct, match_numbers] {
         if let Some(specs) = shape(c, ctx)? {
             return Ok(Some(specs));
@@ -168,6 +172,10 @@ fn extreme(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
         return Ok(None);
     };
     let which = c.word(i).to_string();
+    // "The line number of the longest line" asks where, not what.
+    if c.has(&["number", "numbers"]) {
+        return Ok(None);
+    }
     if c.word(i + 1) != "line" && !c.has(&["line"]) {
         return Ok(None);
     }

@@ -9,7 +9,7 @@
 //! The result is printed rounded to 6 decimal places, trailing zeros (and a
 //! trailing point) removed: 37.777778, 3.106856, 2048.
 
-use crate::builtin::clause::Clause;
+use crate::builtin::clause::{number, Clause};
 
 use super::compute::{need_python, python};
 use super::{Ctx, Outcome};
@@ -154,8 +154,20 @@ pub(super) fn convert(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
     }
     // The amount: glued to one unit, or the one number right before one
     // ("100 degrees fahrenheit" allowed).
+    // "Two miles", and "a"/"an" right before a unit ("how many cm are in
+    // an inch"), are amounts too.
+    let value = |i: usize| -> Option<String> {
+        if is_number(c.text(i)) {
+            return Some(c.text(i).to_string());
+        }
+        if let Some(n) = number(c.word(i)) {
+            return Some(n.to_string());
+        }
+        let unit_next = [m1.at, m2.at].contains(&(i + 1));
+        (matches!(c.word(i), "a" | "an" | "one") && unit_next).then(|| "1".to_string())
+    };
     let numbers: Vec<usize> = (0..c.len())
-        .filter(|&i| c.is_word(i) && is_number(c.text(i)))
+        .filter(|&i| c.is_word(i) && value(i).is_some())
         .collect();
     let (amount, from, to, number_at) = match (&m1.glued, &m2.glued, numbers.as_slice()) {
         (Some(v), None, []) => (v.clone(), m1, m2, None),
@@ -165,10 +177,11 @@ pub(super) fn convert(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
                 let k = c.skip(n + 1, &["degrees", "degree", "°"], 0);
                 k == m.at
             };
+            let v = value(*n).unwrap_or_default();
             if before(m1) {
-                (c.text(*n).to_string(), m1, m2, Some(*n))
+                (v, m1, m2, Some(*n))
             } else if before(m2) {
-                (c.text(*n).to_string(), m2, m1, Some(*n))
+                (v, m2, m1, Some(*n))
             } else {
                 return Ok(None);
             }

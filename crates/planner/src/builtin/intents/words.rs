@@ -126,8 +126,13 @@ fn common_words(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
         COMMON_WORDS,
         vec![n.to_string(), file.clone()],
         format!(
-            "The {n} most common words of {file}, as 'count word' (words: case-folded runs of \
-             letters and digits, apostrophes allowed inside; ties in alphabetical order)"
+            "The {} of {file}, as 'count word' (words: case-folded runs of letters and digits, \
+             apostrophes allowed inside; ties in alphabetical order)",
+            if n == 1 {
+                "most common word".to_string()
+            } else {
+                format!("{n} most common words")
+            }
         ),
         &["Output lists words with their counts"],
     )]))
