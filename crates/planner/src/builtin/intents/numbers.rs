@@ -167,6 +167,25 @@ pub(super) fn numbers_goal(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
     let nums = numbers(c);
     let percent =
         c.has(&["percent", "percentage"]) || (0..c.len()).any(|i| c.text(i).ends_with('%'));
+    // Two operations in one clause ("the primes below 20 squared", "the
+    // sum of the squares") is a composition this shape does not build.
+    let root = c.has(&["root", "sqrt"]);
+    let groups = [
+        c.has(&["primes", "prime"]),
+        root,
+        c.has(&["power", "raised", "squared", "cubed"]) || (!root && c.has(&["square", "cube"])),
+        c.has(&["squares", "cubes"]),
+        percent,
+        c.has(&["sum", "total", "add"]),
+        c.has(&["average", "mean"]),
+        c.has(&["median"]),
+        c.has(&["minimum", "min", "smallest", "lowest"]),
+        c.has(&["maximum", "max", "largest", "biggest", "highest"]),
+        c.has(&["product", "multiply"]),
+    ];
+    if groups.iter().filter(|&&g| g).count() > 1 {
+        return Ok(None);
+    }
     let below = c.has(&["below", "under"])
         || c.has_phrase(&["less", "than"])
         || c.has_phrase(&["smaller", "than"]);
