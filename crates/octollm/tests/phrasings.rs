@@ -1,4 +1,4 @@
-//! The built-in planner is never wrong: 300 phrasings of goals (paraphrases,
+//! The built-in planner is never wrong: 500 phrasings of goals (paraphrases,
 //! questions, polite forms, filler words, odd casing), each labelled with
 //! its right answer or with none, run as tasks on `octollm up` through the
 //! real sandbox. A task may complete with the right answer, or end without
@@ -7,7 +7,9 @@
 //!
 //! The files the goals read are the sandbox's own synthetic `/etc/passwd`
 //! and `/etc/group`, and the host's `/usr`, which the sandbox sees read-only
-//! (answers about it are worked out here, on the host).
+//! (answers about it are worked out here, on the host). Answers that move
+//! with the clock are worked out here too, with the host's `date`, whose
+//! time zone the sandbox shares.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -43,7 +45,69 @@ struct Expect {
     first_number: Option<f64>,
     regex: Option<String>,
     extreme: Option<Extreme>,
+    date: Option<HostDate>,
+    days_between: Option<[String; 2]>,
     none: Option<String>,
+}
+
+/// What the host's `date` prints with `args` (and `TZ` = `tz`) when the
+/// answer is checked; with `within_seconds`, at any second that long
+/// before, so a clock read by the task a little earlier still matches.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HostDate {
+    args: Vec<String>,
+    tz: Option<String>,
+    within_seconds: Option<u64>,
+}
+
+impl HostDate {
+    fn at(&self, epoch: Option<u64>) -> String {
+        let mut cmd = std::process::Command::new("date");
+        if let Some(tz) = &self.tz {
+            cmd.env("TZ", tz);
+        }
+        if let Some(t) = epoch {
+            cmd.arg("-d").arg(format!("@{t}"));
+        }
+        let out = cmd.args(&self.args).output().unwrap();
+        assert!(out.status.success(), "date {:?} failed", self.args);
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+
+    fn accepts(&self, out: &str) -> bool {
+        let Some(window) = self.within_seconds else {
+            return out == self.at(None);
+        };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        (0..=window).any(|k| out == self.at(Some(now - k)))
+    }
+}
+
+/// Days since 1970-01-01 of `YYYY-MM-DD`, or of the host's local date for
+/// `today` (the sandbox shares the host's time zone).
+fn day_number(d: &str) -> i64 {
+    let d = if d == "today" {
+        HostDate {
+            args: vec!["+%Y-%m-%d".into()],
+            tz: None,
+            within_seconds: None,
+        }
+        .at(None)
+    } else {
+        d.to_string()
+    };
+    let p: Vec<i64> = d.split('-').map(|x| x.parse().unwrap()).collect();
+    // Civil-from-days, inverted (H. Hinnant's algorithm).
+    let (y, m, day) = (p[0] - i64::from(p[1] <= 2), p[1], p[2]);
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 #[derive(Deserialize)]
@@ -75,6 +139,13 @@ impl Expect {
         }
         if let Some(x) = &self.extreme {
             return Some(out == extreme_file(x));
+        }
+        if let Some(d) = &self.date {
+            return Some(d.accepts(out));
+        }
+        if let Some([a, b]) = &self.days_between {
+            let n = day_number(b) - day_number(a);
+            return Some(out.parse::<i64>().is_ok_and(|v| v == n));
         }
         assert!(self.none.is_some(), "a phrasing without an expectation");
         None
@@ -171,7 +242,7 @@ async fn run(client: &reqwest::Client, url: &str, goal: &str) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_phrasing_gets_a_wrong_answer_reported_as_completed() {
     let corpus: Corpus = serde_json::from_str(include_str!("phrasings.json")).unwrap();
-    assert!(corpus.phrasings.len() >= 300, "the corpus shrank");
+    assert!(corpus.phrasings.len() >= 500, "the corpus shrank");
     let up = start_up().await;
     let client = octollm_testkit::http::client();
     let mut results = Vec::new();
@@ -181,6 +252,7 @@ async fn no_phrasing_gets_a_wrong_answer_reported_as_completed() {
     }
     let (mut right, mut answerable, mut declined) = (0, 0, 0);
     let mut wrong = Vec::new();
+    let mut missed = Vec::new();
     for (p, task) in corpus.phrasings.iter().zip(&results) {
         let verdict = p
             .expect
@@ -194,7 +266,18 @@ async fn no_phrasing_gets_a_wrong_answer_reported_as_completed() {
                 "{:?} completed with {:?}",
                 p.goal, task["result"]["output"]
             )),
-            _ => declined += 1,
+            _ => {
+                declined += 1;
+                if verdict.is_some() {
+                    missed.push(format!(
+                        "{:?}: {}",
+                        p.goal,
+                        task["error"]
+                            .as_str()
+                            .map_or_else(|| task["error"]["message"].to_string(), str::to_string)
+                    ));
+                }
+            }
         }
     }
     eprintln!(
@@ -203,6 +286,11 @@ async fn no_phrasing_gets_a_wrong_answer_reported_as_completed() {
         results.len(),
         wrong.len()
     );
+    // What the planner could have answered but did not: not an error, but
+    // what to look at first when the share of answers drops.
+    for m in &missed {
+        eprintln!("answerable, not answered: {m}");
+    }
     assert!(wrong.is_empty(), "wrong answers:\n{}", wrong.join("\n"));
     // Refusing everything would pass the rule above: the planner must keep
     // answering what it answers today.

@@ -192,3 +192,154 @@ fn network_constraint_and_step_limit_are_honoured() {
         .acceptance_criteria
         .contains(&"Output is a number".to_string()));
 }
+
+/// Each step as `command args…`, a `python3 -c` program shown as `PROGRAM`
+/// (the programs are constants; what matters is what goes in as argv).
+fn plan_argv(goal: &str) -> Result<Vec<String>, String> {
+    plan(goal).map(|steps| {
+        steps
+            .into_iter()
+            .map(|s| match s.split_once(" -c ") {
+                Some(("python3", rest)) if rest.contains('\n') => {
+                    let tail = rest.rsplit('\n').next().unwrap_or("");
+                    format!("python3 PROGRAM{tail}")
+                }
+                _ => s,
+            })
+            .collect()
+    })
+}
+
+#[test]
+fn new_families_pass_goal_values_as_arguments() {
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "show lines 3 to 7 of notes.txt",
+            &["python3 PROGRAM range 3 7 notes.txt"],
+        ),
+        (
+            "print lines 2-4 in notes.txt",
+            &["python3 PROGRAM range 2 4 notes.txt"],
+        ),
+        (
+            "What's the longest line in notes.txt?",
+            &["python3 PROGRAM longest   notes.txt"],
+        ),
+        (
+            "how many empty lines are in notes.txt",
+            &["python3 PROGRAM blank-count   notes.txt"],
+        ),
+        (
+            "which lines of notes.txt are blank",
+            &["python3 PROGRAM blank-numbers   notes.txt"],
+        ),
+        (
+            "show the unique lines of notes.txt",
+            &["python3 PROGRAM distinct   notes.txt"],
+        ),
+        (
+            "on which lines does 'TODO' appear in main.py, ignoring case?",
+            &["python3 PROGRAM match-numbers ignore-case TODO main.py"],
+        ),
+        (
+            "which lines of app.log mention error",
+            &["grep -n -e error app.log"],
+        ),
+        (
+            "list the files in /etc starting with host",
+            &["python3 PROGRAM /etc files prefix host exact-case list"],
+        ),
+        (
+            "how many directories in /usr/share end with 'doc'",
+            &["python3 PROGRAM /usr/share directories suffix doc exact-case count"],
+        ),
+        (
+            "which has more lines, a.txt or b.txt?",
+            &["python3 PROGRAM lines a.txt b.txt more"],
+        ),
+        (
+            "do a.txt and b.txt differ?",
+            &["python3 PROGRAM same a.txt b.txt differ"],
+        ),
+        (
+            "the 5 most common words in notes.txt",
+            &["python3 PROGRAM 5 notes.txt"],
+        ),
+        (
+            "how many letters are in 'hi there'",
+            &["python3 PROGRAM letters text hi there"],
+        ),
+        (
+            "convert 100 fahrenheit to celsius",
+            &["python3 PROGRAM 100 fahrenheit celsius"],
+        ),
+        (
+            "how many feet are in 3 miles?",
+            &["python3 PROGRAM 3 mile foot"],
+        ),
+        ("2 GiB in MB", &["python3 PROGRAM 2 GiB MB"]),
+        (
+            "what is 2 to the power of 10",
+            &["python3 PROGRAM power 2 10"],
+        ),
+        ("3 squared", &["python3 PROGRAM power 3 2"]),
+        ("the square root of 81", &["python3 PROGRAM sqrt 81"]),
+        (
+            "print the primes below 20",
+            &["python3 PROGRAM primes-below 20"],
+        ),
+        (
+            "what version of python3 is installed",
+            &["python3 --version"],
+        ),
+        (
+            "What time is it in Tokyo?",
+            &["python3 PROGRAM zone %H:%M:%S Asia/Tokyo"],
+        ),
+        (
+            "what day of the week was July 4, 1976",
+            &["python3 PROGRAM weekday 1976-07-04"],
+        ),
+        (
+            "the date 30 days from now",
+            &["python3 PROGRAM shift %Y-%m-%d 30"],
+        ),
+        (
+            "how many days between 2024-01-01 and 2024-03-01",
+            &["python3 PROGRAM between 2024-01-01 2024-03-01"],
+        ),
+        ("the date in YYYY-MM-DD format", &["date +%Y-%m-%d"]),
+        ("the date in ISO 8601 format", &["date -I"]),
+    ];
+    for (goal, want) in cases {
+        let got = plan_argv(goal).unwrap_or_else(|e| panic!("{goal}: refused: {e}"));
+        assert_eq!(got, *want, "{goal}");
+    }
+}
+
+#[test]
+fn new_families_refuse_what_they_would_guess() {
+    for goal in [
+        "lines 3 and 7 of notes.txt",
+        "the most common words in notes.txt",
+        "convert 5 m to feet",
+        "convert 10 kg to pounds",
+        "what day of the week was 03/04/2024",
+        "the time in EST",
+        "what version of python is installed",
+        "the date a week from now in UTC",
+        "Print the date in US format",
+        "are a.txt and b.txt the same file?",
+        "are a.txt and b.txt the same size?",
+        "how many letters and digits are in notes.txt",
+        "how many times does the letter e appear in 'excellent'",
+        "find files in /etc starting with host",
+        "the primes between 10 and 20",
+    ] {
+        assert!(
+            plan(goal).is_err(),
+            "'{goal}' should be refused, got {:?}",
+            plan(goal)
+        );
+    }
+}

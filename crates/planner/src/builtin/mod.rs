@@ -80,10 +80,11 @@ impl BuiltinPlanner {
         }
         // Candidate boundaries: separators, "then", and "and" outside quotes.
         let mut segments: Vec<Vec<&Tok>> = vec![Vec::new()];
-        for t in toks {
+        for (i, t) in toks.iter().enumerate() {
             let boundary = t.kind == Kind::Sep
                 || (t.kind == Kind::Word
-                    && matches!(t.lower.as_str(), "then" | "and" | "afterwards"));
+                    && matches!(t.lower.as_str(), "then" | "and" | "afterwards")
+                    && !date_and_time(toks, i));
             if boundary {
                 if segments.last().is_some_and(|s| !s.is_empty()) {
                     segments.push(Vec::new());
@@ -166,6 +167,16 @@ impl BuiltinPlanner {
             None => format!("the built-in planner does not know how to do \"{text}\""),
         }))
     }
+}
+
+/// "The date and time in Tokyo" is one request: split, the date would be
+/// the local one and only the time Tokyo's.
+fn date_and_time(toks: &[Tok], i: usize) -> bool {
+    let word = |k: Option<usize>| {
+        k.and_then(|k| toks.get(k))
+            .is_some_and(|t| t.kind == Kind::Word && matches!(t.lower.as_str(), "date" | "time"))
+    };
+    toks[i].lower == "and" && word(i.checked_sub(1)) && word(Some(i + 1))
 }
 
 /// Constraints the built-in planner can honour.

@@ -4,7 +4,7 @@
 #[rustfmt::skip]
 pub const COUNT_VOCAB: &[&str] = &[
     "count", "tally", "many", "number", "total", "lines", "line", "words", "word", "characters",
-    "character", "chars", "letters", "bytes", "files", "entries", "items", "directories",
+    "character", "chars", "bytes", "files", "entries", "items", "directories",
     "folders", "subdirectories", "contain", "contains", "containing", "occurrences", "occurrence",
     "times", "instances", "appears", "appear", "occurs", "occur", "mentions", "matching", "match", "unique",
     "distinct", "have", "has", "there", "rows", "matches", "hidden", "recursively", "including",

@@ -16,7 +16,11 @@ use super::{dir_like, file_like, on_source, shell, source, Ctx, Outcome, Source,
 const NTH_LINE: &str = r#"import sys
 n = int(sys.argv[1])
 src = open(sys.argv[2], encoding="utf-8", errors="replace") if len(sys.argv) > 2 else sys.stdin
-lines = src.read().splitlines()
+# Lines end at "\n" only, as for wc and sed (splitlines() also splits at
+# form feeds, which license texts hold).
+lines = src.read().split("\n")
+if lines[-1] == "":
+    lines.pop()
 if n > len(lines):
     sys.exit(f"there is no line {n}: the input has {len(lines)} line(s)")
 print(lines[n - 1])
@@ -27,7 +31,11 @@ print(lines[n - 1])
 const REVERSED_LINES: &str = r#"import sys
 which, n = sys.argv[1], int(sys.argv[2])
 src = open(sys.argv[3], encoding="utf-8", errors="replace") if len(sys.argv) > 3 else sys.stdin
-lines = src.read().splitlines()
+# Lines end at "\n" only, as for wc and sed (splitlines() also splits at
+# form feeds, which license texts hold).
+lines = src.read().split("\n")
+if lines[-1] == "":
+    lines.pop()
 picked = lines[:n] if which == "first" else lines[-n:] if which == "last" else lines
 for line in reversed(picked):
     print(line)
@@ -74,7 +82,7 @@ const ORDINALS: &[(&str, u32)] = &[
 ];
 
 /// The digits of "4th", "22nd": digits followed by an ordinal suffix.
-fn ordinal_digits(w: &str) -> Option<&str> {
+pub(super) fn ordinal_digits(w: &str) -> Option<&str> {
     let b = w.as_bytes();
     (b.len() > 2
         && b[..b.len() - 2].iter().all(u8::is_ascii_digit)
@@ -103,7 +111,7 @@ pub(super) fn python(program: &str, args: Vec<String>, action: String, criteria:
 }
 
 /// Where the lines come from: one file, or the previous step's output.
-fn line_source(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Result<Option<String>, String> {
+pub(super) fn line_source(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Result<Option<String>, String> {
     match source(c, ctx) {
         Source::Files(f) if f.len() == 1 && !dir_like(&f[0]) => Ok(f.into_iter().next()),
         Source::Files(f) => Err(format!("'{}' is not one file", f.join(", "))),
@@ -155,7 +163,7 @@ fn nth_line(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
 
 /// A line program's step: on the file `src` (its last argument), or on the
 /// previous step's output when there is none. `describe` gets what is read.
-fn on_lines(
+pub(super) fn on_lines(
     program: &str,
     mut args: Vec<String>,
     src: Option<String>,

@@ -20,7 +20,8 @@ fn count_flags(c: &Clause<'_>) -> Vec<String> {
     if c.has(&["words", "word"]) {
         flags.push("-w");
     }
-    if c.has(&["characters", "character", "chars", "letters"]) {
+    // Letters are not characters: a letter count is `words.rs`'s.
+    if c.has(&["characters", "character", "chars"]) {
         flags.push("-m");
     }
     if c.has(&["bytes"]) {
@@ -63,6 +64,10 @@ pub(super) fn count(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
         None => None,
     };
     if let Some(pattern) = pattern {
+        // "Files starting with x" is about their names, not their lines.
+        if pattern.anchored && c.has(&["files", "file", "directories", "folders", "entries"]) {
+            return Ok(None);
+        }
         let fixed = !pattern.anchored && has_regex_meta(&pattern.text);
         let src = source(c, ctx);
         let mut args: Vec<String> = if occurrences {

@@ -32,6 +32,7 @@ pub(super) fn date(c: &mut Clause<'_>, _ctx: &Ctx<'_>) -> Outcome {
             | "time"
             | "today's"
             | "todays"
+            | "the"
     );
     let words = [
         "date",
@@ -55,6 +56,35 @@ pub(super) fn date(c: &mut Clause<'_>, _ctx: &Ctx<'_>) -> Outcome {
     {
         return Ok(None);
     }
+    // Another day than today ("a week from now", "yesterday"), or a format
+    // or a week number this shape does not write, is never today's date.
+    let epoch = c.has(&["unix", "epoch", "timestamp"]);
+    let elsewhen = c.has(&[
+        "ago",
+        "later",
+        "hence",
+        "tomorrow",
+        "tomorrow's",
+        "yesterday",
+        "yesterday's",
+        "until",
+        "before",
+        "after",
+        "next",
+        "last",
+        "previous",
+    ]) || (c.has(&["since"]) && !epoch)
+        || c.has_phrase(&["from", "now"])
+        || c.has_phrase(&["from", "today"]);
+    let week = c.has(&["week"]) && !c.has_phrase(&["day", "of", "the", "week"]);
+    let format =
+        c.has(&["format", "formatted"]) && !c.has(&["iso", "iso-8601", "iso8601"]) && !epoch;
+    if elsewhen || week || format {
+        return Ok(None);
+    }
+    let iso = c.has(&["iso", "iso-8601", "iso8601"]);
+    // "ISO 8601" is two words; the number names the standard.
+    c.mark_phrase(&["iso", "8601"]);
     let mut args = Vec::new();
     if c.has(&["utc", "gmt"]) {
         args.push("-u".to_string());
@@ -64,7 +94,7 @@ pub(super) fn date(c: &mut Clause<'_>, _ctx: &Ctx<'_>) -> Outcome {
     let timeish = has(&["time", "clock", "o'clock"]);
     let format = if has(&["unix", "epoch", "timestamp"]) {
         Some("+%s")
-    } else if has(&["iso", "iso-8601", "iso8601"]) {
+    } else if iso {
         Some(if timeish { "-Iseconds" } else { "-I" })
     } else if has(&["weekday"])
         || c.has_phrase(&["day", "of", "the", "week"])

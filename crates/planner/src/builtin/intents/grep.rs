@@ -200,6 +200,7 @@ pub(super) fn grep(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
             | "return"
             | "check"
             | "which"
+            | "what"
     );
     if !verb_ok || c.has(&["named", "called", "extension", "name"]) {
         return Ok(None);
@@ -207,6 +208,10 @@ pub(super) fn grep(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
     let Some(pattern) = grep_pattern(c) else {
         return Ok(None);
     };
+    // "Files starting with x" is about their names, not their lines.
+    if pattern.anchored && c.has(&["files", "file", "directories", "folders", "entries"]) {
+        return Ok(None);
+    }
     let mut args: Vec<String> = Vec::new();
     let files_mode = c.has(&["files", "file"])
         && c.has(&[
@@ -235,7 +240,11 @@ pub(super) fn grep(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
     {
         args.push("-i".into());
     }
-    if c.has_phrase(&["line", "numbers"]) || c.has(&["numbered"]) {
+    // "Which lines of FILE mention x" asks where as much as what: each line
+    // comes with its number.
+    let which_lines =
+        matches!(c.verb_word(), "which" | "what") && matches!(c.word(c.verb + 1), "lines" | "line");
+    if c.has_phrase(&["line", "numbers"]) || c.has(&["numbered"]) || which_lines {
         args.push("-n".into());
     }
     if c.has(&[
@@ -275,11 +284,16 @@ pub(super) fn grep(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
     } else {
         "case-sensitive"
     };
+    let numbered = if args.iter().any(|a| a == "-n") {
+        ", showing line numbers,"
+    } else {
+        ""
+    };
     on_source(
         src,
         "grep",
         args,
-        &format!("Search for '{}' ({case}) in", pattern.text),
+        &format!("Search for '{}' ({case}){numbered} in", pattern.text),
         criteria,
     )
 }

@@ -10,20 +10,26 @@
 //! helpers that build steps and work out where a command's input comes from.
 
 mod calc;
+mod calendar;
 mod compute;
 mod count;
 mod date;
 mod extract;
 mod fetch;
+mod files;
 mod find;
 mod grep;
 mod head_tail;
+mod lines;
 mod list;
 mod literal;
 mod numbers;
 mod read;
 mod sort;
 mod text;
+mod units;
+mod version;
+mod words;
 
 use std::collections::BTreeSet;
 
@@ -33,20 +39,26 @@ use super::clause::{number, Clause};
 use super::vocab::*;
 
 use calc::calc;
+use calendar::{calendar, CALENDAR_VOCAB};
 use compute::compute;
 use count::count;
 use date::date;
 use extract::extract;
 use fetch::{fetch, fetch_spec};
+use files::{files, FILES_VOCAB};
 use find::find_files;
 use grep::grep;
 use head_tail::head_tail;
+use lines::{lines, LINES_VOCAB};
 use list::list;
 use literal::{echo, literal};
 use numbers::{numbers_goal, NUMBERS_VOCAB};
 use read::read;
 use sort::sort;
 use text::{mentions, transform, MENTIONS_VOCAB, TEXT_VOCAB};
+use units::{convert, UNITS_VOCAB};
+use version::{version, VERSION_VOCAB};
+use words::{words, WORDS_VOCAB};
 
 /// A step before numbering. `piped` steps read the previous step's output.
 #[derive(Debug, Clone, PartialEq)]
@@ -87,8 +99,14 @@ pub const INTENTS: &[Intent] = &[
         ],
     ),
     (numbers_goal, NUMBERS_VOCAB),
+    (convert, UNITS_VOCAB),
     (transform, TEXT_VOCAB),
     (mentions, MENTIONS_VOCAB),
+    (version, VERSION_VOCAB),
+    (lines, LINES_VOCAB),
+    (files, FILES_VOCAB),
+    (words, WORDS_VOCAB),
+    (calendar, CALENDAR_VOCAB),
     (
         compute,
         &[
