@@ -1,35 +1,104 @@
-//! Arithmetic goals: "calculate 17 * 23", "what is (2+3)^2".
+//! Arithmetic goals: "calculate 17 * 23", "what is (2+3)^2", "what is 100
+//! divided by 7", "subtract 15 from 100".
 //!
-//! The expression is lifted from the goal's raw text rather than its words,
-//! and is evaluated by `python3` (as are the templates in `compute.rs`).
+//! The expression is lifted from the goal's raw text rather than its words
+//! (operator words become their symbols), and is evaluated by one fixed
+//! `python3` program that reads it from argv and accepts numbers, the four
+//! operations, `%`, `//`, powers and parentheses, nothing else.
 
 use crate::builtin::clause::Clause;
 
-use super::{shell, Ctx, Outcome};
+use super::compute::{need_python, python};
+use super::{Ctx, Outcome};
 
-/// "Calculate 17 * 23", "what is (2+3)^2".
-pub(super) fn calc(c: &mut Clause<'_>, _ctx: &Ctx<'_>) -> Outcome {
-    if !matches!(
-        c.verb_word(),
-        "calculate"
-            | "compute"
-            | "evaluate"
-            | "solve"
-            | "what"
-            | "what's"
-            | "whats"
-            | "how"
-            | "eval"
-    ) {
+/// Evaluates the arithmetic expression `argv[1]`: a syntax tree of numbers
+/// and operators only (never `eval`), powers bounded so that no answer
+/// takes longer to print than to ask for. Integral results print without
+/// a fraction; others as Python prints floats.
+const EVALUATE: &str = r#"import ast, operator, sys
+ops = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+       ast.Div: operator.truediv, ast.FloorDiv: operator.floordiv,
+       ast.Mod: operator.mod, ast.Pow: operator.pow}
+def ev(n):
+    if isinstance(n, ast.Expression):
+        return ev(n.body)
+    if isinstance(n, ast.Constant) and type(n.value) in (int, float):
+        return n.value
+    if isinstance(n, ast.UnaryOp) and isinstance(n.op, (ast.UAdd, ast.USub)):
+        v = ev(n.operand)
+        return -v if isinstance(n.op, ast.USub) else v
+    if isinstance(n, ast.BinOp) and type(n.op) in ops:
+        a, b = ev(n.left), ev(n.right)
+        if isinstance(n.op, ast.Pow) and abs(b) > 10000:
+            sys.exit("the exponent is too large to compute")
+        return ops[type(n.op)](a, b)
+    sys.exit("not an arithmetic expression")
+try:
+    r = ev(ast.parse(sys.argv[1], mode="eval"))
+except ZeroDivisionError:
+    sys.exit("division by zero")
+except (SyntaxError, OverflowError) as e:
+    sys.exit("cannot compute: %s" % e)
+if isinstance(r, float) and r.is_integer() and abs(r) < 2 ** 53:
+    r = int(r)
+print(r)
+"#;
+
+/// Operator words and the symbols they stand for, longest first.
+const OPERATOR_WORDS: &[(&str, &str)] = &[
+    ("multiplied by", "*"),
+    ("divided by", "/"),
+    ("modulo", "%"),
+    ("times", "*"),
+    ("plus", "+"),
+    ("minus", "-"),
+    ("mod", "%"),
+];
+
+/// "Add 3 and 5", "subtract 15 from 100": the verb, the word between the
+/// numbers, and whether the operands swap ("from" puts the second first).
+const VERB_FORMS: &[(&str, &str, &str, bool)] = &[
+    ("add", "and", "+", false),
+    ("add", "to", "+", false),
+    ("sum", "and", "+", false),
+    ("subtract", "from", "-", true),
+    ("multiply", "by", "*", false),
+    ("multiply", "and", "*", false),
+    ("divide", "by", "/", false),
+];
+
+/// "Calculate 17 * 23", "what is (2+3)^2", "what's 9 times 8".
+pub(super) fn calc(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
+    let expr = match c.verb_word() {
+        "calculate" | "compute" | "evaluate" | "solve" | "what" | "what's" | "whats" | "how"
+        | "eval" => expression(c),
+        _ => verb_form(c),
+    };
+    let Some(expr) = expr else {
         return Ok(None);
+    };
+    need_python(ctx)?;
+    for i in 0..c.len() {
+        c.mark(i);
     }
+    Ok(Some(vec![python(
+        EVALUATE,
+        vec![expr.clone()],
+        format!("Calculate {expr}"),
+        &["Output is a number"],
+    )]))
+}
+
+/// The expression after "what is", in Python's syntax, when the rest of
+/// the clause is nothing but one.
+fn expression(c: &Clause<'_>) -> Option<String> {
     let first = c.skip(
         c.verb + 1,
         &["is", "the", "value", "of", "result", "much"],
         0,
     );
     if first >= c.len() || c.quoted().iter().any(|&q| q >= first) {
-        return Ok(None);
+        return None;
     }
     let bytes = c.goal.as_bytes();
     let mut s = c.toks[first].start;
@@ -40,31 +109,48 @@ pub(super) fn calc(c: &mut Clause<'_>, _ctx: &Ctx<'_>) -> Outcome {
     while e < bytes.len() && bytes[e] == b')' {
         e += 1;
     }
-    let expr = c
+    let raw = c
         .goal
-        .get(s..e)
-        .unwrap_or("")
+        .get(s..e)?
         .trim()
-        .trim_end_matches(['?', '.', '!', '=']);
-    let ok_chars = expr
-        .chars()
-        .all(|ch| ch.is_ascii_digit() || " .+-*/%()^x×÷".contains(ch));
-    let has_digit = expr.chars().any(|ch| ch.is_ascii_digit());
-    let has_op = expr.chars().any(|ch| "+-*/%^x×÷".contains(ch));
-    if !ok_chars || !has_digit || !has_op {
-        return Ok(None);
+        .trim_end_matches(['?', '.', '!', '='])
+        .to_ascii_lowercase();
+    // A hexadecimal literal is not "0 times 10".
+    if raw.contains("0x") {
+        return None;
     }
-    for i in 0..c.len() {
-        c.mark(i);
+    let mut expr = format!(" {raw} ");
+    for (word, symbol) in OPERATOR_WORDS {
+        expr = expr.replace(&format!(" {word} "), &format!(" {symbol} "));
     }
-    let py = expr
+    let expr = expr
+        .trim()
         .replace('^', "**")
         .replace(['x', '×'], "*")
         .replace('÷', "/");
-    Ok(Some(vec![shell(
-        "python3",
-        vec!["-c".into(), format!("print({py})")],
-        format!("Calculate {expr}"),
-        &["Output is a number"],
-    )]))
+    let ok_chars = expr
+        .chars()
+        .all(|ch| ch.is_ascii_digit() || " .+-*/%()".contains(ch));
+    let has_digit = expr.chars().any(|ch| ch.is_ascii_digit());
+    let has_op = expr.chars().any(|ch| "+-*/%".contains(ch));
+    (ok_chars && has_digit && has_op).then_some(expr)
+}
+
+/// "Add 3 and 5", "subtract 15 from 100", "divide 10 by 4": exactly a verb,
+/// a number, its joining word and a number.
+fn verb_form(c: &Clause<'_>) -> Option<String> {
+    let rest = c.verb + 1;
+    if c.len() != rest + 3 {
+        return None;
+    }
+    let num = |i: usize| {
+        let t = c.text(i);
+        t.parse::<f64>().is_ok_and(f64::is_finite).then_some(t)
+    };
+    let (a, b) = (num(rest)?, num(rest + 2)?);
+    let (_, _, op, swap) = VERB_FORMS
+        .iter()
+        .find(|(v, join, _, _)| *v == c.verb_word() && *join == c.word(rest + 1))?;
+    let (a, b) = if *swap { (b, a) } else { (a, b) };
+    Some(format!("{a} {op} {b}"))
 }

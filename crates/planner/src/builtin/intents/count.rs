@@ -7,10 +7,27 @@
 
 use crate::builtin::clause::Clause;
 
+use super::compute::{need_python, python};
 use super::find::file_listing;
 use super::grep::{grep_pattern, has_regex_meta, Pattern};
 use super::list::list_specs;
 use super::{dir_like, on_source, piped, shell, source, Ctx, Outcome, Source};
+
+/// Prints the number of `argv[1]` (lines, words, characters or bytes) in
+/// the file `argv[2]`, counted as `wc -l`, `-w`, `-m` and `-c` count.
+const COUNT: &str = r#"import sys
+mode, path = sys.argv[1:3]
+data = open(path, "rb").read()
+if mode == "lines":
+    n = data.count(b"\n")
+elif mode == "words":
+    n = len(data.split())
+elif mode == "bytes":
+    n = len(data)
+else:
+    n = len(data.decode("utf-8", errors="replace"))
+print(n)
+"#;
 
 fn count_flags(c: &Clause<'_>) -> Vec<String> {
     let mut flags = Vec::new();
@@ -87,13 +104,25 @@ pub(super) fn count(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
         if fixed {
             args.push("-F".into());
         }
+        // "The word 'the'" is the word, not every 'the' inside "other".
+        let whole_word = occurrences && c.has(&["word", "words"]);
+        if whole_word {
+            args.push("-w".into());
+        }
         args.extend(["-e".to_string(), pattern.text.clone()]);
         if let Source::Files(f) = &src {
             if f.len() == 1 && dir_like(&f[0]) {
                 args.insert(0, "-r".into());
             }
         }
-        let what = format!("Find '{}' in", pattern.text);
+        // Say how it matched, so the number is read right.
+        let case = if args.iter().any(|a| a == "-i") {
+            "ignoring case"
+        } else {
+            "case-sensitive"
+        };
+        let word = if whole_word { ", whole words" } else { "" };
+        let what = format!("Find '{}' ({case}{word}) in", pattern.text);
         let mut specs =
             on_source(src, "grep", args, &what, &["Output holds the matches"])?.unwrap_or_default();
         if occurrences {
@@ -104,7 +133,7 @@ pub(super) fn count(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
                 &["Output is a number"],
             )));
         } else if let Some(last) = specs.last_mut() {
-            last.action = format!("Count lines matching '{}'", pattern.text);
+            last.action = format!("Count lines matching '{}' ({case}{word})", pattern.text);
             last.criteria = vec!["Output is a number".into()];
         }
         return Ok(Some(specs));
@@ -205,6 +234,26 @@ pub(super) fn count(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
         Some("-c") => "bytes",
         _ => "lines",
     };
+    // One count of one file is answered with the number alone (`wc FILE`
+    // prints the name after it), counted as `wc` counts.
+    if let Source::Files(f) = &src {
+        if let ([file], [_]) = (f.as_slice(), flags.as_slice()) {
+            if need_python(ctx).is_ok() {
+                let how = match noun {
+                    "words" => " (runs of non-whitespace, as wc -w)",
+                    "lines" => " (newline-terminated, as wc -l)",
+                    "characters" => " (UTF-8 characters)",
+                    _ => "",
+                };
+                return Ok(Some(vec![python(
+                    COUNT,
+                    vec![noun.to_string(), file.clone()],
+                    format!("Count the {noun}{how} of {file}"),
+                    &["Output is a number"],
+                )]));
+            }
+        }
+    }
     on_source(
         src,
         "wc",
