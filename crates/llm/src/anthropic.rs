@@ -118,10 +118,13 @@ impl Backend for AnthropicProvider {
                 let name = b.get("name").and_then(Value::as_str);
                 match (name, b.get("input")) {
                     (Some(name), Some(input)) => Ok(ToolUse {
+                        // The id is sent back to answer the call; the API
+                        // refuses an empty one.
                         id: b
                             .get("id")
                             .and_then(Value::as_str)
-                            .unwrap_or("")
+                            .filter(|i| !i.is_empty())
+                            .unwrap_or("toolu_0")
                             .to_string(),
                         name: name.to_string(),
                         arguments: input.to_string(),

@@ -72,9 +72,11 @@ impl LlmError {
         self.is_retryable() || matches!(self, LlmError::Malformed { .. })
     }
 
-    /// The provider rejected the request because it does not take tools
-    /// (OpenAI-compatible servers answer 400, 404 or 422 naming `tools`,
-    /// `tool_choice` or function calling).
+    /// The provider rejected the request because it does not take tools:
+    /// OpenAI-compatible servers answer 400, 404 or 422 saying tools (or
+    /// `tool_choice`) are not supported, not enabled or not known. Other
+    /// rejections that mention a tool (a schema the provider refused, a
+    /// malformed tool turn) are our request's fault and stay errors.
     pub(crate) fn refuses_tools(&self) -> bool {
         match self {
             LlmError::Rejected {
@@ -83,7 +85,21 @@ impl LlmError {
                 ..
             } => {
                 let m = message.to_ascii_lowercase();
-                m.contains("tool") || m.contains("function")
+                let about_tools = m.contains("tool");
+                let unsupported = [
+                    "not support",
+                    "unsupported",
+                    "does not support",
+                    "not enabled",
+                    "enable-auto-tool-choice",
+                    "unrecognized",
+                    "unknown field",
+                    "extra inputs are not permitted",
+                    "not allowed",
+                ]
+                .iter()
+                .any(|p| m.contains(p));
+                about_tools && unsupported
             }
             _ => false,
         }
@@ -114,5 +130,45 @@ impl LlmError {
             LlmError::CircuitOpen { .. } => "circuit_open",
             LlmError::AllProvidersFailed(_) => "all_failed",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LlmError;
+
+    fn rejected(status: u16, message: &str) -> LlmError {
+        LlmError::Rejected {
+            provider: "openai:m".into(),
+            status,
+            message: message.into(),
+        }
+    }
+
+    #[test]
+    fn only_servers_without_tools_are_asked_in_json_mode() {
+        for m in [
+            "registry.ollama.ai/library/gemma:2b does not support tools",
+            "\"auto\" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set",
+            "tools: Extra inputs are not permitted",
+            "Unrecognized request argument supplied: tools",
+        ] {
+            assert!(rejected(400, m).refuses_tools(), "{m}");
+        }
+        for m in [
+            // Our own request was wrong: falling back would hide it.
+            "Invalid schema for function 'submit_plan': 'additionalProperties' is required",
+            "messages[3]: a 'tool' message must answer a preceding tool call",
+            "max_tokens: field required",
+        ] {
+            assert!(!rejected(400, m).refuses_tools(), "{m}");
+        }
+        assert!(!LlmError::Server {
+            provider: "p".into(),
+            status: 500,
+            message: "tools not supported".into(),
+            retry_after: None,
+        }
+        .refuses_tools());
     }
 }

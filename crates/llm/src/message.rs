@@ -163,15 +163,12 @@ impl ChatRequest {
         self
     }
 
-    /// The request for a provider that does not take tools: the forced
-    /// tool's schema in JSON mode, and tool turns as plain text.
+    /// The request for a provider that does not take tools: JSON mode (a
+    /// server without tools rarely takes a JSON schema either; the prompt
+    /// carries the format), and tool turns as plain text.
     pub fn without_tools(&self) -> ChatRequest {
         let response_format = match &self.response_format {
-            ResponseFormat::Tool(t) => ResponseFormat::JsonSchema {
-                name: t.name.clone(),
-                schema: t.schema.clone(),
-                strict: false,
-            },
+            ResponseFormat::Tool(_) => ResponseFormat::JsonObject,
             other => other.clone(),
         };
         ChatRequest {

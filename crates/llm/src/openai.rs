@@ -95,7 +95,11 @@ impl Backend for OpenAiProvider {
                 let field = |p: &str| c.pointer(p).and_then(Value::as_str).map(str::to_string);
                 match (field("/function/name"), field("/function/arguments")) {
                     (Some(name), Some(arguments)) => Ok(ToolUse {
-                        id: field("/id").unwrap_or_default(),
+                        // The id is sent back to answer the call; the API
+                        // refuses an empty one.
+                        id: field("/id")
+                            .filter(|i| !i.is_empty())
+                            .unwrap_or_else(|| "call_0".to_string()),
                         name,
                         arguments,
                     }),

@@ -272,7 +272,7 @@ async fn stopped(
         StepStatus::Failed
     };
     if let Err(e) = store
-        .close_open_steps(&task.id, step_status, &message)
+        .close_open_steps(&task.id, &ctx.owner, step_status, &message)
         .await
     {
         tracing::warn!(task_id = %task.id, error = %e, "could not close open steps");
@@ -314,7 +314,7 @@ async fn record(ctx: &Ctx, task: &TaskRow, f: Finish) {
             .map_or("The task stopped", |e| e.message.as_str());
         if let Err(e) = core
             .store
-            .close_open_steps(&task.id, StepStatus::Cancelled, why)
+            .close_open_steps(&task.id, &ctx.owner, StepStatus::Cancelled, why)
             .await
         {
             tracing::warn!(task_id = %task.id, error = %e, "could not close open steps");

@@ -104,8 +104,16 @@ async fn failed_step(kind: Kind) {
     assert!(asked.contains("No such file or directory"), "{asked}");
     assert!(asked.contains("NON_ZERO_EXIT"), "{asked}");
 
-    let kinds: Vec<String> = events(&o.url, &id)
-        .await
+    let evs = events(&o.url, &id).await;
+    // The revised plan runs as `executing` again, and says so.
+    let replanned_at = evs.iter().position(|e| e["kind"] == "task.replanned");
+    assert!(
+        evs.iter()
+            .skip(replanned_at.unwrap_or(usize::MAX))
+            .any(|e| e["kind"] == "task.status" && e["data"]["status"] == "executing"),
+        "{evs:#?}"
+    );
+    let kinds: Vec<String> = evs
         .iter()
         .map(|e| e["kind"].as_str().unwrap().to_string())
         .collect();
@@ -205,7 +213,7 @@ async fn an_injection_in_step_output_is_not_fed_back() {
     let v = wait_done(&o.url, &id, LONG).await;
     assert_eq!(v["status"], "failed", "{v:#}");
     assert_eq!(v["error"]["code"], "INJECTION_IN_TOOL_OUTPUT", "{v:#}");
-    assert_eq!(v["error"]["details"]["step"], 1, "{v:#}");
+    assert_eq!(v["error"]["details"]["source"], "Step 1's output", "{v:#}");
     assert_eq!(fake.requests().len(), 1, "no revision was asked for");
     assert_eq!(v["plan_history"].as_array().unwrap().len(), 1);
     o.handle.shutdown().await;

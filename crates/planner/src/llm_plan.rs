@@ -74,21 +74,22 @@ fn bullet_list(items: &[String]) -> String {
 }
 
 pub fn user_prompt(req: &PlanRequest, format: &ResponseFormat) -> String {
-    let template = match &req.replan {
-        // The revision's context goes before the closing instruction.
-        Some(r) => USER.replace("%%REPLY%%", &format!("{}\n\n%%REPLY%%", replan_prompt(r))),
-        None => USER.to_string(),
-    };
-    template
-        .replace("%%REPLY%%", &capitalised(&reply_instruction(format)))
+    let replan = req
+        .replan
+        .as_ref()
+        .map(|r| format!("{}\n\n", replan_prompt(r)))
+        .unwrap_or_default();
+    USER.replace("%%REPLY%%", &capitalised(&reply_instruction(format)))
         .replace("%%CONSTRAINTS%%", &bullet_list(&req.constraints))
         .replace("%%CRITERIA%%", &bullet_list(&req.acceptance_criteria))
         .replace(
             "%%CONTEXT%%",
             &Value::Object(req.context.clone()).to_string(),
         )
-        // Last, so a goal that happens to contain a placeholder stays inert.
         .replace("%%GOAL%%", req.goal.trim())
+        // Last, so text in a step's output that looks like a placeholder
+        // stays inert; a goal holding this one only repeats the block.
+        .replace("%%REPLAN%%", &replan)
 }
 
 /// What a revision is told: the failed plan, what finished (outputs as the

@@ -39,8 +39,11 @@ pub fn response_format(name: &str) -> Option<ResponseFormat> {
 /// The sentence the prompts use to say how to answer (`%%REPLY%%`).
 pub fn reply_instruction(format: &ResponseFormat) -> String {
     match format {
+        // A provider without tools is asked the same conversation in JSON
+        // mode (see `ChatRequest::without_tools`), so the sentence covers it.
         ResponseFormat::Tool(t) => format!(
-            "submit the complete plan by calling the `{}` tool; its arguments are the plan object",
+            "submit the complete plan by calling the `{}` tool, whose arguments are the plan \
+             object (where no tool is offered, reply with that object alone, as JSON)",
             t.name
         ),
         _ => "reply with the complete plan as a single JSON object (no prose, no code fences)"

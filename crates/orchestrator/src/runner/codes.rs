@@ -52,6 +52,21 @@ impl Code {
     }
 }
 
+impl Code {
+    /// Whether a revised plan could get past a step that failed with this
+    /// code: not when the arm is down or the orchestrator itself failed.
+    pub fn revisable(&self) -> bool {
+        Self::revisable_str(self.as_str())
+    }
+
+    /// The same, for a code as stored.
+    pub fn revisable_str(code: &str) -> bool {
+        ![Code::ArmUnavailable, Code::Internal]
+            .iter()
+            .any(|c| c.as_str() == code)
+    }
+}
+
 impl fmt::Display for Code {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

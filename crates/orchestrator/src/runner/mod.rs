@@ -247,7 +247,7 @@ impl Runner {
 
     /// Moves the claimed task to `status` (fenced by the lease) and says so
     /// on its event stream.
-    async fn enter(&self, status: TaskStatus) -> Result<(), Stop> {
+    async fn enter(&mut self, status: TaskStatus) -> Result<(), Stop> {
         let written = self
             .ctx
             .core
@@ -255,6 +255,9 @@ impl Runner {
             .set_status(&self.task.id, &self.ctx.owner, status)
             .await?;
         fenced(written)?;
+        // The claimed row is this run's view of the task: a later round
+        // (after a revision) must see that it left `executing`.
+        self.task.status = status.as_str().to_string();
         self.ctx
             .event(
                 "task.status",

@@ -18,7 +18,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use octollm_types::orchestrator::StepStatus;
+use octollm_types::orchestrator::{CriterionOutcome, StepStatus};
 use octollm_types::plan::{Plan, Replan, StepReport, ToolCall};
 use octollm_types::reflex::{Decision, ProcessRequest};
 use octollm_types::task::TaskStatus;
@@ -83,6 +83,10 @@ impl Runner {
         };
         self.add_usage(plan.usage.total_tokens(), plan.usage.cost_usd)
             .await?;
+        // A revision the budget cannot pay for is not stored to be run.
+        if self.over_budget() {
+            return Err(self.budget_exceeded(Vec::new()).await);
+        }
         if let Err(stop) = self.check(&plan).await {
             return match stop {
                 Stop::Finish(invalid) => self.not_revised(revision, &invalid).await,
@@ -115,9 +119,6 @@ impl Runner {
                 json!({"revision": revision, "reason": reason, "kept_steps": kept, "plan": plan}),
             )
             .await;
-        if self.over_budget() {
-            return Err(self.budget_exceeded(Vec::new()).await);
-        }
         Ok(true)
     }
 
@@ -163,19 +164,53 @@ impl Runner {
             }
         }
         if let Revisable::Criteria(outcomes) = what {
-            replan.criteria = outcomes.clone();
+            for o in outcomes {
+                // A judge's reason is model text about the output: it goes
+                // back only as screened as the output itself.
+                let (reason, _) = self
+                    .screened(
+                        &o.reason,
+                        &format!("The reason given for '{}'", o.criterion),
+                    )
+                    .await?;
+                replan.criteria.push(CriterionOutcome {
+                    reason,
+                    ..o.clone()
+                });
+            }
         }
         Ok(replan)
     }
 
-    /// One step as the planner may see it: capped, screened, and refused
-    /// or marked when the reflex layer blocks it as an injection.
+    /// One step as the planner may see it.
     async fn report(&self, row: &StepRow, text: &str) -> Result<StepReport, Stop> {
+        let step = u32::try_from(row.step).unwrap_or(0);
+        let (output, truncated) = self
+            .screened(text, &format!("Step {step}'s output"))
+            .await?;
+        Ok(StepReport {
+            step,
+            action: row.action.clone(),
+            tool_call: row
+                .tool_call
+                .as_deref()
+                .and_then(|c| serde_json::from_str::<ToolCall>(c).ok()),
+            output,
+            truncated,
+        })
+    }
+
+    /// `text` as the planner may see it: capped, screened (PII redacted),
+    /// and refused or marked when the reflex layer blocks it as an
+    /// injection; `what` names it in the refusal. Also whether it was cut.
+    async fn screened(&self, text: &str, what: &str) -> Result<(String, bool), Stop> {
         let core = &self.ctx.core;
+        if text.is_empty() {
+            return Ok((String::new(), false));
+        }
         let cap = usize::try_from(core.config.replan_output_bytes).unwrap_or(usize::MAX);
         let shown = truncate(text, cap);
         let truncated = shown.len() < text.len();
-        let step = u32::try_from(row.step).unwrap_or(0);
         let mut req = ProcessRequest::new(shown);
         req.use_cache = false;
         let screened = match core.arms.screener() {
@@ -199,7 +234,7 @@ impl Runner {
                 let text = r.redacted_text.unwrap_or_default();
                 if r.status == Decision::Blocked {
                     if core.config.annotate_injections() != Some(true) {
-                        return Err(self.injection(step, &r.injections).await);
+                        return Err(self.injection(what, &r.injections).await);
                     }
                     format!("{UNTRUSTED}\n{text}")
                 } else {
@@ -207,20 +242,12 @@ impl Runner {
                 }
             }
         };
-        Ok(StepReport {
-            step,
-            action: row.action.clone(),
-            tool_call: row
-                .tool_call
-                .as_deref()
-                .and_then(|c| serde_json::from_str::<ToolCall>(c).ok()),
-            output,
-            truncated,
-        })
+        Ok((output, truncated))
     }
 
-    /// The task's end when a step's output carries an injection.
-    async fn injection(&self, step: u32, findings: &[impl serde::Serialize]) -> Stop {
+    /// The task's end when what would go to the planner carries an
+    /// injection.
+    async fn injection(&self, what: &str, findings: &[impl serde::Serialize]) -> Stop {
         let result =
             match partial_result(&self.ctx, &self.task, self.tokens, self.cost, Vec::new()).await {
                 Ok(r) => r,
@@ -229,13 +256,13 @@ impl Runner {
         let mut finish = Finish::failed(
             Code::InjectionInToolOutput,
             format!(
-                "Step {step}'s output carries a prompt injection, so it was not shown to the \
-                 planner and the plan was not revised"
+                "{what} carries a prompt injection, so it was not shown to the planner and the \
+                 plan was not revised"
             ),
             result,
         );
         if let Some(e) = finish.error.as_mut() {
-            e.details = json!({"step": step, "injections": findings});
+            e.details = json!({"source": what, "injections": findings});
         }
         Stop::Finish(finish)
     }

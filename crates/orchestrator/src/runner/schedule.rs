@@ -41,6 +41,35 @@ impl StepSpec {
 }
 
 impl Runner {
+    /// A resumed task whose worker stopped while the task was failing (a
+    /// step failed, the others were cancelled or skipped): the failure, as
+    /// the live run would have ended with it. The failed step is the one
+    /// to report, whatever order the others come in.
+    async fn failed_before(&self, rows: &[StepRow]) -> Result<Option<Stop>, Stop> {
+        let failed = rows.iter().find(|r| r.status() == StepStatus::Failed);
+        let Some(row) = failed.or_else(|| {
+            rows.iter()
+                .find(|r| matches!(r.status(), StepStatus::Cancelled | StepStatus::Skipped))
+        }) else {
+            return Ok(None);
+        };
+        let msg = row.error.clone().unwrap_or_else(|| "step failed".into());
+        let result =
+            partial_result(&self.ctx, &self.task, self.tokens, self.cost, Vec::new()).await?;
+        let mut finish = Finish::failed(Code::StepFailed, msg, result);
+        // Stored errors read `CODE: message`.
+        let code = row
+            .error
+            .as_deref()
+            .and_then(|e| e.split_once(':'))
+            .map(|(c, _)| c);
+        if row.status() == StepStatus::Failed && code.is_none_or(Code::revisable_str) {
+            let step = u32::try_from(row.step).unwrap_or(0);
+            finish = finish.revisable(Revisable::Step(step));
+        }
+        Ok(Some(Stop::Finish(finish)))
+    }
+
     /// Runs every unfinished step, independent ones concurrently. Returns
     /// each step's raw output.
     pub(super) async fn execute(&mut self) -> Result<HashMap<u32, String>, Stop> {
@@ -49,26 +78,15 @@ impl Runner {
             self.enter(TaskStatus::Executing).await?;
         }
         let rows = core.store.get_steps(&self.task.id).await?;
+        if let Some(stop) = self.failed_before(&rows).await? {
+            return Err(stop);
+        }
         let mut specs = BTreeMap::new();
         let mut outputs = HashMap::new();
         for row in &rows {
             let spec = StepSpec::from_row(row)?;
-            match row.status() {
-                StepStatus::Completed | StepStatus::Skipped => {
-                    outputs.insert(spec.no, row.output.clone().unwrap_or_default());
-                }
-                StepStatus::Failed | StepStatus::Cancelled => {
-                    // The task was about to fail when its worker stopped.
-                    let msg = row.error.clone().unwrap_or_else(|| "step failed".into());
-                    let result =
-                        partial_result(&self.ctx, &self.task, self.tokens, self.cost, Vec::new())
-                            .await?;
-                    return Err(Stop::Finish(
-                        Finish::failed(Code::StepFailed, msg, result)
-                            .revisable(Revisable::Step(spec.no)),
-                    ));
-                }
-                StepStatus::Pending | StepStatus::Running => {}
+            if row.status() == StepStatus::Completed {
+                outputs.insert(spec.no, row.output.clone().unwrap_or_default());
             }
             specs.insert(spec.no, spec);
         }
@@ -118,6 +136,7 @@ impl Runner {
                     core.store
                         .close_open_steps(
                             &self.task.id,
+                            &self.ctx.owner,
                             StepStatus::Cancelled,
                             &format!("Stopped because step {no} failed"),
                         )
@@ -127,7 +146,7 @@ impl Runner {
                             .await?;
                     // A revised plan cannot bring back an arm that is down or
                     // mend the orchestrator itself.
-                    let revisable = !matches!(code, Code::ArmUnavailable | Code::Internal);
+                    let revisable = code.revisable();
                     let mut finish = Finish::failed(code, message, result);
                     if let Some(e) = finish.error.as_mut() {
                         e.details = json!({"step": step});
