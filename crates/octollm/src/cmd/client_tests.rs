@@ -103,6 +103,17 @@ async fn renders_progress_and_exit_codes() {
     assert_eq!(tasks::cancel(&url, &id, false, &mut out).await, 1);
     assert!(String::from_utf8_lossy(&out).starts_with("✗ TASK_ALREADY_FINISHED: "));
 
+    // With --json the refusals are the SPEC §2 envelope, exit codes unchanged.
+    let mut out = Vec::new();
+    assert_eq!(tasks::cancel(&url, &id, true, &mut out).await, 1);
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["error"]["code"], "TASK_ALREADY_FINISHED", "{v}");
+    let mut out = Vec::new();
+    let missing = "00000000-0000-4000-8000-000000000000";
+    assert_eq!(tasks::show(&url, missing, true, &mut out).await, 1);
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["error"]["code"], "NOT_FOUND", "{v}");
+
     system.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -118,12 +129,29 @@ async fn an_unreachable_orchestrator_exits_2() {
     let (code, text) = run_text("http://127.0.0.1:9", "Echo x", &[], true, false).await;
     assert_eq!(code, 2);
     let v: Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(v["error"]["code"], "CLI_ERROR", "{v}");
+    assert_eq!(v["error"]["code"], "ORCHESTRATOR_UNREACHABLE", "{v}");
     let mut out = Vec::new();
     assert_eq!(
         tasks::show("http://127.0.0.1:9", "x", false, &mut out).await,
         2
     );
+    // Nothing running: say what to do.
+    let text = String::from_utf8_lossy(&out).to_string();
+    assert!(
+        text.contains("octollm up") && text.contains("--url"),
+        "{text}"
+    );
+    let mut out = Vec::new();
+    assert_eq!(
+        tasks::list("http://127.0.0.1:9", None, 1, true, &mut out).await,
+        2
+    );
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["error"]["code"], "ORCHESTRATOR_UNREACHABLE", "{v}");
+    assert!(v["error"]["details"]["hint"]
+        .as_str()
+        .unwrap()
+        .contains("octollm up"));
     let mut out = Vec::new();
     assert_eq!(tasks::list("not a url", None, 1, false, &mut out).await, 2);
 }

@@ -49,7 +49,17 @@ pub fn run(config: Config, args: PlanArgs) -> Result<ExitCode> {
             }
             Err(e) => {
                 let api = e.to_api_error();
-                eprintln!("error: {} ({})", api.message, api.code);
+                if args.json {
+                    let mut out = std::io::stdout().lock();
+                    crate::render::task::cli_error_json(
+                        &mut out,
+                        &api.code,
+                        &api.message,
+                        &api.details,
+                    );
+                } else {
+                    eprintln!("error: {} ({})", api.message, api.code);
+                }
                 Ok(ExitCode::from(1))
             }
         }

@@ -32,6 +32,37 @@ pub struct ScanArgs {
 }
 
 pub fn run(config: Config, args: ScanArgs) -> Result<ExitCode> {
+    match screen(&config, &args) {
+        Ok(verdict) => {
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&verdict)?);
+            } else {
+                print!("{}", render(&verdict));
+            }
+            Ok(if verdict.safe {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        // `--json` answers in JSON whatever happens; the exit code is the
+        // same as without it.
+        Err(e) if args.json => {
+            let mut out = std::io::stdout().lock();
+            let message = format!("{e:#}");
+            crate::render::task::cli_error_json(
+                &mut out,
+                "INVALID_INPUT",
+                &message,
+                &serde_json::Value::Null,
+            );
+            Ok(ExitCode::from(2))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn screen(config: &Config, args: &ScanArgs) -> Result<Verdict> {
     let text = match args.text.as_deref() {
         Some(t) if t != "-" => t.to_string(),
         _ => {
@@ -58,7 +89,7 @@ pub fn run(config: Config, args: ScanArgs) -> Result<ExitCode> {
         Strategy::Hash => RedactionStrategy::Hash,
         Strategy::Remove => RedactionStrategy::Remove,
     };
-    let verdict = engine.analyze(
+    Ok(engine.analyze(
         &text,
         &Options {
             check_pii: true,
@@ -66,28 +97,49 @@ pub fn run(config: Config, args: ScanArgs) -> Result<ExitCode> {
             redact: true,
             strategy,
         },
-    );
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&verdict)?);
-    } else {
-        print!("{}", render(&verdict));
+    ))
+}
+
+/// What happened, in plain words: `allowed — nothing found`, `allowed — 2
+/// PII findings (redacted)`, `blocked — prompt injection (critical)`.
+fn headline(v: &Verdict) -> String {
+    let worst = v
+        .injections
+        .iter()
+        .map(|i| i.severity)
+        .max()
+        .map(|s| s.as_str());
+    let pii = match v.pii_detected.len() {
+        0 => None,
+        1 => Some("1 PII or secret finding (redacted)".to_string()),
+        n => Some(format!("{n} PII or secret findings (redacted)")),
+    };
+    if v.status == octollm_types::reflex::Decision::Blocked {
+        let mut s = format!("blocked — prompt injection ({})", worst.unwrap_or("high"));
+        if let Some(p) = pii {
+            s.push_str(&format!("; also {p}"));
+        }
+        return s;
     }
-    Ok(if verdict.safe {
-        ExitCode::SUCCESS
+    let mut parts: Vec<String> = pii.into_iter().collect();
+    if let Some(w) = worst {
+        let n = v.injections.len();
+        parts.push(format!(
+            "{n} possible prompt injection{} below the blocking severity (highest: {w})",
+            if n == 1 { "" } else { "s" }
+        ));
+    }
+    if parts.is_empty() {
+        "allowed — nothing found".to_string()
     } else {
-        ExitCode::from(1)
-    })
+        format!("allowed — {}", parts.join(", "))
+    }
 }
 
 fn render(v: &Verdict) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
-    let headline = match (v.safe, v.status) {
-        (true, _) => "SAFE".to_string(),
-        (false, octollm_types::reflex::Decision::Blocked) => "UNSAFE: blocked".to_string(),
-        (false, _) => "UNSAFE: allowed with findings".to_string(),
-    };
-    let _ = writeln!(out, "{headline}");
+    let _ = writeln!(out, "{}", headline(v));
     if !v.pii_detected.is_empty() {
         let _ = writeln!(out, "\nPII and secrets ({}):", v.pii_detected.len());
         for p in &v.pii_detected {

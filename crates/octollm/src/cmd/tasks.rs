@@ -58,9 +58,14 @@ pub fn run(config: Config, args: TasksArgs) -> Result<ExitCode> {
     Ok(ExitCode::from(code))
 }
 
-/// Writes `✗ error` and gives its exit code.
-fn failed(out: &mut dyn Write, e: &ClientError) -> u8 {
-    let _ = writeln!(out, "✗ {e}");
+/// Writes the error (as the SPEC §2 envelope with `--json`) and gives its
+/// exit code.
+fn failed(out: &mut dyn Write, e: &ClientError, json_output: bool) -> u8 {
+    if json_output {
+        task::error_json(out, e);
+    } else {
+        task::error(out, e);
+    }
     exit_code(e)
 }
 
@@ -71,7 +76,7 @@ fn print_json(out: &mut dyn Write, answer: &impl serde::Serialize) -> u8 {
             let _ = writeln!(out, "{v}");
             0
         }
-        Err(e) => failed(out, &ClientError::Unexpected(e.to_string())),
+        Err(e) => failed(out, &ClientError::Unexpected(e.to_string()), true),
     }
 }
 
@@ -90,7 +95,7 @@ pub async fn list(
             task::table(out, &l);
             0
         }
-        Err(e) => failed(out, &e),
+        Err(e) => failed(out, &e, json_output),
     }
 }
 
@@ -115,7 +120,7 @@ pub async fn show(url: &str, id: &str, json_output: bool, out: &mut dyn Write) -
                 0
             }
         }
-        Err(e) => failed(out, &e),
+        Err(e) => failed(out, &e, json_output),
     }
 }
 
@@ -128,6 +133,6 @@ pub async fn cancel(url: &str, id: &str, json_output: bool, out: &mut dyn Write)
             let _ = writeln!(out, "{} {}", r.status, r.message);
             0
         }
-        Err(e) => failed(out, &e),
+        Err(e) => failed(out, &e, json_output),
     }
 }

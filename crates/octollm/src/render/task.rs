@@ -18,6 +18,14 @@ pub fn outcome(out: &mut dyn Write, task: &TaskView) {
             let _ = writeln!(out, "\nOutput:\n{}", r.output.trim_end());
         }
         let m = &r.metadata;
+        // Steps that ran, the failed one too (`steps_executed` counts the
+        // ones that completed); a cached answer ran none of its own.
+        let ran = task
+            .steps
+            .iter()
+            .filter(|s| matches!(s.status, StepStatus::Completed | StepStatus::Failed))
+            .count()
+            .max(m.steps_executed as usize);
         let _ = writeln!(
             out,
             "\n{} {} in {} · {} step(s) · {} tokens · ${:.4}{}",
@@ -28,7 +36,7 @@ pub fn outcome(out: &mut dyn Write, task: &TaskView) {
             },
             task.status.as_str(),
             human_ms(m.total_duration_ms),
-            m.steps_executed,
+            ran,
             m.tokens_used,
             m.cost_usd,
             match m.cache_age_seconds {
@@ -120,9 +128,24 @@ pub fn detail(out: &mut dyn Write, t: &TaskView) {
     }
 }
 
-/// `✗ CODE: message`, plus the injection findings of a rejected goal.
+/// What to do about an error, when the CLI can tell.
+pub fn hint(e: &ClientError) -> Option<&'static str> {
+    match e {
+        ClientError::Unreachable { .. } => Some(
+            "nothing answers there: start OctoLLM with `octollm up` (or `octollm run GOAL`, \
+             which starts an in-process system), or name a running orchestrator with --url URL",
+        ),
+        _ => None,
+    }
+}
+
+/// `✗ CODE: message`, what to do about it, and the injection findings of a
+/// rejected goal.
 pub fn error(out: &mut dyn Write, e: &ClientError) {
     let _ = writeln!(out, "✗ {e}");
+    if let Some(h) = hint(e) {
+        let _ = writeln!(out, "  {h}");
+    }
     let findings = e
         .envelope()
         .and_then(|env| env.error.details.pointer("/injections"))
@@ -142,8 +165,28 @@ pub fn error_json(out: &mut dyn Write, e: &ClientError) {
     let body = e
         .envelope()
         .and_then(|env| serde_json::to_value(env).ok())
-        .unwrap_or_else(|| json!({"error": {"code": "CLI_ERROR", "message": e.to_string()}}));
+        .unwrap_or_else(|| {
+            let code = match e {
+                ClientError::Unreachable { .. } => "ORCHESTRATOR_UNREACHABLE",
+                _ => "CLI_ERROR",
+            };
+            let mut error = json!({"code": code, "message": e.to_string()});
+            if let Some(h) = hint(e) {
+                error["details"] = json!({"hint": h});
+            }
+            json!({ "error": error })
+        });
     let _ = writeln!(out, "{body}");
+}
+
+/// An error the command line met itself (bad input, a goal it cannot
+/// plan) as the SPEC §2 envelope, for `--json`; null `details` are left out.
+pub fn cli_error_json(out: &mut dyn Write, code: &str, message: &str, details: &Value) {
+    let mut error = json!({"code": code, "message": message});
+    if !details.is_null() {
+        error["details"] = details.clone();
+    }
+    let _ = writeln!(out, "{}", json!({ "error": error }));
 }
 
 #[cfg(test)]
@@ -174,5 +217,28 @@ mod tests {
         }
         assert!(shown("failed").contains("✗ failed"));
         assert!(shown("cancelled").contains("✗ cancelled"));
+    }
+
+    #[test]
+    fn a_failed_task_counts_the_step_that_failed() {
+        let mut t = task("failed");
+        let step = |n: u32, status: &str| {
+            json!({"step": n, "action": "a", "required_arm": "executor", "status": status,
+                   "attempts": 1})
+        };
+        t.steps = serde_json::from_value(json!([
+            step(1, "completed"),
+            step(2, "failed"),
+            step(3, "skipped")
+        ]))
+        .unwrap();
+        t.result = serde_json::from_value(json!({"output": "x", "metadata": {
+            "steps_executed": 1, "total_duration_ms": 5, "tokens_used": 0, "cost_usd": 0.0,
+            "cached": false}}))
+        .unwrap();
+        let mut out = Vec::new();
+        outcome(&mut out, &t);
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains(" · 2 step(s) · "), "{text}");
     }
 }
