@@ -79,6 +79,18 @@ pub struct Setting {
     pub default: String,
 }
 
+/// One setting as in force: its value (secrets hidden) and where it came
+/// from: `default`, `file`, or the environment variable that set it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Effective {
+    pub key: String,
+    pub value: String,
+    pub source: String,
+}
+
+/// Where each setting that is not a default came from, by `section.key`.
+type Sources = std::collections::BTreeMap<String, String>;
+
 /// `[section] key` → its environment variable name.
 pub fn env_name(section: &str, key: &str) -> String {
     if section == "server" {
@@ -109,25 +121,62 @@ impl Config {
     }
 
     pub fn load_from(file: Option<&Path>, env: &[(String, String)]) -> Result<Self> {
+        Self::load_tracked(file, env).map(|(config, _)| config)
+    }
+
+    /// The configuration and where each non-default setting came from.
+    fn load_tracked(file: Option<&Path>, env: &[(String, String)]) -> Result<(Self, Sources)> {
+        let mut sources = Sources::new();
         let mut tree = Value::try_from(Config::default()).context("encoding defaults")?;
         if let Some(path) = file {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("reading config file {}", path.display()))?;
             let file_tree: Value = toml::from_str(&text)
                 .with_context(|| format!("parsing config file {}", path.display()))?;
-            merge_file(&mut tree, file_tree)?;
+            merge_file(
+                &mut tree,
+                file_tree,
+                &mut sources,
+                &path.display().to_string(),
+            )?;
         }
-        apply_env(&mut tree, env)?;
+        apply_env(&mut tree, env, &mut sources)?;
         let mut config: Config = tree.try_into().context("invalid configuration")?;
         // Components keep their state under the one data directory unless
         // told otherwise.
         if config.executor.data_dir == ExecutorConfig::default().data_dir {
             config.executor.data_dir = config.server.data_dir.clone();
+            sources.insert("executor.data_dir".into(), "server.data_dir".into());
         }
         if config.orchestrator.data_dir == OrchestratorConfig::default().data_dir {
             config.orchestrator.data_dir = config.server.data_dir.clone();
+            sources.insert("orchestrator.data_dir".into(), "server.data_dir".into());
         }
-        Ok(config)
+        Ok((config, sources))
+    }
+
+    /// Every setting as `file` and `env` make it, in file order.
+    pub fn effective(file: Option<&Path>, env: &[(String, String)]) -> Result<Vec<Effective>> {
+        let (config, sources) = Self::load_tracked(file, env)?;
+        let Value::Table(tree) = Value::try_from(&config).context("encoding configuration")? else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for (section, table) in tree {
+            let Value::Table(t) = table else { continue };
+            for (key, v) in t {
+                let key = format!("{section}.{key}");
+                out.push(Effective {
+                    value: shown(&key, &render(&v)),
+                    source: sources
+                        .get(&key)
+                        .cloned()
+                        .unwrap_or_else(|| "default".into()),
+                    key,
+                });
+            }
+        }
+        Ok(out)
     }
 
     /// Every setting with its env name and default, in file order.
@@ -151,6 +200,29 @@ impl Config {
     }
 }
 
+/// A value as `octollm config` may print it: keys, secrets and tokens are
+/// never shown, only whether they are set; a URL's password is hidden.
+fn shown(key: &str, value: &str) -> String {
+    let name = key.rsplit('.').next().unwrap_or(key);
+    let secret = ["key", "keys", "secret", "password", "token"]
+        .iter()
+        .any(|w| name.split('_').any(|part| part == *w));
+    if secret {
+        return if value.is_empty() {
+            String::new()
+        } else {
+            "(set, hidden)".into()
+        };
+    }
+    match reqwest::Url::parse(value) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => value.to_string(),
+    }
+}
+
 fn render(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
@@ -159,7 +231,7 @@ fn render(v: &Value) -> String {
     }
 }
 
-fn merge_file(tree: &mut Value, file: Value) -> Result<()> {
+fn merge_file(tree: &mut Value, file: Value, sources: &mut Sources, origin: &str) -> Result<()> {
     let (Value::Table(base), Value::Table(file)) = (tree, file) else {
         bail!("config file must be a TOML table");
     };
@@ -183,12 +255,13 @@ fn merge_file(tree: &mut Value, file: Value) -> Result<()> {
                 (true, Value::Integer(i)) => Value::Float(i as f64),
                 (_, v) => v,
             };
+            sources.insert(format!("{section}.{key}"), format!("file {origin}"));
         }
     }
     Ok(())
 }
 
-fn apply_env(tree: &mut Value, env: &[(String, String)]) -> Result<()> {
+fn apply_env(tree: &mut Value, env: &[(String, String)], sources: &mut Sources) -> Result<()> {
     let lookup = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
     let Value::Table(base) = tree else {
         return Ok(());
@@ -200,11 +273,12 @@ fn apply_env(tree: &mut Value, env: &[(String, String)]) -> Result<()> {
             let alias = ALIASES
                 .iter()
                 .find(|(_, s, k)| s == section && k == key)
-                .and_then(|(alias, _, _)| lookup(alias));
-            let Some(raw) = lookup(&name).or(alias) else {
+                .and_then(|(alias, _, _)| lookup(alias).map(|v| (*alias, v)));
+            let Some((from, raw)) = lookup(&name).map(|v| (name.as_str(), v)).or(alias) else {
                 continue;
             };
-            *slot = parse_like(slot, &raw).map_err(|e| anyhow!("{name}={raw:?}: {e}"))?;
+            *slot = parse_like(slot, &raw).map_err(|e| anyhow!("{from}={raw:?}: {e}"))?;
+            sources.insert(format!("{section}.{key}"), format!("env {from}"));
         }
     }
     Ok(())
@@ -296,6 +370,44 @@ mod tests {
         assert!(err.contains("unknown setting reflex.no_such"), "{err}");
         std::fs::write(&path, "[reflex]\ncache_capacity = \"big\"\n").unwrap();
         assert!(Config::load_from(Some(&path), &[]).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn effective_settings_say_where_they_came_from_and_hide_secrets() {
+        let dir = std::env::temp_dir().join(format!("octollm-eff-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("c.toml");
+        std::fs::write(&path, "[reflex]\ncache_capacity = 3\n").unwrap();
+        let got = Config::effective(
+            Some(&path),
+            &env(&[
+                ("OCTOLLM_REFLEX_BLOCK_SEVERITY", "medium"),
+                ("OCTOLLM_TOKEN_SECRET", "s3cret-value"),
+                ("DATABASE_URL", "postgres://app:hunter2@db/octo"),
+            ]),
+        )
+        .unwrap();
+        let of = |k: &str| got.iter().find(|s| s.key == k).unwrap().clone();
+        assert_eq!(of("reflex.block_severity").value, "medium");
+        assert_eq!(
+            of("reflex.block_severity").source,
+            "env OCTOLLM_REFLEX_BLOCK_SEVERITY"
+        );
+        assert_eq!(of("reflex.cache_capacity").value, "3");
+        assert!(of("reflex.cache_capacity").source.starts_with("file "));
+        assert_eq!(of("planner.max_steps").source, "default");
+        // Secrets: only whether they are set; a URL keeps all but its password.
+        assert_eq!(of("executor.token_secret").value, "(set, hidden)");
+        assert_eq!(
+            of("executor.token_secret").source,
+            "env OCTOLLM_TOKEN_SECRET"
+        );
+        assert_eq!(of("server.api_keys").value, "");
+        let db = of("orchestrator.database_url").value;
+        assert!(db.contains("app:***@db") && !db.contains("hunter2"), "{db}");
+        assert!(got.iter().all(|s| !s.value.contains("s3cret")));
+        assert_eq!(got.len(), Config::settings().len());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

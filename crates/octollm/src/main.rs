@@ -26,6 +26,13 @@ struct Cli {
     command: Command,
 }
 
+#[derive(clap::Args)]
+struct ConfigArgs {
+    /// List every setting with its environment variable and default instead.
+    #[arg(long)]
+    defaults: bool,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run all four components in one process (SQLite, in-process cache, built-in planner by default).
@@ -42,12 +49,15 @@ enum Command {
     Plan(cmd::plan::PlanArgs),
     /// Run a command in the executor's sandbox on this machine.
     Exec(cmd::exec::ExecArgs),
-    /// List every setting with its environment variable and default.
-    Config,
+    /// Every setting as in force here: its value and where it came from (default, the file, an environment variable).
+    Config(ConfigArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Config(args) = &cli.command {
+        return show_config(cli.config.as_deref(), args.defaults);
+    }
     let config = match config::Config::load(cli.config.as_deref()) {
         Ok(c) => c,
         Err(e) => {
@@ -63,15 +73,34 @@ fn main() -> ExitCode {
         Command::Scan(args) => cmd::scan::run(config, args),
         Command::Plan(args) => cmd::plan::run(config, args),
         Command::Exec(args) => cmd::exec::run(config, args),
-        Command::Config => {
-            for s in config::Config::settings() {
-                println!("{:<40} {:<44} {}", s.key, s.env, s.default);
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Config(_) => Ok(show_config(cli.config.as_deref(), false)),
     };
     match result {
         Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `octollm config`: the effective settings, or with `--defaults` every
+/// setting with its environment variable and default.
+fn show_config(file: Option<&std::path::Path>, defaults: bool) -> ExitCode {
+    if defaults {
+        for s in config::Config::settings() {
+            println!("{:<40} {:<44} {}", s.key, s.env, s.default);
+        }
+        return ExitCode::SUCCESS;
+    }
+    let env: Vec<(String, String)> = std::env::vars().collect();
+    match config::Config::effective(file, &env) {
+        Ok(settings) => {
+            for s in settings {
+                println!("{:<40} {:<44} {}", s.key, s.value, s.source);
+            }
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
