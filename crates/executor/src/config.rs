@@ -109,7 +109,10 @@ impl Default for ExecutorConfig {
             max_args: 128,
             max_arg_bytes: 64 * 1024,
             max_stdin_bytes: 1 << 20,
-            http_allowed_hosts: Vec::new(),
+            http_allowed_hosts: octollm_policy::DEFAULT_HOSTS
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
             http_private_hosts: Vec::new(),
             allow_http: false,
             http_max_response_bytes: 1 << 20,

@@ -40,9 +40,9 @@ fn chart_dir() -> PathBuf {
 fn settings() -> BTreeMap<String, String> {
     let out = run_ok(
         Command::new(env!("CARGO_BIN_EXE_octollm"))
-            .arg("config")
+            .args(["config", "--defaults"])
             .env_clear(),
-        "octollm config",
+        "octollm config --defaults",
     );
     let text = String::from_utf8(out.stdout).unwrap();
     let mut map = BTreeMap::new();

@@ -63,12 +63,10 @@ impl Default for PlannerConfig {
                 "executor=Runs allowlisted commands in a sandbox (no shell) and fetches URLs from allowed hosts".to_string(),
             ],
             allowed_commands: DEFAULT_ALLOWED_COMMANDS.iter().map(|s| s.to_string()).collect(),
-            allowed_hosts: vec![
-                "example.com".to_string(),
-                "example.org".to_string(),
-                "httpbin.org".to_string(),
-                "api.github.com".to_string(),
-            ],
+            allowed_hosts: octollm_policy::DEFAULT_HOSTS
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
             allow_plain_http: false,
             executor_url: String::new(),
             executor_api_key: String::new(),

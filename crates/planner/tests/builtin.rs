@@ -381,3 +381,27 @@ fn one_file_count_is_the_number_alone() {
         ]
     );
 }
+
+/// A refusal names what it did not understand; a count of one word's
+/// characters is a length.
+#[test]
+fn refusals_name_the_words_not_understood() {
+    for (goal, words) in [
+        ("How many CPUs does this machine have?", "'CPUs', 'machine'"),
+        ("count the vowels in 'banana'", "'vowels'"),
+    ] {
+        let e = plan(goal).unwrap_err();
+        assert!(e.contains(words), "{goal}: {e}");
+        assert!(!e.contains("count the lines of"), "{goal}: {e}");
+    }
+    for goal in [
+        "Count the characters in the word Hello",
+        "How many characters are in the word 'Hello'?",
+    ] {
+        assert_eq!(
+            plan_argv(goal).unwrap(),
+            vec!["python3 PROGRAM length text Hello".to_string()],
+            "{goal}"
+        );
+    }
+}

@@ -127,6 +127,7 @@ async fn llm_path_passes_at_least_27_of_30(format: &str) {
         Some(FakeReply::text(reply.clone()).usage(900, 150))
     });
     let cfg = PlannerConfig {
+        allowed_hosts: scenario_hosts(),
         mode: "llm".into(),
         cache_enabled: false,
         llm_response_format: format.into(),
@@ -228,9 +229,11 @@ async fn llm_path_passes_at_least_27_of_30(format: &str) {
 #[tokio::test]
 async fn builtin_planner_is_right_whenever_it_accepts() {
     let reg = MetricsRegistry::new("planner");
-    let planner = Planner::new(PlannerConfig::default(), LlmConfig::default(), &reg)
-        .await
-        .unwrap();
+    let cfg = PlannerConfig {
+        allowed_hosts: scenario_hosts(),
+        ..PlannerConfig::default()
+    };
+    let planner = Planner::new(cfg, LlmConfig::default(), &reg).await.unwrap();
     let mut accepted = Vec::new();
     let mut refused = Vec::new();
     for s in scenarios() {
@@ -264,4 +267,13 @@ async fn builtin_planner_is_right_whenever_it_accepts() {
         "accepted only {}: refused {refused:#?}",
         accepted.len()
     );
+}
+
+/// The hosts the scenarios fetch from, opened as an operator would (no
+/// host is open by default).
+fn scenario_hosts() -> Vec<String> {
+    ["example.com", "api.github.com"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
 }

@@ -7,6 +7,12 @@
 
 use std::net::IpAddr;
 
+/// The hosts a fetch may reach when nobody said otherwise: none. The
+/// executor enforces this list and the planner plans against the same one,
+/// so a fetch the planner accepts is one the executor runs; an operator
+/// opens hosts with `executor.http_allowed_hosts`.
+pub const DEFAULT_HOSTS: [&str; 0] = [];
+
 /// A normalised allowlist of hosts.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HostList {

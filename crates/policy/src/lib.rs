@@ -26,6 +26,6 @@ pub mod refs;
 pub mod table;
 
 pub use command::{CommandPolicy, Denial, DEFAULT_COMMANDS};
-pub use hosts::HostList;
+pub use hosts::{HostList, DEFAULT_HOSTS};
 pub use plan::{validate, ExecPolicy, Rules, ValidationIssue};
 pub use refs::{RefError, StepRef};

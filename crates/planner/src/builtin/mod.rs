@@ -164,7 +164,31 @@ impl BuiltinPlanner {
                 "the built-in planner does not understand '{}' in \"{text}\"",
                 words.join(" ")
             ),
-            None => format!("the built-in planner does not know how to do \"{text}\""),
+            None => {
+                // The words no shape's vocabulary has: what a rephrasing
+                // would have to do without.
+                let quoted: Vec<&str> = base.quoted().iter().map(|&q| base.text(q)).collect();
+                let strange: Vec<String> = INTENTS
+                    .iter()
+                    .fold(base.unknown(&[]), |left, (_, v)| {
+                        let known_here = base.unknown(v);
+                        left.into_iter()
+                            .filter(|w| known_here.contains(w))
+                            .collect()
+                    })
+                    .into_iter()
+                    .filter(|w| !quoted.contains(&w.as_str()))
+                    .collect();
+                if strange.is_empty() {
+                    format!("the built-in planner does not know how to do \"{text}\"")
+                } else {
+                    format!(
+                        "the built-in planner does not know how to do \"{text}\": none of the \
+                         goals it plans uses '{}' (docs/planner.md lists them)",
+                        strange.join("', '")
+                    )
+                }
+            }
         }))
     }
 }

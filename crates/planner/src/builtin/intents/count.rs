@@ -189,13 +189,18 @@ pub(super) fn count(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
             &["Output is a number"],
         ))]));
     }
+    let src = source(c, ctx);
+    // "How many CPUs does this machine have": nothing here says what to
+    // count or where; the refusal then names the words not understood.
+    if flags.is_empty() && matches!(src, Source::Nothing) {
+        return Ok(None);
+    }
     let flags = if flags.is_empty() {
         vec!["-l".to_string()]
     } else {
         flags
     };
     let unique = c.has(&["unique", "distinct"]);
-    let src = source(c, ctx);
     if let Source::Files(f) = &src {
         if f.iter().any(|p| dir_like(p)) {
             return Err(format!(

@@ -93,10 +93,39 @@ pub const TEXT_VOCAB: &[&str] = &[
     "content",
 ];
 
+/// Words a length asked as a count uses ("how many characters are there
+/// in 'x'"): understood only then, never beside another transform
+/// ("count the uppercase letters" is no length, and no uppercasing).
+const COUNT_WORDS: &[&str] = &[
+    "characters",
+    "character",
+    "chars",
+    "count",
+    "how",
+    "many",
+    "number",
+    "are",
+    "there",
+];
+
 pub const MENTIONS_VOCAB: &[&str] = &[
     "does", "do", "mention", "mentions", "contain", "contains", "include", "includes", "word",
     "text", "string",
 ];
+
+/// "How many characters are in 'hello'", "count the characters in the
+/// word hello": a length, asked as a count of one text's characters.
+fn counts_characters(c: &Clause<'_>) -> bool {
+    c.has(&["characters", "character", "chars"])
+        && (c.has(&["count"]) || c.has_phrase(&["how", "many"]) || c.has_phrase(&["number", "of"]))
+}
+
+/// "The word hello" at the end of a clause: the one unquoted word after
+/// "word" is the text.
+fn named_word(c: &Clause<'_>) -> Option<usize> {
+    let last = c.len().checked_sub(1)?;
+    (last > 0 && c.word(last - 1) == "word" && c.is_word(last)).then_some(last)
+}
 
 /// The transform a clause asks for, if it names exactly one.
 fn mode(c: &Clause<'_>) -> Option<&'static str> {
@@ -107,7 +136,7 @@ fn mode(c: &Clause<'_>) -> Option<&'static str> {
         (c.has(&["title", "titlecase"]), "title"),
         (c.has(&["reverse", "reversed", "backwards"]), "reverse"),
         (
-            c.has(&["length"]) || c.has_phrase(&["how", "long"]),
+            c.has(&["length"]) || c.has_phrase(&["how", "long"]) || counts_characters(c),
             "length",
         ),
         (
@@ -135,12 +164,20 @@ pub(super) fn transform(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
     };
     let quoted = c.quoted();
     let paths = c.paths();
+    let word = named_word(c).filter(|_| quoted.is_empty() && paths.is_empty());
     let (kind, value, index) = match (quoted.as_slice(), paths.as_slice()) {
         ([q], []) => ("text", c.text(*q).to_string(), *q),
-        // Only hashes and encodings make sense of a file's bytes.
+        ([], []) if word.is_some() && mode == "length" => {
+            let w = word.unwrap_or(0);
+            // As typed, not lower-cased: case is part of the text.
+            ("text", c.text(w).to_string(), w)
+        }
+        // Only hashes and encodings make sense of a file's bytes; a count
+        // of a file's characters is the counting family's.
         ([], [p])
             if file_like(c.text(*p))
                 && !dir_like(c.text(*p))
+                && !counts_characters(c)
                 && matches!(mode, "sha256" | "md5" | "base64" | "hex" | "length") =>
         {
             ("file", c.text(*p).to_string(), *p)
@@ -149,6 +186,11 @@ pub(super) fn transform(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
     };
     need_python(ctx)?;
     c.mark(index);
+    if mode == "length" && counts_characters(c) {
+        while let Some(i) = c.find(COUNT_WORDS, 0) {
+            c.mark(i);
+        }
+    }
     let what = if kind == "file" {
         format!("the content of {value}")
     } else {
