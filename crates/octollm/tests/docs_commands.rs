@@ -5,6 +5,9 @@
 //! the book's links and SUMMARY.md hold together. A failure names the file
 //! and the line to fix.
 
+// Helpers outside `#[test]` functions panic on purpose: a failure is the report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
