@@ -87,9 +87,15 @@ fn main() -> ExitCode {
 /// `octollm config`: the effective settings, or with `--defaults` every
 /// setting with its environment variable and default.
 fn show_config(file: Option<&std::path::Path>, defaults: bool) -> ExitCode {
+    use std::io::Write as _;
+    // A reader that stops early (`octollm config | head`) ends the listing,
+    // not the process with a panic.
+    let mut out = std::io::stdout().lock();
     if defaults {
         for s in config::Config::settings() {
-            println!("{:<40} {:<44} {}", s.key, s.env, s.default);
+            if writeln!(out, "{:<40} {:<44} {}", s.key, s.env, s.default).is_err() {
+                break;
+            }
         }
         return ExitCode::SUCCESS;
     }
@@ -97,7 +103,9 @@ fn show_config(file: Option<&std::path::Path>, defaults: bool) -> ExitCode {
     match config::Config::effective(file, &env) {
         Ok(settings) => {
             for s in settings {
-                println!("{:<40} {:<44} {}", s.key, s.value, s.source);
+                if writeln!(out, "{:<40} {:<44} {}", s.key, s.value, s.source).is_err() {
+                    break;
+                }
             }
             ExitCode::SUCCESS
         }

@@ -1,7 +1,7 @@
 //! The docs as a contract with the binary: every `octollm …` command shown
 //! in a code block exists, every `OCTOLLM_…` variable named anywhere is a
 //! row of docs/configuration.md, whose rows are exactly the settings the
-//! binary knows (`octollm config`, the one source of truth for names), and
+//! binary knows (`octollm config --defaults`, the one source of truth for names), and
 //! the book's links and SUMMARY.md hold together. A failure names the file
 //! and the line to fix.
 
@@ -221,8 +221,8 @@ fn configuration_table_variables() -> BTreeMap<String, usize> {
 
 #[test]
 fn configuration_tables_list_exactly_the_settings_of_the_binary() {
-    let out = run(&["config"]);
-    assert!(out.status.success(), "`octollm config` failed");
+    let out = run(&["config", "--defaults"]);
+    assert!(out.status.success(), "`octollm config --defaults` failed");
     let settings: BTreeSet<String> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| l.split_whitespace().nth(1))
@@ -234,7 +234,9 @@ fn configuration_tables_list_exactly_the_settings_of_the_binary() {
         .iter()
         .filter(|(v, _)| !settings.contains(*v))
         .map(|(v, n)| {
-            format!("docs/configuration.md:{n}: {v} is not a setting of `octollm config`")
+            format!(
+                "docs/configuration.md:{n}: {v} is not a setting of `octollm config --defaults`"
+            )
         })
         .collect();
     let missing: Vec<&String> = settings
