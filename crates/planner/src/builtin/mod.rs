@@ -177,7 +177,10 @@ impl BuiltinPlanner {
                             .collect()
                     })
                     .into_iter()
+                    // Values (quoted text, numbers, paths) are what a goal
+                    // is about, not words a rephrasing could avoid.
                     .filter(|w| !quoted.contains(&w.as_str()))
+                    .filter(|w| w.parse::<f64>().is_err() && !w.contains('/'))
                     .collect();
                 if strange.is_empty() {
                     format!("the built-in planner does not know how to do \"{text}\"")
