@@ -56,7 +56,11 @@ impl Executor {
         };
         let started_at = now();
         let started = Instant::now();
-        let result = fetcher.fetch(&method, &url).await;
+        let narrowed = claims
+            .as_ref()
+            .and_then(|c| c.hosts.as_ref())
+            .map(octollm_policy::HostList::new);
+        let result = fetcher.fetch(&method, &url, narrowed.as_ref()).await;
         let elapsed = started.elapsed();
         self.metrics
             .duration

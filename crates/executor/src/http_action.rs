@@ -24,6 +24,10 @@ pub enum HttpDenial {
     Scheme(String, &'static str),
     #[error("Host '{0}' is not in the HTTP allowlist")]
     Host(String),
+    /// Allowed by the executor, but not by the hosts the task narrowed its
+    /// token to.
+    #[error("Host '{0}' is not among the hosts this task may reach ({1})")]
+    TaskHost(String, String),
     #[error("Host '{0}' resolves to a loopback, private or link-local address, which is refused")]
     Address(String),
     #[error("Too many redirects (more than {0})")]
@@ -40,7 +44,7 @@ impl HttpDenial {
             HttpDenial::Invalid(_) => "INVALID_URL",
             HttpDenial::Method(_) => "METHOD_NOT_ALLOWED",
             HttpDenial::Scheme(..) => "SCHEME_NOT_ALLOWED",
-            HttpDenial::Host(_) => "HOST_NOT_ALLOWED",
+            HttpDenial::Host(_) | HttpDenial::TaskHost(..) => "HOST_NOT_ALLOWED",
             HttpDenial::Address(_) => "ADDRESS_NOT_ALLOWED",
             HttpDenial::Redirects(_) => "TOO_MANY_REDIRECTS",
             HttpDenial::Timeout => "TIMEOUT",
@@ -56,6 +60,7 @@ impl HttpDenial {
             HttpDenial::Method(_)
             | HttpDenial::Scheme(..)
             | HttpDenial::Host(_)
+            | HttpDenial::TaskHost(..)
             | HttpDenial::Address(_) => S::FORBIDDEN,
             HttpDenial::Timeout => S::REQUEST_TIMEOUT,
             HttpDenial::Redirects(_) | HttpDenial::Failed(_) => S::BAD_GATEWAY,
@@ -190,8 +195,9 @@ impl HttpFetcher {
         &self.policy.allowed
     }
 
-    /// Checks one URL against scheme, host and literal-address rules.
-    fn check(&self, url: &Url) -> Result<(), HttpDenial> {
+    /// Checks one URL against scheme, host and literal-address rules, and
+    /// against the task's narrowed hosts when its token carries them.
+    fn check(&self, url: &Url, narrowed: Option<&HostList>) -> Result<(), HttpDenial> {
         match url.scheme() {
             "https" => {}
             "http" if self.allow_http => {}
@@ -216,6 +222,11 @@ impl HttpFetcher {
         if !self.policy.allowed.allows(&host) {
             return Err(HttpDenial::Host(host));
         }
+        if let Some(task) = narrowed {
+            if !task.allows(&host) {
+                return Err(HttpDenial::TaskHost(host, task.describe()));
+            }
+        }
         // Literal addresses never reach the resolver: check them here.
         let literal = match url.host() {
             Some(url::Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
@@ -230,7 +241,14 @@ impl HttpFetcher {
         Ok(())
     }
 
-    pub async fn fetch(&self, method: &str, url: &str) -> Result<HttpResult, HttpDenial> {
+    /// Fetches `url`, every redirect hop checked as the first request is;
+    /// `narrowed` is the task's own host list, from its token.
+    pub async fn fetch(
+        &self,
+        method: &str,
+        url: &str,
+        narrowed: Option<&HostList>,
+    ) -> Result<HttpResult, HttpDenial> {
         let method = match method.to_ascii_uppercase().as_str() {
             "GET" | "" => Method::GET,
             "HEAD" => Method::HEAD,
@@ -241,7 +259,7 @@ impl HttpFetcher {
         let fut = async {
             let mut hops = 0u64;
             loop {
-                self.check(&url)?;
+                self.check(&url, narrowed)?;
                 let res = self
                     .client
                     .request(method.clone(), url.clone())
@@ -349,7 +367,32 @@ mod tests {
     }
 
     fn check(f: &HttpFetcher, url: &str) -> Result<(), &'static str> {
-        f.check(&Url::parse(url).unwrap()).map_err(|e| e.code())
+        f.check(&Url::parse(url).unwrap(), None)
+            .map_err(|e| e.code())
+    }
+
+    #[tokio::test]
+    async fn a_task_narrowed_list_applies_on_top_of_the_executors() {
+        let f = fetcher(&["example.com", "*.docs.rs"], &[]);
+        let task = HostList::new(["a.docs.rs"]);
+        let narrowed = |url: &str| f.check(&Url::parse(url).unwrap(), Some(&task));
+        assert!(narrowed("https://a.docs.rs/x").is_ok());
+        // Allowed by the executor, not by the task.
+        let e = narrowed("https://example.com/").unwrap_err();
+        assert_eq!(e.code(), "HOST_NOT_ALLOWED");
+        assert!(
+            e.to_string().contains("this task may reach (a.docs.rs)"),
+            "{e}"
+        );
+        // A task cannot widen the executor's list.
+        let wide = HostList::new(["other.org"]);
+        let e = f
+            .check(&Url::parse("https://other.org/").unwrap(), Some(&wide))
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Host 'other.org' is not in the HTTP allowlist"
+        );
     }
 
     #[tokio::test]

@@ -182,6 +182,7 @@ async fn capability_tokens_are_enforced_when_a_secret_is_set() {
             caps: vec![caps::SHELL_READ.into()],
             iat: 0,
             exp: 1,
+            hosts: None,
         },
     )
     .unwrap();
@@ -459,6 +460,76 @@ async fn http_action_fetches_from_an_allowlisted_https_host() {
         (v["success"].as_bool(), v["http_status"].as_u64()),
         (Some(false), Some(404))
     );
+}
+
+/// A task's narrowed hosts travel in its token: a token for `localhost`
+/// fetches there, and replayed against another host the executor allows
+/// it is refused; the narrowing cannot be widened without the secret.
+#[tokio::test]
+async fn a_tokens_narrowed_hosts_bind_its_fetches() {
+    let https = https_server().await;
+    let port = https.port();
+    let s = Server::start_with(|c| {
+        https_config(c);
+        c.http_allowed_hosts = vec!["localhost".into(), "127.0.0.1".into()];
+        c.http_private_hosts = vec!["localhost".into(), "127.0.0.1".into()];
+        c.token_secret = "test-secret".into();
+    })
+    .await;
+    let scoped = |hosts: &[&str]| {
+        token::issue_scoped(
+            b"test-secret",
+            "task-a",
+            &[caps::HTTP_GET],
+            Some(hosts.iter().map(|h| h.to_string()).collect()),
+            60,
+        )
+        .unwrap()
+    };
+    let fetch = |url: String, tok: String| json!({"action_type": "http", "url": url, "capability_token": tok});
+    let for_a = scoped(&["localhost"]);
+    let (st, v) = s
+        .post(fetch(
+            format!("https://localhost:{port}/hello"),
+            for_a.clone(),
+        ))
+        .await;
+    assert_eq!(
+        (st, v["output"].as_str()),
+        (200, Some("hello over tls")),
+        "{v}"
+    );
+    let before = https.connections();
+    let (st, v) = s
+        .post(fetch(format!("https://127.0.0.1:{port}/hello"), for_a))
+        .await;
+    assert_eq!(
+        (st, v["error_code"].as_str()),
+        (403, Some("HOST_NOT_ALLOWED")),
+        "{v}"
+    );
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap()
+            .contains("this task may reach (localhost)"),
+        "{v}"
+    );
+    assert_eq!(https.connections(), before, "the refused fetch connected");
+    // The task allowed 127.0.0.1 gets there; a token without narrowing gets
+    // the executor's whole list.
+    let (st, _) = s
+        .post(fetch(
+            format!("https://127.0.0.1:{port}/hello"),
+            scoped(&["127.0.0.1"]),
+        ))
+        .await;
+    assert_eq!(st, 200);
+    let open = token::issue_for(b"test-secret", "t", &[caps::HTTP_GET], 60).unwrap();
+    let (st, _) = s
+        .post(fetch(format!("https://127.0.0.1:{port}/hello"), open))
+        .await;
+    assert_eq!(st, 200);
 }
 
 #[tokio::test]

@@ -135,7 +135,8 @@ async fn planner_orchestrator_and_executor_agree_on_every_row() {
             let call = shell(row.name, &argv, None);
             let issues = validate(&plan_of(&call), &rules);
             let scoped =
-                octollm_orchestrator::caps::token_for(SECRET.as_bytes(), "t", &call, 60).unwrap();
+                octollm_orchestrator::caps::token_for(SECRET.as_bytes(), "t", &call, None, 60)
+                    .unwrap();
             let (status, code) = run(&ex, row.name, &args, scoped).await;
             match effect {
                 Effect::Deny(_) => {

@@ -17,14 +17,22 @@ pub fn required_capabilities(call: &ToolCall) -> Vec<&'static str> {
     }
 }
 
-/// A token scoped to `call`, valid for `ttl_seconds`.
+/// A token scoped to `call` and, when the task narrowed them, to its
+/// hosts; valid for `ttl_seconds`.
 pub fn token_for(
     secret: &[u8],
     task_id: &str,
     call: &ToolCall,
+    hosts: Option<&[String]>,
     ttl_seconds: i64,
 ) -> Result<String, octollm_types::token::TokenError> {
-    octollm_types::token::issue_for(secret, task_id, &required_capabilities(call), ttl_seconds)
+    octollm_types::token::issue_scoped(
+        secret,
+        task_id,
+        &required_capabilities(call),
+        hosts.map(<[String]>::to_vec),
+        ttl_seconds,
+    )
 }
 
 #[cfg(test)]
@@ -55,7 +63,7 @@ mod tests {
             url: "https://example.com".into(),
         };
         assert_eq!(required_capabilities(&http), vec![caps::HTTP_GET]);
-        let t = token_for(b"k", "t1", &http, 60).unwrap();
+        let t = token_for(b"k", "t1", &http, None, 60).unwrap();
         let claims = octollm_types::token::verify(b"k", &t).unwrap();
         assert_eq!(claims.caps, vec!["http_get"]);
     }

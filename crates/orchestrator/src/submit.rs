@@ -9,9 +9,10 @@ use octollm_types::task::{TaskContract, TaskStatus};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::arms::{no_retry_hook, ArmError};
+use crate::arms::{no_retry_hook, ArmError, EXECUTOR};
 use crate::core::Shared;
 use crate::store::{now_ms, NewTask, TaskRow};
+use octollm_policy::HostList;
 
 pub(crate) fn store_error(e: impl std::fmt::Display) -> ApiError {
     ApiError::unavailable(
@@ -19,6 +20,51 @@ pub(crate) fn store_error(e: impl std::fmt::Display) -> ApiError {
         format!("The task store is not answering: {e}"),
     )
     .with_retry_after(2)
+}
+
+/// The task's `allowed_hosts`, checked: well-formed entries, each within
+/// the executor's own list when the executor can say what that is (it
+/// enforces the intersection itself either way).
+async fn narrowed_hosts(core: &Shared, c: &TaskContract) -> Result<Option<Vec<String>>, ApiError> {
+    let Some(hosts) = &c.allowed_hosts else {
+        return Ok(None);
+    };
+    if hosts.len() as u64 > core.config.max_list_items {
+        return Err(ApiError::bad_request(
+            "TOO_MANY_ITEMS",
+            format!(
+                "allowed_hosts has {} entries; at most {} are accepted",
+                hosts.len(),
+                core.config.max_list_items
+            ),
+        ));
+    }
+    for h in hosts {
+        HostList::check_entry(h).map_err(|e| ApiError::bad_request("INVALID_ALLOWED_HOSTS", e))?;
+    }
+    let server = match core.arms.tool(EXECUTOR) {
+        Some((_, arm)) => arm.policy().await.map(|p| p.hosts),
+        None => None,
+    };
+    if let Some(server) = server {
+        let outside: Vec<&String> = hosts.iter().filter(|h| !server.covers(h)).collect();
+        if !outside.is_empty() {
+            return Err(ApiError::bad_request(
+                "HOST_NOT_ALLOWED",
+                format!(
+                    "allowed_hosts may only narrow the executor's list ({}); not within it: {} \
+                     (the executor's list is OCTOLLM_EXECUTOR_HTTP_ALLOWED_HOSTS)",
+                    server.describe(),
+                    outside
+                        .iter()
+                        .map(|h| h.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(Some(hosts.clone()))
 }
 
 fn validate(core: &Shared, c: &TaskContract) -> Result<(), ApiError> {
@@ -182,6 +228,7 @@ fn cache_key(screened: &[String], context: &Map<String, Value>) -> String {
 /// criteria, never the raw ones.
 pub(crate) async fn submit(core: &Shared, c: TaskContract) -> Result<TaskAccepted, ApiError> {
     validate(core, &c)?;
+    let narrowed = narrowed_hosts(core, &c).await?;
     let screened = screen(core, &c).await?;
     let n_constraints = c.constraints.len();
     let screened_goal = screened.first().cloned().unwrap_or_default();
@@ -258,6 +305,7 @@ pub(crate) async fn submit(core: &Shared, c: TaskContract) -> Result<TaskAccepte
         },
         created_at: now,
         cached_result: cached_result.clone(),
+        allowed_hosts: narrowed.as_ref().map(to_json),
     };
     core.store.insert_task(&task).await.map_err(store_error)?;
     core.metrics.submitted.inc();

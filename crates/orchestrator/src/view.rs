@@ -78,6 +78,7 @@ pub fn task_view(
             max_cost_usd: row.max_cost_usd,
             max_time_seconds: u64::try_from(row.max_time_seconds).unwrap_or(0),
         },
+        allowed_hosts: row.narrowed_hosts(),
         plan: plan.and_then(|p| serde_json::from_str::<Plan>(p).ok()),
         plan_history: history.iter().filter_map(revision).collect(),
         steps: steps.iter().map(step_view).collect(),

@@ -186,6 +186,7 @@ async fn run_claimed(core: &Shared, task: TaskRow, owner: &str, mut hard: watch:
         task_id: id.clone(),
         owner: owner.to_string(),
         deadline: Instant::now() + left,
+        allowed_hosts: task.narrowed_hosts(),
     });
     let ending = {
         let run = Runner::new(ctx.clone(), task.clone())

@@ -37,6 +37,7 @@ fn task(id: &str, priority: i64, created_at: i64) -> NewTask {
         cache_key: String::new(),
         created_at,
         cached_result: None,
+        allowed_hosts: None,
     }
 }
 

@@ -62,6 +62,56 @@ impl HostList {
         })
     }
 
+    /// Whether every host `entry` names is one this list allows: an exact
+    /// host or address the list allows, or a wildcard whose every match
+    /// the list's own wildcards cover (`*.api.example.com` within
+    /// `*.example.com`). A task's narrowed list must be covered entry by
+    /// entry by the server's.
+    pub fn covers(&self, entry: &str) -> bool {
+        let entry = normalise(entry);
+        match entry.strip_prefix("*.") {
+            None => self.allows(&entry),
+            Some(parent) if !parent.is_empty() && parent.parse::<IpAddr>().is_err() => {
+                self.entries.iter().any(|e| match e.strip_prefix("*.") {
+                    Some(p) => parent == p || parent.ends_with(&format!(".{p}")),
+                    None => false,
+                })
+            }
+            Some(_) => false,
+        }
+    }
+
+    /// Why `entry` cannot be a host-list entry, if it cannot: empty, a
+    /// wildcard anywhere but a leading `*.`, or characters no host has.
+    pub fn check_entry(entry: &str) -> Result<(), String> {
+        let e = normalise(entry);
+        let name = e.strip_prefix("*.").unwrap_or(&e);
+        if name.is_empty() {
+            return Err(format!("'{entry}' names no host"));
+        }
+        if name.parse::<IpAddr>().is_ok() {
+            return if e.starts_with("*.") {
+                Err(format!("'{entry}': a wildcard never matches an address"))
+            } else {
+                Ok(())
+            };
+        }
+        let valid = name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        });
+        if valid && name.len() <= 253 {
+            Ok(())
+        } else {
+            Err(format!(
+                "'{entry}' is not a host name, '*.' wildcard or IP address"
+            ))
+        }
+    }
+
     /// The entries as a sentence fragment, for error messages.
     pub fn describe(&self) -> String {
         if self.entries.is_empty() {
@@ -92,6 +142,43 @@ mod tests {
         assert!(!l.allows("10.0.0.6"));
         assert!(l.allows("[::1]"));
         assert!(!l.allows(""));
+    }
+
+    #[test]
+    fn a_narrower_list_is_covered_entry_by_entry() {
+        let server = HostList::new(["example.com", "*.github.com", "10.0.0.5"]);
+        for ok in [
+            "example.com",
+            "api.github.com",
+            "*.api.github.com",
+            "*.github.com",
+            "10.0.0.5",
+        ] {
+            assert!(server.covers(ok), "{ok}");
+        }
+        for wider in [
+            "github.com",
+            "*.example.com",
+            "*.com",
+            "10.0.0.6",
+            "*.",
+            "other.org",
+        ] {
+            assert!(!server.covers(wider), "{wider}");
+        }
+        assert!(HostList::check_entry("api.example.com").is_ok());
+        assert!(HostList::check_entry("*.example.com").is_ok());
+        assert!(HostList::check_entry("192.0.2.1").is_ok());
+        for bad in [
+            "",
+            "*.",
+            "a*.example.com",
+            "exa mple.com",
+            "*.10.0.0.1",
+            "http://x.com",
+        ] {
+            assert!(HostList::check_entry(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

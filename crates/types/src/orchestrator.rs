@@ -150,6 +150,9 @@ pub struct TaskView {
     pub acceptance_criteria: Vec<String>,
     pub priority: i32,
     pub budget: crate::task::Budget,
+    /// The hosts the task narrowed its fetches to, if it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_hosts: Option<Vec<String>>,
     #[serde(default)]
     pub plan: Option<Plan>,
     /// Every plan the task had, oldest first, with why each revision was

@@ -49,6 +49,11 @@ pub struct TaskContract {
     pub budget: Budget,
     #[serde(default = "TaskContract::default_priority")]
     pub priority: i32,
+    /// Narrows the executor's HTTP allowlist for this task: every entry
+    /// must fall within the server's list; the narrowed list is carried in
+    /// each step's capability token and enforced by the executor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_hosts: Option<Vec<String>>,
 }
 
 impl TaskContract {

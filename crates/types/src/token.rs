@@ -33,6 +33,10 @@ pub struct Claims {
     pub iat: i64,
     /// Expires at, Unix seconds.
     pub exp: i64,
+    /// The hosts an `http_get` may reach, when the task narrowed the
+    /// executor's list; absent means the executor's own list applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hosts: Option<Vec<String>>,
 }
 
 impl Claims {
@@ -77,6 +81,18 @@ pub fn issue_for(
     caps: &[&str],
     ttl_seconds: i64,
 ) -> Result<String, TokenError> {
+    issue_scoped(secret, sub, caps, None, ttl_seconds)
+}
+
+/// As [`issue_for`], with the hosts an `http_get` may reach narrowed to
+/// `hosts` when given.
+pub fn issue_scoped(
+    secret: &[u8],
+    sub: &str,
+    caps: &[&str],
+    hosts: Option<Vec<String>>,
+    ttl_seconds: i64,
+) -> Result<String, TokenError> {
     let now = chrono::Utc::now().timestamp();
     issue(
         secret,
@@ -85,6 +101,7 @@ pub fn issue_for(
             caps: caps.iter().map(|c| c.to_string()).collect(),
             iat: now,
             exp: now + ttl_seconds,
+            hosts,
         },
     )
 }
@@ -165,6 +182,7 @@ mod tests {
                 caps: vec![caps::SHELL_READ.into(), caps::PYTHON_EXEC.into()],
                 iat: 0,
                 exp: i64::MAX,
+                hosts: None,
             })
             .unwrap(),
         );

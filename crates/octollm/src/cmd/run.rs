@@ -90,6 +90,7 @@ pub fn contract(goal: &str, criteria: &[String], max_time: Option<u64>) -> TaskC
         acceptance_criteria: criteria.to_vec(),
         budget: Default::default(),
         priority: 5,
+        allowed_hosts: None,
     };
     if let Some(t) = max_time {
         contract.budget.max_time_seconds = t;

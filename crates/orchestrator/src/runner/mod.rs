@@ -133,6 +133,9 @@ pub(crate) struct Ctx {
     pub task_id: String,
     pub owner: String,
     pub deadline: Instant,
+    /// The hosts the task narrowed its fetches to, if it did: carried in
+    /// every step's token and checked against every plan.
+    pub allowed_hosts: Option<Vec<String>>,
 }
 
 impl Ctx {

@@ -117,10 +117,16 @@ impl Runner {
     pub(super) async fn check(&self, plan: &Plan) -> Result<(), Stop> {
         let core = &self.ctx.core;
         let tool_arms = core.arms.tool_names();
-        let policy = match core.arms.tool(EXECUTOR) {
+        let mut policy = match core.arms.tool(EXECUTOR) {
             Some((_, arm)) => arm.policy().await,
             None => None,
         };
+        // A task that narrowed its hosts plans against the narrower list,
+        // so a fetch outside it is refused before anything runs.
+        if let (Some(p), Some(task_hosts)) = (policy.as_mut(), &self.ctx.allowed_hosts) {
+            let within: Vec<&String> = task_hosts.iter().filter(|h| p.hosts.covers(h)).collect();
+            p.hosts = octollm_policy::HostList::new(within);
+        }
         let registered: BTreeSet<String> = tool_arms.iter().cloned().collect();
         let rules = Rules::new(policy.as_ref(), &registered, MAX_PLAN_STEPS);
         let issues = validate(plan, &rules);

@@ -237,8 +237,14 @@ async fn execute(
     let mut req = request_for(call);
     if let Some(secret) = &core.token_secret {
         let ttl = step_timeout.ceil() as i64 + core.config.token_ttl_seconds as i64;
-        let token = caps::token_for(secret, &ctx.task_id, call, ttl)
-            .map_err(|e| StepError::failed(Code::Internal, format!("capability token: {e}")))?;
+        let token = caps::token_for(
+            secret,
+            &ctx.task_id,
+            call,
+            ctx.allowed_hosts.as_deref(),
+            ttl,
+        )
+        .map_err(|e| StepError::failed(Code::Internal, format!("capability token: {e}")))?;
         req.capability_token = Some(token);
     }
     req.timeout_seconds = Some((step_timeout * 1000.0).floor() / 1000.0);

@@ -33,9 +33,17 @@ pub struct TaskRow {
     pub updated_at: i64,
     pub started_at: Option<i64>,
     pub finished_at: Option<i64>,
+    pub allowed_hosts: Option<String>,
 }
 
 impl TaskRow {
+    /// The hosts the task narrowed its fetches to, if it did.
+    pub fn narrowed_hosts(&self) -> Option<Vec<String>> {
+        self.allowed_hosts
+            .as_deref()
+            .and_then(|h| serde_json::from_str(h).ok())
+    }
+
     /// The status as a type. Only this crate writes the column, so an
     /// unknown value is a corrupted row; it reads as failed, never as open.
     pub fn status(&self) -> TaskStatus {
@@ -99,6 +107,8 @@ pub struct NewTask {
     pub created_at: i64,
     /// Set for a result-cache hit: the task is stored already completed.
     pub cached_result: Option<String>,
+    /// The task's narrowed HTTP hosts, a JSON array; `None` when not narrowed.
+    pub allowed_hosts: Option<String>,
 }
 
 /// A step as inserted when a plan is saved.

@@ -29,8 +29,10 @@ impl Store {
         }
         let insert = "INSERT INTO tasks (id, goal, screened_goal, constraints, context, \
              acceptance_criteria, priority, max_tokens, max_cost_usd, max_time_seconds, status, \
-             cache_key, result, deadline_at, created_at, updated_at, started_at, finished_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $16)";
+             cache_key, result, deadline_at, created_at, updated_at, started_at, finished_at, \
+             allowed_hosts) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $16, \
+             $17)";
         let event = "INSERT INTO events (task_id, seq, kind, status, step, data, created_at) \
              VALUES ($1, $2, $3, $4, NULL, $5, $6)";
         with_db!(self, |pool, t| {
@@ -52,6 +54,7 @@ impl Store {
                 .bind(deadline)
                 .bind(task.created_at)
                 .bind(finished)
+                .bind(&task.allowed_hosts)
                 .execute(&mut *tx)
                 .await?;
             for (seq, (kind, status, data)) in (1i64..).zip(&events) {

@@ -132,6 +132,8 @@ pub struct ArmsOptions {
     /// Plan through the fake LLM (mode `llm`) instead of the built-in planner.
     pub llm_planner: bool,
     pub token_secret: String,
+    /// Changes to the executor's settings (host lists, a test CA).
+    pub executor: Option<fn(&mut ExecutorConfig)>,
 }
 
 impl ArmsOptions {
@@ -195,6 +197,10 @@ pub async fn start_arms(o: ArmsOptions) -> Arms {
         token_secret: o.token_secret.clone(),
         ..ExecutorConfig::default()
     };
+    let mut executor_config = executor_config;
+    if let Some(edit) = o.executor {
+        edit(&mut executor_config);
+    }
     let executor = serve(
         octollm_executor::app(executor_config.clone(), opts("executor"))
             .await
