@@ -41,6 +41,7 @@ fn attempt<T>(r: Result<T, ApiError>) -> Attempt<T> {
             status: e.status.as_u16(),
             code: e.code,
             message: e.message,
+            details: e.details,
         })),
     }
 }

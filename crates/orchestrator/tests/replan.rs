@@ -329,6 +329,9 @@ async fn a_revision_that_fails_leaves_the_original_failure() {
         0,
         "the revision and its repairs were asked"
     );
+    // The refused revision's three model calls are paid for too.
+    assert_eq!(v["tokens_used"], 4 * 120, "{v:#}");
+    assert_eq!(v["result"]["metadata"]["tokens_used"], 4 * 120, "{v:#}");
     let evs = events(&o.url, &id).await;
     let failed = evs
         .iter()

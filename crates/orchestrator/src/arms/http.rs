@@ -76,6 +76,11 @@ impl Raw {
             message: text("/error/message")
                 .or_else(|| text("/error"))
                 .unwrap_or_else(|| format!("HTTP {}", self.status.as_u16())),
+            details: self
+                .body
+                .pointer("/error/details")
+                .cloned()
+                .unwrap_or(Value::Null),
         }
     }
 
@@ -89,6 +94,7 @@ impl Raw {
             status,
             code: "UNEXPECTED_ANSWER".into(),
             message: format!("the answer is not the expected shape: {e}"),
+            details: Value::Null,
         })
     }
 }

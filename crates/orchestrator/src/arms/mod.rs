@@ -59,6 +59,9 @@ pub struct Refusal {
     pub status: u16,
     pub code: String,
     pub message: String,
+    /// The envelope's `details` (`null` when it had none): a refused plan
+    /// reports there what its model calls cost.
+    pub details: serde_json::Value,
 }
 
 /// What one attempt at an arm came to.

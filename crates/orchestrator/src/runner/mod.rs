@@ -216,6 +216,13 @@ impl Runner {
                 Err(stop) => return Err(stop),
             };
             if !self.revise(&finish).await? {
+                // An attempt at a revision may have cost tokens since the
+                // result was made: it reports what the task spent in all.
+                let mut finish = finish;
+                if let Some(r) = finish.result.as_mut() {
+                    r.metadata.tokens_used = self.tokens;
+                    r.metadata.cost_usd = self.cost;
+                }
                 return Ok(finish);
             }
         }

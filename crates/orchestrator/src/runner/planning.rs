@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use octollm_policy::plan::{validate, Rules};
-use octollm_types::plan::{Plan, PlanRequest, Replan};
+use octollm_types::plan::{Plan, PlanRequest, Replan, Usage};
 use octollm_types::task::TaskStatus;
 use serde_json::json;
 
@@ -68,8 +68,10 @@ impl Runner {
         })
     }
 
-    /// One call to the planner arm; its refusals end the task.
-    pub(super) async fn ask_planner(&self, req: &PlanRequest) -> Result<Plan, Stop> {
+    /// One call to the planner arm; its refusals end the task. What a
+    /// refused plan's model calls cost (`details.usage`) is still the
+    /// task's to pay.
+    pub(super) async fn ask_planner(&mut self, req: &PlanRequest) -> Result<Plan, Stop> {
         let core = &self.ctx.core;
         let Some((reg, planner)) = core.arms.planner() else {
             return Err(Stop::Finish(Finish::failed(
@@ -97,6 +99,13 @@ impl Runner {
             Ok(p) => Ok(p),
             Err(ArmError::Deadline { .. }) => Err(Stop::Timeout),
             Err(ArmError::Refused { refusal, .. }) => {
+                if let Some(usage) = refusal
+                    .details
+                    .get("usage")
+                    .and_then(|u| serde_json::from_value::<Usage>(u.clone()).ok())
+                {
+                    self.add_usage(usage.total_tokens(), usage.cost_usd).await?;
+                }
                 let code = if refusal.code.starts_with("HTTP_") {
                     Code::PlanningFailed
                 } else {
