@@ -343,3 +343,124 @@ async fn a_revision_that_fails_leaves_the_original_failure() {
     );
     o.handle.shutdown().await;
 }
+
+/// A worker that died after a step failed, before it asked for a revision:
+/// the task's next owner finds the failed step, reports it (not a skipped
+/// sibling) to the planner, and runs the revision without re-running what
+/// had finished.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_failure_left_by_a_dead_worker_is_replanned_by_the_next() {
+    use octollm_orchestrator::store::{now_ms, NewStep, NewTask, StepFinish, Store};
+    use octollm_types::orchestrator::StepStatus;
+
+    let db = Db::new(Kind::Sqlite).await;
+    let arms = start_arms(ArmsOptions::llm_planner()).await;
+    let mut cfg = arms.config(&db);
+    let store = Store::connect(&cfg).await.unwrap();
+    let id = "00000000-0000-4000-8000-00000000d1ed";
+    let step = |n: i64, action: &str, command: &str, args: &[&str], deps: &[i64]| NewStep {
+        step: n,
+        action: action.into(),
+        required_arm: "executor".into(),
+        tool_call: Some(
+            json!({"action_type": "shell", "command": command, "args": args}).to_string(),
+        ),
+        depends_on: serde_json::to_string(deps).unwrap(),
+    };
+    store
+        .insert_task(&NewTask {
+            id: id.into(),
+            goal: "Say the word and list the folder".into(),
+            screened_goal: "Say the word and list the folder".into(),
+            constraints: "[]".into(),
+            context: "{}".into(),
+            acceptance_criteria: "[]".into(),
+            priority: 5,
+            max_tokens: 10_000,
+            max_cost_usd: 1.0,
+            max_time_seconds: 120,
+            cache_key: String::new(),
+            created_at: now_ms(),
+            cached_result: None,
+            allowed_hosts: None,
+        })
+        .await
+        .unwrap();
+    // The dead worker claimed it, planned it, finished step 1 and saw step 2
+    // fail; step 3 was skipped when the run stopped.
+    let dead = "worker-that-died";
+    store
+        .claim(dead, Duration::from_millis(300))
+        .await
+        .unwrap()
+        .unwrap();
+    let first = [
+        step(1, "Say the word", "echo", &["kept-output"], &[]),
+        step(2, "List a missing folder", "ls", &["/no-such-dir"], &[1]),
+        step(3, "Say done", "echo", &["done"], &[2]),
+    ];
+    let stored = json!({"plan": [
+            shell(1, "Say the word", "echo", &["kept-output"], &[]),
+            shell(2, "List a missing folder", "ls", &["/no-such-dir"], &[1]),
+            shell(3, "Say done", "echo", &["done"], &[2]),
+        ], "planner": "openai:gpt-4o-mini"})
+    .to_string();
+    store
+        .save_plan(id, &stored, "openai:gpt-4o-mini", &first)
+        .await
+        .unwrap();
+    let finish = |status, output: Option<&str>, error: Option<&str>| StepFinish {
+        status,
+        output: output.map(str::to_string),
+        display_output: output.map(str::to_string),
+        error: error.map(str::to_string),
+        provenance: None,
+        finished_at: now_ms(),
+        duration_ms: 1,
+    };
+    for (n, f) in [
+        (
+            1,
+            finish(StepStatus::Completed, Some("kept-output\n"), None),
+        ),
+        (
+            2,
+            finish(
+                StepStatus::Failed,
+                None,
+                Some("NON_ZERO_EXIT: ls: cannot access '/no-such-dir'"),
+            ),
+        ),
+    ] {
+        store.start_step(id, n, dead).await.unwrap().unwrap();
+        assert!(store.finish_step(id, n, dead, &f).await.unwrap());
+    }
+    store
+        .close_open_steps(id, dead, StepStatus::Cancelled, "stopped")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+
+    arms.fake.as_ref().unwrap().push_reply(plan(vec![
+        shell(1, "Say the word", "echo", &["kept-output"], &[]),
+        shell(2, "List the root", "ls", &["/"], &[1]),
+    ]));
+    cfg.lease_seconds = 5;
+    let o = start_orch(cfg).await;
+    let v = wait_done(&o.url, id, LONG).await;
+    assert_eq!(v["status"], "completed", "{v:#}");
+    assert_eq!(v["plan_history"][1]["kept_steps"], json!([1]), "{v:#}");
+    assert_eq!(
+        v["plan_history"][1]["reason"]["code"], "STEP_FAILED",
+        "{v:#}"
+    );
+    let asked = prompt(&arms, 0);
+    assert!(
+        asked.contains("- step 2 (List a missing folder)"),
+        "{asked}"
+    );
+    assert!(asked.contains("/no-such-dir"), "{asked}");
+    // Step 1 finished before the crash: it was not run again.
+    assert_eq!(arms.audit_runs("kept-output"), 0, "{v:#}");
+    o.handle.shutdown().await;
+}
