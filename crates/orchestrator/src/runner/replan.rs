@@ -16,18 +16,16 @@
 //! history and announced with a `task.replanned` event.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 use octollm_types::orchestrator::{CriterionOutcome, StepStatus};
 use octollm_types::plan::{Plan, Replan, StepReport, ToolCall};
-use octollm_types::reflex::{Decision, ProcessRequest};
+use octollm_types::reflex::Decision;
 use octollm_types::task::TaskStatus;
 use serde_json::json;
 
 use super::planning::new_steps;
-use super::step::truncate;
+use super::step::{screen, truncate, WITHHELD};
 use super::{fenced, partial_result, Code, Finish, Revisable, Runner, Stop};
-use crate::arms::no_retry_hook;
 use crate::store::{NewRevision, StepRow};
 
 /// Put before an output the reflex layer flagged, when it is shown at all.
@@ -211,25 +209,9 @@ impl Runner {
         let cap = usize::try_from(core.config.replan_output_bytes).unwrap_or(usize::MAX);
         let shown = truncate(text, cap);
         let truncated = shown.len() < text.len();
-        let mut req = ProcessRequest::new(shown);
-        req.use_cache = false;
-        let screened = match core.arms.screener() {
-            Some((reg, arm)) => core
-                .arms
-                .call(
-                    reg,
-                    core.config.arm_timeout().min(Duration::from_secs(10)),
-                    Some(self.ctx.deadline),
-                    |timeout| arm.screen(&req, timeout),
-                    no_retry_hook,
-                )
-                .await
-                .ok(),
-            None => None,
-        };
-        let output = match screened {
+        let output = match screen(&self.ctx, &shown, true).await {
             // Unscreened output never goes to a model.
-            None => "[output withheld: the reflex layer could not screen it]".to_string(),
+            None => WITHHELD.to_string(),
             Some(r) => {
                 let text = r.redacted_text.unwrap_or_default();
                 if r.status == Decision::Blocked {

@@ -10,7 +10,7 @@ use octollm_policy::refs;
 use octollm_types::exec::ExecuteRequest;
 use octollm_types::orchestrator::StepStatus;
 use octollm_types::plan::ToolCall;
-use octollm_types::reflex::ProcessRequest;
+use octollm_types::reflex::{ProcessRequest, ProcessResponse};
 use octollm_types::task::TaskStatus;
 use serde_json::{json, Value};
 
@@ -306,33 +306,42 @@ async fn execute(
     Err(StepError::failed(code, message))
 }
 
+/// Shown instead of an output the reflex layer could not screen.
+pub(super) const WITHHELD: &str = "[output withheld: the reflex layer could not screen it]";
+
+/// One screening of a tool's output by the reflex layer (never cached:
+/// outputs rarely repeat and hold what a cache should not keep); `None`
+/// when the layer could not answer within the task's deadline.
+pub(super) async fn screen(
+    ctx: &Ctx,
+    text: &str,
+    check_injection: bool,
+) -> Option<ProcessResponse> {
+    let core = &ctx.core;
+    let mut req = ProcessRequest::new(text);
+    req.check_injection = check_injection;
+    req.use_cache = false;
+    let (reg, arm) = core.arms.screener()?;
+    core.arms
+        .call(
+            reg,
+            core.config.arm_timeout().min(Duration::from_secs(10)),
+            Some(ctx.deadline),
+            |timeout| arm.screen(&req, timeout),
+            no_retry_hook,
+        )
+        .await
+        .ok()
+}
+
 /// The output as users may see it: PII and secrets redacted by the reflex layer.
 async fn screen_output(ctx: &Ctx, raw: &str) -> String {
     if raw.is_empty() {
         return String::new();
     }
-    let core = &ctx.core;
-    let mut req = ProcessRequest::new(raw);
-    req.check_injection = false;
-    req.use_cache = false;
-    let screened = match core.arms.screener() {
-        Some((reg, arm)) => core
-            .arms
-            .call(
-                reg,
-                core.config.arm_timeout().min(Duration::from_secs(10)),
-                Some(ctx.deadline),
-                |timeout| arm.screen(&req, timeout),
-                no_retry_hook,
-            )
-            .await
-            .ok()
-            .map(|p| p.redacted_text.unwrap_or_else(|| raw.to_string())),
-        None => None,
-    };
-    match screened {
-        Some(s) => s,
-        None if core.config.reflex_fail_open => raw.to_string(),
-        None => "[output withheld: the reflex layer could not screen it]".to_string(),
+    match screen(ctx, raw, false).await {
+        Some(p) => p.redacted_text.unwrap_or_else(|| raw.to_string()),
+        None if ctx.core.config.reflex_fail_open => raw.to_string(),
+        None => WITHHELD.to_string(),
     }
 }

@@ -85,6 +85,29 @@ macro_rules! changed_one {
     };
 }
 
+/// Inserts each `&NewStep` of `$steps` as a pending row of task `$id`
+/// inside the transaction `$tx`; a row already there is kept. A plan and
+/// its revisions write their steps alike.
+macro_rules! insert_pending_steps {
+    ($tx:expr, $t:expr, $id:expr, $steps:expr) => {
+        for s in $steps {
+            sqlx::query(&$t(
+                "INSERT INTO steps (task_id, step, action, required_arm, tool_call, \
+                 depends_on, status) VALUES ($1, $2, $3, $4, $5, $6, 'pending') \
+                 ON CONFLICT (task_id, step) DO NOTHING",
+            ))
+            .bind($id)
+            .bind(s.step)
+            .bind(&s.action)
+            .bind(&s.required_arm)
+            .bind(&s.tool_call)
+            .bind(&s.depends_on)
+            .execute(&mut *$tx)
+            .await?;
+        }
+    };
+}
+
 // After the macros: textual scoping makes them visible to these.
 mod events;
 mod queue;

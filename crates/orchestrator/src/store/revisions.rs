@@ -63,8 +63,6 @@ impl Store {
                       ON CONFLICT (task_id, revision) DO NOTHING";
         let existing = "SELECT step FROM steps WHERE task_id = $1";
         let drop_step = "DELETE FROM steps WHERE task_id = $1 AND step = $2";
-        let add_step = "INSERT INTO steps (task_id, step, action, required_arm, tool_call, \
-                        depends_on, status) VALUES ($1, $2, $3, $4, $5, $6, 'pending')";
         let kept_json = serde_json::to_string(rev.kept)?;
         let now = now_ms();
         with_db!(self, |pool, t| {
@@ -105,17 +103,12 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
-            for s in steps.iter().filter(|s| !rev.kept.contains(&s.step)) {
-                sqlx::query(&t(add_step))
-                    .bind(id)
-                    .bind(s.step)
-                    .bind(&s.action)
-                    .bind(&s.required_arm)
-                    .bind(&s.tool_call)
-                    .bind(&s.depends_on)
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            insert_pending_steps!(
+                tx,
+                t,
+                id,
+                steps.iter().filter(|s| !rev.kept.contains(&s.step))
+            );
             tx.commit().await?;
         });
         Ok(true)

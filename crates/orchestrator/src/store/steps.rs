@@ -16,9 +16,6 @@ impl Store {
     ) -> Result<(), StoreError> {
         let plan_sql = "INSERT INTO plans (task_id, plan, planner, created_at) \
                         VALUES ($1, $2, $3, $4) ON CONFLICT (task_id) DO NOTHING";
-        let step_sql = "INSERT INTO steps (task_id, step, action, required_arm, tool_call, \
-                        depends_on, status) VALUES ($1, $2, $3, $4, $5, $6, 'pending') \
-                        ON CONFLICT (task_id, step) DO NOTHING";
         with_db!(self, |pool, t| {
             let mut tx = pool.begin().await?;
             let fresh = sqlx::query(&t(plan_sql))
@@ -31,17 +28,7 @@ impl Store {
                 .rows_affected()
                 == 1;
             if fresh {
-                for s in steps {
-                    sqlx::query(&t(step_sql))
-                        .bind(id)
-                        .bind(s.step)
-                        .bind(&s.action)
-                        .bind(&s.required_arm)
-                        .bind(&s.tool_call)
-                        .bind(&s.depends_on)
-                        .execute(&mut *tx)
-                        .await?;
-                }
+                insert_pending_steps!(tx, t, id, steps);
             }
             tx.commit().await?;
         });

@@ -9,7 +9,7 @@ use crate::builtin::clause::Clause;
 
 use super::compute::{need_python, python};
 use super::find::file_listing;
-use super::grep::{grep_pattern, has_regex_meta, Pattern};
+use super::grep::{grep_pattern, has_regex_meta, ignores_case, Pattern};
 use super::list::list_specs;
 use super::{dir_like, on_source, piped, shell, source, Ctx, Outcome, Source};
 
@@ -92,13 +92,7 @@ pub(super) fn count(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
         } else {
             vec!["-c".into()]
         };
-        if c.has(&[
-            "case-insensitive",
-            "case-insensitively",
-            "insensitive",
-            "ignoring",
-            "regardless",
-        ]) {
+        if ignores_case(c) {
             args.push("-i".into());
         }
         if fixed {

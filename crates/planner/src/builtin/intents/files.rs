@@ -9,6 +9,7 @@
 use crate::builtin::clause::Clause;
 
 use super::compute::{need_python, python};
+use super::grep::ignores_case;
 use super::{dir_like, file_like, source, Ctx, Outcome, Source};
 
 /// Entries of directory `argv[1]` of kind `argv[2]` (`files`: anything
@@ -118,13 +119,7 @@ fn named(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
         Source::Files(f) if f.len() == 1 && !file_like(&f[0]) => f[0].clone(),
         _ => return Ok(None),
     };
-    let ci = c.has(&[
-        "case-insensitive",
-        "case-insensitively",
-        "insensitive",
-        "ignoring",
-        "regardless",
-    ]) || c.has_phrase(&["ignore", "case"]);
+    let ci = ignores_case(c);
     let (case, how) = if ci {
         ("ignore-case", "ignoring case")
     } else {

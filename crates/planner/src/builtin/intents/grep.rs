@@ -229,15 +229,7 @@ pub(super) fn grep(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
     if files_mode {
         args.push("-l".into());
     }
-    if c.has(&[
-        "case-insensitive",
-        "case-insensitively",
-        "insensitive",
-        "insensitively",
-        "ignoring",
-        "regardless",
-    ]) || c.has_phrase(&["ignore", "case"])
-    {
+    if ignores_case(c) {
         args.push("-i".into());
     }
     // "Which lines of FILE mention x" asks where as much as what: each line
@@ -296,4 +288,18 @@ pub(super) fn grep(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
         &format!("Search for '{}' ({case}){numbered} in", pattern.text),
         criteria,
     )
+}
+
+/// The goal asks to match regardless of case ("case-insensitively",
+/// "ignoring case", "ignore case"): every family that matches text reads
+/// it here.
+pub(super) fn ignores_case(c: &Clause<'_>) -> bool {
+    c.has(&[
+        "case-insensitive",
+        "case-insensitively",
+        "insensitive",
+        "insensitively",
+        "ignoring",
+        "regardless",
+    ]) || c.has_phrase(&["ignore", "case"])
 }

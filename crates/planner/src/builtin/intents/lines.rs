@@ -10,6 +10,7 @@
 use crate::builtin::clause::{number, Clause, COMMON};
 
 use super::compute::{line_source, need_python, on_lines};
+use super::grep::ignores_case;
 use super::{Ctx, Outcome};
 
 /// Mode `argv[1]` with its two values `argv[2]`, `argv[3]` ("" when
@@ -332,13 +333,7 @@ fn match_numbers(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
     if c.is_used(target) || c.paths().contains(&target) || COMMON.contains(&c.word(target)) {
         return Ok(None);
     }
-    let ci = c.has(&[
-        "case-insensitive",
-        "case-insensitively",
-        "insensitive",
-        "ignoring",
-        "regardless",
-    ]) || c.has_phrase(&["ignore", "case"]);
+    let ci = ignores_case(c);
     let text = c.text(target).to_string();
     for i in [target, cue] {
         c.mark(i);
