@@ -8,6 +8,8 @@ pub const COUNT_VOCAB: &[&str] = &[
     "folders", "subdirectories", "contain", "contains", "containing", "occurrences", "occurrence",
     "times", "instances", "appears", "appear", "occurs", "occur", "mentions", "matching", "match", "unique",
     "distinct", "have", "has", "there", "rows", "matches", "hidden", "recursively", "including",
+    "mention", "mentioning", "case-insensitive", "case-insensitively", "case", "insensitive",
+    "insensitively", "ignoring", "ignore", "regardless", "size",
 ];
 
 #[rustfmt::skip]

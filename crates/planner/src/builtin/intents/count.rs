@@ -48,7 +48,11 @@ fn count_flags(c: &Clause<'_>) -> Vec<String> {
 }
 
 fn count_vocab_only(c: &Clause<'_>) -> bool {
-    c.has(&["count", "tally"]) || c.has_phrase(&["how", "many"]) || c.has_phrase(&["number", "of"])
+    c.has(&["count", "tally"])
+        || c.has_phrase(&["how", "many"])
+        || c.has_phrase(&["number", "of"])
+        // "The size of FILE in bytes" is a count of its bytes.
+        || (c.has(&["size"]) && c.has(&["bytes"]))
 }
 
 /// "Count the lines in f", "how many files are in /etc", "count them".

@@ -123,10 +123,21 @@ pub(super) fn grep_pattern(c: &mut Clause<'_>) -> Option<Pattern> {
     let mut from = 0;
     while let Some(i) = c.find(&cues, from) {
         from = i + 1;
-        // "with extension", "with 'x' in the name" and "for files" are not text searches.
+        // "with extension", "with 'x' in the name", "for files" and "with
+        // sizes" (a listing's columns) are not text searches.
         if matches!(
             c.word(i + 1),
-            "extension" | "suffix" | "name" | "names" | "size" | "files" | "file"
+            "extension"
+                | "suffix"
+                | "name"
+                | "names"
+                | "size"
+                | "sizes"
+                | "details"
+                | "permissions"
+                | "owners"
+                | "files"
+                | "file"
         ) {
             continue;
         }

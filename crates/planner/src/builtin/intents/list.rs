@@ -43,7 +43,9 @@ pub(super) fn list_specs(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Result<Vec<Spec>,
         "sizes",
         "owners",
         "owner",
-    ]) || c.has_phrase(&["with", "size"]);
+    ]) || c.has_phrase(&["with", "size"])
+        // "The size of the files" asks to see sizes; "by size" only orders.
+        || (c.has(&["size"]) && !c.has_phrase(&["by", "size"]));
     flags.push(if long { 'l' } else { '1' });
     if c.has(&["hidden", "dotfiles"]) || c.has_phrase(&["dot", "files"]) {
         flags.push('A');
