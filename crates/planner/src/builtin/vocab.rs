@@ -9,7 +9,7 @@ pub const COUNT_VOCAB: &[&str] = &[
     "times", "instances", "appears", "appear", "occurs", "occur", "mentions", "matching", "match", "unique",
     "distinct", "have", "has", "there", "rows", "matches", "hidden", "recursively", "including",
     "mention", "mentioning", "case-insensitive", "case-insensitively", "case", "insensitive",
-    "insensitively", "ignoring", "ignore", "regardless", "size",
+    "insensitively", "ignoring", "ignore", "regardless", "size", "find", "get", "tell",
 ];
 
 #[rustfmt::skip]

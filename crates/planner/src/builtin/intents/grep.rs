@@ -192,6 +192,11 @@ const COMMON_STOP: &[&str] = &[
 
 /// "Search for 'error' in app.log", "grep -i todo in src", "lines not containing x".
 pub(super) fn grep(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
+    // "Find the number of lines that contain x" asks for a count: showing
+    // the lines would answer something else.
+    if c.has_phrase(&["number", "of"]) || c.has_phrase(&["how", "many"]) || c.has(&["count"]) {
+        return Ok(None);
+    }
     let verb_ok = matches!(
         c.verb_word(),
         "grep"
@@ -292,13 +297,15 @@ pub(super) fn grep(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
     } else {
         ""
     };
-    on_source(
-        src,
-        "grep",
-        args,
-        &format!("Search for '{}' ({case}){numbered} in", pattern.text),
-        criteria,
-    )
+    let what = if args.iter().any(|a| a == "-v") {
+        format!(
+            "Show the lines without '{}' ({case}){numbered} in",
+            pattern.text
+        )
+    } else {
+        format!("Search for '{}' ({case}){numbered} in", pattern.text)
+    };
+    on_source(src, "grep", args, &what, criteria)
 }
 
 /// The goal asks to match regardless of case ("case-insensitively",

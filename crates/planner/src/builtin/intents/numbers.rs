@@ -247,7 +247,16 @@ pub(super) fn numbers_goal(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
                     .parse::<f64>()
                     .is_ok_and(|e| e.abs() <= MAX_EXPONENT)
         }
-        "percent" => nums.len() == 2 && c.has(&["of"]),
+        // "N percent of M" in that order: "what percentage is 20 of 80"
+        // asks the reverse question, which this is not.
+        "percent" => {
+            nums.len() == 2 && {
+                let (first, second) = (nums[0].0, nums[1].0);
+                let marked = c.text(first).ends_with('%')
+                    || matches!(c.word(first + 1), "percent" | "percentage");
+                marked && (first + 1..second).any(|k| c.word(k) == "of")
+            }
+        }
         _ => nums.len() >= 2,
     };
     if !fits {

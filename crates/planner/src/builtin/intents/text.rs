@@ -106,6 +106,10 @@ const COUNT_WORDS: &[&str] = &[
     "number",
     "are",
     "there",
+    "does",
+    "do",
+    "have",
+    "has",
 ];
 
 pub const MENTIONS_VOCAB: &[&str] = &[
