@@ -135,6 +135,20 @@ fn nth_line(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
     let Some(at) = c.find(&["line"], 0) else {
         return Ok(None);
     };
+    // "Lines after line 5", "the first line of each file": one line is
+    // not what these ask for.
+    if c.has(&[
+        "after",
+        "before",
+        "following",
+        "preceding",
+        "until",
+        "since",
+        "each",
+        "every",
+    ]) {
+        return Ok(None);
+    }
     let (n, used): (u32, Vec<usize>) =
         if let Some(n) = at.checked_sub(1).and_then(|p| ordinal(c.word(p))) {
             (n, vec![at - 1, at])

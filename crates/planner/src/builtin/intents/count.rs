@@ -7,7 +7,7 @@
 
 use crate::builtin::clause::Clause;
 
-use super::compute::{need_python, python};
+use super::compute::{is_ordinal, need_python, python};
 use super::find::file_listing;
 use super::grep::{grep_pattern, has_regex_meta, ignores_case, Pattern};
 use super::list::list_specs;
@@ -58,6 +58,13 @@ fn count_vocab_only(c: &Clause<'_>) -> bool {
 /// "Count the lines in f", "how many files are in /etc", "count them".
 pub(super) fn count(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
     if !count_vocab_only(c) {
+        return Ok(None);
+    }
+    // "The words in the first line", "the lines of the last 10": a count
+    // of part of the input, which `wc` on the whole would get wrong.
+    if c.has(&["first", "last", "top", "bottom", "each", "every", "per"])
+        || (0..c.len()).any(|i| c.is_word(i) && is_ordinal(c.word(i)))
+    {
         return Ok(None);
     }
     let occurrences = c.has(&[
@@ -231,12 +238,16 @@ pub(super) fn count(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
         )));
         return Ok(Some(specs));
     }
-    let noun = match flags.first().map(String::as_str) {
-        Some("-w") => "words",
-        Some("-m") => "characters",
-        Some("-c") => "bytes",
-        _ => "lines",
-    };
+    let nouns: Vec<&str> = flags
+        .iter()
+        .map(|f| match f.as_str() {
+            "-w" => "words",
+            "-m" => "characters",
+            "-c" => "bytes",
+            _ => "lines",
+        })
+        .collect();
+    let noun = nouns.first().copied().unwrap_or("lines");
     // One count of one file is answered with the number alone (`wc FILE`
     // prints the name after it), counted as `wc` counts.
     if let Source::Files(f) = &src {
@@ -261,7 +272,7 @@ pub(super) fn count(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
         src,
         "wc",
         flags,
-        &format!("Count the {noun} of"),
+        &format!("Count the {} of", nouns.join(" and ")),
         &["Output is a number"],
     )
 }

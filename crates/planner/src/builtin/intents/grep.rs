@@ -138,6 +138,13 @@ pub(super) fn grep_pattern(c: &mut Clause<'_>) -> Option<Pattern> {
                 | "owners"
                 | "files"
                 | "file"
+                // "Including hidden ones" widens a listing; it is no text.
+                | "hidden"
+                | "dotfiles"
+                | "subdirectories"
+                | "subfolders"
+                | "directories"
+                | "folders"
         ) {
             continue;
         }

@@ -57,6 +57,10 @@ pub(super) fn head_tail_request(c: &mut Clause<'_>) -> Option<(bool, u32)> {
 
 /// "Show the first 5 lines of /etc/passwd", "tail of app.log", "the last 3".
 pub(super) fn head_tail(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
+    // "The first line of each file": one `head` over one input is not that.
+    if c.has(&["each", "every", "per"]) {
+        return Ok(None);
+    }
     if c.has(&["files", "directories", "folders"]) && !c.has(&["lines", "line"]) {
         return Ok(None);
     }

@@ -119,6 +119,13 @@ const ECHO_FILLER: &[&str] = &[
 /// computation rather than a message: "print the fourth line of notes.txt"
 /// must never print those words back and report success.
 const INSTRUCTION_WORDS: &[&str] = &[
+    // Repetition: "echo hello twice" asks for hello two times.
+    "twice",
+    "thrice",
+    "times",
+    "repeat",
+    "repeated",
+    "again",
     "line",
     "lines",
     "file",
