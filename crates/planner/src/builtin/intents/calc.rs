@@ -16,6 +16,8 @@ use super::{Ctx, Outcome};
 /// takes longer to print than to ask for. Integral results print without
 /// a fraction; others as Python prints floats.
 const EVALUATE: &str = r#"import ast, operator, sys
+from decimal import Decimal, getcontext
+from fractions import Fraction
 ops = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
        ast.Div: operator.truediv, ast.FloorDiv: operator.floordiv,
        ast.Mod: operator.mod, ast.Pow: operator.pow}
@@ -23,25 +25,45 @@ def ev(n):
     if isinstance(n, ast.Expression):
         return ev(n.body)
     if isinstance(n, ast.Constant) and type(n.value) in (int, float):
-        return n.value
+        # Decimal literals as exact fractions: 0.1 + 0.2 is 0.3.
+        return Fraction(str(n.value)) if type(n.value) is float else Fraction(n.value)
     if isinstance(n, ast.UnaryOp) and isinstance(n.op, (ast.UAdd, ast.USub)):
         v = ev(n.operand)
         return -v if isinstance(n.op, ast.USub) else v
     if isinstance(n, ast.BinOp) and type(n.op) in ops:
         a, b = ev(n.left), ev(n.right)
-        if isinstance(n.op, ast.Pow) and abs(b) > 10000:
-            sys.exit("the exponent is too large to compute")
+        if isinstance(n.op, ast.Pow):
+            if abs(b) > 10000:
+                sys.exit("the exponent is too large to compute")
+            if isinstance(b, Fraction) and b.denominator != 1:
+                # A root: not exact in general.
+                return float(a) ** float(b)
         return ops[type(n.op)](a, b)
     sys.exit("not an arithmetic expression")
+def show(r):
+    if isinstance(r, complex):
+        sys.exit("the result is not a real number")
+    if isinstance(r, Fraction):
+        if r.denominator == 1:
+            return str(r.numerator)
+        d = r.denominator
+        for p in (2, 5):
+            while d % p == 0:
+                d //= p
+        if d == 1:
+            # A terminating decimal: printed exactly.
+            getcontext().prec = 60
+            return format((Decimal(r.numerator) / Decimal(r.denominator)).normalize(), "f")
+        r = float(r)
+    if r.is_integer() and abs(r) < 2 ** 53:
+        return str(int(r))
+    return repr(r)
 try:
-    r = ev(ast.parse(sys.argv[1], mode="eval"))
+    print(show(ev(ast.parse(sys.argv[1], mode="eval"))))
 except ZeroDivisionError:
     sys.exit("division by zero")
-except (SyntaxError, OverflowError) as e:
+except (SyntaxError, OverflowError, ValueError) as e:
     sys.exit("cannot compute: %s" % e)
-if isinstance(r, float) and r.is_integer() and abs(r) < 2 ** 53:
-    r = int(r)
-print(r)
 "#;
 
 /// Operator words and the symbols they stand for, longest first.

@@ -98,8 +98,20 @@ pub(super) fn count(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
         }
         let fixed = !pattern.anchored && has_regex_meta(&pattern.text);
         let src = source(c, ctx);
+        let recursive = matches!(&src, Source::Files(f) if f.len() == 1 && dir_like(&f[0]));
+        // "How many files in DIR contain x" counts files, not lines.
+        let files_count = !occurrences && c.has(&["files", "file"]) && !c.has(&["lines", "line"]);
+        if files_count && !recursive {
+            return Ok(None);
+        }
+        // One number for a directory too: matches are listed (without
+        // file names) and counted, never counted per file.
         let mut args: Vec<String> = if occurrences {
             vec!["-o".into()]
+        } else if files_count {
+            vec!["-l".into()]
+        } else if recursive {
+            vec!["-h".into()]
         } else {
             vec!["-c".into()]
         };
@@ -115,10 +127,8 @@ pub(super) fn count(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
             args.push("-w".into());
         }
         args.extend(["-e".to_string(), pattern.text.clone()]);
-        if let Source::Files(f) = &src {
-            if f.len() == 1 && dir_like(&f[0]) {
-                args.insert(0, "-r".into());
-            }
+        if recursive {
+            args.insert(0, "-r".into());
         }
         // Say how it matched, so the number is read right.
         let case = if args.iter().any(|a| a == "-i") {
@@ -130,11 +140,20 @@ pub(super) fn count(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
         let what = format!("Find '{}' ({case}{word}) in", pattern.text);
         let mut specs =
             on_source(src, "grep", args, &what, &["Output holds the matches"])?.unwrap_or_default();
-        if occurrences {
+        let counted = if occurrences {
+            Some("Count the occurrences")
+        } else if files_count {
+            Some("Count the files that contain it")
+        } else if recursive {
+            Some("Count the matching lines")
+        } else {
+            None
+        };
+        if let Some(label) = counted {
             specs.push(piped(shell(
                 "wc",
                 vec!["-l".into()],
-                "Count the occurrences".into(),
+                label.into(),
                 &["Output is a number"],
             )));
         } else if let Some(last) = specs.last_mut() {
