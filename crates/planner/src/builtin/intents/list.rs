@@ -14,6 +14,16 @@ pub(super) fn list_specs(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Result<Vec<Spec>,
     if !c.urls().is_empty() {
         return Err("a URL cannot be listed like a directory".into());
     }
+    // "The size of the largest file" asks about one file: a listing sorted
+    // by size is not that answer.
+    if c.has(&["file"])
+        && !c.has(&["files"])
+        && c.has(&[
+            "largest", "biggest", "smallest", "newest", "oldest", "latest",
+        ])
+    {
+        return Ok(Vec::new());
+    }
     let paths = c.paths();
     if paths.iter().any(|&i| file_like(c.text(i))) && c.has(&["contents", "content"]) {
         return Ok(Vec::new());
