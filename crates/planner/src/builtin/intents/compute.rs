@@ -135,8 +135,8 @@ fn nth_line(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
     let Some(at) = c.find(&["line"], 0) else {
         return Ok(None);
     };
-    // "Lines after line 5", "the first line of each file": one line is
-    // not what these ask for.
+    // "Lines after line 5", "from line 3", "the first line of each file":
+    // one line is not what these ask for.
     if c.has(&[
         "after",
         "before",
@@ -146,7 +146,8 @@ fn nth_line(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
         "since",
         "each",
         "every",
-    ]) {
+    ]) || at.checked_sub(1).is_some_and(|p| c.word(p) == "from")
+    {
         return Ok(None);
     }
     let (n, used): (u32, Vec<usize>) =

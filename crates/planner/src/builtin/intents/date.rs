@@ -92,6 +92,14 @@ pub(super) fn date(c: &mut Clause<'_>, _ctx: &Ctx<'_>) -> Outcome {
     let has = |w: &[&str]| c.has(w);
     let dateish = has(&["date", "today", "today's", "todays"]);
     let timeish = has(&["time", "clock", "o'clock"]);
+    // "The day of the year", "the week number": other counts than the
+    // weekday, year or month this shape prints.
+    if c.has_phrase(&["day", "of", "the", "year"])
+        || c.has_phrase(&["day", "of", "year"])
+        || c.has(&["week", "weeks"]) && !c.has_phrase(&["day", "of", "the", "week"])
+    {
+        return Ok(None);
+    }
     let format = if has(&["unix", "epoch", "timestamp"]) {
         Some("+%s")
     } else if iso {

@@ -210,6 +210,20 @@ fn find_tests(c: &mut Clause<'_>) -> Result<Vec<String>, String> {
     if c.has(&["empty"]) {
         tests.push("-empty".into());
     }
+    // A time condition that was not read as a number of days, weeks,
+    // hours or minutes ("modified in the last day", "changed recently")
+    // must not be dropped: the search would list every file.
+    if !tests.iter().any(|t| t == "-mtime" || t == "-mmin")
+        && c.has(&[
+            "modified", "changed", "edited", "updated", "touched", "recently",
+        ])
+    {
+        return Err(
+            "the goal names a time the search cannot read: say it as a number of days, \
+                    weeks, hours or minutes (\"modified in the last 2 days\")"
+                .into(),
+        );
+    }
     Ok(tests)
 }
 

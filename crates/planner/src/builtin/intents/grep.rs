@@ -138,7 +138,10 @@ pub(super) fn grep_pattern(c: &mut Clause<'_>) -> Option<Pattern> {
                 | "owners"
                 | "files"
                 | "file"
-                // "Including hidden ones" widens a listing; it is no text.
+                // "Including hidden ones" widens a listing; "word count"
+                // is a count: neither is text to search for.
+                | "count"
+                | "counts"
                 | "hidden"
                 | "dotfiles"
                 | "subdirectories"
