@@ -186,6 +186,15 @@ pub(super) fn numbers_goal(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
     if groups.iter().filter(|&&g| g).count() > 1 {
         return Ok(None);
     }
+    // "Sum 1 to 100", "the average of the numbers from 1 to 10" name a
+    // range, not two numbers: adding the two ends would be wrong.
+    let to_is_range = (0..c.len()).any(|i| c.word(i) == "to" && (i == 0 || c.word(i - 1) != "up"));
+    let ranged = to_is_range
+        || c.has(&["through", "thru", "till", "until"])
+        || (c.has(&["from"]) && c.has(&["numbers", "integers"]));
+    if ranged && !c.has(&["power", "raised"]) {
+        return Ok(None);
+    }
     let below = c.has(&["below", "under"])
         || c.has_phrase(&["less", "than"])
         || c.has_phrase(&["smaller", "than"]);
