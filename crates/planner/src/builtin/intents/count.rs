@@ -180,6 +180,14 @@ pub(super) fn count(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
             "bytes",
         ]));
     let flags = count_flags(c);
+    // "Count the hidden files" means only those; a listing with hidden
+    // files included counts the others too.
+    if files_noun
+        && c.has(&["hidden", "dotfiles"])
+        && !c.has(&["including", "include", "includes", "also", "with", "plus"])
+    {
+        return Ok(None);
+    }
     if files_noun && flags.is_empty() {
         let mut specs = match file_listing(c, ctx, false)? {
             Some(s) => s,
