@@ -142,6 +142,23 @@ pub(super) fn grep_pattern(c: &mut Clause<'_>) -> Option<Pattern> {
                 // is a count: neither is text to search for.
                 | "count"
                 | "counts"
+                // A kind of text, not the word itself: "lines that
+                // contain numbers" means digits, not "numbers".
+                | "numbers"
+                | "number"
+                | "digits"
+                | "digit"
+                | "letters"
+                | "words"
+                | "spaces"
+                | "whitespace"
+                | "vowels"
+                | "punctuation"
+                | "emails"
+                | "urls"
+                | "anything"
+                | "something"
+                | "nothing"
                 | "hidden"
                 | "dotfiles"
                 | "subdirectories"
