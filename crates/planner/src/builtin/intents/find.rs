@@ -164,12 +164,17 @@ fn find_tests(c: &mut Clause<'_>) -> Result<Vec<String>, String> {
             } else {
                 unit_inline.clone()
             };
-            let unit = match unit_word.as_str() {
-                "k" | "kb" | "kib" | "kilobytes" => "k",
-                "m" | "mb" | "mib" | "megabytes" => "M",
-                "g" | "gb" | "gib" | "gigabytes" => "G",
-                "b" | "bytes" | "byte" => "c",
+            // In bytes: find rounds a size up to whole units before it
+            // compares, so `-size -1k` is only the empty files.
+            let unit: u64 = match unit_word.as_str() {
+                "k" | "kb" | "kib" | "kilobytes" => 1 << 10,
+                "m" | "mb" | "mib" | "megabytes" => 1 << 20,
+                "g" | "gb" | "gib" | "gigabytes" => 1 << 30,
+                "b" | "bytes" | "byte" => 1,
                 _ => continue,
+            };
+            let Some(bytes) = num.parse::<u64>().ok().and_then(|n| n.checked_mul(unit)) else {
+                continue;
             };
             c.mark(i);
             c.mark(i + 1);
@@ -177,7 +182,7 @@ fn find_tests(c: &mut Clause<'_>) -> Result<Vec<String>, String> {
             if unit_inline.is_empty() {
                 c.mark(k + 1);
             }
-            tests.extend(["-size".to_string(), format!("{sign}{num}{unit}")]);
+            tests.extend(["-size".to_string(), format!("{sign}{bytes}c")]);
         }
     }
     // "modified in the last 7 days", "older than 30 days"

@@ -248,14 +248,8 @@ pub(super) fn grep(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
     if !verb_ok || c.has(&["named", "called", "extension", "name"]) {
         return Ok(None);
     }
-    let Some(pattern) = grep_pattern(c) else {
-        return Ok(None);
-    };
-    // "Files starting with x" is about their names, not their lines.
-    if pattern.anchored && c.has(&["files", "file", "directories", "folders", "entries"]) {
-        return Ok(None);
-    }
-    let mut args: Vec<String> = Vec::new();
+    // Read before the pattern is taken: taking it marks the cue word
+    // ("files that contain x") as used.
     let files_mode = c.has(&["files", "file"])
         && c.has(&[
             "containing",
@@ -269,6 +263,14 @@ pub(super) fn grep(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
             "have",
             "has",
         ]);
+    let Some(pattern) = grep_pattern(c) else {
+        return Ok(None);
+    };
+    // "Files starting with x" is about their names, not their lines.
+    if pattern.anchored && c.has(&["files", "file", "directories", "folders", "entries"]) {
+        return Ok(None);
+    }
+    let mut args: Vec<String> = Vec::new();
     if files_mode {
         args.push("-l".into());
     }
