@@ -171,7 +171,7 @@ pub(super) fn transform(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
     let word = named_word(c).filter(|_| quoted.is_empty() && paths.is_empty());
     let (kind, value, index) = match (quoted.as_slice(), paths.as_slice()) {
         ([q], []) => ("text", c.text(*q).to_string(), *q),
-        ([], []) if word.is_some() && mode == "length" => {
+        ([], []) if word.is_some() => {
             let w = word.unwrap_or(0);
             // As typed, not lower-cased: case is part of the text.
             ("text", c.text(w).to_string(), w)
