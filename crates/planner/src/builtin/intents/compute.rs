@@ -197,6 +197,10 @@ pub(super) fn on_lines(
 
 /// "The last 3 lines of FILE in reverse order", "reverse the lines of FILE".
 fn reversed_lines(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
+    // "Count the lines in reverse" asks for no listing.
+    if c.has(&["count", "many", "number"]) {
+        return Ok(None);
+    }
     let reverse = c.has(&["reverse", "reversed", "backwards", "backward"]);
     if !reverse || !c.has(&["lines", "line"]) || c.has(&["sort", "sorted", "alphabetical"]) {
         return Ok(None);

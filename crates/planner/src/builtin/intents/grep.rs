@@ -123,54 +123,14 @@ pub(super) fn grep_pattern(c: &mut Clause<'_>) -> Option<Pattern> {
     let mut from = 0;
     while let Some(i) = c.find(&cues, from) {
         from = i + 1;
-        // "with extension", "with 'x' in the name", "for files" and "with
-        // sizes" (a listing's columns) are not text searches.
-        if matches!(
-            c.word(i + 1),
-            "extension"
-                | "suffix"
-                | "name"
-                | "names"
-                | "size"
-                | "sizes"
-                | "details"
-                | "permissions"
-                | "owners"
-                | "files"
-                | "file"
-                // "Including hidden ones" widens a listing; "word count"
-                // is a count: neither is text to search for.
-                | "count"
-                | "counts"
-                // A kind of text, not the word itself: "lines that
-                // contain numbers" means digits, not "numbers".
-                | "numbers"
-                | "number"
-                | "digits"
-                | "digit"
-                | "letters"
-                | "words"
-                | "spaces"
-                | "whitespace"
-                | "vowels"
-                | "punctuation"
-                | "emails"
-                | "urls"
-                | "anything"
-                | "something"
-                | "nothing"
-                | "hidden"
-                | "dotfiles"
-                | "subdirectories"
-                | "subfolders"
-                | "directories"
-                | "folders"
-        ) {
+        if NOT_TEXT.contains(&c.word(i + 1)) {
             continue;
         }
         if let Some(k) = value_after(c, i) {
             if c.is_word(k)
                 && (COMMON_STOP.contains(&c.word(k))
+                    // ... unless named as a word: "the word number".
+                    || NOT_TEXT.contains(&c.word(k)) && c.word(k.saturating_sub(1)) != "word"
                     || number(c.word(k)).is_some() && c.word(k + 1) == "days")
             {
                 continue;
@@ -194,6 +154,47 @@ pub(super) fn grep_pattern(c: &mut Clause<'_>) -> Option<Pattern> {
     }
     None
 }
+
+/// Unquoted words after a search cue that name no text to search for:
+/// a listing's columns ("with sizes"), what a listing takes in ("including
+/// hidden ones"), a count ("word count"), or a kind of text ("lines that
+/// contain numbers" means digits; "with line numbers" numbers the lines).
+const NOT_TEXT: &[&str] = &[
+    "extension",
+    "suffix",
+    "name",
+    "names",
+    "size",
+    "sizes",
+    "details",
+    "permissions",
+    "owners",
+    "files",
+    "file",
+    "count",
+    "counts",
+    "numbers",
+    "number",
+    "digits",
+    "digit",
+    "letters",
+    "words",
+    "spaces",
+    "whitespace",
+    "vowels",
+    "punctuation",
+    "emails",
+    "urls",
+    "anything",
+    "something",
+    "nothing",
+    "hidden",
+    "dotfiles",
+    "subdirectories",
+    "subfolders",
+    "directories",
+    "folders",
+];
 
 /// Words that can follow a cue without being the searched text.
 const COMMON_STOP: &[&str] = &[
