@@ -11,7 +11,7 @@ use super::compute::{is_ordinal, need_python, python};
 use super::find::file_listing;
 use super::grep::{grep_pattern, has_regex_meta, ignores_case, Pattern};
 use super::list::list_specs;
-use super::{dir_like, on_source, piped, shell, source, Ctx, Outcome, Source};
+use super::{asks_count, dir_like, on_source, piped, shell, source, Ctx, Outcome, Source};
 
 /// Prints the number of `argv[1]` (lines, words, characters or bytes) in
 /// the file `argv[2]`, counted as `wc -l`, `-w`, `-m` and `-c` count.
@@ -48,9 +48,8 @@ fn count_flags(c: &Clause<'_>) -> Vec<String> {
 }
 
 fn count_vocab_only(c: &Clause<'_>) -> bool {
-    c.has(&["count", "tally"])
-        || c.has_phrase(&["how", "many"])
-        || c.has_phrase(&["number", "of"])
+    asks_count(c)
+        || c.has(&["tally"])
         // "The size of FILE in bytes" is a count of its bytes.
         || (c.has(&["size"]) && c.has(&["bytes"]))
 }

@@ -10,7 +10,7 @@ use crate::builtin::clause::Clause;
 
 use super::compute::{need_python, python};
 use super::grep::ignores_case;
-use super::{dir_like, file_like, source, Ctx, Outcome, Source};
+use super::{asks_count, dir_like, file_like, source, Ctx, Outcome, Source};
 
 /// Entries of directory `argv[1]` of kind `argv[2]` (`files`: anything
 /// that is not a directory, symbolic links followed; `directories`;
@@ -109,8 +109,7 @@ fn named(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
         return Ok(None);
     };
     need_python(ctx)?;
-    let counting =
-        c.has(&["count"]) || c.has_phrase(&["how", "many"]) || c.has_phrase(&["number", "of"]);
+    let counting = asks_count(c);
     let text = c.text(value).to_string();
     for i in cue.into_iter().chain([value]) {
         c.mark(i);

@@ -8,7 +8,7 @@
 use crate::builtin::clause::{looks_like_path, number, Clause};
 use crate::builtin::lexer::Kind;
 
-use super::{file_like, on_source, source, Ctx, Outcome, Source};
+use super::{asks_count, file_like, on_source, source, Ctx, Outcome, Source};
 
 pub(super) struct Pattern {
     pub(super) text: String,
@@ -222,7 +222,7 @@ const COMMON_STOP: &[&str] = &[
 pub(super) fn grep(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
     // "Find the number of lines that contain x" asks for a count: showing
     // the lines would answer something else.
-    if c.has_phrase(&["number", "of"]) || c.has_phrase(&["how", "many"]) || c.has(&["count"]) {
+    if asks_count(c) {
         return Ok(None);
     }
     let verb_ok = matches!(

@@ -11,7 +11,7 @@ use crate::builtin::clause::{number, Clause, COMMON};
 
 use super::compute::{line_source, need_python, on_lines};
 use super::grep::ignores_case;
-use super::{Ctx, Outcome};
+use super::{asks_count, Ctx, Outcome};
 
 /// Mode `argv[1]` with its two values `argv[2]`, `argv[3]` ("" when
 /// unused), over the file `argv[4]` or stdin.
@@ -206,8 +206,7 @@ fn blank(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
         (None, Some(i)) => (i, false),
         _ => return Ok(None),
     };
-    let counting =
-        c.has(&["count"]) || c.has_phrase(&["how", "many"]) || c.has_phrase(&["number", "of"]);
+    let counting = asks_count(c);
     let numbering = c.has(&["numbers"])
         || c.has_phrase(&["which", "lines"])
         || c.has_phrase(&["what", "lines"])
@@ -233,7 +232,7 @@ fn blank(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
 /// "The unique lines of FILE" (each distinct line once, in the order they
 /// first appear), "the lines of FILE that appear only once".
 fn distinct(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
-    if c.has(&["count"]) || c.has_phrase(&["how", "many"]) || c.has_phrase(&["number", "of"]) {
+    if asks_count(c) {
         // Counting unique lines is the count family's (`sort -u | wc -l`).
         return Ok(None);
     }

@@ -177,6 +177,13 @@ pub const INTENTS: &[Intent] = &[
     (echo, &[]),
 ];
 
+/// The clause asks how many of something there are ("count", "how
+/// many", "the number of"): every family that counts, or must leave
+/// counting to another, reads it here.
+fn asks_count(c: &Clause<'_>) -> bool {
+    c.has(&["count"]) || c.has_phrase(&["how", "many"]) || c.has_phrase(&["number", "of"])
+}
+
 fn shell(command: &str, args: Vec<String>, action: String, criteria: &[&str]) -> Spec {
     Spec {
         action,

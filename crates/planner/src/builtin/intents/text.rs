@@ -9,7 +9,7 @@
 use crate::builtin::clause::Clause;
 
 use super::compute::{need_python, python};
-use super::{dir_like, file_like, Ctx, Outcome};
+use super::{asks_count, dir_like, file_like, Ctx, Outcome};
 
 /// Transform `argv[3]` (the text, or with `argv[2]` = `file` the file at
 /// that path) by mode `argv[1]`.
@@ -120,8 +120,7 @@ pub const MENTIONS_VOCAB: &[&str] = &[
 /// "How many characters are in 'hello'", "count the characters in the
 /// word hello": a length, asked as a count of one text's characters.
 fn counts_characters(c: &Clause<'_>) -> bool {
-    c.has(&["characters", "character", "chars"])
-        && (c.has(&["count"]) || c.has_phrase(&["how", "many"]) || c.has_phrase(&["number", "of"]))
+    c.has(&["characters", "character", "chars"]) && asks_count(c)
 }
 
 /// "The word hello" at the end of a clause: the one unquoted word after

@@ -9,7 +9,7 @@
 use crate::builtin::clause::{number, Clause};
 
 use super::compute::{need_python, python};
-use super::{dir_like, Ctx, Outcome};
+use super::{asks_count, dir_like, Ctx, Outcome};
 
 /// The `argv[1]` most common words of the file `argv[2]`: a word is a
 /// maximal run of letters and digits, with apostrophes allowed inside it
@@ -141,7 +141,7 @@ fn common_words(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
 /// "How many letters are in 'hello world'", "count the digits in FILE",
 /// "the number of characters in FILE excluding whitespace".
 fn char_class(c: &mut Clause<'_>, ctx: &Ctx<'_>) -> Outcome {
-    if !(c.has(&["count"]) || c.has_phrase(&["how", "many"]) || c.has_phrase(&["number", "of"])) {
+    if !asks_count(c) {
         return Ok(None);
     }
     // "The letter e", "a digit": a particular one, which this shape does
