@@ -24,6 +24,7 @@ use octollm_types::task::TaskStatus;
 use serde_json::json;
 
 use super::planning::new_steps;
+use super::schedule::StepSpec;
 use super::step::{screen, truncate, WITHHELD};
 use super::{fenced, partial_result, Code, Finish, Revisable, Runner, Stop};
 use crate::store::{NewRevision, StepRow};
@@ -261,15 +262,14 @@ fn kept_steps(plan: &Plan, rows: &[StepRow]) -> Vec<i64> {
         let Some(row) = rows.iter().find(|r| r.step == i64::from(s.step)) else {
             continue;
         };
-        let call: Option<ToolCall> = row
-            .tool_call
-            .as_deref()
-            .and_then(|c| serde_json::from_str(c).ok());
-        let deps: Vec<u32> = serde_json::from_str(&row.depends_on).unwrap_or_default();
+        // A row that does not decode is not kept: it runs again.
+        let Ok(old) = StepSpec::from_row(row) else {
+            continue;
+        };
         if row.status() == StepStatus::Completed
-            && row.required_arm == s.required_arm
-            && call == s.tool_call
-            && deps == s.depends_on
+            && old.arm == s.required_arm
+            && old.tool == s.tool_call
+            && old.deps == s.depends_on
             && s.depends_on.iter().all(|d| kept.contains(d))
         {
             kept.insert(s.step);

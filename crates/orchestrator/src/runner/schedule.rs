@@ -25,7 +25,7 @@ pub(super) struct StepSpec {
 }
 
 impl StepSpec {
-    fn from_row(row: &StepRow) -> Result<StepSpec, serde_json::Error> {
+    pub(super) fn from_row(row: &StepRow) -> Result<StepSpec, serde_json::Error> {
         Ok(StepSpec {
             no: u32::try_from(row.step).unwrap_or(0),
             action: row.action.clone(),
