@@ -6,33 +6,19 @@
 //! comes from util-linux `script`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "common/pty.rs"]
+mod pty;
+
 use std::net::TcpListener;
-use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use octollm_testkit::run_ok;
+use pty::{require_script, sandbox_settings, scratch, Scratch};
 
 const BIN: &str = env!("CARGO_BIN_EXE_octollm");
 
 /// Erases the terminal line before the spinner is drawn again.
 const REDRAW: &str = "\r\x1b[2K";
-
-struct Dir(PathBuf);
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn scratch() -> Dir {
-    let dir = std::env::temp_dir().join(format!("octollm-cli-tty-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    // The sandbox uid must be able to reach the mount point inside.
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-    Dir(dir)
-}
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -45,31 +31,20 @@ fn free_port() -> u16 {
 /// Its own data directory, sandbox mount point, cgroup and uid range, and
 /// an orchestrator port nothing answers on, so `run` starts a system of
 /// its own.
-fn settings(dir: &Dir) -> Vec<(String, String)> {
-    let path = |p: &str| dir.0.join(p).to_string_lossy().into_owned();
-    vec![
-        ("OCTOLLM_DATA_DIR".into(), path("data")),
-        ("OCTOLLM_EXECUTOR_SANDBOX_ROOT_DIR".into(), path("root")),
-        (
-            "OCTOLLM_EXECUTOR_SANDBOX_CGROUP_PARENT".into(),
-            format!("octollm-cli-tty-{}", std::process::id()),
-        ),
-        ("OCTOLLM_EXECUTOR_SANDBOX_UID_BASE".into(), "3990000".into()),
-        ("OCTOLLM_ORCHESTRATOR_PORT".into(), free_port().to_string()),
-    ]
+fn settings(dir: &Scratch) -> Vec<(String, String)> {
+    let mut s = sandbox_settings(dir, "cli-tty", 3_990_000);
+    s.push((
+        "OCTOLLM_DATA_DIR".into(),
+        dir.0.join("data").to_string_lossy().into_owned(),
+    ));
+    s.push(("OCTOLLM_ORCHESTRATOR_PORT".into(), free_port().to_string()));
+    s
 }
 
 #[test]
 fn run_redraws_progress_on_a_terminal_and_writes_plain_lines_to_a_pipe() {
-    // Never skipped: a missing pty tool fails the test instead of passing it.
-    assert!(
-        Command::new("script")
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success()),
-        "`script` (Debian's essential bsdutils package) is needed to run the binary under a pty"
-    );
-    let dir = scratch();
+    require_script();
+    let dir = scratch("cli-tty");
     let goal = "Echo 'hello from a terminal'";
     let out = run_ok(
         Command::new("script")

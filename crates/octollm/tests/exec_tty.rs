@@ -4,11 +4,13 @@
 //! the real sandbox (needs root); the pty comes from util-linux `script`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
+#[path = "common/pty.rs"]
+mod pty;
+
 use std::process::{Command, Stdio};
 
 use octollm_testkit::run_ok;
+use pty::{require_script, sandbox_settings, scratch, Scratch};
 
 const BIN: &str = env!("CARGO_BIN_EXE_octollm");
 
@@ -18,53 +20,22 @@ const HOSTILE: &str = "import sys\n\
 for s in (sys.stdout, sys.stderr):\n    \
 s.buffer.write(b'A\\x1b]52;c;cHduZWQ=\\x07B\\x1b]0;pwned\\x07C\\x1b[cD\\xc2\\x9b2JE\\n'); s.flush()\n";
 
-struct Dir(PathBuf);
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn scratch() -> Dir {
-    let dir = std::env::temp_dir().join(format!("octollm-exec-tty-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    // The sandbox uid must be able to reach the mount point inside.
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-    Dir(dir)
-}
-
 /// Settings giving this test its own mount point, data directory, cgroup
 /// and uid range.
-fn settings(dir: &Dir) -> Vec<(String, String)> {
-    let path = |p: &str| dir.0.join(p).to_string_lossy().into_owned();
-    vec![
-        ("OCTOLLM_EXECUTOR_DATA_DIR".into(), path("data")),
-        ("OCTOLLM_EXECUTOR_SANDBOX_ROOT_DIR".into(), path("root")),
-        (
-            "OCTOLLM_EXECUTOR_SANDBOX_CGROUP_PARENT".into(),
-            format!("octollm-exec-tty-{}", std::process::id()),
-        ),
-        ("OCTOLLM_EXECUTOR_SANDBOX_UID_BASE".into(), "3980000".into()),
-        ("OCTOLLM_EXECUTOR_MAX_CONCURRENCY".into(), "1".into()),
-    ]
-}
-
-fn has_script() -> bool {
-    Command::new("script")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
+fn settings(dir: &Scratch) -> Vec<(String, String)> {
+    let mut s = sandbox_settings(dir, "exec-tty", 3_980_000);
+    s.push((
+        "OCTOLLM_EXECUTOR_DATA_DIR".into(),
+        dir.0.join("data").to_string_lossy().into_owned(),
+    ));
+    s.push(("OCTOLLM_EXECUTOR_MAX_CONCURRENCY".into(), "1".into()));
+    s
 }
 
 #[test]
 fn escape_sequences_do_not_reach_a_terminal_but_pass_through_a_pipe() {
-    // Never skipped: a missing pty tool fails the test instead of passing it.
-    assert!(
-        has_script(),
-        "`script` (Debian's essential bsdutils package) is needed to run the binary under a pty"
-    );
-    let dir = scratch();
+    require_script();
+    let dir = scratch("exec-tty");
     // Under a pty: `script` runs the binary on a fresh terminal and copies
     // everything written to it to its own stdout.
     let line = format!("{BIN} exec -- python3 -c \"$HOSTILE\"");
