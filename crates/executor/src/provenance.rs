@@ -44,6 +44,7 @@ impl Record<'_> {
             capabilities_used: self.capabilities.iter().map(|c| c.to_string()).collect(),
             sandbox: self.sandbox,
             resource_usage: self.usage,
+            approval: None,
         }
     }
 }

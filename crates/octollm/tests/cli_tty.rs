@@ -9,36 +9,18 @@
 #[path = "common/pty.rs"]
 mod pty;
 
-use std::net::TcpListener;
 use std::process::{Command, Stdio};
 
 use octollm_testkit::run_ok;
-use pty::{require_script, sandbox_settings, scratch, Scratch};
+use pty::{own_system_settings, require_script, run_under_pty, scratch, Scratch};
 
 const BIN: &str = env!("CARGO_BIN_EXE_octollm");
 
 /// Erases the terminal line before the spinner is drawn again.
 const REDRAW: &str = "\r\x1b[2K";
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Its own data directory, sandbox mount point, cgroup and uid range, and
-/// an orchestrator port nothing answers on, so `run` starts a system of
-/// its own.
 fn settings(dir: &Scratch) -> Vec<(String, String)> {
-    let mut s = sandbox_settings(dir, "cli-tty", 3_990_000);
-    s.push((
-        "OCTOLLM_DATA_DIR".into(),
-        dir.0.join("data").to_string_lossy().into_owned(),
-    ));
-    s.push(("OCTOLLM_ORCHESTRATOR_PORT".into(), free_port().to_string()));
-    s
+    own_system_settings(dir, "cli-tty", 3_990_000)
 }
 
 #[test]
@@ -47,14 +29,7 @@ fn run_redraws_progress_on_a_terminal_and_writes_plain_lines_to_a_pipe() {
     let dir = scratch("cli-tty");
     let goal = "Echo 'hello from a terminal'";
     let out = run_ok(
-        Command::new("script")
-            .args([
-                "-q",
-                "-e",
-                "-c",
-                &format!("{BIN} run \"$GOAL\""),
-                "/dev/null",
-            ])
+        run_under_pty(BIN)
             .envs(settings(&dir))
             .env("GOAL", goal)
             .env_remove("NO_COLOR")

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use octollm_server::{ApiError, ApiJson};
-use octollm_types::orchestrator::{ArmView, TaskList};
+use octollm_types::orchestrator::{ArmView, TaskList, TaskView};
 use octollm_types::task::{TaskContract, TaskStatus};
 use serde_json::{json, Map, Value};
 
@@ -23,6 +23,14 @@ pub(crate) fn routes(core: Shared) -> Router {
         .route("/api/v1/tasks", post(submit).get(list))
         .route("/api/v1/tasks/{id}", get(show))
         .route("/api/v1/tasks/{id}/cancel", post(cancel))
+        .route(
+            "/api/v1/tasks/{id}/steps/{step}/approve",
+            post(crate::decide::approve),
+        )
+        .route(
+            "/api/v1/tasks/{id}/steps/{step}/reject",
+            post(crate::decide::reject),
+        )
         .route("/api/v1/tasks/{id}/events", get(sse::events))
         .route("/api/v1/arms", get(arms))
         .route("/health", get(health))
@@ -52,16 +60,21 @@ async fn submit(
 
 async fn show(State(core): State<Shared>, Path(raw): Path<String>) -> Result<Response, ApiError> {
     let id = task_id(&raw)?;
+    Ok(Json(task_view(&core, &id).await?).into_response())
+}
+
+/// The task as `GET /api/v1/tasks/{id}` shows it, or a 404.
+pub(crate) async fn task_view(core: &Shared, id: &str) -> Result<TaskView, ApiError> {
     let task = core
         .store
-        .get_task(&id)
+        .get_task(id)
         .await
         .map_err(store_error)?
         .ok_or_else(|| ApiError::not_found(format!("No task with id {id}")))?;
-    let plan = core.store.get_plan(&id).await.map_err(store_error)?;
-    let history = core.store.plan_history(&id).await.map_err(store_error)?;
-    let steps = core.store.get_steps(&id).await.map_err(store_error)?;
-    Ok(Json(view::task_view(&task, plan.as_deref(), &history, &steps)).into_response())
+    let plan = core.store.get_plan(id).await.map_err(store_error)?;
+    let history = core.store.plan_history(id).await.map_err(store_error)?;
+    let steps = core.store.get_steps(id).await.map_err(store_error)?;
+    Ok(view::task_view(&task, plan.as_deref(), &history, &steps))
 }
 
 fn encode_cursor(ms: i64, id: &str) -> String {
@@ -89,7 +102,7 @@ async fn list(
                 .ok_or_else(|| {
                     ApiError::bad_request(
                         "INVALID_STATUS",
-                        format!("Unknown status '{s}'; expected pending, planning, executing, completed, failed or cancelled"),
+                        format!("Unknown status '{s}'; expected pending, planning, executing, awaiting_approval, completed, failed or cancelled"),
                     )
                 })?,
         ),

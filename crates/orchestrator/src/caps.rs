@@ -2,20 +2,8 @@
 //! needs, read from the shared policy table the executor enforces, so the
 //! two never drift.
 
-use octollm_policy::command::needed_capabilities;
+pub use octollm_policy::approval::call_capabilities as required_capabilities;
 use octollm_types::plan::ToolCall;
-use octollm_types::token::caps;
-
-/// The capabilities `call` needs. A command the executor would refuse
-/// anyway gets no extra grant; the executor answers the refusal itself.
-pub fn required_capabilities(call: &ToolCall) -> Vec<&'static str> {
-    match call {
-        ToolCall::Http { .. } => vec![caps::HTTP_GET],
-        ToolCall::Shell { command, args, .. } => {
-            needed_capabilities(command, args).unwrap_or_else(|_| vec![caps::SHELL_READ])
-        }
-    }
-}
 
 /// A token scoped to `call` and, when the task narrowed them, to its
 /// hosts; valid for `ttl_seconds`.
@@ -38,6 +26,7 @@ pub fn token_for(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use octollm_types::token::caps;
 
     #[test]
     fn scopes_follow_the_executor_policy() {

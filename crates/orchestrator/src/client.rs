@@ -199,6 +199,26 @@ impl OrchestratorClient {
             .await
     }
 
+    /// `POST /api/v1/tasks/{id}/steps/{step}/approve` (`approve`) or
+    /// `…/reject`: decides on a step waiting for approval; the task after.
+    pub async fn decide(
+        &self,
+        id: &str,
+        step: u32,
+        approve: bool,
+        reason: Option<&str>,
+    ) -> Result<TaskView, ClientError> {
+        let step = step.to_string();
+        let verb = if approve { "approve" } else { "reject" };
+        let rb = self
+            .request(
+                Method::POST,
+                &["api", "v1", "tasks", id, "steps", &step, verb],
+            )
+            .json(&serde_json::json!({ "reason": reason }));
+        self.call(rb).await
+    }
+
     /// `GET /api/v1/tasks/{id}/events`: the task's events from the first,
     /// ending with the task.
     pub async fn events(&self, id: &str) -> Result<EventStream, ClientError> {

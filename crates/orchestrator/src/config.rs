@@ -85,6 +85,16 @@ pub struct OrchestratorConfig {
     /// `INJECTION_IN_TOOL_OUTPUT`, `annotate` shows it marked as untrusted
     /// data.
     pub tool_output_injection: String,
+    /// Steps that wait for a person's approval before they run: capabilities
+    /// (`shell_read`, `shell_write`, `python_exec`, `http_get`),
+    /// `command:NAME` or `host:NAME` entries. Empty: none wait.
+    pub approval_required: Vec<String>,
+    /// How long a step waits for a decision before the task fails with
+    /// `APPROVAL_TIMEOUT`, in seconds.
+    pub approval_timeout_seconds: u64,
+    /// Names of the API keys that may approve or reject steps; with API keys
+    /// configured and this empty, nobody can decide over the API.
+    pub approver_keys: Vec<String>,
 }
 
 impl Default for OrchestratorConfig {
@@ -122,6 +132,9 @@ impl Default for OrchestratorConfig {
             max_replans: 2,
             replan_output_bytes: 4096,
             tool_output_injection: "fail".to_string(),
+            approval_required: Vec::new(),
+            approval_timeout_seconds: 3_600,
+            approver_keys: Vec::new(),
         }
     }
 }

@@ -23,6 +23,8 @@ pub(crate) struct Core {
     /// The LLM that judges free-text acceptance criteria, when one is configured.
     pub judge: Option<Arc<LlmClient>>,
     pub token_secret: Option<Vec<u8>>,
+    /// The server's `approval_required`, parsed.
+    pub approval: octollm_policy::ApprovalPolicy,
     /// Ids of tasks that have new events, for the event streams of this process.
     pub events: broadcast::Sender<Arc<str>>,
     /// Wakes idle workers when this process accepts a task.

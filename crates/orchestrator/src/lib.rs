@@ -15,6 +15,7 @@ pub mod client;
 mod config;
 mod core;
 pub mod criteria;
+mod decide;
 mod error;
 mod judge;
 mod metrics;
@@ -78,6 +79,13 @@ pub async fn app_with(
             config.tool_output_injection
         )));
     }
+    let approval = octollm_policy::ApprovalPolicy::parse(&config.approval_required)
+        .map_err(|e| OrchestratorError::Config(e.to_string()))?;
+    if config.approval_timeout_seconds == 0 {
+        return Err(OrchestratorError::Config(
+            "approval_timeout_seconds must be at least 1".into(),
+        ));
+    }
     let store = store::Store::connect(&config).await?;
     let metrics = metrics::Metrics::register(&opts.metrics);
     let arms = arms::Arms::new(&config, supplied, metrics.clone())?;
@@ -89,6 +97,7 @@ pub async fn app_with(
     let (events, _) = broadcast::channel(1024);
     let core = Arc::new(core::Core {
         token_secret: config.token_secret(),
+        approval,
         config,
         store,
         arms,

@@ -306,6 +306,7 @@ pub(crate) async fn submit(core: &Shared, c: TaskContract) -> Result<TaskAccepte
         created_at: now,
         cached_result: cached_result.clone(),
         allowed_hosts: narrowed.as_ref().map(to_json),
+        approval: c.approval.map(|_| "always".to_string()),
     };
     core.store.insert_task(&task).await.map_err(store_error)?;
     core.metrics.submitted.inc();

@@ -1,7 +1,7 @@
 //! Stored rows as the API shows them.
 
 use octollm_types::orchestrator::{
-    PlanRevision, StepStatus, StepView, TaskError, TaskResult, TaskSummary, TaskView,
+    PlanRevision, StepApproval, StepStatus, StepView, TaskError, TaskResult, TaskSummary, TaskView,
 };
 use octollm_types::plan::Plan;
 use octollm_types::task::{Budget, TaskStatus};
@@ -44,6 +44,17 @@ pub fn step_view(row: &StepRow) -> StepView {
             .provenance
             .as_deref()
             .and_then(|p| serde_json::from_str(p).ok()),
+        approval: row
+            .approval_request
+            .as_deref()
+            .and_then(|r| serde_json::from_str(r).ok())
+            .map(|request| StepApproval {
+                request,
+                decision: row
+                    .approval_decision
+                    .as_deref()
+                    .and_then(|d| serde_json::from_str(d).ok()),
+            }),
     }
 }
 

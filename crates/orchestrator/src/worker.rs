@@ -127,6 +127,7 @@ enum Ending {
     Timeout,
     Cancelled,
     Shutdown,
+    Parked,
     StoreFailed(crate::error::StoreError),
 }
 
@@ -137,6 +138,7 @@ impl From<Result<Finish, Stop>> for Ending {
             Err(Stop::Timeout) => Ending::Timeout,
             Err(Stop::LeaseLost) => Ending::LeaseLost,
             Err(Stop::Store(e)) => Ending::StoreFailed(e),
+            Err(Stop::Parked) => Ending::Parked,
         }
     }
 }
@@ -236,6 +238,9 @@ async fn run_claimed(core: &Shared, task: TaskRow, owner: &str, mut hard: watch:
             tracing::error!(task_id = %id, error = %e, "store failed mid-task; the lease will lapse and the task resume");
             None
         }
+        // The run gave the task back itself; a decision or a lapsed
+        // request queues it again.
+        Ending::Parked => None,
         Ending::Shutdown => {
             if let Err(e) = core.store.release(&id, owner).await {
                 tracing::warn!(task_id = %id, error = %e, "could not release the lease");

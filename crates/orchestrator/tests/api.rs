@@ -2,6 +2,7 @@
 //! process on loopback, the store on SQLite and on the real PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[macro_use]
 mod common;
 
 use std::time::Duration;
@@ -11,23 +12,6 @@ use octollm_fake_llm::{FakeLlm, FakeReply};
 use octollm_orchestrator::OrchestratorConfig;
 use octollm_testkit::http::{assert_metric_families, send_text};
 use serde_json::{json, Value};
-
-/// Runs `$body(kind)` once on SQLite and once on PostgreSQL.
-macro_rules! both {
-    ($name:ident, $body:ident) => {
-        mod $name {
-            use super::*;
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn sqlite() {
-                $body(Kind::Sqlite).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn postgres() {
-                $body(Kind::Postgres).await
-            }
-        }
-    };
-}
 
 async fn setup(
     kind: Kind,

@@ -4,31 +4,18 @@
 //! screened; every revision is stored, streamed and bounded.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[macro_use]
 mod common;
 
 use std::time::Duration;
 
 use common::*;
-use octollm_fake_llm::{content_text, FakeReply};
+use octollm_fake_llm::content_text;
 use octollm_orchestrator::OrchestratorConfig;
 use octollm_testkit::http::send_text;
 use serde_json::{json, Value};
 
 const LONG: Duration = Duration::from_secs(60);
-
-fn shell(step: u32, action: &str, command: &str, args: &[&str], deps: &[u32]) -> Value {
-    json!({"step": step, "action": action, "required_arm": "executor",
-           "tool_call": {"action_type": "shell", "command": command, "args": args},
-           "depends_on": deps})
-}
-
-fn plan(steps: Vec<Value>) -> FakeReply {
-    FakeReply::json(
-        &json!({"plan": steps, "rationale": "scripted", "confidence": 0.8,
-                            "complexity_score": 0.2}),
-    )
-    .usage(100, 20)
-}
 
 /// The user turn of the `n`th request the planner's model received.
 fn prompt(arms: &Arms, n: usize) -> String {
@@ -367,6 +354,7 @@ async fn a_failure_left_by_a_dead_worker_is_replanned_by_the_next() {
             created_at: now_ms(),
             cached_result: None,
             allowed_hosts: None,
+            approval: None,
         })
         .await
         .unwrap();

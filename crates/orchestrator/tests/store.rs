@@ -38,6 +38,7 @@ fn task(id: &str, priority: i64, created_at: i64) -> NewTask {
         created_at,
         cached_result: None,
         allowed_hosts: None,
+        approval: None,
     }
 }
 

@@ -12,12 +12,14 @@
 //! | [`command`] | the verdict for one command line: refused, or the capabilities it needs |
 //! | [`hosts`] | which hosts the HTTP action may reach (exact names, `*.` wildcards, listed IPs) |
 //! | [`refs`] | the `{{step_N.output}}` grammar: parse, validate, resolve |
+//! | [`approval`] | which steps wait for a person: capabilities, commands, hosts |
 //! | [`plan`] | the plan validator: numbering, DAG, arms, commands, references, URLs |
 //!
 //! The sandbox remains the security boundary; this contract decides what a
 //! step is *allowed to ask for* and which capability it must carry, so that
 //! provenance and tokens say truthfully what a step did.
 
+pub mod approval;
 pub mod command;
 pub mod hosts;
 pub mod options;
@@ -25,6 +27,7 @@ pub mod plan;
 pub mod refs;
 pub mod table;
 
+pub use approval::{ApprovalPolicy, BadEntry};
 pub use command::{CommandPolicy, Denial, DEFAULT_COMMANDS};
 pub use hosts::{HostList, DEFAULT_HOSTS};
 pub use plan::{validate, ExecPolicy, Rules, ValidationIssue};

@@ -14,7 +14,7 @@ mod middleware;
 pub mod resilience;
 pub mod serve;
 
-pub use auth::ApiKeys;
+pub use auth::{ApiKeys, KeyName};
 pub use error::ApiError;
 pub use health::Uptime;
 pub use json::ApiJson;

@@ -59,6 +59,10 @@ pub struct Provenance {
     pub sandbox: SandboxInfo,
     #[serde(default)]
     pub resource_usage: ResourceUsage,
+    /// Who approved the step before it ran, when it needed approval
+    /// (filled in by the orchestrator, never by the executor).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<crate::orchestrator::ApprovalDecision>,
 }
 
 /// `POST /api/v1/execute` answer; keeps the seed's flat shape.

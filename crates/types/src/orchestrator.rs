@@ -27,6 +27,8 @@ pub struct TaskAccepted {
 #[serde(rename_all = "snake_case")]
 pub enum StepStatus {
     Pending,
+    /// Held until a person approves or rejects it (SPEC §9.1).
+    AwaitingApproval,
     Running,
     Completed,
     Failed,
@@ -38,6 +40,7 @@ impl StepStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             StepStatus::Pending => "pending",
+            StepStatus::AwaitingApproval => "awaiting_approval",
             StepStatus::Running => "running",
             StepStatus::Completed => "completed",
             StepStatus::Failed => "failed",
@@ -49,6 +52,7 @@ impl StepStatus {
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "pending" => StepStatus::Pending,
+            "awaiting_approval" => StepStatus::AwaitingApproval,
             "running" => StepStatus::Running,
             "completed" => StepStatus::Completed,
             "failed" => StepStatus::Failed,
@@ -59,7 +63,10 @@ impl StepStatus {
     }
 
     pub fn is_finished(self) -> bool {
-        !matches!(self, StepStatus::Pending | StepStatus::Running)
+        !matches!(
+            self,
+            StepStatus::Pending | StepStatus::AwaitingApproval | StepStatus::Running
+        )
     }
 }
 
@@ -85,6 +92,116 @@ pub struct StepView {
     pub duration_ms: Option<u64>,
     #[serde(default)]
     pub provenance: Option<Provenance>,
+    /// Present when the step needed a person's approval: what was asked
+    /// and, once made, the decision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<StepApproval>,
+}
+
+/// What a person is asked to approve: the step exactly as it would run,
+/// its references already resolved.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ApprovalRequest {
+    pub step: u32,
+    pub action: String,
+    pub arm: String,
+    /// `shell` or `http`.
+    pub kind: String,
+    /// The program, for a shell step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// Where the command's standard input comes from.
+    pub stdin: StdinSource,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The host an HTTP step fetches from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// The capabilities its token will carry once approved.
+    pub capabilities: Vec<String>,
+    /// The policy entries that put it behind approval (`shell_write`,
+    /// `command:rm`, `host:example.com`, or `always` from the task).
+    pub because: Vec<String>,
+    pub requested_at: String,
+    /// When the request lapses and the task fails with `APPROVAL_TIMEOUT`.
+    pub expires_at: String,
+}
+
+impl ApprovalRequest {
+    /// The call it asks about (stdin left out: [`StdinSource`] describes it).
+    pub fn call(&self) -> Option<crate::plan::ToolCall> {
+        use crate::plan::ToolCall;
+        match (&self.command, &self.method, &self.url) {
+            (Some(command), _, _) => Some(ToolCall::Shell {
+                command: command.clone(),
+                args: self.args.clone(),
+                stdin: None,
+            }),
+            (None, Some(method), Some(url)) => Some(ToolCall::Http {
+                method: method.clone(),
+                url: url.clone(),
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// A shell step's standard input, as an approver needs to judge it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StdinSource {
+    /// `none`, `text` (written in the plan) or `steps` (other steps' output).
+    pub source: String,
+    /// The steps whose output it carries, for `steps`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<u32>,
+    /// Its length once references are resolved.
+    pub bytes: u64,
+    /// Its first bytes once resolved (at most 512).
+    #[serde(default)]
+    pub preview: String,
+}
+
+/// How an approval request ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Approved,
+    Rejected,
+    /// Nobody decided before `expires_at`.
+    Expired,
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Approved => "approved",
+            Decision::Rejected => "rejected",
+            Decision::Expired => "expired",
+        }
+    }
+}
+
+/// A decision on one step: who, when, why.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ApprovalDecision {
+    pub decision: Decision,
+    /// The deciding API key's name, or `local` when the API has no keys.
+    pub by: String,
+    pub at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// One step's approval: the request, and the decision once made.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StepApproval {
+    pub request: ApprovalRequest,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<ApprovalDecision>,
 }
 
 /// `result.metadata`.

@@ -54,6 +54,19 @@ pub struct TaskContract {
     /// each step's capability token and enforced by the executor.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowed_hosts: Option<Vec<String>>,
+    /// `"always"` puts every step behind a person's approval; absent, the
+    /// server's `approval_required` policy decides. A task can only make
+    /// the server's policy stricter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<ApprovalMode>,
+}
+
+/// How a task asks for approval of its steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalMode {
+    /// Every step waits for a person.
+    Always,
 }
 
 impl TaskContract {
@@ -69,6 +82,8 @@ pub enum TaskStatus {
     Pending,
     Planning,
     Executing,
+    /// A step waits for a person and nothing else can run.
+    AwaitingApproval,
     Completed,
     Failed,
     Cancelled,
@@ -80,6 +95,7 @@ impl TaskStatus {
             TaskStatus::Pending => "pending",
             TaskStatus::Planning => "planning",
             TaskStatus::Executing => "executing",
+            TaskStatus::AwaitingApproval => "awaiting_approval",
             TaskStatus::Completed => "completed",
             TaskStatus::Failed => "failed",
             TaskStatus::Cancelled => "cancelled",
@@ -91,6 +107,7 @@ impl TaskStatus {
             "pending" => TaskStatus::Pending,
             "planning" => TaskStatus::Planning,
             "executing" => TaskStatus::Executing,
+            "awaiting_approval" => TaskStatus::AwaitingApproval,
             "completed" => TaskStatus::Completed,
             "failed" => TaskStatus::Failed,
             "cancelled" => TaskStatus::Cancelled,

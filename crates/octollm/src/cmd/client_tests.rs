@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::cmd::run::{contract, run_goal};
+use crate::cmd::run::{contract, run_goal, Approvals, Follow};
 use crate::cmd::tasks;
 use crate::config::Config;
 
@@ -24,7 +24,12 @@ fn test_config() -> (Config, std::path::PathBuf) {
 async fn run_text(url: &str, goal: &str, criteria: &[&str], json: bool, tty: bool) -> (u8, String) {
     let criteria: Vec<String> = criteria.iter().map(ToString::to_string).collect();
     let mut out = Vec::new();
-    let code = run_goal(url, &contract(goal, &criteria, None), json, tty, &mut out).await;
+    let how = Follow {
+        json,
+        tty,
+        approvals: Approvals::Tell,
+    };
+    let code = run_goal(url, &contract(goal, &criteria, None), how, &mut out).await;
     (code, String::from_utf8(out).unwrap())
 }
 

@@ -1,8 +1,6 @@
 //! `octollm exec -- CMD ARGS…`: run one command in the executor's sandbox
 //! here, streaming its output to the terminal, exiting with its exit code.
 
-mod escape;
-
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
@@ -13,7 +11,7 @@ use clap::Args;
 use octollm_executor::{Executor, Stream};
 
 use crate::config::Config;
-use escape::Escaper;
+use crate::render::escape::Escaper;
 
 #[derive(Args)]
 pub struct ExecArgs {
@@ -26,7 +24,7 @@ pub struct ExecArgs {
 }
 
 /// Where the command's output goes. On a terminal every control character
-/// is escaped (see [`escape`]); into a pipe or file the bytes stay raw.
+/// is escaped (see [`crate::render::escape`]); into a pipe or file the bytes stay raw.
 struct Output {
     stdout: Option<Escaper>,
     stderr: Option<Escaper>,

@@ -44,6 +44,20 @@ pub struct RunArgs {
     /// Orchestrator to submit to (default: the local one on the configured port).
     #[arg(long)]
     url: Option<String>,
+    /// Approve every step that waits for approval, without asking.
+    #[arg(long)]
+    approve_all: bool,
+}
+
+/// What `octollm run` does when a step waits for approval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Approvals {
+    /// Approve it (`--approve-all`).
+    All,
+    /// Ask y/N at the terminal.
+    Ask,
+    /// Say how to decide, and wait for someone to.
+    Tell,
 }
 
 async fn answers(url: &str) -> bool {
@@ -72,7 +86,24 @@ pub fn run(config: Config, args: RunArgs) -> Result<ExitCode> {
         let contract = contract(&args.goal, &args.criteria, args.max_time);
         let stdout = std::io::stdout();
         let tty = stdout.is_terminal();
-        let code = run_goal(&target, &contract, args.json, tty, &mut stdout.lock()).await;
+        let approvals = if args.approve_all {
+            Approvals::All
+        } else if tty && std::io::stdin().is_terminal() && !args.json {
+            Approvals::Ask
+        } else {
+            Approvals::Tell
+        };
+        let code = run_goal(
+            &target,
+            &contract,
+            Follow {
+                json: args.json,
+                tty,
+                approvals,
+            },
+            &mut stdout.lock(),
+        )
+        .await;
         if let Some(system) = embedded {
             system.shutdown().await;
         }
@@ -91,6 +122,7 @@ pub fn contract(goal: &str, criteria: &[String], max_time: Option<u64>) -> TaskC
         budget: Default::default(),
         priority: 5,
         allowed_hosts: None,
+        approval: None,
     };
     if let Some(t) = max_time {
         contract.budget.max_time_seconds = t;
@@ -98,19 +130,23 @@ pub fn contract(goal: &str, criteria: &[String], max_time: Option<u64>) -> TaskC
     contract
 }
 
+/// How `octollm run` follows its task.
+#[derive(Debug, Clone, Copy)]
+pub struct Follow {
+    /// Print the final task as JSON only.
+    pub json: bool,
+    /// The output is a terminal: the spinner is on.
+    pub tty: bool,
+    pub approvals: Approvals,
+}
+
 /// Submits `contract` to the orchestrator at `url`, follows it and writes
-/// the progress to `out` (`tty` turns the spinner on); the exit code.
-pub async fn run_goal(
-    url: &str,
-    contract: &TaskContract,
-    json_output: bool,
-    tty: bool,
-    out: &mut dyn Write,
-) -> u8 {
-    match follow_goal(url, contract, json_output, tty, out).await {
+/// the progress to `out`; the exit code.
+pub async fn run_goal(url: &str, contract: &TaskContract, how: Follow, out: &mut dyn Write) -> u8 {
+    match follow_goal(url, contract, how, out).await {
         Ok(code) => code,
         Err(e) => {
-            if json_output {
+            if how.json {
                 task::error_json(out, &e);
             } else {
                 task::error(out, &e);
@@ -123,15 +159,17 @@ pub async fn run_goal(
 async fn follow_goal(
     url: &str,
     contract: &TaskContract,
-    json_output: bool,
-    tty: bool,
+    how: Follow,
     out: &mut dyn Write,
 ) -> Result<u8, ClientError> {
     let api = client(url)?;
     let id = api.submit(contract).await?.task_id;
-    let mut progress = Progress::new(out, tty, json_output);
+    let mut progress = Progress::new(out, how.tty, how.json);
     progress.line(&format!("Task {id}"));
-    if follow_events(&api, &id, &mut progress).await.is_err() {
+    if follow_events(&api, &id, how.approvals, &mut progress)
+        .await
+        .is_err()
+    {
         // The stream broke; poll until the task ends.
         while !api.get(&id).await?.status.is_terminal() {
             tokio::time::sleep(POLL_EVERY).await;
@@ -149,6 +187,7 @@ async fn follow_goal(
 async fn follow_events(
     api: &OrchestratorClient,
     id: &str,
+    approvals: Approvals,
     progress: &mut Progress<'_>,
 ) -> Result<(), ClientError> {
     let mut events = api.events(id).await?;
@@ -156,10 +195,59 @@ async fn follow_events(
     loop {
         tokio::select! {
             ev = events.next() => match ev? {
-                Some(ev) => progress.event(&ev),
+                Some(ev) => {
+                    progress.event(&ev);
+                    if ev.kind == "approval_requested" {
+                        let step = ev.step.unwrap_or(0);
+                        approval(api, id, step, approvals, progress).await;
+                    }
+                }
                 None => return Ok(()),
             },
             _ = tick.tick() => progress.spin(),
         }
+    }
+}
+
+/// Acts on one step waiting for approval, as `approvals` says.
+async fn approval(
+    api: &OrchestratorClient,
+    id: &str,
+    step: u32,
+    approvals: Approvals,
+    progress: &mut Progress<'_>,
+) {
+    let (approve, reason) = match approvals {
+        Approvals::Tell => {
+            let url = api.base_url();
+            progress.line(&format!(
+                "  Waiting. To decide, run one of:\n    \
+                 octollm tasks approve {id} {step} --url {url}\n    \
+                 octollm tasks reject {id} {step} --url {url} --reason \"…\""
+            ));
+            return;
+        }
+        Approvals::All => (true, "approved by octollm run --approve-all"),
+        Approvals::Ask => {
+            progress.prompt(&format!("  Approve step {step}? [y/N] "));
+            let answer = tokio::task::spawn_blocking(|| {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line).map(|_| line)
+            })
+            .await;
+            match answer {
+                Ok(Ok(line)) if matches!(line.trim(), "y" | "Y" | "yes" | "Yes" | "YES") => {
+                    (true, "approved at the terminal")
+                }
+                _ => (false, "declined at the terminal"),
+            }
+        }
+    };
+    match api.decide(id, step, approve, Some(reason)).await {
+        Ok(_) => progress.line(&format!(
+            "  Step {step} {}",
+            if approve { "approved" } else { "rejected" }
+        )),
+        Err(e) => progress.line(&format!("  Could not decide on step {step}: {e}")),
     }
 }

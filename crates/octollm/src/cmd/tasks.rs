@@ -1,5 +1,5 @@
-//! `octollm tasks list|show|cancel`: look at and stop tasks of a running
-//! orchestrator. Exit codes as for `octollm run`; `show` exits 1 for a
+//! `octollm tasks list|show|cancel|approve|reject`: look at, stop and
+//! decide on tasks of a running orchestrator. Exit codes as for `octollm run`; `show` exits 1 for a
 //! task that ended without completing.
 
 use std::io::Write;
@@ -41,6 +41,21 @@ enum TasksCommand {
     Show { id: String },
     /// Cancel a task.
     Cancel { id: String },
+    /// Approve a step that waits for approval; it runs next.
+    Approve(Decide),
+    /// Reject a step that waits for approval; the task fails with
+    /// APPROVAL_REJECTED (or, with a model, is replanned without it).
+    Reject(Decide),
+}
+
+/// One decision on a waiting step.
+#[derive(Args)]
+pub struct Decide {
+    pub id: String,
+    pub step: u32,
+    /// Why (kept with the decision).
+    #[arg(long)]
+    pub reason: Option<String>,
 }
 
 pub fn run(config: Config, args: TasksArgs) -> Result<ExitCode> {
@@ -53,6 +68,8 @@ pub fn run(config: Config, args: TasksArgs) -> Result<ExitCode> {
             }
             TasksCommand::Show { id } => show(&url, &id, args.json, &mut out).await,
             TasksCommand::Cancel { id } => cancel(&url, &id, args.json, &mut out).await,
+            TasksCommand::Approve(d) => decide(&url, &d, true, args.json, &mut out).await,
+            TasksCommand::Reject(d) => decide(&url, &d, false, args.json, &mut out).await,
         }
     });
     Ok(ExitCode::from(code))
@@ -131,6 +148,36 @@ pub async fn cancel(url: &str, id: &str, json_output: bool, out: &mut dyn Write)
         Ok(r) if json_output => print_json(out, &r),
         Ok(r) => {
             let _ = writeln!(out, "{} {}", r.status, r.message);
+            0
+        }
+        Err(e) => failed(out, &e, json_output),
+    }
+}
+
+/// `tasks approve|reject ID STEP`.
+pub async fn decide(
+    url: &str,
+    d: &Decide,
+    approve: bool,
+    json_output: bool,
+    out: &mut dyn Write,
+) -> u8 {
+    let res = async {
+        client(url)?
+            .decide(&d.id, d.step, approve, d.reason.as_deref())
+            .await
+    }
+    .await;
+    match res {
+        Ok(t) if json_output => print_json(out, &t),
+        Ok(t) => {
+            let verb = if approve { "approved" } else { "rejected" };
+            let _ = writeln!(
+                out,
+                "Step {} {verb}; the task is {}",
+                d.step,
+                t.status.as_str().replace('_', " ")
+            );
             0
         }
         Err(e) => failed(out, &e, json_output),

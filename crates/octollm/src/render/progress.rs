@@ -5,10 +5,11 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::time::Instant;
 
-use octollm_types::orchestrator::{TaskEvent, TaskView};
+use octollm_types::orchestrator::{ApprovalRequest, TaskEvent, TaskView};
 use octollm_types::task::TaskStatus;
 use serde_json::Value;
 
+use crate::render::escape::Escaper;
 use crate::render::task;
 
 const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
@@ -64,6 +65,17 @@ impl<'a> Progress<'a> {
         self.clear_spinner();
         let _ = writeln!(self.out, "{s}");
         self.spin();
+    }
+
+    /// A question on the current line, the spinner stopped, for the
+    /// answer to be typed after it.
+    pub fn prompt(&mut self, s: &str) {
+        if self.quiet {
+            return;
+        }
+        self.clear_spinner();
+        let _ = write!(self.out, "{s}");
+        let _ = self.out.flush();
     }
 
     /// Redraws the spinner with what is running and for how long.
@@ -151,6 +163,12 @@ impl<'a> Progress<'a> {
                     self.spin();
                 }
             }
+            "approval_requested" => self.approval(step, d),
+            "approval_decided" => {
+                let by = str_at(d, "/approval/by");
+                let what = str_at(d, "/approval/decision");
+                self.line(&format!("  [{step}] {what} by {by}"));
+            }
             "step.retrying" => {
                 let err = str_at(d, "/error");
                 let attempt = d.get("attempt").and_then(Value::as_u64).unwrap_or(0);
@@ -179,6 +197,40 @@ impl<'a> Progress<'a> {
             }
             _ => {}
         }
+    }
+
+    /// An `approval_requested` event: the step exactly as it would run,
+    /// escaped, since a plan's text may come from a model.
+    fn approval(&mut self, step: u32, d: &Value) {
+        let Ok(req) = serde_json::from_value::<ApprovalRequest>(d.clone()) else {
+            self.line(&format!("⏸ [{step}] waits for approval"));
+            return;
+        };
+        let Some(call) = req.call() else {
+            self.line(&format!("⏸ [{step}] waits for approval"));
+            return;
+        };
+        let safe = |s: &str| Escaper::default().push(s.as_bytes()).replace('\n', "\\n");
+        let stdin = match req.stdin.source.as_str() {
+            "steps" => {
+                let from: Vec<String> = req.stdin.steps.iter().map(u32::to_string).collect();
+                format!(
+                    ", stdin: output of step {} ({} bytes)",
+                    from.join(", "),
+                    req.stdin.bytes
+                )
+            }
+            "text" => format!(", stdin: {} bytes of text", req.stdin.bytes),
+            _ => String::new(),
+        };
+        self.line(&format!(
+            "⏸ [{step}] {} waits for approval\n    $ {}\n    needs {}{}; because of {}",
+            safe(&req.action),
+            safe(&call.command_line()),
+            req.capabilities.join(", "),
+            stdin,
+            req.because.join(", ")
+        ));
     }
 
     /// The plan of a `task.plan` event, one line per step.

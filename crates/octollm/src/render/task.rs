@@ -9,6 +9,7 @@ use octollm_types::orchestrator::{StepStatus, TaskList, TaskView};
 use octollm_types::task::TaskStatus;
 use serde_json::{json, Value};
 
+use crate::render::escape::Escaper;
 use crate::render::human_ms;
 
 /// Output, then `✓ completed in 1.2 s · 2 step(s) · …`, then the error.
@@ -109,6 +110,7 @@ pub fn detail(out: &mut dyn Write, t: &TaskView) {
             StepStatus::Completed => "✓",
             StepStatus::Failed | StepStatus::Cancelled => "✗",
             StepStatus::Running => "…",
+            StepStatus::AwaitingApproval => "⏸",
             _ => "·",
         };
         let dur = s
@@ -124,6 +126,37 @@ pub fn detail(out: &mut dyn Write, t: &TaskView) {
         );
         if let Some(e) = &s.error {
             let _ = writeln!(out, "      {e}");
+        }
+        if let Some(a) = &s.approval {
+            if let Some(call) = a.request.call() {
+                let line = call.command_line();
+                let _ = writeln!(out, "      $ {}", Escaper::default().push(line.as_bytes()));
+            }
+            match &a.decision {
+                None => {
+                    let _ = writeln!(
+                        out,
+                        "      waits for approval (because of {}) until {}",
+                        a.request.because.join(", "),
+                        a.request.expires_at
+                    );
+                }
+                Some(d) => {
+                    let why = d
+                        .reason
+                        .as_deref()
+                        .map(|r| format!(": {r}"))
+                        .unwrap_or_default();
+                    let _ = writeln!(
+                        out,
+                        "      {} by {} at {}{}",
+                        d.decision.as_str(),
+                        d.by,
+                        d.at,
+                        Escaper::default().push(why.as_bytes())
+                    );
+                }
+            }
         }
     }
 }

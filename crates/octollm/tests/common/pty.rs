@@ -53,3 +53,41 @@ pub fn require_script() {
         "`script` (Debian's essential bsdutils package) is needed to run the binary under a pty"
     );
 }
+
+#[allow(dead_code)]
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// [`sandbox_settings`] plus a data directory of its own and an
+/// orchestrator port nothing answers on, so `octollm run` starts a system
+/// of its own.
+#[allow(dead_code)]
+pub fn own_system_settings(dir: &Scratch, tag: &str, uid_base: u32) -> Vec<(String, String)> {
+    let mut s = sandbox_settings(dir, tag, uid_base);
+    s.push((
+        "OCTOLLM_DATA_DIR".into(),
+        dir.0.join("data").to_string_lossy().into_owned(),
+    ));
+    s.push(("OCTOLLM_ORCHESTRATOR_PORT".into(), free_port().to_string()));
+    s
+}
+
+/// `octollm run "$GOAL"` under a pty (util-linux `script`); the caller
+/// sets `GOAL`.
+#[allow(dead_code)]
+pub fn run_under_pty(bin: &str) -> Command {
+    let mut c = Command::new("script");
+    c.args([
+        "-q",
+        "-e",
+        "-c",
+        &format!("{bin} run \"$GOAL\""),
+        "/dev/null",
+    ]);
+    c
+}

@@ -25,6 +25,10 @@ pub enum Code {
     /// A step's output carries a prompt injection and was not fed back to
     /// the planner.
     InjectionInToolOutput,
+    /// A person rejected a step that needed approval.
+    ApprovalRejected,
+    /// Nobody decided on a step within `approval_timeout_seconds`.
+    ApprovalTimeout,
     Internal,
     /// A code another component answered with (`COMMAND_NOT_ALLOWED`,
     /// `PLANNER_UNSUPPORTED_GOAL`, `NON_ZERO_EXIT`, …), passed through.
@@ -46,6 +50,8 @@ impl Code {
             Code::ArmUnavailable => "ARM_UNAVAILABLE",
             Code::StepFailed => "STEP_FAILED",
             Code::InjectionInToolOutput => "INJECTION_IN_TOOL_OUTPUT",
+            Code::ApprovalRejected => "APPROVAL_REJECTED",
+            Code::ApprovalTimeout => "APPROVAL_TIMEOUT",
             Code::Internal => "INTERNAL_ERROR",
             Code::Remote(c) => c,
         }
@@ -54,14 +60,16 @@ impl Code {
 
 impl Code {
     /// Whether a revised plan could get past a step that failed with this
-    /// code: not when the arm is down or the orchestrator itself failed.
+    /// code: not when the arm is down, the orchestrator itself failed, or
+    /// nobody is there to approve a step. A rejected step can be planned
+    /// around.
     pub fn revisable(&self) -> bool {
         Self::revisable_str(self.as_str())
     }
 
     /// The same, for a code as stored.
     pub fn revisable_str(code: &str) -> bool {
-        ![Code::ArmUnavailable, Code::Internal]
+        ![Code::ArmUnavailable, Code::Internal, Code::ApprovalTimeout]
             .iter()
             .any(|c| c.as_str() == code)
     }

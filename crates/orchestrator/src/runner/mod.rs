@@ -4,6 +4,7 @@
 //! |---|---|
 //! | [`planning`] | ask the planner, re-validate its plan with the shared validator, store it |
 //! | [`schedule`] | run the DAG: every ready step at once, in dependency order |
+//! | [`approval`] | steps that wait for a person: ask, wait, park, act on the decision |
 //! | [`step`] | one step's I/O: references, token, the tool arm, screening its output |
 //! | [`verify`] | acceptance criteria, the LLM judge, the result |
 //!
@@ -12,6 +13,7 @@
 //! finished step. Deadlines, cancellation and lost leases are the worker's
 //! business: it drops this future, which aborts whatever is in flight.
 
+mod approval;
 pub mod codes;
 mod planning;
 mod replan;
@@ -94,6 +96,9 @@ pub(crate) enum Stop {
     LeaseLost,
     /// The store failed; the lease will lapse and the task be resumed.
     Store(StoreError),
+    /// Every runnable step waits for a person: the task is parked, the
+    /// lease given back, and a decision or a lapsed request brings it back.
+    Parked,
 }
 
 impl From<StoreError> for Stop {

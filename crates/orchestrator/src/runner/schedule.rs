@@ -1,8 +1,9 @@
-//! The DAG: every step whose dependencies are done starts at once; the
-//! first failure stops the rest. Steps already finished by an earlier claim
+//! The DAG: every step whose dependencies are done starts at once (unless
+//! it waits for approval); the first failure stops the rest. Steps already finished by an earlier claim
 //! are not run again.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Duration;
 
 use octollm_types::orchestrator::StepStatus;
 use octollm_types::plan::ToolCall;
@@ -10,9 +11,10 @@ use octollm_types::task::TaskStatus;
 use serde_json::json;
 use tokio::task::JoinSet;
 
+use super::approval::Gate;
 use super::step::{run_step, StepOutcome};
 use super::{partial_result, Code, Finish, Revisable, Runner, Stop};
-use crate::store::StepRow;
+use crate::store::{now_ms, StepRow};
 
 /// One stored step, decoded.
 #[derive(Debug, Clone)]
@@ -71,7 +73,8 @@ impl Runner {
     }
 
     /// Runs every unfinished step, independent ones concurrently. Returns
-    /// each step's raw output.
+    /// each step's raw output. A step that needs approval waits while the
+    /// others run; when only waiting steps are left the task is parked.
     pub(super) async fn execute(&mut self) -> Result<HashMap<u32, String>, Stop> {
         let core = self.ctx.core.clone();
         if self.task.status() != TaskStatus::Executing {
@@ -90,25 +93,85 @@ impl Runner {
             }
             specs.insert(spec.no, spec);
         }
+        let mut gates = self.gates().await?;
         let mut in_flight = HashSet::new();
         let mut set: JoinSet<(u32, StepOutcome)> = JoinSet::new();
+        // Decisions made elsewhere are looked for this often while a step
+        // waits and others run.
+        let look_every = Duration::from_millis(core.config.poll_interval_ms.clamp(100, 1000));
         loop {
             for spec in specs.values() {
                 let ready = !outputs.contains_key(&spec.no)
                     && !in_flight.contains(&spec.no)
                     && spec.deps.iter().all(|d| outputs.contains_key(d));
-                if ready {
-                    in_flight.insert(spec.no);
-                    let ctx = self.ctx.clone();
-                    let spec = spec.clone();
-                    let inputs = outputs.clone();
-                    set.spawn(async move {
-                        let no = spec.no;
-                        (no, run_step(ctx, spec, inputs).await)
-                    });
+                if !ready {
+                    continue;
                 }
+                let gate = match gates.get(&spec.no) {
+                    Some(g) => g.clone(),
+                    None => {
+                        let g = self.gate(spec, &outputs).await?;
+                        gates.insert(spec.no, g.clone());
+                        g
+                    }
+                };
+                let approval = match gate {
+                    Gate::Waiting(_) => continue,
+                    Gate::Refused(decision) => {
+                        set.abort_all();
+                        let (code, message) = self.refuse(spec, &decision).await?;
+                        return Err(self.step_failed(code, message, spec.no).await?);
+                    }
+                    Gate::Run(approval) => approval,
+                };
+                in_flight.insert(spec.no);
+                let ctx = self.ctx.clone();
+                let spec = spec.clone();
+                let inputs = outputs.clone();
+                set.spawn(async move {
+                    let no = spec.no;
+                    (no, run_step(ctx, spec, inputs, approval).await)
+                });
             }
-            let Some(joined) = set.join_next().await else {
+            let now = now_ms();
+            let lapsed: Vec<u32> = gates
+                .iter()
+                .filter(|(no, g)| {
+                    matches!(g, Gate::Waiting(at) if *at <= now) && !outputs.contains_key(no)
+                })
+                .map(|(no, _)| *no)
+                .collect();
+            if !lapsed.is_empty() {
+                for no in lapsed {
+                    let gate = self.expire(no).await?;
+                    gates.insert(no, gate);
+                }
+                continue;
+            }
+            let wake_at = gates
+                .iter()
+                .filter(|(no, _)| !outputs.contains_key(no))
+                .filter_map(|(_, g)| match g {
+                    Gate::Waiting(at) => Some(*at),
+                    _ => None,
+                })
+                .min();
+            let joined = match (wake_at, set.is_empty()) {
+                (None, true) => break,
+                (Some(at), true) => return Err(self.park(at).await),
+                (None, false) => set.join_next().await,
+                (Some(at), false) => {
+                    let until_lapse = Duration::from_millis(u64::try_from(at - now).unwrap_or(0));
+                    tokio::select! {
+                        joined = set.join_next() => joined,
+                        () = tokio::time::sleep(look_every.min(until_lapse)) => {
+                            gates = self.gates().await?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            let Some(joined) = joined else {
                 break;
             };
             let (no, outcome) = match joined {
@@ -133,28 +196,7 @@ impl Runner {
                     step,
                 } => {
                     set.abort_all();
-                    core.store
-                        .close_open_steps(
-                            &self.task.id,
-                            &self.ctx.owner,
-                            StepStatus::Cancelled,
-                            &format!("Stopped because step {no} failed"),
-                        )
-                        .await?;
-                    let result =
-                        partial_result(&self.ctx, &self.task, self.tokens, self.cost, Vec::new())
-                            .await?;
-                    // A revised plan cannot bring back an arm that is down or
-                    // mend the orchestrator itself.
-                    let revisable = code.revisable();
-                    let mut finish = Finish::failed(code, message, result);
-                    if let Some(e) = finish.error.as_mut() {
-                        e.details = json!({"step": step});
-                    }
-                    if revisable {
-                        finish = finish.revisable(Revisable::Step(step));
-                    }
-                    return Err(Stop::Finish(finish));
+                    return Err(self.step_failed(code, message, step).await?);
                 }
                 StepOutcome::Stop(stop) => return Err(stop),
             }
@@ -167,5 +209,33 @@ impl Runner {
             )));
         }
         Ok(outputs)
+    }
+
+    /// How the task ends after step `step` failed with `code`: the steps
+    /// still open are closed, what finished is kept as a partial result.
+    async fn step_failed(&self, code: Code, message: String, step: u32) -> Result<Stop, Stop> {
+        self.ctx
+            .core
+            .store
+            .close_open_steps(
+                &self.task.id,
+                &self.ctx.owner,
+                StepStatus::Cancelled,
+                &format!("Stopped because step {step} failed"),
+            )
+            .await?;
+        let result =
+            partial_result(&self.ctx, &self.task, self.tokens, self.cost, Vec::new()).await?;
+        // A revised plan cannot bring back an arm that is down or mend the
+        // orchestrator itself.
+        let revisable = code.revisable();
+        let mut finish = Finish::failed(code, message, result);
+        if let Some(e) = finish.error.as_mut() {
+            e.details = json!({"step": step});
+        }
+        if revisable {
+            finish = finish.revisable(Revisable::Step(step));
+        }
+        Ok(Stop::Finish(finish))
     }
 }

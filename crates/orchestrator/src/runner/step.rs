@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use octollm_policy::refs;
 use octollm_types::exec::ExecuteRequest;
-use octollm_types::orchestrator::StepStatus;
+use octollm_types::orchestrator::{ApprovalDecision, StepStatus};
 use octollm_types::plan::ToolCall;
 use octollm_types::reflex::{ProcessRequest, ProcessResponse};
 use octollm_types::task::TaskStatus;
@@ -44,7 +44,7 @@ pub(super) fn truncate(s: &str, max_bytes: usize) -> String {
     s[..end].to_string()
 }
 
-fn count(ctx: &Ctx, status: StepStatus) {
+pub(super) fn count(ctx: &Ctx, status: StepStatus) {
     ctx.core
         .metrics
         .steps
@@ -54,10 +54,13 @@ fn count(ctx: &Ctx, status: StepStatus) {
         .inc();
 }
 
+/// Runs one step; `approval` is the decision it runs under, when it
+/// needed one, and goes into its provenance.
 pub(super) async fn run_step(
     ctx: Arc<Ctx>,
     spec: StepSpec,
     inputs: HashMap<u32, String>,
+    approval: Option<ApprovalDecision>,
 ) -> StepOutcome {
     let core = ctx.core.clone();
     let id = ctx.task_id.clone();
@@ -89,7 +92,7 @@ pub(super) async fn run_step(
         None => Ok((String::new(), None)),
         Some(call) => execute(&ctx, &spec, call).await,
     };
-    let (raw, provenance) = match outcome {
+    let (raw, mut provenance) = match outcome {
         Ok(v) => v,
         Err(StepError::Deadline) => return StepOutcome::Stop(Stop::Timeout),
         Err(StepError::Failed { code, message }) => {
@@ -103,6 +106,9 @@ pub(super) async fn run_step(
             .await
         }
     };
+    if let (Some(Value::Object(p)), Some(a)) = (provenance.as_mut(), &approval) {
+        p.insert("approval".into(), json!(a));
+    }
     let raw = truncate(&raw, core.config.max_output_bytes as usize);
     let display = screen_output(&ctx, &raw).await;
     let duration = started.elapsed();

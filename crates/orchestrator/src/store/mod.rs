@@ -23,7 +23,8 @@ use sqlx::sqlite::{
 
 pub use revisions::{NewRevision, RevisionRow};
 pub use rows::{
-    CancelOutcome, EventRow, NewStep, NewTask, StepFinish, StepRow, TaskFinish, TaskRow,
+    CancelOutcome, DecideOutcome, EventRow, NewStep, NewTask, StepFinish, StepRow, TaskFinish,
+    TaskRow,
 };
 
 use crate::config::OrchestratorConfig;
@@ -42,7 +43,7 @@ pub struct Store {
 }
 
 /// Statuses a claimed task can be in.
-const OPEN: &str = "('pending', 'planning', 'executing')";
+const OPEN: &str = "('pending', 'planning', 'executing', 'awaiting_approval')";
 
 fn sqlite_sql(sql: &str) -> String {
     sql.replace('$', "?")
@@ -109,6 +110,7 @@ macro_rules! insert_pending_steps {
 }
 
 // After the macros: textual scoping makes them visible to these.
+mod approvals;
 mod events;
 mod queue;
 mod revisions;

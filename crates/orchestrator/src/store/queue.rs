@@ -7,7 +7,10 @@ use octollm_types::task::TaskStatus;
 use super::*;
 
 impl Store {
-    /// Claims the most urgent unfinished task that no live lease holds.
+    /// Claims the most urgent unfinished task that no live lease holds. A
+    /// task parked for an approval comes back when it is decided (its
+    /// lease expiry is reset) or when the request lapses (its expiry is the
+    /// request's); the time it spent parked is added to its deadline.
     pub async fn claim(&self, owner: &str, lease: Duration) -> Result<Option<TaskRow>, StoreError> {
         let now = now_ms();
         let until = now + lease.as_millis() as i64;
@@ -18,7 +21,8 @@ impl Store {
         let update = |lock: &str| {
             format!(
                 "UPDATE tasks SET lease_owner = $1, lease_expires_at = $2, claims = claims + 1, \
-                 updated_at = $3 WHERE id = ({pick}{lock}) AND status IN {OPEN} \
+                 updated_at = $3, deadline_at = deadline_at + COALESCE($3 - parked_at, 0), \
+                 parked_at = NULL WHERE id = ({pick}{lock}) AND status IN {OPEN} \
                  AND lease_expires_at < $3 RETURNING *"
             )
         };

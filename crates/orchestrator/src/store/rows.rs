@@ -34,9 +34,18 @@ pub struct TaskRow {
     pub started_at: Option<i64>,
     pub finished_at: Option<i64>,
     pub allowed_hosts: Option<String>,
+    /// `always` when the task put every step behind approval.
+    pub approval: Option<String>,
+    /// When the task was parked waiting for a person.
+    pub parked_at: Option<i64>,
 }
 
 impl TaskRow {
+    /// Whether the task asked for every step to be approved.
+    pub fn approve_every_step(&self) -> bool {
+        self.approval.as_deref() == Some("always")
+    }
+
     /// The hosts the task narrowed its fetches to, if it did.
     pub fn narrowed_hosts(&self) -> Option<Vec<String>> {
         self.allowed_hosts
@@ -70,6 +79,10 @@ pub struct StepRow {
     pub started_at: Option<i64>,
     pub finished_at: Option<i64>,
     pub duration_ms: Option<i64>,
+    /// JSON `ApprovalRequest`, once a person was asked.
+    pub approval_request: Option<String>,
+    /// JSON `ApprovalDecision`, once decided (or expired).
+    pub approval_decision: Option<String>,
 }
 
 impl StepRow {
@@ -109,6 +122,8 @@ pub struct NewTask {
     pub cached_result: Option<String>,
     /// The task's narrowed HTTP hosts, a JSON array; `None` when not narrowed.
     pub allowed_hosts: Option<String>,
+    /// `always` when every step waits for approval.
+    pub approval: Option<String>,
 }
 
 /// A step as inserted when a plan is saved.
@@ -141,6 +156,16 @@ pub struct TaskFinish {
     pub error: Option<String>,
     pub error_code: Option<String>,
     pub finished_at: i64,
+}
+
+/// What a decision on a waiting step did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecideOutcome {
+    Decided,
+    NoTask,
+    NoStep,
+    /// The step exists but is not waiting for a decision (its status).
+    NotWaiting(StepStatus),
 }
 
 /// What a cancel request did.

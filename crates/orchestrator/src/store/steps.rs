@@ -100,8 +100,9 @@ impl Store {
         ))
     }
 
-    /// Ends whatever is still open of a task's steps: running ones get
-    /// `running_status`, pending ones are skipped. Fenced by the lease: a
+    /// Ends whatever is still open of a task's steps: running ones and
+    /// those waiting for approval get `running_status`, pending ones are
+    /// skipped. Fenced by the lease: a
     /// worker that lost the task must not close the steps (perhaps of a
     /// revised plan) its new owner is about to run.
     pub async fn close_open_steps(
@@ -114,7 +115,7 @@ impl Store {
         let now = now_ms();
         let running = "UPDATE steps SET status = $1, error = $2, finished_at = $3, \
                        duration_ms = $3 - COALESCE(started_at, $3) \
-                       WHERE task_id = $4 AND status = 'running' \
+                       WHERE task_id = $4 AND status IN ('running', 'awaiting_approval') \
                        AND EXISTS (SELECT 1 FROM tasks WHERE id = $4 AND lease_owner = $5)";
         let pending = "UPDATE steps SET status = 'skipped', finished_at = $1 \
                        WHERE task_id = $2 AND status = 'pending' \

@@ -30,9 +30,9 @@ impl Store {
         let insert = "INSERT INTO tasks (id, goal, screened_goal, constraints, context, \
              acceptance_criteria, priority, max_tokens, max_cost_usd, max_time_seconds, status, \
              cache_key, result, deadline_at, created_at, updated_at, started_at, finished_at, \
-             allowed_hosts) \
+             allowed_hosts, approval) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $16, \
-             $17)";
+             $17, $18)";
         let event = "INSERT INTO events (task_id, seq, kind, status, step, data, created_at) \
              VALUES ($1, $2, $3, $4, NULL, $5, $6)";
         with_db!(self, |pool, t| {
@@ -55,6 +55,7 @@ impl Store {
                 .bind(task.created_at)
                 .bind(finished)
                 .bind(&task.allowed_hosts)
+                .bind(&task.approval)
                 .execute(&mut *tx)
                 .await?;
             for (seq, (kind, status, data)) in (1i64..).zip(&events) {
@@ -135,18 +136,41 @@ impl Store {
         Ok(changed_one!(self, sql, tokens, cost, now_ms(), id, owner))
     }
 
-    /// Cancels a task nobody runs, or flags a running one for its worker.
+    /// Cancels a task nobody runs (waiting in the queue, or parked for an
+    /// approval), or flags a running one for its worker.
     pub async fn request_cancel(&self, id: &str, error: &str) -> Result<CancelOutcome, StoreError> {
         let now = now_ms();
         let direct = "UPDATE tasks SET status = 'cancelled', cancel_requested = 1, \
                       error = $1, error_code = 'CANCELLED', finished_at = $2, updated_at = $2, \
                       lease_owner = '', lease_expires_at = 0 \
-                      WHERE id = $3 AND status = 'pending' AND lease_expires_at < $2";
+                      WHERE id = $3 AND ((status = 'pending' AND lease_expires_at < $2) \
+                      OR (status = 'awaiting_approval' AND lease_owner = ''))";
+        let steps = "UPDATE steps SET status = 'cancelled', error = $1, finished_at = $2 \
+                     WHERE task_id = $3 AND status IN ('pending', 'awaiting_approval')";
         let flag = format!(
             "UPDATE tasks SET cancel_requested = 1, updated_at = $1 \
              WHERE id = $2 AND status IN {OPEN}"
         );
-        let cancelled = changed_one!(self, direct, error, now, id);
+        let cancelled = with_db!(self, |pool, t| {
+            let mut tx = pool.begin().await?;
+            let n = sqlx::query(&t(direct))
+                .bind(error)
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if n == 1 {
+                sqlx::query(&t(steps))
+                    .bind("The task was cancelled by request")
+                    .bind(now)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            n == 1
+        });
         let flagged = !cancelled && changed_one!(self, &flag, now, id);
         if cancelled {
             return Ok(CancelOutcome::Cancelled);

@@ -18,6 +18,40 @@ use serde_json::{json, Value};
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
+/// Runs `$body(kind)` once on SQLite and once on PostgreSQL.
+#[allow(unused_macros)]
+macro_rules! both {
+    ($name:ident, $body:ident) => {
+        mod $name {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                $body(Kind::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                $body(Kind::Postgres).await
+            }
+        }
+    };
+}
+
+/// A shell step of a scripted plan.
+pub fn shell(step: u32, action: &str, command: &str, args: &[&str], deps: &[u32]) -> Value {
+    json!({"step": step, "action": action, "required_arm": "executor",
+           "tool_call": {"action_type": "shell", "command": command, "args": args},
+           "depends_on": deps})
+}
+
+/// The fake LLM's answer with a plan of `steps`.
+pub fn plan(steps: Vec<Value>) -> FakeReply {
+    FakeReply::json(
+        &json!({"plan": steps, "rationale": "scripted", "confidence": 0.8,
+                            "complexity_score": 0.2}),
+    )
+    .usage(100, 20)
+}
+
 pub fn opts(name: &str) -> ServiceOptions {
     ServiceOptions {
         body_limit: 64 * 1024,
@@ -276,10 +310,16 @@ pub async fn start_orch(cfg: OrchestratorConfig) -> Orch {
 }
 
 pub async fn start_orch_with_llm(cfg: OrchestratorConfig, llm: LlmConfig) -> Orch {
-    let (router, handle) =
-        octollm_orchestrator::app_with(cfg, llm, Default::default(), opts("orchestrator"))
-            .await
-            .unwrap();
+    start_orch_with_keys(cfg, llm, ApiKeys::default()).await
+}
+
+/// The orchestrator behind API keys (`NAME:KEY` entries).
+pub async fn start_orch_with_keys(cfg: OrchestratorConfig, llm: LlmConfig, keys: ApiKeys) -> Orch {
+    let mut o = opts("orchestrator");
+    o.api_keys = keys;
+    let (router, handle) = octollm_orchestrator::app_with(cfg, llm, Default::default(), o)
+        .await
+        .unwrap();
     Orch {
         url: serve(router).await,
         handle,
