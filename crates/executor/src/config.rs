@@ -44,8 +44,14 @@ pub struct ExecutorConfig {
     pub address_space_limit_bytes: u64,
     /// Size of the sandbox's private /tmp, in bytes.
     pub tmp_size_bytes: u64,
-    /// Size of the sandbox's writable /workspace, in bytes.
+    /// Size of the sandbox's writable /workspace, in bytes: also the quota
+    /// of a task's workspace, which its steps share.
     pub workspace_size_bytes: u64,
+    /// Largest file of a task's `/workspace/out/` handed back as an
+    /// artifact, in bytes; a larger one is listed as skipped.
+    pub artifact_max_file_bytes: u64,
+    /// Most bytes of artifacts handed back for one task.
+    pub artifact_max_total_bytes: u64,
     /// Empty host directory used as the sandbox roots' mount point.
     pub sandbox_root_dir: String,
     /// Name of the cgroup, under the executor's own, that holds the sandbox's slot (v1) or per-execution (v2) cgroups.
@@ -101,6 +107,8 @@ impl Default for ExecutorConfig {
             address_space_limit_bytes: 2 << 30,
             tmp_size_bytes: 64 << 20,
             workspace_size_bytes: 64 << 20,
+            artifact_max_file_bytes: 1 << 20,
+            artifact_max_total_bytes: 8 << 20,
             sandbox_root_dir: "/run/octollm/sandbox-root".to_string(),
             sandbox_cgroup_parent: "octollm-sandbox".to_string(),
             sandbox_uid_base: 2_000_000,

@@ -120,6 +120,7 @@ pub struct Executor {
     pub(crate) metrics: ExecMetrics,
     metrics_registered: AtomicBool,
     pub(crate) permits: Arc<Semaphore>,
+    pub(crate) workspaces: crate::workspace::Workspaces,
     uptime: Uptime,
 }
 
@@ -132,6 +133,7 @@ fn start_sandbox(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
         args: Vec::new(),
         stdin: Vec::new(),
         timeout: Duration::from_secs(10),
+        workspace: None,
     };
     let outcome = sandbox.run(&spec, &mut |_, _| {})?;
     if outcome.exit_code != Some(0) {
@@ -201,6 +203,10 @@ impl Executor {
             permits: Arc::new(Semaphore::new(
                 config.max_concurrency.clamp(1, 1024) as usize
             )),
+            workspaces: crate::workspace::Workspaces::new(
+                &config.data_dir,
+                config.workspace_size_bytes,
+            ),
             config,
             sandbox,
             fetcher,
@@ -390,6 +396,11 @@ impl Executor {
 
     /// 401 for a missing, bad or expired token; `Ok(None)` when tokens are off.
     fn verify_token(&self, req: &ExecuteRequest) -> Result<Option<Claims>, Refusal> {
+        self.verify_token_str(req.capability_token.as_deref())
+    }
+
+    /// [`verify_token`](Self::verify_token) for a token given on its own.
+    pub(crate) fn verify_token_str(&self, token: Option<&str>) -> Result<Option<Claims>, Refusal> {
         let Some(secret) = &self.secret else {
             return Ok(None);
         };
@@ -397,11 +408,7 @@ impl Executor {
             self.token_rejected(&code.to_ascii_lowercase());
             (StatusCode::UNAUTHORIZED, code, msg.to_string())
         };
-        let Some(tok) = req
-            .capability_token
-            .as_deref()
-            .filter(|t| !t.trim().is_empty())
-        else {
+        let Some(tok) = token.filter(|t| !t.trim().is_empty()) else {
             return Err(reject("TOKEN_MISSING", "A capability token is required"));
         };
         match token::verify(secret, tok) {

@@ -18,6 +18,7 @@ mod metrics;
 pub mod provenance;
 mod service;
 mod shell;
+mod workspace;
 
 pub use config::ExecutorConfig;
 pub use error::ExecutorError;

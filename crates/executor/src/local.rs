@@ -68,6 +68,7 @@ impl Executor {
                 args: args.to_vec(),
                 stdin: Vec::new(),
                 timeout,
+                workspace: None,
             },
         })
     }

@@ -4,12 +4,14 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
+use axum::extract::Path;
 use axum::extract::{Extension, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use octollm_server::{ApiError, RequestId, ServiceOptions};
-use octollm_types::exec::ExecuteRequest;
+use octollm_server::{ApiError, ApiJson, RequestId, ServiceOptions};
+use octollm_types::exec::{ExecuteRequest, WorkspaceFiles, WorkspaceInputs};
 use serde_json::{Map, Value};
 
 use crate::config::ExecutorConfig;
@@ -34,6 +36,9 @@ pub fn router(executor: Arc<Executor>, opts: ServiceOptions) -> Router {
         .route("/api/v1/execute", post(execute))
         .route("/execute", post(execute))
         .route("/api/v1/capabilities", get(capabilities))
+        .route("/api/v1/workspaces/{id}/inputs", post(put_inputs))
+        .route("/api/v1/workspaces/{id}/artifacts", get(artifacts))
+        .route("/api/v1/workspaces/{id}", delete(remove_workspace))
         .route("/health", get(health))
         .route("/ready", get(ready))
         .with_state(executor);
@@ -57,6 +62,40 @@ async fn execute(
         Err(e) => ex.bad_request(e.status, &e.code, e.message, rid),
     };
     (reply.status, Json(reply.body)).into_response()
+}
+
+/// The capability token of a workspace call, from `X-Capability-Token`.
+fn token(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(octollm_types::token::HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+}
+
+async fn put_inputs(
+    State(ex): State<Shared>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<WorkspaceInputs>,
+) -> Result<Json<WorkspaceFiles>, ApiError> {
+    Ok(Json(ex.put_inputs(&id, token(&headers), req).await?))
+}
+
+async fn artifacts(
+    State(ex): State<Shared>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<WorkspaceFiles>, ApiError> {
+    Ok(Json(ex.artifacts(&id, token(&headers)).await?))
+}
+
+async fn remove_workspace(
+    State(ex): State<Shared>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<StatusCode, ApiError> {
+    ex.remove_workspace(&id, token(&headers)).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn capabilities(State(ex): State<Shared>) -> Json<Value> {

@@ -105,6 +105,14 @@ impl Executor {
                 );
             }
         };
+        // A step of a task runs in the task's workspace, one step at a time.
+        let workspace = match &req.workspace {
+            None => None,
+            Some(id) => match self.enter_workspace(&claims, id).await {
+                Ok(w) => Some(w),
+                Err(e) => return ExecuteReply::refusal(e.status, &e.code, e.message, rid),
+            },
+        };
         let Ok(permit) = self.permits.clone().acquire_owned().await else {
             return ExecuteReply::refusal(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -116,14 +124,17 @@ impl Executor {
         let started_at = now();
         let started = Instant::now();
         self.metrics.slots_in_use.inc();
+        let (turn, mount) = workspace.unzip();
         let spec = ExecSpec {
             program: req.command.clone(),
             args: req.args.clone(),
             stdin,
             timeout,
+            workspace: mount,
         };
         let result = tokio::task::spawn_blocking(move || {
             let _permit = permit;
+            let _turn = turn;
             sandbox.run(&spec, &mut |_, _| {})
         })
         .await;

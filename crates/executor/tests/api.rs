@@ -183,6 +183,7 @@ async fn capability_tokens_are_enforced_when_a_secret_is_set() {
             iat: 0,
             exp: 1,
             hosts: None,
+            ws: None,
         },
     )
     .unwrap();
@@ -579,4 +580,124 @@ async fn http_action_ssrf_guard_applies_to_allowlisted_names_resolving_to_loopba
         "{v}"
     );
     assert_eq!(https.connections(), 0);
+}
+
+/// A token bound to one task's workspace runs, reads and removes that
+/// workspace only; a token replayed against another's is refused, and a
+/// step cannot write past the workspace's quota.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_binds_its_workspace() {
+    let s = Server::start_with(|c| {
+        c.token_secret = "test-secret".into();
+        c.workspace_size_bytes = 1 << 20;
+    })
+    .await;
+    let (a, b) = (
+        uuid::Uuid::new_v4().to_string(),
+        uuid::Uuid::new_v4().to_string(),
+    );
+    let bound = |ws: &str| {
+        let now = chrono::Utc::now().timestamp();
+        token::issue(
+            b"test-secret",
+            &token::Claims {
+                sub: ws.to_string(),
+                caps: vec![caps::PYTHON_EXEC.into()],
+                iat: now,
+                exp: now + 60,
+                hosts: None,
+                ws: Some(ws.to_string()),
+            },
+        )
+        .unwrap()
+    };
+    let run = |ws: &str, tok: String, code: &str| {
+        json!({"action_type": "shell", "command": "python3", "args": ["-c", code],
+               "timeout_seconds": 20, "capability_token": tok, "workspace": ws})
+    };
+    let inputs = |ws: &str, tok: &str| {
+        s.client
+            .post(s.url(&format!("/api/v1/workspaces/{ws}/inputs")))
+            .header(token::HEADER, tok)
+            .json(&json!({"files": [{"name": "in.txt", "content_base64": "aGk="}]}))
+    };
+    let (st, v) = send_json(inputs(&a, &bound(&a))).await;
+    assert_eq!(st, 200, "{v}");
+    let (st, v) = s
+        .post(run(&a, bound(&a), "print(open('/workspace/in/in.txt').read()); open('/workspace/out/x', 'w').write('mine')"))
+        .await;
+    assert_eq!((st, v["output"].as_str()), (200, Some("hi\n")), "{v}");
+
+    // Task B's token, replayed against A's workspace: every door is shut.
+    let (st, v) = s.post(run(&a, bound(&b), "print(1)")).await;
+    assert_eq!(
+        (st, v["error_code"].as_str()),
+        (403, Some("WORKSPACE_NOT_GRANTED")),
+        "{v}"
+    );
+    let (st, v) = send_json(inputs(&a, &bound(&b))).await;
+    assert_eq!(
+        (st, v["error"]["code"].as_str()),
+        (403, Some("WORKSPACE_NOT_GRANTED")),
+        "{v}"
+    );
+    let artifacts = |ws: &str, tok: String| {
+        s.client
+            .get(s.url(&format!("/api/v1/workspaces/{ws}/artifacts")))
+            .header(token::HEADER, tok)
+    };
+    let (st, _) = send_json(artifacts(&a, bound(&b))).await;
+    assert_eq!(st, 403);
+    let (st, _) = send_json(
+        s.client
+            .get(s.url(&format!("/api/v1/workspaces/{a}/artifacts"))),
+    )
+    .await;
+    assert_eq!(st, 401);
+    // In its own workspace B sees nothing of A's.
+    let (st, v) = s
+        .post(run(
+            &b,
+            bound(&b),
+            "import os; print(sorted(os.listdir('/workspace')))",
+        ))
+        .await;
+    assert_eq!(
+        (st, v["output"].as_str()),
+        (200, Some("['in', 'out']\n")),
+        "{v}"
+    );
+
+    // The quota holds at the write that would cross it.
+    let (st, v) = s
+        .post(run(
+            &a,
+            bound(&a),
+            "open('/workspace/big', 'wb').write(b'x' * (2 << 20))",
+        ))
+        .await;
+    assert_eq!(st, 200, "{v}");
+    assert!(
+        v["stderr"]
+            .as_str()
+            .unwrap()
+            .contains("No space left on device"),
+        "{v}"
+    );
+
+    let (st, v) = send_json(artifacts(&a, bound(&a))).await;
+    assert_eq!(
+        (st, v["files"][0]["name"].as_str()),
+        (200, Some("x")),
+        "{v}"
+    );
+    assert_eq!(v["files"][0]["content_base64"], "bWluZQ==");
+    let (st, _) = send_text(
+        s.client
+            .delete(s.url(&format!("/api/v1/workspaces/{a}")))
+            .header(token::HEADER, bound(&a)),
+    )
+    .await;
+    assert_eq!(st, 204);
+    assert!(!s.dir.join("data/workspaces").join(&a).exists());
 }

@@ -10,13 +10,13 @@ use std::time::Duration;
 use octollm_executor::Executor;
 use octollm_orchestrator::arms::{
     Arm, ArmFuture, ArmSet, Attempt, ExecReply, Health, PlanArm, Refusal, ScreenArm, ToolArm,
-    Transient, EXECUTOR,
+    Transient, WorkspaceOp, EXECUTOR,
 };
 use octollm_planner::Planner;
 use octollm_policy::ExecPolicy;
 use octollm_reflex::Reflex;
 use octollm_server::ApiError;
-use octollm_types::exec::ExecuteRequest;
+use octollm_types::exec::{ExecuteRequest, WorkspaceFiles};
 use octollm_types::plan::{Plan, PlanRequest};
 use octollm_types::reflex::{BatchRequest, BatchResponse, ProcessRequest, ProcessResponse};
 
@@ -160,6 +160,27 @@ impl ToolArm for LocalExecutor {
                 allow_plain_http: self.0.allow_plain_http(),
             })
         })
+    }
+
+    fn workspace<'a>(
+        &'a self,
+        id: &'a str,
+        token: Option<&'a str>,
+        op: WorkspaceOp<'a>,
+        timeout: Duration,
+    ) -> ArmFuture<'a, Attempt<WorkspaceFiles>> {
+        Box::pin(bounded(timeout, async move {
+            let answer = match op {
+                WorkspaceOp::Inputs(inputs) => self.0.put_inputs(id, token, inputs.clone()).await,
+                WorkspaceOp::Artifacts => self.0.artifacts(id, token).await,
+                WorkspaceOp::Remove => self
+                    .0
+                    .remove_workspace(id, token)
+                    .await
+                    .map(|()| WorkspaceFiles::default()),
+            };
+            attempt(answer)
+        }))
     }
 }
 

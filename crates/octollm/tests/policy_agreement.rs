@@ -85,6 +85,7 @@ async fn run(
         url: None,
         timeout_seconds: Some(5.0),
         capability_token: Some(token),
+        workspace: None,
     };
     let reply = ex.execute(req, None).await;
     (reply.status.as_u16(), reply.body.error_code)

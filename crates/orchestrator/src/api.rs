@@ -3,13 +3,13 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use octollm_server::{ApiError, ApiJson};
-use octollm_types::orchestrator::{ArmView, TaskList, TaskView};
+use octollm_types::orchestrator::{ArmView, ArtifactView, TaskList, TaskView};
 use octollm_types::task::{TaskContract, TaskStatus};
 use serde_json::{json, Map, Value};
 
@@ -18,11 +18,21 @@ use crate::store::CancelOutcome;
 use crate::submit::{self, store_error};
 use crate::{sse, view};
 
-pub(crate) fn routes(core: Shared) -> Router {
+/// The task API. `body_limit` is the server's; a submission may be larger
+/// by the files it may carry.
+pub(crate) fn routes(core: Shared, body_limit: usize) -> Router {
+    let submit_limit = crate::files::submit_body_limit(&core.config, body_limit);
     Router::new()
-        .route("/api/v1/tasks", post(submit).get(list))
+        .route(
+            "/api/v1/tasks",
+            post(submit)
+                .layer(DefaultBodyLimit::max(submit_limit))
+                .get(list),
+        )
         .route("/api/v1/tasks/{id}", get(show))
         .route("/api/v1/tasks/{id}/cancel", post(cancel))
+        .route("/api/v1/tasks/{id}/artifacts", get(artifacts))
+        .route("/api/v1/tasks/{id}/artifacts/{name}", get(artifact))
         .route(
             "/api/v1/tasks/{id}/steps/{step}/approve",
             post(crate::decide::approve),
@@ -74,7 +84,14 @@ pub(crate) async fn task_view(core: &Shared, id: &str) -> Result<TaskView, ApiEr
     let plan = core.store.get_plan(id).await.map_err(store_error)?;
     let history = core.store.plan_history(id).await.map_err(store_error)?;
     let steps = core.store.get_steps(id).await.map_err(store_error)?;
-    Ok(view::task_view(&task, plan.as_deref(), &history, &steps))
+    let artifacts = core.store.list_artifacts(id).await.map_err(store_error)?;
+    Ok(view::task_view(
+        &task,
+        plan.as_deref(),
+        &history,
+        &steps,
+        &artifacts,
+    ))
 }
 
 fn encode_cursor(ms: i64, id: &str) -> String {
@@ -187,6 +204,63 @@ async fn cancel(State(core): State<Shared>, Path(raw): Path<String>) -> Result<R
                 .into_response())
         }
     }
+}
+
+async fn artifacts(
+    State(core): State<Shared>,
+    Path(raw): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = task_id(&raw)?;
+    if core
+        .store
+        .get_task(&id)
+        .await
+        .map_err(store_error)?
+        .is_none()
+    {
+        return Err(ApiError::not_found(format!("No task with id {id}")));
+    }
+    let rows = core.store.list_artifacts(&id).await.map_err(store_error)?;
+    let list: Vec<ArtifactView> = rows.iter().map(view::artifact).collect();
+    Ok(Json(json!({"task_id": id, "artifacts": list})).into_response())
+}
+
+/// An artifact's bytes, as stored (text redacted by the reflex layer).
+async fn artifact(
+    State(core): State<Shared>,
+    Path((raw, name)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let id = task_id(&raw)?;
+    let row = core
+        .store
+        .get_artifact(&id, &name)
+        .await
+        .map_err(store_error)?
+        .ok_or_else(|| ApiError::not_found(format!("Task {id} has no artifact {name:?}")))?;
+    let Some(bytes) = row.content else {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "ARTIFACT_SKIPPED",
+            format!(
+                "The artifact {name:?} was not kept: {}",
+                row.skipped.as_deref().unwrap_or("no content")
+            ),
+        ));
+    };
+    // The name passed check_name when it was stored: no quote, no control.
+    let disposition = format!("attachment; filename=\"{}\"", name.replace('"', "_"));
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, row.media_type),
+            (axum::http::header::CONTENT_DISPOSITION, disposition),
+            (
+                axum::http::header::HeaderName::from_static("x-content-sha256"),
+                row.sha256,
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 async fn arms(State(core): State<Shared>) -> Json<Value> {

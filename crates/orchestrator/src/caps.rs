@@ -4,22 +4,55 @@
 
 pub use octollm_policy::approval::call_capabilities as required_capabilities;
 use octollm_types::plan::ToolCall;
+use octollm_types::token::{Claims, TokenError};
 
-/// A token scoped to `call` and, when the task narrowed them, to its
-/// hosts; valid for `ttl_seconds`.
+/// A token scoped to `call`, to the task's workspace (named by the task
+/// id) and, when the task narrowed them, to its hosts; valid for
+/// `ttl_seconds`.
 pub fn token_for(
     secret: &[u8],
     task_id: &str,
     call: &ToolCall,
     hosts: Option<&[String]>,
     ttl_seconds: i64,
-) -> Result<String, octollm_types::token::TokenError> {
-    octollm_types::token::issue_scoped(
+) -> Result<String, TokenError> {
+    issue(
         secret,
         task_id,
-        &required_capabilities(call),
+        required_capabilities(call),
         hosts.map(<[String]>::to_vec),
         ttl_seconds,
+    )
+}
+
+/// A token that grants no capability, only the task's workspace: for
+/// storing its inputs, collecting its artifacts and removing it.
+pub fn workspace_token(
+    secret: &[u8],
+    task_id: &str,
+    ttl_seconds: i64,
+) -> Result<String, TokenError> {
+    issue(secret, task_id, Vec::new(), None, ttl_seconds)
+}
+
+fn issue(
+    secret: &[u8],
+    task_id: &str,
+    caps: Vec<&str>,
+    hosts: Option<Vec<String>>,
+    ttl_seconds: i64,
+) -> Result<String, TokenError> {
+    let now = chrono::Utc::now().timestamp();
+    octollm_types::token::issue(
+        secret,
+        &Claims {
+            sub: task_id.to_string(),
+            caps: caps.into_iter().map(str::to_string).collect(),
+            iat: now,
+            exp: now + ttl_seconds,
+            hosts,
+            ws: Some(task_id.to_string()),
+        },
     )
 }
 

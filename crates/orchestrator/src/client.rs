@@ -219,6 +219,18 @@ impl OrchestratorClient {
         self.call(rb).await
     }
 
+    /// `GET /api/v1/tasks/{id}/artifacts/{name}`: the artifact's bytes.
+    pub async fn artifact(&self, id: &str, name: &str) -> Result<Vec<u8>, ClientError> {
+        let rb = self.request(Method::GET, &["api", "v1", "tasks", id, "artifacts", name]);
+        let res = self.send(rb).await?;
+        let status = res.status();
+        let body = res.bytes().await.map_err(|e| self.transport(e))?;
+        if is_error(status) {
+            return Err(error_from(status, &body));
+        }
+        Ok(body.to_vec())
+    }
+
     /// `GET /api/v1/tasks/{id}/events`: the task's events from the first,
     /// ending with the task.
     pub async fn events(&self, id: &str) -> Result<EventStream, ClientError> {

@@ -95,6 +95,12 @@ pub struct OrchestratorConfig {
     /// Names of the API keys that may approve or reject steps; with API keys
     /// configured and this empty, nobody can decide over the API.
     pub approver_keys: Vec<String>,
+    /// Largest input file a task may attach, in bytes (decoded).
+    pub max_file_bytes: u64,
+    /// Most bytes of input files one task may attach, together.
+    pub max_files_bytes: u64,
+    /// Most input files one task may attach.
+    pub max_files: u64,
 }
 
 impl Default for OrchestratorConfig {
@@ -135,6 +141,9 @@ impl Default for OrchestratorConfig {
             approval_required: Vec::new(),
             approval_timeout_seconds: 3_600,
             approver_keys: Vec::new(),
+            max_file_bytes: 1 << 20,
+            max_files_bytes: 8 << 20,
+            max_files: 32,
         }
     }
 }

@@ -17,6 +17,7 @@ mod core;
 pub mod criteria;
 mod decide;
 mod error;
+mod files;
 mod judge;
 mod metrics;
 mod runner;
@@ -110,6 +111,6 @@ pub async fn app_with(
         uptime: Uptime::now(),
     });
     let handle = worker::start(core.clone());
-    let router = octollm_server::finish(api::routes(core), opts);
+    let router = octollm_server::finish(api::routes(core, opts.body_limit), opts);
     Ok((router, handle))
 }

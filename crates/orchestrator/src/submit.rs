@@ -228,6 +228,7 @@ fn cache_key(screened: &[String], context: &Map<String, Value>) -> String {
 /// criteria, never the raw ones.
 pub(crate) async fn submit(core: &Shared, c: TaskContract) -> Result<TaskAccepted, ApiError> {
     validate(core, &c)?;
+    let files = crate::files::check_inputs(&core.config, &c.files)?;
     let narrowed = narrowed_hosts(core, &c).await?;
     let screened = screen(core, &c).await?;
     let n_constraints = c.constraints.len();
@@ -239,7 +240,9 @@ pub(crate) async fn submit(core: &Shared, c: TaskContract) -> Result<TaskAccepte
         .cloned()
         .collect();
     let screened_criteria: Vec<String> = screened.iter().skip(1 + n_constraints).cloned().collect();
+    // A result depends on the files too; tasks with files are never cached.
     let cacheable = core.config.result_cache_enabled
+        && files.is_empty()
         && c.context.get("cache").and_then(Value::as_bool) != Some(false);
     let key = if cacheable {
         cache_key(&screened, &c.context)
@@ -307,6 +310,7 @@ pub(crate) async fn submit(core: &Shared, c: TaskContract) -> Result<TaskAccepte
         cached_result: cached_result.clone(),
         allowed_hosts: narrowed.as_ref().map(to_json),
         approval: c.approval.map(|_| "always".to_string()),
+        files,
     };
     core.store.insert_task(&task).await.map_err(store_error)?;
     core.metrics.submitted.inc();

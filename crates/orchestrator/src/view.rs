@@ -1,12 +1,13 @@
 //! Stored rows as the API shows them.
 
 use octollm_types::orchestrator::{
-    PlanRevision, StepApproval, StepStatus, StepView, TaskError, TaskResult, TaskSummary, TaskView,
+    ArtifactView, PlanRevision, StepApproval, StepStatus, StepView, TaskError, TaskResult,
+    TaskSummary, TaskView,
 };
 use octollm_types::plan::Plan;
 use octollm_types::task::{Budget, TaskStatus};
 
-use crate::store::{RevisionRow, StepRow, TaskRow};
+use crate::store::{ArtifactRow, RevisionRow, StepRow, TaskRow};
 
 pub fn rfc3339(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
@@ -70,11 +71,23 @@ fn revision(row: &RevisionRow) -> Option<PlanRevision> {
     })
 }
 
+pub fn artifact(row: &ArtifactRow) -> ArtifactView {
+    ArtifactView {
+        name: row.name.clone(),
+        size: u64::try_from(row.size).unwrap_or(0),
+        sha256: row.sha256.clone(),
+        media_type: row.media_type.clone(),
+        redacted: row.redacted != 0,
+        skipped: row.skipped.clone(),
+    }
+}
+
 pub fn task_view(
     row: &TaskRow,
     plan: Option<&str>,
     history: &[RevisionRow],
     steps: &[StepRow],
+    artifacts: &[ArtifactRow],
 ) -> TaskView {
     TaskView {
         task_id: row.id.clone(),
@@ -92,6 +105,7 @@ pub fn task_view(
         allowed_hosts: row.narrowed_hosts(),
         plan: plan.and_then(|p| serde_json::from_str::<Plan>(p).ok()),
         plan_history: history.iter().filter_map(revision).collect(),
+        artifacts: artifacts.iter().map(artifact).collect(),
         steps: steps.iter().map(step_view).collect(),
         result: row
             .result

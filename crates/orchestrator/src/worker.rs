@@ -296,6 +296,9 @@ async fn stopped(
 
 async fn record(ctx: &Ctx, task: &TaskRow, f: Finish) {
     let core = &ctx.core;
+    // What the steps left behind is kept before the end is recorded, so a
+    // reader who sees the end sees the artifacts.
+    crate::files::collect(ctx, task).await;
     let result_json = f
         .result
         .as_ref()

@@ -355,6 +355,7 @@ async fn a_failure_left_by_a_dead_worker_is_replanned_by_the_next() {
             cached_result: None,
             allowed_hosts: None,
             approval: None,
+            files: Vec::new(),
         })
         .await
         .unwrap();

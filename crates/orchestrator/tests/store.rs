@@ -39,6 +39,7 @@ fn task(id: &str, priority: i64, created_at: i64) -> NewTask {
         cached_result: None,
         allowed_hosts: None,
         approval: None,
+        files: Vec::new(),
     }
 }
 

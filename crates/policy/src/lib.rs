@@ -10,6 +10,7 @@
 //! | [`table`] | the command table: each command's capability and its options, as data |
 //! | [`options`] | reads an argument vector the way GNU `getopt_long` does |
 //! | [`command`] | the verdict for one command line: refused, or the capabilities it needs |
+//! | [`files`] | the names a task's input files and artifacts may have |
 //! | [`hosts`] | which hosts the HTTP action may reach (exact names, `*.` wildcards, listed IPs) |
 //! | [`refs`] | the `{{step_N.output}}` grammar: parse, validate, resolve |
 //! | [`approval`] | which steps wait for a person: capabilities, commands, hosts |
@@ -21,6 +22,7 @@
 
 pub mod approval;
 pub mod command;
+pub mod files;
 pub mod hosts;
 pub mod options;
 pub mod plan;

@@ -20,6 +20,7 @@ fn main() {
         args: args.collect(),
         stdin: Vec::new(),
         timeout: Duration::from_secs(10),
+        workspace: None,
     };
     let mut sink = |stream: octollm_sandbox::Stream, chunk: &[u8]| {
         let _ = match stream {

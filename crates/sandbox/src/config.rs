@@ -100,4 +100,7 @@ pub struct ExecSpec {
     pub stdin: Vec<u8>,
     /// Wall-clock limit; the whole process tree is killed when it passes.
     pub timeout: Duration,
+    /// A task's workspace bound at `/workspace` instead of a fresh tmpfs,
+    /// its inputs read-only at `/workspace/in` (see [`crate::workspace`]).
+    pub workspace: Option<crate::WorkspaceMount>,
 }

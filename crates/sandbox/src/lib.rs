@@ -34,6 +34,7 @@ mod seccomp;
 mod slot;
 mod supervise;
 mod sys;
+pub mod workspace;
 
 use std::time::Duration;
 
@@ -43,6 +44,7 @@ pub use config::{ExecSpec, SandboxConfig};
 pub use layers::{HostSupport, Layer};
 pub use plan::WORKSPACE;
 pub use seccomp::DENIED_SUMMARY as SECCOMP_DENIED;
+pub use workspace::WorkspaceMount;
 
 /// Which output stream a chunk came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -272,6 +274,9 @@ impl Sandbox {
             .ok_or_else(|| SandboxError::Config("uid outside the slot range".into()))?;
         // Uncontended: only the holder of `uid` takes this lock.
         let mut slot = slot.lock();
+        if let Some(ws) = &spec.workspace {
+            workspace::hand_over(&ws.dir, uid)?;
+        }
         let result = plan::RunPlan::build(&self.config, spec, uid).and_then(|run| {
             slot.prepare(
                 index,

@@ -136,6 +136,8 @@ pub struct RootPlan {
     pub tmp_opts: CString,
     pub ws_dir: CString,
     pub ws_opts: CString,
+    /// `/workspace/in` before `pivot_root`: where a task's inputs are bound.
+    pub ws_in_dir: CString,
     pub hostname: Vec<u8>,
     // Paths as seen after pivot_root, for chdir and Landlock.
     pub in_root: CString,
@@ -195,6 +197,7 @@ impl RootPlan {
                 "size={},nr_inodes=16384,mode=0755",
                 cfg.workspace_size_bytes
             ))?,
+            ws_in_dir: c(under(root, WORKSPACE).join(crate::workspace::INPUTS_MOUNT_POINT))?,
             hostname: b"octollm-sandbox".to_vec(),
             in_root: cstr("/")?,
             in_workspace: cstr(WORKSPACE)?,
@@ -387,6 +390,9 @@ pub struct RunPlan {
     pub envp_ptrs: Vec<*const libc::c_char>,
     pub rlimits: Vec<(libc::__rlimit_resource_t, u64)>,
     pub host_uid: u32,
+    /// The task workspace bound at `/workspace`, and its inputs, when the
+    /// execution names one (else `/workspace` is a fresh tmpfs).
+    pub workspace: Option<(CString, CString)>,
 }
 
 impl RunPlan {
@@ -414,6 +420,13 @@ impl RunPlan {
             envp_ptrs: Vec::new(),
             rlimits: Vec::new(),
             host_uid,
+            workspace: match &spec.workspace {
+                Some(ws) => Some((
+                    cstr(ws.dir.as_os_str().as_bytes())?,
+                    cstr(ws.inputs.as_os_str().as_bytes())?,
+                )),
+                None => None,
+            },
         };
         plan.argv_ptrs = plan.argv.iter().map(|s| s.as_ptr()).collect();
         plan.argv_ptrs.push(std::ptr::null());
@@ -482,6 +495,7 @@ mod tests {
         let cfg = crate::SandboxConfig::default();
         let spec = crate::ExecSpec {
             timeout: std::time::Duration::from_secs(5),
+            workspace: None,
             ..Default::default()
         };
         let limits = super::rlimits(&cfg, &spec);

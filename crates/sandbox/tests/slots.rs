@@ -55,6 +55,7 @@ impl Fixture {
             args: vec!["-c".into(), code.into()],
             stdin: Vec::new(),
             timeout: Duration::from_secs(20),
+            workspace: None,
         };
         let o = self
             .sandbox()
@@ -202,6 +203,7 @@ fn dropping_the_sandbox_removes_its_cgroups() {
     let spec = ExecSpec {
         program: "true".into(),
         timeout: Duration::from_secs(10),
+        workspace: None,
         ..Default::default()
     };
     std::thread::scope(|s| {

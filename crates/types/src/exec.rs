@@ -23,6 +23,39 @@ pub struct ExecuteRequest {
     pub timeout_seconds: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capability_token: Option<String>,
+    /// The task workspace to run in (SPEC §9.2); with tokens on, the token
+    /// must be bound to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workspace: Option<String>,
+}
+
+/// `PUT /api/v1/workspaces/{id}`: the task's input files.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct WorkspaceInputs {
+    #[serde(default)]
+    pub files: Vec<crate::task::InputFile>,
+}
+
+/// One file a workspace holds: an input as stored, or an artifact left in
+/// `/workspace/out/`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct WorkspaceFile {
+    pub name: String,
+    pub size: u64,
+    /// SHA-256 hex of the bytes.
+    pub sha256: String,
+    /// The bytes, unless the file was skipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_base64: Option<String>,
+    /// Why the file's bytes are not here (too large, not a regular file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
+}
+
+/// The files of a workspace (`PUT` answer, `GET …/artifacts`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct WorkspaceFiles {
+    pub files: Vec<WorkspaceFile>,
 }
 
 fn shell() -> String {

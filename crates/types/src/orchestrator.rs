@@ -98,6 +98,25 @@ pub struct StepView {
     pub approval: Option<StepApproval>,
 }
 
+/// One artifact of a task: `GET /api/v1/tasks/{id}/artifacts/{name}`
+/// serves its bytes.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ArtifactView {
+    pub name: String,
+    pub size: u64,
+    /// SHA-256 hex of the bytes as stored (after any redaction).
+    pub sha256: String,
+    /// `text/plain; charset=utf-8` for UTF-8 text, else `application/octet-stream`.
+    pub media_type: String,
+    /// Secrets or PII the reflex layer found were redacted in the stored text.
+    #[serde(default)]
+    pub redacted: bool,
+    /// Why the bytes were not kept (too large, not a regular file, could
+    /// not be screened); such an artifact cannot be downloaded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
+}
+
 /// What a person is asked to approve: the step exactly as it would run,
 /// its references already resolved.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -276,6 +295,9 @@ pub struct TaskView {
     /// made; one entry when it was never replanned.
     #[serde(default)]
     pub plan_history: Vec<PlanRevision>,
+    /// Files the steps left in `/workspace/out/`, once the task ended.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub artifacts: Vec<ArtifactView>,
     #[serde(default)]
     pub steps: Vec<StepView>,
     #[serde(default)]

@@ -59,6 +59,36 @@ pub struct TaskContract {
     /// the server's policy stricter.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approval: Option<ApprovalMode>,
+    /// Input files, read-only at `/workspace/in/<name>` in every step.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<InputFile>,
+}
+
+/// A file attached to a task.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct InputFile {
+    /// A plain file name: no `/`, no `..`, no control characters.
+    pub name: String,
+    pub content_base64: String,
+}
+
+impl InputFile {
+    pub fn new(name: impl Into<String>, bytes: &[u8]) -> InputFile {
+        use base64::Engine;
+        InputFile {
+            name: name.into(),
+            content_base64: base64::engine::general_purpose::STANDARD.encode(bytes),
+        }
+    }
+
+    /// The file's bytes; the reason when `content_base64` is not base64.
+    pub fn bytes(&self) -> Result<Vec<u8>, String> {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD
+            .decode(self.content_base64.trim())
+            .map_err(|e| format!("{:?}: content_base64 is not base64: {e}", self.name))
+    }
 }
 
 /// How a task asks for approval of its steps.

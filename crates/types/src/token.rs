@@ -15,6 +15,10 @@ type HmacSha256 = Hmac<Sha256>;
 const VERSION_TAG: &str = "v1";
 
 /// Capabilities an executor action may need.
+/// The header a call that has no JSON body carries its token in (the
+/// executor's workspace calls).
+pub const HEADER: &str = "x-capability-token";
+
 pub mod caps {
     pub const SHELL_READ: &str = "shell_read";
     pub const SHELL_WRITE: &str = "shell_write";
@@ -37,6 +41,9 @@ pub struct Claims {
     /// executor's list; absent means the executor's own list applies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hosts: Option<Vec<String>>,
+    /// The one task workspace the bearer may run in, read and remove.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ws: Option<String>,
 }
 
 impl Claims {
@@ -102,6 +109,7 @@ pub fn issue_scoped(
             iat: now,
             exp: now + ttl_seconds,
             hosts,
+            ws: None,
         },
     )
 }
@@ -183,6 +191,7 @@ mod tests {
                 iat: 0,
                 exp: i64::MAX,
                 hosts: None,
+                ws: None,
             })
             .unwrap(),
         );

@@ -49,6 +49,7 @@ impl Fixture {
             url: None,
             timeout_seconds: Some(20.0),
             capability_token: Some(token.into()),
+            workspace: None,
         };
         self.ex().execute(req, Some("rid-1".into())).await
     }

@@ -28,6 +28,7 @@ async fn run_text(url: &str, goal: &str, criteria: &[&str], json: bool, tty: boo
         json,
         tty,
         approvals: Approvals::Tell,
+        output_dir: None,
     };
     let code = run_goal(url, &contract(goal, &criteria, None), how, &mut out).await;
     (code, String::from_utf8(out).unwrap())

@@ -13,11 +13,13 @@ use std::time::Duration;
 use anyhow::Result;
 use clap::Args;
 use octollm_orchestrator::{ClientError, OrchestratorClient};
-use octollm_types::task::{TaskContract, TaskStatus};
+use octollm_types::orchestrator::TaskView;
+use octollm_types::task::{InputFile, TaskContract, TaskStatus};
 
 use crate::cmd::serve::{runtime, Component};
 use crate::cmd::{client, exit_code, local_url};
 use crate::config::Config;
+use crate::render::escape::Escaper;
 use crate::render::progress::Progress;
 use crate::render::task;
 
@@ -47,6 +49,14 @@ pub struct RunArgs {
     /// Approve every step that waits for approval, without asking.
     #[arg(long)]
     approve_all: bool,
+    /// Attach a file (repeatable); every step sees it read-only at
+    /// /workspace/in/<its name>.
+    #[arg(long = "file", value_name = "PATH")]
+    files: Vec<std::path::PathBuf>,
+    /// Save the task's artifacts (what its steps left in /workspace/out/)
+    /// in this directory.
+    #[arg(long, value_name = "DIR")]
+    output_dir: Option<std::path::PathBuf>,
 }
 
 /// What `octollm run` does when a step waits for approval.
@@ -83,7 +93,8 @@ pub fn run(config: Config, args: RunArgs) -> Result<ExitCode> {
         let target = embedded
             .as_ref()
             .map_or(url.clone(), |s| s.url(Component::Orchestrator).to_string());
-        let contract = contract(&args.goal, &args.criteria, args.max_time);
+        let mut contract = contract(&args.goal, &args.criteria, args.max_time);
+        contract.files = attach(&args.files)?;
         let stdout = std::io::stdout();
         let tty = stdout.is_terminal();
         let approvals = if args.approve_all {
@@ -100,6 +111,7 @@ pub fn run(config: Config, args: RunArgs) -> Result<ExitCode> {
                 json: args.json,
                 tty,
                 approvals,
+                output_dir: args.output_dir.as_deref(),
             },
             &mut stdout.lock(),
         )
@@ -123,6 +135,7 @@ pub fn contract(goal: &str, criteria: &[String], max_time: Option<u64>) -> TaskC
         priority: 5,
         allowed_hosts: None,
         approval: None,
+        files: Vec::new(),
     };
     if let Some(t) = max_time {
         contract.budget.max_time_seconds = t;
@@ -130,19 +143,42 @@ pub fn contract(goal: &str, criteria: &[String], max_time: Option<u64>) -> TaskC
     contract
 }
 
+/// Reads the files to attach; each is named by its file name.
+fn attach(paths: &[std::path::PathBuf]) -> Result<Vec<InputFile>> {
+    paths
+        .iter()
+        .map(|p| {
+            let name = p
+                .file_name()
+                .and_then(|n| n.to_str())
+                .ok_or_else(|| anyhow::anyhow!("{} has no file name", p.display()))?;
+            let bytes = std::fs::read(p)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", p.display()))?;
+            Ok(InputFile::new(name, &bytes))
+        })
+        .collect()
+}
+
 /// How `octollm run` follows its task.
 #[derive(Debug, Clone, Copy)]
-pub struct Follow {
+pub struct Follow<'a> {
     /// Print the final task as JSON only.
     pub json: bool,
     /// The output is a terminal: the spinner is on.
     pub tty: bool,
     pub approvals: Approvals,
+    /// Where to save the artifacts, if anywhere.
+    pub output_dir: Option<&'a std::path::Path>,
 }
 
 /// Submits `contract` to the orchestrator at `url`, follows it and writes
 /// the progress to `out`; the exit code.
-pub async fn run_goal(url: &str, contract: &TaskContract, how: Follow, out: &mut dyn Write) -> u8 {
+pub async fn run_goal(
+    url: &str,
+    contract: &TaskContract,
+    how: Follow<'_>,
+    out: &mut dyn Write,
+) -> u8 {
     match follow_goal(url, contract, how, out).await {
         Ok(code) => code,
         Err(e) => {
@@ -159,7 +195,7 @@ pub async fn run_goal(url: &str, contract: &TaskContract, how: Follow, out: &mut
 async fn follow_goal(
     url: &str,
     contract: &TaskContract,
-    how: Follow,
+    how: Follow<'_>,
     out: &mut dyn Write,
 ) -> Result<u8, ClientError> {
     let api = client(url)?;
@@ -177,6 +213,7 @@ async fn follow_goal(
     }
     let task = api.get(&id).await?;
     progress.finish(&task);
+    artifacts(&api, &task, how.output_dir, &mut progress).await;
     Ok(if task.status == TaskStatus::Completed {
         0
     } else {
@@ -250,4 +287,53 @@ async fn approval(
         )),
         Err(e) => progress.line(&format!("  Could not decide on step {step}: {e}")),
     }
+}
+
+/// Says where the task's artifacts are and, with `--output-dir`, saves
+/// them there.
+async fn artifacts(
+    api: &OrchestratorClient,
+    task: &TaskView,
+    dir: Option<&std::path::Path>,
+    progress: &mut Progress<'_>,
+) {
+    if task.artifacts.is_empty() {
+        return;
+    }
+    let base = format!("{}/api/v1/tasks/{}/artifacts", api.base_url(), task.task_id);
+    progress.line(&format!("Artifacts ({base}/NAME):"));
+    for a in &task.artifacts {
+        let note = match (&a.skipped, a.redacted) {
+            (Some(why), _) => format!("not kept: {why}"),
+            (None, true) => format!("{} bytes, secrets redacted", a.size),
+            (None, false) => format!("{} bytes", a.size),
+        };
+        let name = Escaper::default().push(a.name.as_bytes());
+        let saved = match (dir, &a.skipped) {
+            (Some(dir), None) => Some(save(api, &task.task_id, &a.name, dir).await),
+            _ => None,
+        };
+        match saved {
+            Some(Ok(path)) => {
+                progress.line(&format!("  {name}  ({note}) saved to {}", path.display()))
+            }
+            Some(Err(e)) => progress.line(&format!("  {name}  ({note}) not saved: {e}")),
+            None => progress.line(&format!("  {name}  ({note})")),
+        }
+    }
+}
+
+async fn save(
+    api: &OrchestratorClient,
+    id: &str,
+    name: &str,
+    dir: &std::path::Path,
+) -> Result<std::path::PathBuf, String> {
+    // The name comes from the server; it must not lead out of `dir`.
+    octollm_policy::files::check_name(name)?;
+    let bytes = api.artifact(id, name).await.map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).map_err(|e| e.to_string())?;
+    Ok(path)
 }

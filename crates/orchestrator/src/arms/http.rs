@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use octollm_policy::{CommandPolicy, ExecPolicy, HostList};
 use octollm_server::resilience::parse_retry_after;
-use octollm_types::exec::{ExecuteRequest, ExecuteResponse};
+use octollm_types::exec::{ExecuteRequest, ExecuteResponse, WorkspaceFiles};
 use octollm_types::plan::{Plan, PlanRequest};
 use octollm_types::reflex::{BatchRequest, BatchResponse, ProcessRequest, ProcessResponse};
 use reqwest::StatusCode;
@@ -18,6 +18,7 @@ use serde_json::Value;
 
 use super::{
     Arm, ArmFuture, Attempt, ExecReply, Health, PlanArm, Refusal, ScreenArm, ToolArm, Transient,
+    WorkspaceOp,
 };
 
 /// The client every HTTP arm shares: one connection pool, one API key.
@@ -151,12 +152,22 @@ impl HttpArm {
         body: &(impl Serialize + ?Sized),
         timeout: Duration,
     ) -> Result<Raw, Transient> {
-        let mut req = self
+        let req = self
             .transport
             .client
             .post(format!("{}{path}", self.url))
-            .timeout(timeout)
             .json(body);
+        self.send(req, timeout).await
+    }
+
+    /// Sends `req` with the arm's API key; a status worth retrying is a
+    /// [`Transient`], any other answer comes back as it is.
+    async fn send(
+        &self,
+        req: reqwest::RequestBuilder,
+        timeout: Duration,
+    ) -> Result<Raw, Transient> {
+        let mut req = req.timeout(timeout);
         if !self.transport.api_key.is_empty() {
             req = req.bearer_auth(&self.transport.api_key);
         }
@@ -361,6 +372,42 @@ impl ToolArm for HttpArm {
                 // Unreachable now: the last policy it reported, if any.
                 None => self.policy.lock().as_ref().map(|(_, p)| p.clone()),
             }
+        })
+    }
+
+    fn workspace<'a>(
+        &'a self,
+        id: &'a str,
+        token: Option<&'a str>,
+        op: WorkspaceOp<'a>,
+        timeout: Duration,
+    ) -> ArmFuture<'a, Attempt<WorkspaceFiles>> {
+        Box::pin(async move {
+            let base = format!("{}/api/v1/workspaces/{id}", self.url);
+            let client = &self.transport.client;
+            let mut req = match op {
+                WorkspaceOp::Inputs(inputs) => client.post(format!("{base}/inputs")).json(inputs),
+                WorkspaceOp::Artifacts => client.get(format!("{base}/artifacts")),
+                WorkspaceOp::Remove => client.delete(base),
+            };
+            if let Some(t) = token {
+                req = req.header(octollm_types::token::HEADER, t);
+            }
+            let raw = self.send(req, timeout).await?;
+            if !raw.status.is_success() {
+                return Ok(Err(raw.refusal()));
+            }
+            if matches!(op, WorkspaceOp::Remove) {
+                return Ok(Ok(WorkspaceFiles::default()));
+            }
+            Ok(
+                serde_json::from_value(raw.body.clone()).map_err(|e| Refusal {
+                    status: raw.status.as_u16(),
+                    code: "BAD_ANSWER".into(),
+                    message: format!("the executor's workspace answer did not parse: {e}"),
+                    details: Value::Null,
+                }),
+            )
         })
     }
 }

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use octollm_policy::ExecPolicy;
 use octollm_server::resilience::{BreakerState, CircuitBreaker, RetryPolicy};
-use octollm_types::exec::{ExecuteRequest, ExecuteResponse};
+use octollm_types::exec::{ExecuteRequest, ExecuteResponse, WorkspaceFiles, WorkspaceInputs};
 use octollm_types::plan::{Plan, PlanRequest};
 use octollm_types::reflex::{BatchRequest, BatchResponse, ProcessRequest, ProcessResponse};
 
@@ -126,6 +126,36 @@ pub trait ToolArm: Arm {
     ) -> ArmFuture<'a, Attempt<ExecReply>>;
     /// What the arm will run, when it can say; plans are checked against it.
     fn policy(&self) -> ArmFuture<'_, Option<ExecPolicy>>;
+    /// An operation on task `id`'s workspace (SPEC §9.2), with a token
+    /// bound to it. Only the executor has workspaces; other arms refuse.
+    fn workspace<'a>(
+        &'a self,
+        id: &'a str,
+        token: Option<&'a str>,
+        op: WorkspaceOp<'a>,
+        timeout: Duration,
+    ) -> ArmFuture<'a, Attempt<WorkspaceFiles>> {
+        let _ = (id, token, op, timeout);
+        Box::pin(async {
+            Ok(Err(Refusal {
+                status: 501,
+                code: "NO_WORKSPACES".into(),
+                message: "this arm has no workspaces".into(),
+                details: serde_json::Value::Null,
+            }))
+        })
+    }
+}
+
+/// What is asked of a task's workspace.
+#[derive(Debug, Clone, Copy)]
+pub enum WorkspaceOp<'a> {
+    /// Store the task's input files.
+    Inputs(&'a WorkspaceInputs),
+    /// List `out/` with the files' bytes.
+    Artifacts,
+    /// Unmount and delete it.
+    Remove,
 }
 
 /// The arm behind a registered name.

@@ -35,6 +35,7 @@ use crate::error::StoreError;
 use crate::store::TaskRow;
 
 pub(crate) use codes::{Code, StepError};
+pub(crate) use step::screen;
 pub(crate) use verify::partial_result;
 
 /// How a task ends.
@@ -211,6 +212,13 @@ impl Runner {
             return Err(self.budget_exceeded(Vec::new()).await);
         }
         self.plan().await?;
+        if let Err(e) = crate::files::upload_inputs(&self.ctx.core, &self.task.id).await {
+            return Ok(Finish::failed(
+                Code::ArmUnavailable,
+                format!("The task's input files could not be put in its workspace: {e}"),
+                None,
+            ));
+        }
         // Each round runs what is left of the current plan; a failure a
         // revised plan might get past asks the planner for one, within
         // `max_replans` and the budget, and the next round runs it.

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 
 use super::schedule::StepSpec;
 use super::{Code, Ctx, StepError, Stop};
-use crate::arms::{no_retry_hook, ArmError};
+use crate::arms::{no_retry_hook, ArmError, EXECUTOR};
 use crate::caps;
 use crate::metrics::StatusLabels;
 use crate::store::{now_ms, StepFinish};
@@ -212,6 +212,7 @@ fn request_for(call: &ToolCall) -> ExecuteRequest {
         url,
         timeout_seconds: None,
         capability_token: None,
+        workspace: None,
     }
 }
 
@@ -241,6 +242,10 @@ async fn execute(
         .as_secs_f64()
         .min(core.config.step_timeout_seconds.max(0.1));
     let mut req = request_for(call);
+    // The executor's steps share the task's workspace, named by its id.
+    if spec.arm == EXECUTOR {
+        req.workspace = Some(ctx.task_id.clone());
+    }
     if let Some(secret) = &core.token_secret {
         let ttl = step_timeout.ceil() as i64 + core.config.token_ttl_seconds as i64;
         let token = caps::token_for(
@@ -318,7 +323,7 @@ pub(super) const WITHHELD: &str = "[output withheld: the reflex layer could not 
 /// One screening of a tool's output by the reflex layer (never cached:
 /// outputs rarely repeat and hold what a cache should not keep); `None`
 /// when the layer could not answer within the task's deadline.
-pub(super) async fn screen(
+pub(crate) async fn screen(
     ctx: &Ctx,
     text: &str,
     check_injection: bool,

@@ -124,6 +124,8 @@ pub struct NewTask {
     pub allowed_hosts: Option<String>,
     /// `always` when every step waits for approval.
     pub approval: Option<String>,
+    /// Input files: (name, bytes), names checked.
+    pub files: Vec<(String, Vec<u8>)>,
 }
 
 /// A step as inserted when a plan is saved.

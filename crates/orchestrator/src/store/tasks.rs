@@ -35,6 +35,8 @@ impl Store {
              $17, $18)";
         let event = "INSERT INTO events (task_id, seq, kind, status, step, data, created_at) \
              VALUES ($1, $2, $3, $4, NULL, $5, $6)";
+        let file = "INSERT INTO task_files (task_id, name, content, size, sha256) \
+             VALUES ($1, $2, $3, $4, $5)";
         with_db!(self, |pool, t| {
             let mut tx = pool.begin().await?;
             sqlx::query(&t(insert))
@@ -58,6 +60,16 @@ impl Store {
                 .bind(&task.approval)
                 .execute(&mut *tx)
                 .await?;
+            for (name, bytes) in &task.files {
+                sqlx::query(&t(file))
+                    .bind(&task.id)
+                    .bind(name)
+                    .bind(bytes)
+                    .bind(bytes.len() as i64)
+                    .bind(hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes)))
+                    .execute(&mut *tx)
+                    .await?;
+            }
             for (seq, (kind, status, data)) in (1i64..).zip(&events) {
                 sqlx::query(&t(event))
                     .bind(&task.id)

@@ -21,6 +21,7 @@ pub fn sandbox_and_spec() -> (Sandbox, ExecSpec) {
     let spec = ExecSpec {
         program: "/bin/true".into(),
         timeout: Duration::from_secs(10),
+        workspace: None,
         ..Default::default()
     };
     (sandbox, spec)

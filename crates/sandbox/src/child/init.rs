@@ -129,7 +129,7 @@ pub fn init_main(job: CloneJob<'_>) -> ! {
         );
     }
     check(&fds, Stage::Loopback, loopback_up());
-    build_root(root, &fds);
+    build_root(root, run, &fds);
 
     // PID 1 only reaps; the command runs as its child so that a dying
     // command leaves a parent that collects every orphan. The worker shares

@@ -9,7 +9,7 @@
 use std::ffi::CStr;
 
 use super::{check, rc, ChildFds, Stage};
-use crate::plan::RootPlan;
+use crate::plan::{RootPlan, RunPlan};
 use crate::sys::{self, errno, mount, write_all};
 
 /// statvfs flags of `path` as mount flags. A bind mount made inside a user
@@ -147,7 +147,25 @@ fn mask_init_cmdline(root: &RootPlan, fds: &ChildFds) {
     );
 }
 
-pub(super) fn build_root(root: &RootPlan, fds: &ChildFds) {
+/// Binds `src` at `dst` (both existing): read-only and without device
+/// nodes, or writable and without execution; never set-uid. The flags the
+/// source's mount locks are kept, or the remount would fail.
+fn bind(fds: &ChildFds, stage: Stage, src: &CStr, dst: &CStr, read_only: bool) {
+    check(
+        fds,
+        stage,
+        mount(Some(src), dst, None, libc::MS_BIND | libc::MS_REC, None),
+    );
+    let mut flags = libc::MS_REMOUNT | libc::MS_BIND | libc::MS_NOSUID | locked_flags(src);
+    if read_only {
+        flags |= libc::MS_RDONLY | libc::MS_NODEV;
+    } else {
+        flags |= libc::MS_NOEXEC;
+    }
+    check(fds, Stage::Remount, mount(None, dst, None, flags, None));
+}
+
+pub(super) fn build_root(root: &RootPlan, run: &RunPlan, fds: &ChildFds) {
     // Nothing we mount may propagate back to the host.
     check(
         fds,
@@ -190,24 +208,7 @@ pub(super) fn build_root(root: &RootPlan, fds: &ChildFds) {
         if !b.is_dir {
             check(fds, Stage::Bind, write_file(&b.dst, b"", 0o644));
         }
-        check(
-            fds,
-            Stage::Bind,
-            mount(
-                Some(&b.src),
-                &b.dst,
-                None,
-                libc::MS_BIND | libc::MS_REC,
-                None,
-            ),
-        );
-        let mut flags = libc::MS_REMOUNT | libc::MS_BIND | libc::MS_NOSUID | locked_flags(&b.src);
-        if b.read_only {
-            flags |= libc::MS_RDONLY | libc::MS_NODEV;
-        } else {
-            flags |= libc::MS_NOEXEC;
-        }
-        check(fds, Stage::Remount, mount(None, &b.dst, None, flags, None));
+        bind(fds, Stage::Bind, &b.src, &b.dst, b.read_only);
     }
     let proc_flags = libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
     check(
@@ -234,17 +235,25 @@ pub(super) fn build_root(root: &RootPlan, fds: &ChildFds) {
             Some(&root.tmp_opts),
         ),
     );
-    check(
-        fds,
-        Stage::Workspace,
-        mount(
-            Some(SOURCE),
-            &root.ws_dir,
-            Some(tmpfs),
-            proc_flags,
-            Some(&root.ws_opts),
+    match &run.workspace {
+        // The task's own workspace, its inputs read-only on top; the inputs'
+        // mount point is part of the workspace (see `crate::workspace`).
+        Some((dir, inputs)) => {
+            bind(fds, Stage::Workspace, dir, &root.ws_dir, false);
+            bind(fds, Stage::Workspace, inputs, &root.ws_in_dir, true);
+        }
+        None => check(
+            fds,
+            Stage::Workspace,
+            mount(
+                Some(SOURCE),
+                &root.ws_dir,
+                Some(tmpfs),
+                proc_flags,
+                Some(&root.ws_opts),
+            ),
         ),
-    );
+    }
 
     // pivot_root(".", ".") stacks the old root on top of the new one; the
     // detach then removes every host mount from this namespace's view.
