@@ -52,6 +52,10 @@ pub struct ExecutorConfig {
     pub artifact_max_file_bytes: u64,
     /// Most bytes of artifacts handed back for one task.
     pub artifact_max_total_bytes: u64,
+    /// A task workspace unused this long is removed (the orchestrator
+    /// removes each when its task ends; this catches the ones it could not).
+    /// Longer than any task may wait for an approval.
+    pub workspace_idle_seconds: u64,
     /// Empty host directory used as the sandbox roots' mount point.
     pub sandbox_root_dir: String,
     /// Name of the cgroup, under the executor's own, that holds the sandbox's slot (v1) or per-execution (v2) cgroups.
@@ -109,6 +113,7 @@ impl Default for ExecutorConfig {
             workspace_size_bytes: 64 << 20,
             artifact_max_file_bytes: 1 << 20,
             artifact_max_total_bytes: 8 << 20,
+            workspace_idle_seconds: 86_400,
             sandbox_root_dir: "/run/octollm/sandbox-root".to_string(),
             sandbox_cgroup_parent: "octollm-sandbox".to_string(),
             sandbox_uid_base: 2_000_000,

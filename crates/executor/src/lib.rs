@@ -25,4 +25,4 @@ pub use error::ExecutorError;
 pub use executor::{ExecuteReply, Executor, Health, SandboxState};
 pub use local::TIMEOUT_EXIT;
 pub use octollm_sandbox::Stream;
-pub use service::{app, router};
+pub use service::{app, router, sweep_workspaces};

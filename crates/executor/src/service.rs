@@ -24,7 +24,21 @@ type Shared = Arc<Executor>;
 /// `octollm_server::finish`.
 pub async fn app(config: ExecutorConfig, opts: ServiceOptions) -> Result<Router, ExecutorError> {
     let executor = Arc::new(Executor::start(config).await?);
+    sweep_workspaces(&executor);
     Ok(router(executor, opts))
+}
+
+/// Sweeps abandoned workspaces now and every hour while the executor lives.
+pub fn sweep_workspaces(executor: &Arc<Executor>) {
+    let weak = Arc::downgrade(executor);
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            every.tick().await;
+            let Some(ex) = weak.upgrade() else { return };
+            let _ = tokio::task::spawn_blocking(move || ex.sweep_workspaces()).await;
+        }
+    });
 }
 
 /// The router over an existing executor, so one instance can serve HTTP

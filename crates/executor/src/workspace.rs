@@ -94,7 +94,34 @@ impl Workspaces {
         if !out.exists() {
             std::fs::create_dir(&out).map_err(|e| io_error("workspace out/", e))?;
         }
+        // The directory's time is the workspace's last use, for `sweep`.
+        if let Ok(d) = std::fs::File::open(&dir) {
+            let _ = d.set_modified(std::time::SystemTime::now());
+        }
         Ok(WorkspaceMount { dir: files, inputs })
+    }
+
+    /// Removes the workspaces unused for `idle`: those of tasks whose end
+    /// the orchestrator could not report (it removes the others itself).
+    /// Returns how many went.
+    pub(crate) fn sweep(&self, idle: std::time::Duration) -> usize {
+        let Ok(entries) = std::fs::read_dir(&self.root) else {
+            return 0;
+        };
+        let mut removed = 0;
+        for e in entries.flatten() {
+            let stale = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > idle);
+            let id = e.file_name().to_string_lossy().into_owned();
+            if stale && self.remove(&id).is_ok() {
+                removed += 1;
+            }
+        }
+        removed
     }
 
     /// Writes the input files (replacing any of the same name).
@@ -222,6 +249,17 @@ fn read_capped(path: &Path, max: u64) -> std::io::Result<Option<Vec<u8>>> {
 }
 
 impl Executor {
+    /// Removes workspaces unused for `workspace_idle_seconds`; see
+    /// [`Workspaces::sweep`].
+    pub fn sweep_workspaces(&self) -> usize {
+        let idle = std::time::Duration::from_secs(self.config.workspace_idle_seconds);
+        let n = self.workspaces.sweep(idle);
+        if n > 0 {
+            tracing::info!(removed = n, "abandoned workspaces removed");
+        }
+        n
+    }
+
     /// The workspace a token may use: with tokens on, only the one it is
     /// bound to.
     fn workspace_granted(&self, claims: &Option<Claims>, id: &str) -> Result<(), ApiError> {

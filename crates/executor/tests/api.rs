@@ -700,4 +700,5 @@ async fn a_token_binds_its_workspace() {
     .await;
     assert_eq!(st, 204);
     assert!(!s.dir.join("data/workspaces").join(&a).exists());
+    assert!(s.dir.join("data/workspaces").join(&b).exists());
 }

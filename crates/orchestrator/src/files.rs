@@ -198,9 +198,9 @@ pub(crate) async fn collect(ctx: &Ctx, task: &TaskRow) {
     let core = &ctx.core;
     let (steps, had_files) = match (
         core.store.get_steps(&task.id).await,
-        core.store.has_files(&task.id).await,
+        core.store.file_names(&task.id).await,
     ) {
-        (Ok(s), Ok(f)) => (s, f),
+        (Ok(s), Ok(f)) => (s, !f.is_empty()),
         _ => return,
     };
     if !used_workspace(&steps, had_files) {

@@ -73,6 +73,14 @@ fn bullet_list(items: &[String]) -> String {
     }
 }
 
+/// Where each attached file is inside the sandbox.
+fn attached(names: &[String]) -> Vec<String> {
+    names
+        .iter()
+        .map(|n| format!("{}/{n}", octollm_types::plan::INPUTS_DIR))
+        .collect()
+}
+
 pub fn user_prompt(req: &PlanRequest, format: &ResponseFormat) -> String {
     let replan = req
         .replan
@@ -87,6 +95,7 @@ pub fn user_prompt(req: &PlanRequest, format: &ResponseFormat) -> String {
             &Value::Object(req.context.clone()).to_string(),
         )
         .replace("%%GOAL%%", req.goal.trim())
+        .replace("%%FILES%%", &bullet_list(&attached(&req.files)))
         // Last, so text in a step's output that looks like a placeholder
         // stays inert; a goal holding this one only repeats the block.
         .replace("%%REPLAN%%", &replan)

@@ -8,6 +8,7 @@
 //! |---|---|
 //! | user namespace mapped to a per-slot unprivileged host uid | host root powers; signalling other sandboxes |
 //! | mount namespace, tmpfs root, `pivot_root`, old root detached, `/` read-only | seeing or changing host files |
+//! | a task's workspace (a quota-sized tmpfs of its own, handed to the slot uid) bound at `/workspace`, its inputs read-only at `/workspace/in` ([`workspace`]) | filling the host's disk; one task reading or changing another's files |
 //! | pid namespace with our own PID 1 | seeing or signalling host processes; orphans outliving the run |
 //! | `/proc` masks (`/dev/null` or an empty read-only tmpfs over host-naming entries); PID 1 renamed `init`, its argument strings erased | the kernel command line, boot id, disks, kernel symbols; the server's own command line through `/proc/1/cmdline` |
 //! | net namespace with only loopback | any network egress |

@@ -53,6 +53,9 @@ impl ToolCall {
     }
 }
 
+/// Where a task's attached files are inside the sandbox.
+pub const INPUTS_DIR: &str = "/workspace/in";
+
 /// One node of the plan DAG.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct PlanStep {
@@ -130,6 +133,10 @@ pub struct PlanRequest {
     pub acceptance_criteria: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub available_arms: Option<Vec<String>>,
+    /// Names of the files attached to the task: every step sees each at
+    /// `/workspace/in/<name>`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<String>,
     /// Set when a plan failed and the orchestrator asks for a revision.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replan: Option<Replan>,

@@ -136,6 +136,16 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.task.abort();
+        // A workspace a test left behind is a mount; unmount it before the
+        // directory goes.
+        let workspaces = self.dir.join("data").join("workspaces");
+        for ws in std::fs::read_dir(workspaces)
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let _ = octollm_sandbox::workspace::unmount(&ws.path().join("files"));
+        }
         if let Ok(cgroups) = SandboxCgroups::try_locate(&self.config.sandbox_cgroup_parent) {
             cgroups.remove_parents();
         }

@@ -113,6 +113,7 @@ pub async fn start(mut config: Config, ephemeral: bool) -> Result<System> {
             }
             Component::Executor => {
                 let executor = Arc::new(Executor::start(config.executor.clone()).await?);
+                octollm_executor::sweep_workspaces(&executor);
                 local.executor = Some(executor.clone());
                 octollm_executor::router(executor, opts)
             }

@@ -44,6 +44,7 @@ pub fn sandbox_settings(dir: &Scratch, tag: &str, uid_base: u32) -> Vec<(String,
 }
 
 /// Fails the test, never skips it, when no pty tool is there.
+#[allow(dead_code)]
 pub fn require_script() {
     assert!(
         Command::new("script")

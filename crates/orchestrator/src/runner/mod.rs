@@ -191,6 +191,8 @@ impl Ctx {
 pub(crate) struct Runner {
     ctx: Arc<Ctx>,
     task: TaskRow,
+    /// Names of the task's input files, for the planner.
+    files: Vec<String>,
     tokens: u64,
     cost: f64,
 }
@@ -202,6 +204,7 @@ impl Runner {
         Runner {
             ctx,
             task,
+            files: Vec::new(),
             tokens,
             cost,
         }
@@ -211,6 +214,7 @@ impl Runner {
         if self.over_budget() {
             return Err(self.budget_exceeded(Vec::new()).await);
         }
+        self.files = self.ctx.core.store.file_names(&self.task.id).await?;
         self.plan().await?;
         if let Err(e) = crate::files::upload_inputs(&self.ctx.core, &self.task.id).await {
             return Ok(Finish::failed(

@@ -64,6 +64,7 @@ impl Runner {
             context: serde_json::from_str(&self.task.context)?,
             acceptance_criteria: serde_json::from_str(&self.task.acceptance_criteria)?,
             available_arms: Some(self.ctx.core.arms.tool_names()),
+            files: self.files.clone(),
             replan,
         })
     }

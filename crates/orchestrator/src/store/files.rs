@@ -32,11 +32,11 @@ impl Store {
         Ok(fetch!(self, fetch_all, sql, id))
     }
 
-    /// Whether the task was given files (without reading them).
-    pub async fn has_files(&self, id: &str) -> Result<bool, StoreError> {
-        let sql = "SELECT COUNT(*) FROM task_files WHERE task_id = $1";
-        let (n,): (i64,) = fetch!(self, fetch_one, sql, id);
-        Ok(n > 0)
+    /// The names of the task's files (without reading them).
+    pub async fn file_names(&self, id: &str) -> Result<Vec<String>, StoreError> {
+        let sql = "SELECT name FROM task_files WHERE task_id = $1 ORDER BY name";
+        let rows: Vec<(String,)> = fetch!(self, fetch_all, sql, id);
+        Ok(rows.into_iter().map(|(n,)| n).collect())
     }
 
     /// The artifacts' descriptions (without their bytes), by name.

@@ -31,9 +31,40 @@ pub struct BuiltinPlanner {
     pub max_steps: u32,
 }
 
+/// The goal with each bare mention of an attached file's name (a whole
+/// word, not part of a path) turned into its path inside the sandbox:
+/// "count the lines in data.txt" reads `/workspace/in/data.txt`.
+fn with_attached_paths(goal: &str, files: &[String]) -> String {
+    let mut out = goal.to_string();
+    for name in files.iter().filter(|n| !n.is_empty()) {
+        let mut from = 0;
+        while let Some(at) = out[from..].find(name.as_str()).map(|i| i + from) {
+            let end = at + name.len();
+            let before = out[..at].chars().next_back();
+            let after = out[end..].chars().next();
+            let after2 = out[end..].chars().nth(1);
+            let opens = before.is_none_or(|c| c.is_whitespace() || "\"'`(".contains(c));
+            let closes = match after {
+                None => true,
+                Some('.') => after2.is_none_or(char::is_whitespace),
+                Some(c) => c.is_whitespace() || "\"'`),;:?!".contains(c),
+            };
+            if opens && closes {
+                let path = format!("{}/{name}", octollm_types::plan::INPUTS_DIR);
+                out.replace_range(at..end, &path);
+                from = at + path.len();
+            } else {
+                from = end;
+            }
+        }
+    }
+    out
+}
+
 impl BuiltinPlanner {
     pub fn plan(&self, req: &PlanRequest) -> Result<Plan, Unsupported> {
-        let goal = req.goal.trim();
+        let goal = with_attached_paths(req.goal.trim(), &req.files);
+        let goal = goal.as_str();
         let toks = lex(goal);
         let specs = self.clauses(goal, &toks)?;
         let constraints = Constraints::parse(&req.constraints);
@@ -289,5 +320,43 @@ fn attach_criteria(steps: &mut [PlanStep], criteria: &[String]) {
     if let Some(last) = steps.last_mut() {
         last.acceptance_criteria
             .extend(criteria.iter().filter(|c| !c.trim().is_empty()).cloned());
+    }
+}
+
+#[cfg(test)]
+mod attached_tests {
+    use super::with_attached_paths;
+
+    #[test]
+    fn bare_names_of_attached_files_become_their_paths() {
+        let files = vec!["data.txt".to_string(), "a.csv".to_string()];
+        for (goal, want) in [
+            (
+                "Count the lines in data.txt",
+                "Count the lines in /workspace/in/data.txt",
+            ),
+            (
+                "Count the lines in data.txt.",
+                "Count the lines in /workspace/in/data.txt.",
+            ),
+            (
+                "Show 'a.csv' and data.txt",
+                "Show '/workspace/in/a.csv' and /workspace/in/data.txt",
+            ),
+            (
+                "Count the lines in /tmp/data.txt",
+                "Count the lines in /tmp/data.txt",
+            ),
+            (
+                "Count the lines in mydata.txt",
+                "Count the lines in mydata.txt",
+            ),
+            (
+                "Count the lines in data.txt.bak",
+                "Count the lines in data.txt.bak",
+            ),
+        ] {
+            assert_eq!(with_attached_paths(goal, &files), want, "{goal}");
+        }
     }
 }
