@@ -45,6 +45,7 @@ impl Record<'_> {
             sandbox: self.sandbox,
             resource_usage: self.usage,
             approval: None,
+            injection_in_output: None,
         }
     }
 }

@@ -224,24 +224,35 @@ pub(crate) async fn collect(ctx: &Ctx, task: &TaskRow) {
     for f in listed.files {
         rows.push(artifact_row(ctx, f).await);
     }
-    match core.store.save_artifacts(&task.id, &ctx.owner, &rows).await {
-        Ok(true) => {}
-        // Another worker owns the task now; it collects them itself.
-        Ok(false) => return,
-        Err(e) => {
-            tracing::warn!(task_id = %task.id, error = %e, "artifacts not stored");
-            return;
-        }
-    }
+    // Nothing to keep is the common case: no write at all then.
     if !rows.is_empty() {
-        let names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
-        ctx.event(
-            "task.artifacts",
-            TaskStatus::Executing,
-            None,
-            json!({"artifacts": names}),
-        )
-        .await;
+        match core.store.save_artifacts(&task.id, &ctx.owner, &rows).await {
+            Ok(true) => {
+                let names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
+                ctx.event(
+                    "task.artifacts",
+                    TaskStatus::Executing,
+                    None,
+                    json!({"artifacts": names}),
+                )
+                .await;
+            }
+            // Another worker owns the task now; it collects them itself.
+            Ok(false) => return,
+            Err(e) => {
+                // The end of the task is recorded all the same, and says
+                // the artifacts are missing; the workspace goes either way
+                // rather than linger until the executor's sweep.
+                tracing::warn!(task_id = %task.id, error = %e, "artifacts not stored");
+                ctx.event(
+                    "task.artifacts_failed",
+                    TaskStatus::Executing,
+                    None,
+                    json!({"error": e.to_string()}),
+                )
+                .await;
+            }
+        }
     }
     if let Err(e) = workspace_call(core, &task.id, WorkspaceOp::Remove).await {
         tracing::warn!(task_id = %task.id, error = %e, "workspace not removed");

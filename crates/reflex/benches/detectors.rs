@@ -36,6 +36,7 @@ fn bench(c: &mut Criterion) {
         check_injection: true,
         redact: true,
         strategy: RedactionStrategy::Label,
+        source: Default::default(),
     };
     let pii_only = Options {
         check_injection: false,

@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use octollm_types::reflex::{Decision, InjectionFinding, PiiFinding, RedactionStrategy, Severity};
+use octollm_types::reflex::{
+    Decision, InjectionFinding, PiiFinding, RedactionStrategy, Severity, Source,
+};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -22,6 +24,9 @@ pub struct Options {
     pub check_injection: bool,
     pub redact: bool,
     pub strategy: RedactionStrategy,
+    /// Where the text comes from: tool output and documents are screened
+    /// for instructions planted in data.
+    pub source: Source,
 }
 
 /// The outcome of screening one text. Holds no raw PII: values are masked
@@ -81,6 +86,7 @@ impl Engine {
             u8::from(o.check_injection),
             u8::from(o.redact),
             o.strategy as u8,
+            o.source as u8,
         ]);
         h.update(text.as_bytes());
         h.finalize().into()
@@ -93,7 +99,7 @@ impl Engine {
             Vec::new()
         };
         let inj = if o.check_injection {
-            self.injection.detect(text)
+            self.injection.detect_from(text, o.source)
         } else {
             Vec::new()
         };

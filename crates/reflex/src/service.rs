@@ -11,7 +11,7 @@ use axum::{Extension, Json, Router};
 use octollm_server::{ApiError, ApiJson, ClientIdentity, RequestId, ServiceOptions, Uptime};
 use octollm_types::reflex::{
     BatchRequest, BatchResponse, Decision, InjectionFinding, PiiFinding, ProcessRequest,
-    ProcessResponse, RedactionStrategy, Severity,
+    ProcessResponse, RedactionStrategy, Severity, Source,
 };
 use serde::Serialize;
 use serde_json::{json, Map};
@@ -275,6 +275,7 @@ fn options(
         check_injection,
         redact,
         strategy,
+        source: Source::User,
     })
 }
 
@@ -341,12 +342,14 @@ fn check_process(req: &ProcessRequest) -> Result<Options, ApiError> {
             "Field 'text' must not be empty",
         ));
     }
-    options(
+    let mut o = options(
         req.check_pii,
         req.check_injection,
         req.redact,
         req.redaction_strategy,
-    )
+    )?;
+    o.source = req.source;
+    Ok(o)
 }
 
 impl Reflex {

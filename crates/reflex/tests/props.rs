@@ -52,7 +52,7 @@ proptest! {
 
     #[test]
     fn spans_are_inside_the_text_and_redaction_removes_values(text in texty(), strategy in strategies()) {
-        let o = Options { check_pii: true, check_injection: true, redact: true, strategy };
+        let o = Options { check_pii: true, check_injection: true, redact: true, strategy, source: Default::default() };
         let v = engine().analyze(&text, &o);
         let chars: Vec<char> = text.chars().collect();
         let redacted = v.redacted_text.clone().unwrap();
@@ -77,20 +77,20 @@ proptest! {
 
     #[test]
     fn arbitrary_unicode_never_panics(text in "\\PC{0,400}") {
-        let o = Options { check_pii: true, check_injection: true, redact: true, strategy: RedactionStrategy::Mask };
+        let o = Options { check_pii: true, check_injection: true, redact: true, strategy: RedactionStrategy::Mask, source: Default::default() };
         let _ = engine().analyze(&text, &o);
     }
 
     #[test]
     fn arbitrary_bytes_as_lossy_text_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..600)) {
         let text = String::from_utf8_lossy(&bytes);
-        let o = Options { check_pii: true, check_injection: true, redact: true, strategy: RedactionStrategy::Hash };
+        let o = Options { check_pii: true, check_injection: true, redact: true, strategy: RedactionStrategy::Hash, source: Default::default() };
         let _ = engine().analyze(&text, &o);
     }
 
     #[test]
     fn analysis_is_deterministic(text in texty()) {
-        let o = Options { check_pii: true, check_injection: true, redact: true, strategy: RedactionStrategy::Label };
+        let o = Options { check_pii: true, check_injection: true, redact: true, strategy: RedactionStrategy::Label, source: Default::default() };
         prop_assert_eq!(engine().analyze(&text, &o), engine().analyze(&text, &o));
     }
 }

@@ -96,6 +96,10 @@ pub struct Provenance {
     /// (filled in by the orchestrator, never by the executor).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approval: Option<crate::orchestrator::ApprovalDecision>,
+    /// The reflex layer's findings when the step's output carries a prompt
+    /// injection it would block (filled in by the orchestrator).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub injection_in_output: Option<Vec<crate::reflex::InjectionFinding>>,
 }
 
 /// `POST /api/v1/execute` answer; keeps the seed's flat shape.

@@ -87,6 +87,17 @@ impl PiiType {
     }
 }
 
+/// Where a screened text comes from (SPEC §9.3). Tool output and documents
+/// are data: instructions addressed to the assistant inside them weigh more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    #[default]
+    User,
+    ToolOutput,
+    Document,
+}
+
 /// How detected values are replaced in `redacted_text`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -187,6 +198,9 @@ pub struct ProcessRequest {
     /// Rate-limit key when no API key is presented.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
+    /// Where the text comes from; `user` when absent.
+    #[serde(default)]
+    pub source: Source,
 }
 
 impl ProcessRequest {
@@ -200,6 +214,7 @@ impl ProcessRequest {
             redaction_strategy: RedactionStrategy::default(),
             use_cache: true,
             user_id: None,
+            source: Source::User,
         }
     }
 }

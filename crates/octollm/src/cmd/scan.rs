@@ -96,6 +96,7 @@ fn screen(config: &Config, args: &ScanArgs) -> Result<Verdict> {
             check_injection: true,
             redact: true,
             strategy,
+            source: Default::default(),
         },
     ))
 }

@@ -10,7 +10,7 @@ use octollm_policy::refs;
 use octollm_types::exec::ExecuteRequest;
 use octollm_types::orchestrator::{ApprovalDecision, StepStatus};
 use octollm_types::plan::ToolCall;
-use octollm_types::reflex::{ProcessRequest, ProcessResponse};
+use octollm_types::reflex::{Decision, InjectionFinding, ProcessRequest, ProcessResponse, Source};
 use octollm_types::task::TaskStatus;
 use serde_json::{json, Value};
 
@@ -110,7 +110,19 @@ pub(super) async fn run_step(
         p.insert("approval".into(), json!(a));
     }
     let raw = truncate(&raw, core.config.max_output_bytes as usize);
-    let display = screen_output(&ctx, &raw).await;
+    let (display, injected) = screen_output(&ctx, &raw).await;
+    if let Some(findings) = &injected {
+        if let Some(Value::Object(p)) = provenance.as_mut() {
+            p.insert("injection_in_output".into(), json!(findings));
+        }
+        ctx.event(
+            "step.injection_in_output",
+            TaskStatus::Executing,
+            Some(spec.no),
+            json!({"step": spec.no, "injections": findings}),
+        )
+        .await;
+    }
     let duration = started.elapsed();
     let finish = StepFinish {
         status: StepStatus::Completed,
@@ -332,6 +344,9 @@ pub(crate) async fn screen(
     let mut req = ProcessRequest::new(text);
     req.check_injection = check_injection;
     req.use_cache = false;
+    // Everything screened here came out of a tool: instructions planted
+    // in it for the assistant weigh more than in a user's own words.
+    req.source = Source::ToolOutput;
     let (reg, arm) = core.arms.screener()?;
     core.arms
         .call(
@@ -345,14 +360,20 @@ pub(crate) async fn screen(
         .ok()
 }
 
-/// The output as users may see it: PII and secrets redacted by the reflex layer.
-async fn screen_output(ctx: &Ctx, raw: &str) -> String {
+/// The output as users may see it (PII and secrets redacted by the reflex
+/// layer) and, when the layer would block it as a prompt injection, its
+/// findings: the step is marked `injection_in_output`, and whatever later
+/// hands this output to a model applies `tool_output_injection`.
+async fn screen_output(ctx: &Ctx, raw: &str) -> (String, Option<Vec<InjectionFinding>>) {
     if raw.is_empty() {
-        return String::new();
+        return (String::new(), None);
     }
-    match screen(ctx, raw, false).await {
-        Some(p) => p.redacted_text.unwrap_or_else(|| raw.to_string()),
-        None if ctx.core.config.reflex_fail_open => raw.to_string(),
-        None => WITHHELD.to_string(),
+    match screen(ctx, raw, true).await {
+        Some(p) => {
+            let marked = (p.status == Decision::Blocked).then_some(p.injections);
+            (p.redacted_text.unwrap_or_else(|| raw.to_string()), marked)
+        }
+        None if ctx.core.config.reflex_fail_open => (raw.to_string(), None),
+        None => (WITHHELD.to_string(), None),
     }
 }

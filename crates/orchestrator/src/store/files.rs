@@ -58,48 +58,57 @@ impl Store {
 
     /// Stores the artifacts of a task that is ending, replacing any from an
     /// earlier attempt at ending it. Fenced by the lease; false when it is
-    /// gone (nothing is written then).
+    /// gone (nothing is written then). Every statement is a write that
+    /// checks the lease itself: on SQLite a transaction that read first
+    /// could not then write while other workers commit (SQLITE_BUSY_SNAPSHOT).
     pub async fn save_artifacts(
         &self,
         id: &str,
         owner: &str,
         rows: &[ArtifactRow],
     ) -> Result<bool, StoreError> {
-        let fence = format!(
-            "SELECT COUNT(*) FROM tasks WHERE id = $1 AND lease_owner = $2 AND status IN {OPEN}"
+        let held = format!(
+            "EXISTS (SELECT 1 FROM tasks WHERE id = $1 AND lease_owner = $2 AND status IN {OPEN})"
         );
-        let clear = "DELETE FROM task_artifacts WHERE task_id = $1";
-        let insert = "INSERT INTO task_artifacts \
-                      (task_id, name, content, size, sha256, media_type, redacted, skipped) \
-                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+        let clear = format!("DELETE FROM task_artifacts WHERE task_id = $1 AND {held}");
+        let insert = format!(
+            "INSERT INTO task_artifacts \
+             (task_id, name, content, size, sha256, media_type, redacted, skipped) \
+             SELECT $1, $3, $4, $5, $6, $7, $8, $9 WHERE {held}"
+        );
         Ok(with_db!(self, |pool, t| {
             let mut tx = pool.begin().await?;
-            let (held,): (i64,) = sqlx::query_as(&t(&fence))
+            sqlx::query(&t(&clear))
                 .bind(id)
                 .bind(owner)
-                .fetch_one(&mut *tx)
+                .execute(&mut *tx)
                 .await?;
-            if held != 1 {
-                tx.rollback().await?;
-                false
-            } else {
-                sqlx::query(&t(clear)).bind(id).execute(&mut *tx).await?;
-                for a in rows {
-                    sqlx::query(&t(insert))
-                        .bind(id)
-                        .bind(&a.name)
-                        .bind(&a.content)
-                        .bind(a.size)
-                        .bind(&a.sha256)
-                        .bind(&a.media_type)
-                        .bind(a.redacted)
-                        .bind(&a.skipped)
-                        .execute(&mut *tx)
-                        .await?;
+            let mut kept = true;
+            for a in rows {
+                let n = sqlx::query(&t(&insert))
+                    .bind(id)
+                    .bind(owner)
+                    .bind(&a.name)
+                    .bind(&a.content)
+                    .bind(a.size)
+                    .bind(&a.sha256)
+                    .bind(&a.media_type)
+                    .bind(a.redacted)
+                    .bind(&a.skipped)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if n != 1 {
+                    kept = false;
+                    break;
                 }
-                tx.commit().await?;
-                true
             }
+            if kept {
+                tx.commit().await?;
+            } else {
+                tx.rollback().await?;
+            }
+            kept
         }))
     }
 }

@@ -162,6 +162,7 @@ impl InjectionDetector {
             negation: ctx(format!("(?-u:\\b){NEGATION} ?$"), "negation")?,
             mention: ctx(format!("(?-u:\\b){MENTION} ?$"), "mention")?,
             discussion: ctx(format!("(?-u:\\b){DISCUSSION}(?-u:\\b)"), "discussion")?,
+            scorer: super::score::Scorer::new()?,
         })
     }
 }

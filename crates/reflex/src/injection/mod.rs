@@ -18,11 +18,12 @@ mod context;
 mod encoded;
 pub mod normalize;
 pub mod rules;
+mod score;
 
 use std::cell::RefCell;
 
 use aho_corasick::{AhoCorasick, Anchored, Input};
-use octollm_types::reflex::{InjectionCategory, Severity};
+use octollm_types::reflex::{InjectionCategory, Severity, Source};
 use regex::Regex;
 
 use crate::offsets::{ceil_boundary, floor_boundary};
@@ -68,6 +69,7 @@ pub struct InjectionDetector {
     negation: Regex,
     mention: Regex,
     discussion: Regex,
+    scorer: score::Scorer,
 }
 
 thread_local! {
@@ -75,17 +77,66 @@ thread_local! {
 }
 
 impl InjectionDetector {
-    /// Every injection finding in `text`, with byte spans into `text`.
+    /// Every injection finding in `text` (from a user), with byte spans
+    /// into `text`.
     pub fn detect(&self, text: &str) -> Vec<RawInjection> {
-        let mut out = self.detect_depth(text, 0);
+        self.detect_from(text, Source::User)
+    }
+
+    /// Every injection finding in `text` from `source`: the rules, then the
+    /// scored detector when it finds more than they did (see `score`).
+    pub fn detect_from(&self, text: &str, source: Source) -> Vec<RawInjection> {
+        let mut anchored = false;
+        let mut out = self.detect_depth(text, 0, &mut anchored);
+        // "How do I enable developer mode on my phone?" asks about software
+        // settings; a rule that read it as a jailbreak is overruled.
+        if out.iter().any(|f| f.rule == "privileged_mode")
+            && VIEW.with(|v| self.scorer.settings_question(&v.borrow().text))
+        {
+            for f in out.iter_mut().filter(|f| f.rule == "privileged_mode") {
+                f.severity = Severity::Low;
+                f.note = Some("a question about software settings".into());
+            }
+        }
         escalate_combinations(&mut out);
+        // The scored detector's ingredients nearly always include a rule
+        // anchor; a few gate words cover the rest. Clean text then pays for
+        // one small extra pass, not the scorer's own.
+        if anchored || VIEW.with(|v| self.scorer.wants(&v.borrow().text)) {
+            if let Some(f) = self.scored(text, source) {
+                if out.iter().all(|o| o.severity < f.severity) {
+                    out.push(f);
+                }
+            }
+        }
         out.sort_by(|a, b| a.start.cmp(&b.start).then(b.severity.cmp(&a.severity)));
         out
     }
 
-    fn detect_depth(&self, text: &str, depth: u8) -> Vec<RawInjection> {
+    /// The scored detector's finding, with its span mapped to `text`.
+    fn scored(&self, text: &str, source: Source) -> Option<RawInjection> {
+        let found = VIEW.with(|v| self.scorer.score(&v.borrow().text, source))?;
+        let mut view = WordView::default();
+        normalize_into(text, true, &mut view);
+        let (start, end) = source_span(text, &view, found.start, found.end);
+        let families = found.families.join("+");
+        Some(RawInjection {
+            category: found.category,
+            severity: found.severity,
+            confidence: found.confidence,
+            rule: format!("scored:{families}"),
+            matched: truncate(&text[start..end].to_lowercase(), 200),
+            start,
+            end,
+            note: Some(format!("score {:.1} from {families}", found.score)),
+        })
+    }
+
+    /// The findings at `depth` of decoding; `anchored` is set when any
+    /// rule anchor occurred in the text itself.
+    fn detect_depth(&self, text: &str, depth: u8, anchored: &mut bool) -> Vec<RawInjection> {
         let mut out = Vec::new();
-        let hits = if depth == 0 {
+        let (hits, any) = if depth == 0 {
             VIEW.with(|v| {
                 let mut v = v.borrow_mut();
                 normalize_into(text, false, &mut v);
@@ -96,6 +147,9 @@ impl InjectionDetector {
             normalize_into(text, false, &mut v);
             self.match_rules(&v.text)
         };
+        if depth == 0 {
+            *anchored = any;
+        }
         if !hits.is_empty() {
             // Findings are rare; only now pay for the offset map.
             let mut view = WordView::default();
@@ -109,11 +163,14 @@ impl InjectionDetector {
         out
     }
 
-    /// Runs the rules whose anchors occur, around their anchors.
-    fn match_rules(&self, view: &str) -> Vec<Hit> {
+    /// Runs the rules whose anchors occur, around their anchors; also
+    /// whether any anchor occurred at all.
+    fn match_rules(&self, view: &str) -> (Vec<Hit>, bool) {
         let mut anchor_hits: Vec<(usize, usize)> = Vec::new();
         let mut rot13_at: Vec<usize> = Vec::new();
+        let mut any_anchor = false;
         for m in self.anchors.find_iter(view) {
+            any_anchor = true;
             match &self.targets[m.pattern().as_usize()] {
                 AnchorTarget::Rules(list) => {
                     anchor_hits.extend(list.iter().map(|r| (*r, m.start())))
@@ -172,7 +229,7 @@ impl InjectionDetector {
         }
         hits.sort_by_key(|h| (h.rule, h.start));
         hits.dedup_by_key(|h| (h.rule, h.start));
-        hits
+        (hits, any_anchor)
     }
 
     fn delimiters_in(&self, text: &str, out: &mut Vec<RawInjection>) {

@@ -183,7 +183,12 @@ impl Secrets {
                 Trigger::Password => password(bytes, m.start(), m.end()),
             };
             if let Some(f) = found {
-                skip_until = f.end;
+                // A keyword's value may itself be a more specific secret
+                // ("token=eyJ…" is a JWT): let its own trigger see it, and
+                // the overlap resolution keep the more specific finding.
+                if f.kind != PiiType::Password {
+                    skip_until = f.end;
+                }
                 out.push(f);
             }
         }

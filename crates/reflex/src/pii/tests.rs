@@ -206,6 +206,18 @@ fn secrets_true_and_near_misses() {
     let jwt = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
     assert_finds(&format!("Bearer {jwt}"), PiiType::Jwt, jwt);
     finds_none(PiiType::Jwt, &["eyJunk.notajwt.atall"]);
+    // A header written with spaces after the colons, after a keyword that
+    // would otherwise claim the value as a password.
+    let spaced = "eyJhbGciOiAiSFMyNTYiLCAidHlwIjogIkpXVCJ9.eyJzdWIiOiAiMTIzNDU2Nzg5MCJ9.Y1pPCrVriOfVJ9o1P3O1pfecQgls42XgmKr5-tMSwYE";
+    for ctx in [
+        "token={}",
+        "token: {}",
+        "{\"id_token\": \"{}\"}",
+        "api_key={}",
+        "the session token is {} ok",
+    ] {
+        assert_finds(&ctx.replace("{}", spaced), PiiType::Jwt, spaced);
+    }
     let pem = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n-----END RSA PRIVATE KEY-----";
     assert_finds(&format!("key:\n{pem}\nend"), PiiType::PrivateKey, pem);
     finds_none(
