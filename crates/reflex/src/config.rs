@@ -31,6 +31,11 @@ pub struct ReflexConfig {
     pub rate_limit_burst: f64,
     /// Most texts accepted by one batch call.
     pub max_batch: usize,
+    /// How long a tokenized text's vault entry can be restored, in seconds.
+    pub vault_ttl_seconds: u64,
+    /// Key sealing the vault's entries; set it so replicas sharing Redis
+    /// can restore each other's. Empty: random per process.
+    pub vault_key: String,
 }
 
 impl Default for ReflexConfig {
@@ -48,6 +53,8 @@ impl Default for ReflexConfig {
             rate_limit_per_second: 1000.0,
             rate_limit_burst: 2000.0,
             max_batch: 100,
+            vault_ttl_seconds: 3_600,
+            vault_key: String::new(),
         }
     }
 }

@@ -73,6 +73,11 @@ impl Engine {
         })
     }
 
+    /// The PII and secrets in `text`, with byte spans (for tokenizing).
+    pub fn pii(&self, text: &str) -> Vec<RawPii> {
+        self.pii.detect(text)
+    }
+
     pub fn block_at(&self) -> Severity {
         self.block_at
     }

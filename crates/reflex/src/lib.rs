@@ -2,7 +2,7 @@
 //!
 //! Screens every input in microseconds: PII and secrets ([`pii`]),
 //! redaction ([`redact`]), prompt injection ([`injection`]), combined by the
-//! [`engine`]; the [`service`] puts a verdict cache and per-client rate
+//! [`engine`]; [`vault`] keeps tokenized values for restoring; the [`service`] puts a verdict cache and per-client rate
 //! limits in front of it over HTTP.
 
 pub mod cache;
@@ -16,6 +16,7 @@ pub mod ratelimit;
 pub mod redact;
 pub mod redis_link;
 pub mod service;
+pub mod vault;
 
 pub use config::ReflexConfig;
 pub use engine::{Engine, Options, Verdict};

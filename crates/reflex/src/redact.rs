@@ -51,6 +51,28 @@ pub fn redact(
     strategy: RedactionStrategy,
     key: &HashKey,
 ) -> String {
+    replace_spans(text, findings, |f, value, out| match strategy {
+        RedactionStrategy::Mask => out.push_str(&mask(f.kind, value)),
+        RedactionStrategy::Label => out.push_str(f.kind.label()),
+        RedactionStrategy::Hash => {
+            let label = f.kind.label();
+            out.push_str(&label[..label.len() - 1]);
+            out.push(':');
+            out.push_str(&key.token(f.kind, value));
+            out.push(']');
+        }
+        RedactionStrategy::Remove => {}
+    })
+}
+
+/// `text` with each finding's span replaced by what `with` writes for it
+/// (given the finding and its value); overlapping or out-of-range findings
+/// are skipped.
+pub fn replace_spans(
+    text: &str,
+    findings: &[RawPii],
+    mut with: impl FnMut(&RawPii, &str, &mut String),
+) -> String {
     let mut out = String::with_capacity(text.len());
     let mut at = 0;
     for f in findings {
@@ -58,19 +80,7 @@ pub fn redact(
             continue;
         }
         out.push_str(&text[at..f.start]);
-        let value = &text[f.start..f.end];
-        match strategy {
-            RedactionStrategy::Mask => out.push_str(&mask(f.kind, value)),
-            RedactionStrategy::Label => out.push_str(f.kind.label()),
-            RedactionStrategy::Hash => {
-                let label = f.kind.label();
-                out.push_str(&label[..label.len() - 1]);
-                out.push(':');
-                out.push_str(&key.token(f.kind, value));
-                out.push(']');
-            }
-            RedactionStrategy::Remove => {}
-        }
+        with(f, &text[f.start..f.end], &mut out);
         at = f.end;
     }
     out.push_str(&text[at..]);

@@ -11,7 +11,7 @@ use axum::{Extension, Json, Router};
 use octollm_server::{ApiError, ApiJson, ClientIdentity, RequestId, ServiceOptions, Uptime};
 use octollm_types::reflex::{
     BatchRequest, BatchResponse, Decision, InjectionFinding, PiiFinding, ProcessRequest,
-    ProcessResponse, RedactionStrategy, Severity, Source,
+    ProcessResponse, Redact, RedactionStrategy, RestoreRequest, RestoreResponse, Severity, Source,
 };
 use serde::Serialize;
 use serde_json::{json, Map};
@@ -23,6 +23,7 @@ use crate::metrics::{BackendLabel, DecisionLabel, InjectionLabels, ReflexMetrics
 use crate::ratelimit::{LimiterBackend, RateDecision, RateLimiter};
 use crate::redact::HashKey;
 use crate::redis_link::RedisLink;
+use crate::vault::VaultError;
 
 /// Texts larger than this are screened off the async workers.
 const INLINE_SCAN_LIMIT: usize = 128 * 1024;
@@ -44,6 +45,7 @@ pub struct Reflex {
     pub limiter: RateLimiter,
     pub redis: Option<RedisLink>,
     pub metrics: ReflexMetrics,
+    pub vault: crate::vault::Vault,
     pub config: ReflexConfig,
     pub uptime: Uptime,
 }
@@ -88,11 +90,17 @@ impl Reflex {
             config.rate_limit_burst,
             redis.clone().map(|l| (l, config.redis_key_prefix.clone())),
         );
+        let vault = crate::vault::Vault::new(
+            &config.vault_key,
+            Duration::from_secs(config.vault_ttl_seconds.max(1)),
+            redis.clone().map(|l| (l, config.redis_key_prefix.clone())),
+        );
         Ok(Reflex {
             engine,
             cache,
             limiter,
             redis,
+            vault,
             metrics: ReflexMetrics::register(metrics),
             config,
             uptime: Uptime::now(),
@@ -216,6 +224,7 @@ pub fn router(state: Arc<Reflex>) -> Router {
         .route("/api/v1/reflex/process", post(process))
         .route("/process", post(process))
         .route("/api/v1/reflex/batch", post(batch))
+        .route("/api/v1/reflex/restore", post(restore))
         .route("/health", get(health))
         .route("/ready", get(ready))
         .with_state(state)
@@ -231,6 +240,8 @@ struct ProcessOut<'a> {
     injections: &'a [InjectionFinding],
     redacted_text: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    vault_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     max_severity: Option<Severity>,
     cached: bool,
     latency_ms: f64,
@@ -245,6 +256,7 @@ impl<'a> ProcessOut<'a> {
             pii_detected: &v.pii_detected,
             injections: &v.injections,
             redacted_text: v.redacted_text.as_deref(),
+            vault_id: None,
             max_severity: v.max_severity,
             cached,
             latency_ms: started.elapsed().as_secs_f64() * 1000.0,
@@ -288,10 +300,25 @@ async fn process(
     let started = Instant::now();
     let o = check_process(&req)?;
     s.admit(&identity, req.user_id.as_deref(), 1.0).await?;
+    if req.redact == Redact::Tokenize {
+        let mut out = s.process(&req).await?;
+        out.request_id = rid;
+        return Ok(json_response(&out));
+    }
     let (verdict, cached) = s.screen_counted(&req.text, o, req.use_cache).await;
     Ok(json_response(&ProcessOut::new(
         &rid, &verdict, cached, started,
     )))
+}
+
+/// `POST /api/v1/reflex/restore`: a tokenized text's values put back.
+async fn restore(
+    State(s): State<Arc<Reflex>>,
+    Extension(identity): Extension<ClientIdentity>,
+    ApiJson(req): ApiJson<RestoreRequest>,
+) -> Result<Response, ApiError> {
+    s.admit(&identity, None, 1.0).await?;
+    Ok(json_response(&s.restore(&req).await?))
 }
 
 #[derive(Serialize)]
@@ -345,7 +372,7 @@ fn check_process(req: &ProcessRequest) -> Result<Options, ApiError> {
     let mut o = options(
         req.check_pii,
         req.check_injection,
-        req.redact,
+        req.redact.is_on(),
         req.redaction_strategy,
     )?;
     o.source = req.source;
@@ -410,9 +437,45 @@ impl Reflex {
     /// per-client rate limit that guards the HTTP endpoint.
     pub async fn process(&self, req: &ProcessRequest) -> Result<ProcessResponse, ApiError> {
         let started = Instant::now();
-        let o = check_process(req)?;
-        let (v, cached) = self.screen_counted(&req.text, o, req.use_cache).await;
-        Ok(typed(&v, cached, started))
+        let mut o = check_process(req)?;
+        if req.redact != Redact::Tokenize {
+            let (v, cached) = self.screen_counted(&req.text, o, req.use_cache).await;
+            return Ok(typed(&v, cached, started));
+        }
+        // The values go into the vault, never into the verdict cache.
+        o.redact = false;
+        let (v, _) = self.screen_counted(&req.text, o, false).await;
+        let (text, mapping) = crate::vault::tokenize(&req.text, &self.engine.pii(&req.text));
+        let vault_id = self.vault.put(&mapping).await.map_err(|e| {
+            ApiError::unavailable("VAULT_UNAVAILABLE", e.to_string()).with_retry_after(1)
+        })?;
+        let mut out = typed(&v, false, started);
+        out.redacted_text = Some(text);
+        out.vault_id = Some(vault_id);
+        Ok(out)
+    }
+
+    /// `/restore` for a caller in this process.
+    pub async fn restore(&self, req: &RestoreRequest) -> Result<RestoreResponse, ApiError> {
+        if uuid::Uuid::parse_str(&req.vault_id).is_err() {
+            return Err(ApiError::bad_request(
+                "INVALID_VAULT_ID",
+                format!("'{}' is not a vault id", req.vault_id),
+            ));
+        }
+        let mapping = self.vault.get(&req.vault_id).await.map_err(|e| match e {
+            VaultError::Missing(_) => ApiError::not_found(e.to_string()),
+            VaultError::Sealed => ApiError::new(
+                axum::http::StatusCode::CONFLICT,
+                "VAULT_SEALED",
+                e.to_string(),
+            ),
+            VaultError::Store(_) => {
+                ApiError::unavailable("VAULT_UNAVAILABLE", e.to_string()).with_retry_after(1)
+            }
+        })?;
+        let (text, restored) = crate::vault::restore(&req.text, &mapping);
+        Ok(RestoreResponse { text, restored })
     }
 
     /// `/batch` for a caller in this process; see [`Reflex::process`].
@@ -445,6 +508,7 @@ fn typed(v: &Verdict, cached: bool, started: Instant) -> ProcessResponse {
         pii_detected: v.pii_detected.clone(),
         injections: v.injections.clone(),
         redacted_text: v.redacted_text.clone(),
+        vault_id: None,
         max_severity: v.max_severity,
         cached,
         latency_ms: started.elapsed().as_secs_f64() * 1000.0,

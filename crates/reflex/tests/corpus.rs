@@ -28,27 +28,24 @@ fn held_out(text: &str) -> bool {
     Sha256::digest(text.as_bytes())[0] % 3 == 0
 }
 
-fn blocked(engine: &Engine, text: &str) -> bool {
-    let o = Options {
+/// Injection screening only, as a user's text.
+fn injection_only() -> Options {
+    Options {
         check_pii: false,
         check_injection: true,
         redact: false,
         strategy: RedactionStrategy::Mask,
         source: Default::default(),
-    };
-    engine.analyze(text, &o).status == Decision::Blocked
+    }
+}
+
+fn blocked(engine: &Engine, text: &str) -> bool {
+    engine.analyze(text, &injection_only()).status == Decision::Blocked
 }
 
 /// The findings' rules and severities, to see why a line went the way it did.
 fn rules(engine: &Engine, text: &str) -> String {
-    let o = Options {
-        check_pii: false,
-        check_injection: true,
-        redact: false,
-        strategy: RedactionStrategy::Mask,
-        source: Default::default(),
-    };
-    let v = engine.analyze(text, &o);
+    let v = engine.analyze(text, &injection_only());
     v.injections
         .iter()
         .map(|f| format!("[{} {:?}]", f.rule, f.severity))

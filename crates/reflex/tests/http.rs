@@ -374,3 +374,67 @@ async fn tool_output_is_screened_for_planted_instructions() {
     let (st, v, _) = process(aside, Some("email")).await;
     assert_eq!(st, 422, "{v}");
 }
+
+/// `"redact": "tokenize"` and `/restore` in one process: placeholders per
+/// value, nothing of the values in the cache, clear errors.
+#[tokio::test]
+async fn tokenized_values_come_back_with_restore() {
+    let s = common::start(common::config()).await;
+    let text = "Ask ann@example.com, then bob@example.com, then ann@example.com again";
+    let (st, v, _) = s
+        .post(
+            "/api/v1/reflex/process",
+            json!({"text": text, "redact": "tokenize"}),
+        )
+        .await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(
+        v["redacted_text"],
+        "Ask [EMAIL_1], then [EMAIL_2], then [EMAIL_1] again"
+    );
+    assert_eq!(v["cached"], false);
+    let id = v["vault_id"].as_str().unwrap();
+    let (st, r, _) = s
+        .post(
+            "/api/v1/reflex/restore",
+            json!({"vault_id": id, "text": "[EMAIL_2] and [EMAIL_1], not [EMAIL_3]"}),
+        )
+        .await;
+    assert_eq!(
+        (st, r["text"].as_str(), r["restored"].as_u64()),
+        (
+            200,
+            Some("bob@example.com and ann@example.com, not [EMAIL_3]"),
+            Some(2)
+        ),
+        "{r}"
+    );
+    // The same text screened normally is labelled, as before.
+    let (_, plain, _) = s
+        .post("/api/v1/reflex/process", json!({"text": text}))
+        .await;
+    assert!(plain.get("vault_id").is_none(), "{plain}");
+    assert_eq!(
+        plain["redacted_text"],
+        "Ask [EMAIL], then [EMAIL], then [EMAIL] again"
+    );
+    for (body, status) in [
+        (json!({"vault_id": "not-an-id", "text": "x"}), 400),
+        (json!({"vault_id": uuid_like(), "text": "x"}), 404),
+        (json!({"vault_id": id}), 422),
+    ] {
+        let (st, e, _) = s.post("/api/v1/reflex/restore", body).await;
+        assert_eq!(st, status, "{e}");
+    }
+    let (st, _, _) = s
+        .post(
+            "/api/v1/reflex/process",
+            json!({"text": text, "redact": "sometimes"}),
+        )
+        .await;
+    assert_eq!(st, 422);
+}
+
+fn uuid_like() -> &'static str {
+    "7d0f0b5e-2c55-4a43-9a3e-0d9c1e0b7a11"
+}

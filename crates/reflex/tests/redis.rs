@@ -132,3 +132,57 @@ async fn redis_outage_degrades_instead_of_failing() {
         "{m}"
     );
 }
+
+/// Tokenized values live in Redis, sealed: a replica with the same
+/// `vault_key` restores them, one with another key cannot, and the entry
+/// expires.
+#[tokio::test]
+async fn the_vault_is_shared_sealed_and_expires() {
+    let prefix = test_redis::unique_prefix("vault");
+    let mut ca = redis_config(&prefix);
+    ca.vault_key = "shared vault key".into();
+    ca.vault_ttl_seconds = 2;
+    let a = common::start(ca.clone()).await;
+    let b = common::start(ca.clone()).await;
+    let mut cc = ca;
+    cc.vault_key = "another key".into();
+    let c = common::start(cc).await;
+    let text = "Mail jane.roe@example.com about SSN 123-45-6789";
+    let (st, v, _) = a
+        .post(
+            "/api/v1/reflex/process",
+            json!({"text": text, "redact": "tokenize"}),
+        )
+        .await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["redacted_text"], "Mail [EMAIL_1] about SSN [SSN_1]");
+    let id = v["vault_id"].as_str().unwrap().to_string();
+    let keys = test_redis::keys(&test_redis::url(), &format!("{prefix}vault:*")).await;
+    assert_eq!(keys.len(), 1);
+    let mut conn = test_redis::connect(&test_redis::url()).await;
+    let held: Vec<u8> = redis::cmd("GET")
+        .arg(&keys[0])
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(
+        !String::from_utf8_lossy(&held).contains("jane.roe"),
+        "a value is stored in the clear"
+    );
+    let restore = json!({"vault_id": id, "text": "Reply to [EMAIL_1] re [SSN_1]"});
+    let (st, r, _) = b.post("/api/v1/reflex/restore", restore.clone()).await;
+    assert_eq!(
+        (st, r["text"].as_str()),
+        (200, Some("Reply to jane.roe@example.com re 123-45-6789")),
+        "{r}"
+    );
+    let (st, r, _) = c.post("/api/v1/reflex/restore", restore.clone()).await;
+    assert_eq!(
+        (st, r["error"]["code"].as_str()),
+        (409, Some("VAULT_SEALED")),
+        "{r}"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(2600)).await;
+    let (st, _, _) = a.post("/api/v1/reflex/restore", restore).await;
+    assert_eq!(st, 404);
+}

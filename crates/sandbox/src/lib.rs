@@ -275,10 +275,23 @@ impl Sandbox {
             .ok_or_else(|| SandboxError::Config("uid outside the slot range".into()))?;
         // Uncontended: only the holder of `uid` takes this lock.
         let mut slot = slot.lock();
-        if let Some(ws) = &spec.workspace {
-            workspace::hand_over(&ws.dir, uid)?;
-        }
-        let result = plan::RunPlan::build(&self.config, spec, uid).and_then(|run| {
+        // Open before the run, held until it ends: the init binds them by
+        // descriptor (see `plan::RunPlan::workspace`).
+        let ws_files = match &spec.workspace {
+            Some(ws) => {
+                workspace::hand_over(&ws.dir, uid)?;
+                Some((
+                    workspace::detached(&ws.dir)?,
+                    workspace::detached(&ws.inputs)?,
+                ))
+            }
+            None => None,
+        };
+        let ws_fds = ws_files.as_ref().map(|(d, i)| {
+            use std::os::fd::AsRawFd;
+            (d.as_raw_fd(), i.as_raw_fd())
+        });
+        let result = plan::RunPlan::build(&self.config, spec, uid, ws_fds).and_then(|run| {
             slot.prepare(
                 index,
                 &self.cgroups,

@@ -390,16 +390,24 @@ pub struct RunPlan {
     pub envp_ptrs: Vec<*const libc::c_char>,
     pub rlimits: Vec<(libc::__rlimit_resource_t, u64)>,
     pub host_uid: u32,
-    /// The task workspace bound at `/workspace`, and its inputs, when the
-    /// execution names one (else `/workspace` is a fresh tmpfs).
-    pub workspace: Option<(CString, CString)>,
+    /// The task workspace attached at `/workspace`, and its inputs, when
+    /// the execution names one (else `/workspace` is a fresh tmpfs): the
+    /// descriptors of detached mounts the parent made (see
+    /// `workspace::detached`).
+    pub workspace: Option<(i32, i32)>,
+    /// Those descriptors, kept open by the init until it has attached them
+    /// (-1 when there are none).
+    pub keep_fds: [i32; 2],
 }
 
 impl RunPlan {
+    /// `ws_fds`: descriptors of the workspace and its inputs, when the
+    /// execution names a workspace.
     pub fn build(
         cfg: &SandboxConfig,
         spec: &ExecSpec,
         host_uid: u32,
+        ws_fds: Option<(i32, i32)>,
     ) -> Result<RunPlan, SandboxError> {
         let program = resolve(&cfg.path_env, &spec.program)?;
         let mut argv = vec![cstr(&spec.program).map_err(|_| SandboxError::InvalidArgument)?];
@@ -420,13 +428,8 @@ impl RunPlan {
             envp_ptrs: Vec::new(),
             rlimits: Vec::new(),
             host_uid,
-            workspace: match &spec.workspace {
-                Some(ws) => Some((
-                    cstr(ws.dir.as_os_str().as_bytes())?,
-                    cstr(ws.inputs.as_os_str().as_bytes())?,
-                )),
-                None => None,
-            },
+            workspace: ws_fds,
+            keep_fds: ws_fds.map_or([-1, -1], |(a, b)| [a, b]),
         };
         plan.argv_ptrs = plan.argv.iter().map(|s| s.as_ptr()).collect();
         plan.argv_ptrs.push(std::ptr::null());

@@ -104,3 +104,51 @@ pub fn futex_wake(word: &std::sync::atomic::AtomicU32) {
         )
     };
 }
+
+/// `open_tree(2)`'s `OPEN_TREE_CLONE` and `move_mount(2)`'s
+/// `MOVE_MOUNT_F_EMPTY_PATH` (linux/mount.h).
+const OPEN_TREE_CLONE: u32 = 1;
+const MOVE_MOUNT_F_EMPTY_PATH: u32 = 4;
+
+/// A detached copy of the mount at `path` (`open_tree(OPEN_TREE_CLONE)`),
+/// closed on exec. Another mount namespace can attach it with
+/// [`move_mount_fd`]; a plain bind of a path from another namespace fails.
+pub fn open_tree_clone(path: &CStr) -> Result<std::os::fd::OwnedFd, i32> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: `path` is NUL-terminated and outlives the call; the syscall
+    // only reads it and returns a new descriptor or -1.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_open_tree,
+            libc::AT_FDCWD,
+            path.as_ptr(),
+            OPEN_TREE_CLONE | libc::O_CLOEXEC as u32,
+        )
+    };
+    if fd < 0 {
+        return Err(errno());
+    }
+    // SAFETY: a descriptor the kernel just created for us and nobody else owns.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// Attaches the detached mount `fd` at `target` (`move_mount(2)`).
+pub fn move_mount_fd(fd: i32, target: &CStr) -> Result<(), i32> {
+    // SAFETY: the empty path is a static NUL-terminated string and
+    // `target` is NUL-terminated; both outlive the call.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_move_mount,
+            fd,
+            c"".as_ptr(),
+            libc::AT_FDCWD,
+            target.as_ptr(),
+            MOVE_MOUNT_F_EMPTY_PATH,
+        )
+    };
+    if rc < 0 {
+        Err(errno())
+    } else {
+        Ok(())
+    }
+}

@@ -97,6 +97,15 @@ pub fn unmount(dir: &Path) -> Result<(), SandboxError> {
     Ok(())
 }
 
+/// A detached mount of directory `dir`, made here (as root, in the host's
+/// view) for an execution's init to attach. The init, already the slot's
+/// unprivileged uid on the host, may not be able to walk to `dir` (a data
+/// directory of mode 0700), and could not bind a path of another mount
+/// namespace anyway.
+pub(crate) fn detached(dir: &Path) -> Result<std::os::fd::OwnedFd, SandboxError> {
+    crate::sys::open_tree_clone(&c_path(dir)?).map_err(|e| os_error("workspace open_tree", e))
+}
+
 /// Gives `dir` and everything in it (but the inputs' mount point) to
 /// `uid`:`uid`, without following a symlink.
 pub(crate) fn hand_over(dir: &Path, uid: u32) -> Result<(), SandboxError> {

@@ -98,6 +98,70 @@ pub enum Source {
     Document,
 }
 
+/// Whether and how `redacted_text` is produced: `true` (the strategy's
+/// replacement), `false` (none), or `"tokenize"`: each value becomes a
+/// numbered placeholder (`[EMAIL_1]`) that `POST /api/v1/reflex/restore`
+/// turns back into the value while the vault entry lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Redact {
+    #[default]
+    On,
+    Off,
+    Tokenize,
+}
+
+impl Redact {
+    pub fn is_on(self) -> bool {
+        self != Redact::Off
+    }
+}
+
+impl Serialize for Redact {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Redact::On => s.serialize_bool(true),
+            Redact::Off => s.serialize_bool(false),
+            Redact::Tokenize => s.serialize_str("tokenize"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Redact {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Flag(bool),
+            Word(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Flag(true) => Ok(Redact::On),
+            Raw::Flag(false) => Ok(Redact::Off),
+            Raw::Word(w) if w == "tokenize" => Ok(Redact::Tokenize),
+            Raw::Word(w) => Err(serde::de::Error::custom(format!(
+                "redact must be true, false or \"tokenize\", not \"{w}\""
+            ))),
+        }
+    }
+}
+
+/// `POST /api/v1/reflex/restore` body.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RestoreRequest {
+    pub vault_id: String,
+    pub text: String,
+}
+
+/// `POST /api/v1/reflex/restore` answer: the text with its placeholders
+/// replaced by the values they stand for.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RestoreResponse {
+    pub text: String,
+    /// How many placeholders were put back.
+    pub restored: usize,
+}
+
 /// How detected values are replaced in `redacted_text`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -189,8 +253,8 @@ pub struct ProcessRequest {
     pub check_pii: bool,
     #[serde(default = "yes")]
     pub check_injection: bool,
-    #[serde(default = "yes")]
-    pub redact: bool,
+    #[serde(default)]
+    pub redact: Redact,
     #[serde(default)]
     pub redaction_strategy: RedactionStrategy,
     #[serde(default = "yes")]
@@ -210,7 +274,7 @@ impl ProcessRequest {
             text: text.into(),
             check_pii: true,
             check_injection: true,
-            redact: true,
+            redact: Redact::On,
             redaction_strategy: RedactionStrategy::default(),
             use_cache: true,
             user_id: None,
@@ -271,6 +335,9 @@ pub struct ProcessResponse {
     pub injections: Vec<InjectionFinding>,
     /// The text with every detected value replaced; `null` when `redact` is false.
     pub redacted_text: Option<String>,
+    /// With `"redact": "tokenize"`: the vault entry that restores the values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vault_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_severity: Option<Severity>,
     pub cached: bool,

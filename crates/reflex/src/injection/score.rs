@@ -776,9 +776,17 @@ const ANCHORS: &[(Family, &[&str])] = &[
 
 /// Whether the text just before a match negates it.
 fn negated(before: &str) -> bool {
-    ["do not ", "don t ", "dont ", "never ", "not ", "must not ", "should not "]
-        .iter()
-        .any(|n| before.ends_with(n))
+    [
+        "do not ",
+        "don t ",
+        "dont ",
+        "never ",
+        "not ",
+        "must not ",
+        "should not ",
+    ]
+    .iter()
+    .any(|n| before.ends_with(n))
 }
 
 /// Whether a preposition stands between the first word of a match and its
@@ -787,7 +795,10 @@ fn prepositional(matched: &str) -> bool {
     let words: Vec<&str> = matched.split(' ').collect();
     words.len() > 2
         && words[1..words.len() - 1].iter().any(|w| {
-            matches!(*w, "in" | "on" | "about" | "from" | "at" | "within" | "inside" | "regarding" | "for")
+            matches!(
+                *w,
+                "in" | "on" | "about" | "from" | "at" | "within" | "inside" | "regarding" | "for"
+            )
         })
 }
 

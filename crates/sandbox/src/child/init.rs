@@ -15,7 +15,7 @@ use crate::slot::{CloneJob, InitRequest, STARTED};
 use crate::sys::{self, errno};
 
 /// Closes every fd except `keep` (at most 5 entries, sorted here in place).
-fn close_all_but(mut keep: [i32; 5]) -> Result<(), i32> {
+fn close_all_but(mut keep: [i32; 7]) -> Result<(), i32> {
     keep.sort_unstable();
     let mut next: u32 = 0;
     for fd in keep {
@@ -88,6 +88,8 @@ pub fn init_main(job: CloneJob<'_>) -> ! {
             fds.stderr_w,
             fds.status_w,
             fds.go_r,
+            run.keep_fds[0],
+            run.keep_fds[1],
         ]),
     );
     // `/proc/1/comm` would show the name of the thread that cloned us; the

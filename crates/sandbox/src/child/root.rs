@@ -165,6 +165,19 @@ fn bind(fds: &ChildFds, stage: Stage, src: &CStr, dst: &CStr, read_only: bool) {
     check(fds, Stage::Remount, mount(None, dst, None, flags, None));
 }
 
+/// Attaches the detached mount `fd` at `dst`, then makes it read-only
+/// without device nodes, or writable without execution; never set-uid.
+fn attach(fds: &ChildFds, fd: i32, dst: &CStr, read_only: bool) {
+    check(fds, Stage::Workspace, sys::move_mount_fd(fd, dst));
+    let mut flags = libc::MS_REMOUNT | libc::MS_BIND | libc::MS_NOSUID | locked_flags(dst);
+    if read_only {
+        flags |= libc::MS_RDONLY | libc::MS_NODEV;
+    } else {
+        flags |= libc::MS_NOEXEC | libc::MS_NODEV;
+    }
+    check(fds, Stage::Remount, mount(None, dst, None, flags, None));
+}
+
 pub(super) fn build_root(root: &RootPlan, run: &RunPlan, fds: &ChildFds) {
     // Nothing we mount may propagate back to the host.
     check(
@@ -239,8 +252,8 @@ pub(super) fn build_root(root: &RootPlan, run: &RunPlan, fds: &ChildFds) {
         // The task's own workspace, its inputs read-only on top; the inputs'
         // mount point is part of the workspace (see `crate::workspace`).
         Some((dir, inputs)) => {
-            bind(fds, Stage::Workspace, dir, &root.ws_dir, false);
-            bind(fds, Stage::Workspace, inputs, &root.ws_in_dir, true);
+            attach(fds, *dir, &root.ws_dir, false);
+            attach(fds, *inputs, &root.ws_in_dir, true);
         }
         None => check(
             fds,

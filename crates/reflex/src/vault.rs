@@ -1,0 +1,234 @@
+//! Reversible redaction (SPEC §9.3): `"redact": "tokenize"` replaces each
+//! detected value with a numbered placeholder (`[EMAIL_1]`; one value, one
+//! placeholder) and keeps the originals here under a `vault_id`, so that
+//! `POST /api/v1/reflex/restore` can put them back into a text written
+//! from the placeholders (a plan, a model's answer).
+//!
+//! Entries are sealed with ChaCha20-Poly1305 under `vault_key` (random per
+//! process when unset, so set it when several replicas share Redis), bound
+//! to their id as associated data, and expire after `vault_ttl_seconds`.
+//! With Redis they live there (`SET … EX`), otherwise in this process,
+//! which then holds at most [`LOCAL_CAPACITY`] entries.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
+use octollm_types::reflex::PiiType;
+use parking_lot::Mutex;
+use rand::RngCore;
+use redis::AsyncCommands;
+use sha2::{Digest, Sha256};
+
+use crate::pii::RawPii;
+use crate::redact::replace_spans;
+use crate::redis_link::RedisLink;
+
+/// Most entries the in-process vault keeps; the oldest go first.
+pub const LOCAL_CAPACITY: usize = 100_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum VaultError {
+    #[error("no vault entry {0} (unknown, or expired)")]
+    Missing(String),
+    #[error("the vault could not store the entry: {0}")]
+    Store(String),
+    #[error("the vault entry does not open with this layer's vault_key")]
+    Sealed,
+}
+
+/// Placeholder → original value.
+pub type Mapping = Vec<(String, String)>;
+
+/// The text with each value replaced by its placeholder, and the mapping.
+pub fn tokenize(text: &str, findings: &[RawPii]) -> (String, Mapping) {
+    let mut mapping: Mapping = Vec::new();
+    let mut counts: HashMap<PiiType, usize> = HashMap::new();
+    let out = replace_spans(text, findings, |f, value, out| {
+        let placeholder = match mapping.iter().find(|(_, v)| v == value) {
+            Some((p, _)) => p.clone(),
+            None => {
+                let n = counts.entry(f.kind).or_insert(0);
+                *n += 1;
+                let label = f.kind.label();
+                let p = format!("{}_{n}]", &label[..label.len() - 1]);
+                mapping.push((p.clone(), value.to_string()));
+                p
+            }
+        };
+        out.push_str(&placeholder);
+    });
+    (out, mapping)
+}
+
+/// `text` with every placeholder of `mapping` replaced by its value; how
+/// many were replaced.
+pub fn restore(text: &str, mapping: &Mapping) -> (String, usize) {
+    let mut out = text.to_string();
+    let mut n = 0;
+    for (placeholder, value) in mapping {
+        let found = out.matches(placeholder.as_str()).count();
+        if found > 0 {
+            n += found;
+            out = out.replace(placeholder.as_str(), value);
+        }
+    }
+    (out, n)
+}
+
+pub struct Vault {
+    cipher: ChaCha20Poly1305,
+    ttl: Duration,
+    redis: Option<(RedisLink, String)>,
+    local: Mutex<HashMap<String, (Instant, Vec<u8>)>>,
+}
+
+impl Vault {
+    /// `key` is any string (hashed to the cipher key); empty: a random key.
+    pub fn new(key: &str, ttl: Duration, redis: Option<(RedisLink, String)>) -> Vault {
+        let bytes: [u8; 32] = if key.is_empty() {
+            let mut k = [0u8; 32];
+            rand::thread_rng().fill_bytes(&mut k);
+            k
+        } else {
+            Sha256::digest(key.as_bytes()).into()
+        };
+        Vault {
+            cipher: ChaCha20Poly1305::new(Key::from_slice(&bytes)),
+            ttl,
+            redis,
+            local: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn seal(&self, id: &str, mapping: &Mapping) -> Result<Vec<u8>, VaultError> {
+        let plain = serde_json::to_vec(mapping).map_err(|e| VaultError::Store(e.to_string()))?;
+        let mut nonce = [0u8; 12];
+        rand::thread_rng().fill_bytes(&mut nonce);
+        let sealed = self
+            .cipher
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: &plain,
+                    aad: id.as_bytes(),
+                },
+            )
+            .map_err(|_| VaultError::Store("encryption failed".into()))?;
+        Ok([nonce.as_slice(), &sealed].concat())
+    }
+
+    fn open(&self, id: &str, sealed: &[u8]) -> Result<Mapping, VaultError> {
+        let (nonce, body) = sealed.split_at_checked(12).ok_or(VaultError::Sealed)?;
+        let plain = self
+            .cipher
+            .decrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: body,
+                    aad: id.as_bytes(),
+                },
+            )
+            .map_err(|_| VaultError::Sealed)?;
+        serde_json::from_slice(&plain).map_err(|_| VaultError::Sealed)
+    }
+
+    /// Stores `mapping` and returns its id.
+    pub async fn put(&self, mapping: &Mapping) -> Result<String, VaultError> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let sealed = self.seal(&id, mapping)?;
+        match &self.redis {
+            Some((link, prefix)) => {
+                let mut conn = link.conn().map_err(|e| VaultError::Store(e.to_string()))?;
+                let key = format!("{prefix}vault:{id}");
+                let ttl = self.ttl.as_secs().max(1);
+                link.run(conn.set_ex::<_, _, ()>(key, sealed, ttl))
+                    .await
+                    .map_err(|e| VaultError::Store(e.to_string()))?;
+            }
+            None => {
+                let mut local = self.local.lock();
+                let now = Instant::now();
+                local.retain(|_, (until, _)| *until > now);
+                if local.len() >= LOCAL_CAPACITY {
+                    if let Some(oldest) = local
+                        .iter()
+                        .min_by_key(|(_, (until, _))| *until)
+                        .map(|(k, _)| k.clone())
+                    {
+                        local.remove(&oldest);
+                    }
+                }
+                local.insert(id.clone(), (now + self.ttl, sealed));
+            }
+        }
+        Ok(id)
+    }
+
+    /// The mapping stored under `id`, while it lives.
+    pub async fn get(&self, id: &str) -> Result<Mapping, VaultError> {
+        let sealed = match &self.redis {
+            Some((link, prefix)) => {
+                let mut conn = link.conn().map_err(|e| VaultError::Store(e.to_string()))?;
+                let key = format!("{prefix}vault:{id}");
+                link.run(conn.get::<_, Option<Vec<u8>>>(key))
+                    .await
+                    .map_err(|e| VaultError::Store(e.to_string()))?
+            }
+            None => {
+                let local = self.local.lock();
+                local
+                    .get(id)
+                    .filter(|(until, _)| *until > Instant::now())
+                    .map(|(_, s)| s.clone())
+            }
+        };
+        let sealed = sealed.ok_or_else(|| VaultError::Missing(id.to_string()))?;
+        self.open(id, &sealed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_numbered_per_type_and_shared_by_equal_values() {
+        let text = "a@x.io and b@y.io, again a@x.io; ssn 123-45-6789";
+        let f = |kind, s: &str| {
+            let start = text.find(s).unwrap();
+            RawPii::new(kind, start, start + s.len(), 0.9)
+        };
+        let mut found = vec![
+            f(PiiType::Email, "a@x.io"),
+            f(PiiType::Email, "b@y.io"),
+            f(PiiType::Ssn, "123-45-6789"),
+        ];
+        let again = text.rfind("a@x.io").unwrap();
+        found.insert(2, RawPii::new(PiiType::Email, again, again + 6, 0.9));
+        let (out, map) = tokenize(text, &found);
+        assert_eq!(out, "[EMAIL_1] and [EMAIL_2], again [EMAIL_1]; ssn [SSN_1]");
+        assert_eq!(map.len(), 3);
+        let (back, n) = restore("Write to [EMAIL_2] and [EMAIL_1]", &map);
+        assert_eq!((back.as_str(), n), ("Write to b@y.io and a@x.io", 2));
+    }
+
+    #[tokio::test]
+    async fn entries_are_sealed_bound_to_their_id_and_expire() {
+        let v = Vault::new("k", Duration::from_millis(200), None);
+        let map = vec![("[EMAIL_1]".to_string(), "a@x.io".to_string())];
+        let id = v.put(&map).await.unwrap();
+        assert_eq!(v.get(&id).await.unwrap(), map);
+        // The bytes held are not the value.
+        let held = v.local.lock().get(&id).unwrap().1.clone();
+        assert!(!held.windows(6).any(|w| w == b"a@x.io"));
+        // Sealed under one id, it does not open under another.
+        assert!(matches!(v.open("other", &held), Err(VaultError::Sealed)));
+        // Nor under another key.
+        let other = Vault::new("other key", Duration::from_secs(1), None);
+        assert!(matches!(other.open(&id, &held), Err(VaultError::Sealed)));
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        assert!(matches!(v.get(&id).await, Err(VaultError::Missing(_))));
+    }
+}
