@@ -18,7 +18,9 @@ use octollm_reflex::Reflex;
 use octollm_server::ApiError;
 use octollm_types::exec::{ExecuteRequest, WorkspaceFiles};
 use octollm_types::plan::{Plan, PlanRequest};
-use octollm_types::reflex::{BatchRequest, BatchResponse, ProcessRequest, ProcessResponse};
+use octollm_types::reflex::{
+    BatchRequest, BatchResponse, ProcessRequest, ProcessResponse, RestoreRequest, RestoreResponse,
+};
 
 const HERE: &str = "in-process";
 
@@ -96,6 +98,13 @@ impl ScreenArm for LocalReflex {
         timeout: Duration,
     ) -> ArmFuture<'a, Attempt<BatchResponse>> {
         local_call(timeout, self.0.batch(req))
+    }
+    fn restore<'a>(
+        &'a self,
+        req: &'a RestoreRequest,
+        timeout: Duration,
+    ) -> ArmFuture<'a, Attempt<RestoreResponse>> {
+        local_call(timeout, self.0.restore(req))
     }
 }
 

@@ -20,6 +20,7 @@ mod error;
 mod files;
 mod judge;
 mod metrics;
+mod placeholders;
 mod runner;
 mod sse;
 pub mod store;

@@ -232,7 +232,16 @@ pub(crate) async fn submit(core: &Shared, c: TaskContract) -> Result<TaskAccepte
     let narrowed = narrowed_hosts(core, &c).await?;
     let screened = screen(core, &c).await?;
     let n_constraints = c.constraints.len();
-    let screened_goal = screened.first().cloned().unwrap_or_default();
+    let mut screened_goal = screened.first().cloned().unwrap_or_default();
+    // Personal data the reflex layer redacted from the goal becomes
+    // placeholders the executor can turn back into the values.
+    let mut vault_id = None;
+    if screened_goal != c.goal && c.tokenize_pii != Some(false) {
+        if let Some((goal, id)) = crate::placeholders::tokenize_goal(core, &c.goal).await {
+            screened_goal = goal;
+            vault_id = Some(id);
+        }
+    }
     let screened_constraints: Vec<String> = screened
         .iter()
         .skip(1)
@@ -311,6 +320,7 @@ pub(crate) async fn submit(core: &Shared, c: TaskContract) -> Result<TaskAccepte
         allowed_hosts: narrowed.as_ref().map(to_json),
         approval: c.approval.map(|_| "always".to_string()),
         files,
+        vault_id,
     };
     core.store.insert_task(&task).await.map_err(store_error)?;
     core.metrics.submitted.inc();

@@ -189,6 +189,7 @@ async fn run_claimed(core: &Shared, task: TaskRow, owner: &str, mut hard: watch:
         owner: owner.to_string(),
         deadline: Instant::now() + left,
         allowed_hosts: task.narrowed_hosts(),
+        vault_id: task.vault_id.clone(),
     });
     let ending = {
         let run = Runner::new(ctx.clone(), task.clone())

@@ -299,8 +299,10 @@ async fn pii_never_reaches_the_planner_llm() {
     let id = submit(&o.url, json!({"goal": "Remember my SSN is 123-45-6789 please", "constraints": ["mail me at jane@example.com"]})).await;
     let v = wait_done(&o.url, &id, LONG).await;
     assert_eq!(v["goal"], "Remember my SSN is 123-45-6789 please");
+    // A placeholder the executor could turn back into the value, never
+    // the value itself.
     assert!(
-        v["screened_goal"].as_str().unwrap().contains("[SSN]"),
+        v["screened_goal"].as_str().unwrap().contains("[SSN_1]"),
         "{v:#}"
     );
     let fake = arms.fake.as_ref().unwrap();

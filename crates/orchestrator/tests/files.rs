@@ -184,3 +184,48 @@ async fn isolation(kind: Kind) {
 both!(files_go_in_and_artifacts_come_out, round_trip);
 both!(bad_files_are_refused_and_nothing_is_stored, bad_files);
 both!(two_tasks_never_share_a_workspace, isolation);
+
+/// Personal data in a goal: the planner sees a placeholder, the executor
+/// gets the value back, so the count is of the user's own address; the
+/// stored plan never holds it. Opting out leaves the label for good.
+async fn placeholders(kind: Kind) {
+    let db = Db::new(kind).await;
+    let arms = start_arms(ArmsOptions::default()).await;
+    let o = start_orch(arms.config(&db)).await;
+    let ledger = file(
+        "pay.txt",
+        b"jane@example.com paid\nbob@example.com paid\njane@example.com refunded\n",
+    );
+    let goal = "Count the lines in pay.txt that contain jane@example.com";
+    let id = submit(&o.url, json!({"goal": goal, "files": [ledger.clone()]})).await;
+    let v = wait_done(&o.url, &id, LONG).await;
+    assert_eq!(v["status"], "completed", "{v:#}");
+    assert_eq!(v["result"]["output"].as_str().unwrap().trim(), "2", "{v:#}");
+    assert!(
+        v["screened_goal"].as_str().unwrap().contains("[EMAIL_1]"),
+        "{v:#}"
+    );
+    let plan = v["plan"].to_string();
+    assert!(
+        plan.contains("[EMAIL_1]") && !plan.contains("jane@"),
+        "{plan}"
+    );
+
+    let id = submit(
+        &o.url,
+        json!({"goal": goal, "files": [ledger], "tokenize_pii": false}),
+    )
+    .await;
+    let v = wait_done(&o.url, &id, LONG).await;
+    assert!(
+        v["screened_goal"].as_str().unwrap().contains("[EMAIL]"),
+        "{v:#}"
+    );
+    assert_ne!(v["status"], "completed", "{v:#}");
+    o.handle.shutdown().await;
+}
+
+both!(
+    a_goals_personal_data_reaches_the_executor_not_the_planner,
+    placeholders
+);

@@ -40,6 +40,7 @@ fn task(id: &str, priority: i64, created_at: i64) -> NewTask {
         allowed_hosts: None,
         approval: None,
         files: Vec::new(),
+        vault_id: None,
     }
 }
 

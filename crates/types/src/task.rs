@@ -62,6 +62,12 @@ pub struct TaskContract {
     /// Input files, read-only at `/workspace/in/<name>` in every step.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<InputFile>,
+    /// `false` opts out of placeholders: personal data in the goal is then
+    /// redacted for good (`[EMAIL]`) instead of replaced by a placeholder
+    /// (`[EMAIL_1]`) that the planner works with and the executor receives
+    /// the value for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokenize_pii: Option<bool>,
 }
 
 /// A file attached to a task.

@@ -136,6 +136,7 @@ pub fn contract(goal: &str, criteria: &[String], max_time: Option<u64>) -> TaskC
         allowed_hosts: None,
         approval: None,
         files: Vec::new(),
+        tokenize_pii: None,
     };
     if let Some(t) = max_time {
         contract.budget.max_time_seconds = t;

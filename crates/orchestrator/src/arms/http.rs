@@ -10,7 +10,9 @@ use octollm_policy::{CommandPolicy, ExecPolicy, HostList};
 use octollm_server::resilience::parse_retry_after;
 use octollm_types::exec::{ExecuteRequest, ExecuteResponse, WorkspaceFiles};
 use octollm_types::plan::{Plan, PlanRequest};
-use octollm_types::reflex::{BatchRequest, BatchResponse, ProcessRequest, ProcessResponse};
+use octollm_types::reflex::{
+    BatchRequest, BatchResponse, ProcessRequest, ProcessResponse, RestoreRequest, RestoreResponse,
+};
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -264,6 +266,14 @@ impl ScreenArm for HttpArm {
         timeout: Duration,
     ) -> ArmFuture<'a, Attempt<BatchResponse>> {
         self.call("/api/v1/reflex/batch", req, timeout)
+    }
+
+    fn restore<'a>(
+        &'a self,
+        req: &'a RestoreRequest,
+        timeout: Duration,
+    ) -> ArmFuture<'a, Attempt<RestoreResponse>> {
+        self.call("/api/v1/reflex/restore", req, timeout)
     }
 }
 

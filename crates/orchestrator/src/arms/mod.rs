@@ -28,7 +28,9 @@ use octollm_policy::ExecPolicy;
 use octollm_server::resilience::{BreakerState, CircuitBreaker, RetryPolicy};
 use octollm_types::exec::{ExecuteRequest, ExecuteResponse, WorkspaceFiles, WorkspaceInputs};
 use octollm_types::plan::{Plan, PlanRequest};
-use octollm_types::reflex::{BatchRequest, BatchResponse, ProcessRequest, ProcessResponse};
+use octollm_types::reflex::{
+    BatchRequest, BatchResponse, ProcessRequest, ProcessResponse, RestoreRequest, RestoreResponse,
+};
 
 use crate::config::OrchestratorConfig;
 use crate::metrics::{ArmLabels, Metrics};
@@ -109,6 +111,12 @@ pub trait ScreenArm: Arm {
         req: &'a BatchRequest,
         timeout: Duration,
     ) -> ArmFuture<'a, Attempt<BatchResponse>>;
+    /// Puts tokenized values back into a text (`/api/v1/reflex/restore`).
+    fn restore<'a>(
+        &'a self,
+        req: &'a RestoreRequest,
+        timeout: Duration,
+    ) -> ArmFuture<'a, Attempt<RestoreResponse>>;
 }
 
 pub trait PlanArm: Arm {

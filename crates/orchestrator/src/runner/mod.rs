@@ -142,6 +142,8 @@ pub(crate) struct Ctx {
     /// The hosts the task narrowed its fetches to, if it did: carried in
     /// every step's token and checked against every plan.
     pub allowed_hosts: Option<Vec<String>>,
+    /// The vault entry behind the goal's placeholders, if it has any.
+    pub vault_id: Option<String>,
 }
 
 impl Ctx {

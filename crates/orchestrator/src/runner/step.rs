@@ -253,6 +253,15 @@ async fn execute(
     let step_timeout = remaining
         .as_secs_f64()
         .min(core.config.step_timeout_seconds.max(0.1));
+    // The executor is no model: it gets the goal's values back.
+    let restored;
+    let call = match &ctx.vault_id {
+        Some(vault) if spec.arm == EXECUTOR => {
+            restored = crate::placeholders::restore_call(core, vault, call).await?;
+            &restored
+        }
+        _ => call,
+    };
     let mut req = request_for(call);
     // The executor's steps share the task's workspace, named by its id.
     if spec.arm == EXECUTOR {

@@ -38,6 +38,8 @@ pub struct TaskRow {
     pub approval: Option<String>,
     /// When the task was parked waiting for a person.
     pub parked_at: Option<i64>,
+    /// The reflex vault entry behind the goal's placeholders.
+    pub vault_id: Option<String>,
 }
 
 impl TaskRow {
@@ -126,6 +128,8 @@ pub struct NewTask {
     pub approval: Option<String>,
     /// Input files: (name, bytes), names checked.
     pub files: Vec<(String, Vec<u8>)>,
+    /// The reflex vault entry behind the goal's placeholders.
+    pub vault_id: Option<String>,
 }
 
 /// A step as inserted when a plan is saved.

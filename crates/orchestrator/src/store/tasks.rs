@@ -30,9 +30,9 @@ impl Store {
         let insert = "INSERT INTO tasks (id, goal, screened_goal, constraints, context, \
              acceptance_criteria, priority, max_tokens, max_cost_usd, max_time_seconds, status, \
              cache_key, result, deadline_at, created_at, updated_at, started_at, finished_at, \
-             allowed_hosts, approval) \
+             allowed_hosts, approval, vault_id) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $16, \
-             $17, $18)";
+             $17, $18, $19)";
         let event = "INSERT INTO events (task_id, seq, kind, status, step, data, created_at) \
              VALUES ($1, $2, $3, $4, NULL, $5, $6)";
         let file = "INSERT INTO task_files (task_id, name, content, size, sha256) \
@@ -58,6 +58,7 @@ impl Store {
                 .bind(finished)
                 .bind(&task.allowed_hosts)
                 .bind(&task.approval)
+                .bind(&task.vault_id)
                 .execute(&mut *tx)
                 .await?;
             for (name, bytes) in &task.files {

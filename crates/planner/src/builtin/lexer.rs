@@ -83,6 +83,24 @@ pub fn lex(goal: &str) -> Vec<Tok> {
         }
         let end_byte = chars.get(j).map_or(goal.len(), |x| x.0);
         let raw = &goal[pos..end_byte];
+        // A placeholder for a value the reflex layer took out of the goal
+        // ("[EMAIL_1]") is one quoted value, brackets and all: the
+        // orchestrator puts the value back in its place before the step runs.
+        if let Some(len) = placeholder_len(raw) {
+            toks.push(Tok {
+                kind: Kind::Quoted,
+                text: raw[..len].to_string(),
+                lower: raw[..len].to_string(),
+                start: pos,
+                end: pos + len,
+            });
+            let rest = &raw[len..];
+            if rest.contains([',', ';']) || (rest.contains('.') && j < chars.len()) {
+                push_sep(&mut toks, end_byte);
+            }
+            i = j;
+            continue;
+        }
         let lead = raw.len() - raw.trim_start_matches(['(', '[']).len();
         let mut word = &raw[lead..];
         let mut sep = false;
@@ -112,6 +130,21 @@ pub fn lex(goal: &str) -> Vec<Tok> {
     toks
 }
 
+/// The length of a placeholder (`[EMAIL_1]`, `[API_TOKEN_2]`) at the start
+/// of `raw` when only punctuation follows it.
+fn placeholder_len(raw: &str) -> Option<usize> {
+    let inner = raw.strip_prefix('[')?;
+    let close = inner.find(']')?;
+    let body = &inner[..close];
+    let (name, n) = body.rsplit_once('_')?;
+    let plain = !name.is_empty()
+        && name.bytes().all(|b| b.is_ascii_uppercase() || b == b'_')
+        && !n.is_empty()
+        && n.bytes().all(|b| b.is_ascii_digit());
+    let rest = &inner[close + 1..];
+    (plain && rest.chars().all(trailing_punct)).then_some(close + 2)
+}
+
 fn push_sep(toks: &mut Vec<Tok>, at: usize) {
     if toks.last().is_some_and(|t| t.kind != Kind::Sep) {
         toks.push(Tok {
@@ -127,6 +160,19 @@ fn push_sep(toks: &mut Vec<Tok>, at: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn placeholders_are_one_quoted_value() {
+        let toks = lex("lines with [EMAIL_1], or [API_TOKEN_2].");
+        let quoted: Vec<&str> = toks
+            .iter()
+            .filter(|t| t.kind == Kind::Quoted)
+            .map(|t| t.text.as_str())
+            .collect();
+        assert_eq!(quoted, ["[EMAIL_1]", "[API_TOKEN_2]"]);
+        assert!(lex("[EMAIL]").iter().all(|t| t.kind == Kind::Word));
+        assert!(lex("[a_1]").iter().all(|t| t.kind == Kind::Word));
+    }
 
     fn kinds(goal: &str) -> Vec<(Kind, String)> {
         lex(goal).into_iter().map(|t| (t.kind, t.text)).collect()
