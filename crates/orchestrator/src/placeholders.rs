@@ -17,11 +17,26 @@ use crate::runner::{Code, StepError};
 /// The goal with placeholders and the vault entry behind them; `None` when
 /// the reflex layer cannot tokenize (the goal then stays redacted for good).
 pub(crate) async fn tokenize_goal(core: &Shared, goal: &str) -> Option<(String, String)> {
+    tokenize(core, goal, None).await
+}
+
+/// A step's output as the user is shown it: their own values (those of
+/// the goal's vault entry) as they wrote them, any other personal data
+/// labelled. `None` when the reflex layer cannot say (the caller keeps
+/// the output labelled throughout).
+pub(crate) async fn with_own_values(core: &Shared, vault_id: &str, output: &str) -> Option<String> {
+    let (text, _) = tokenize(core, output, Some(vault_id)).await?;
+    restore(core, vault_id, &text).await.ok()
+}
+
+/// `text` tokenized: against the entry `vault`, or into a new entry.
+async fn tokenize(core: &Shared, text: &str, vault: Option<&str>) -> Option<(String, String)> {
     let (reg, arm) = core.arms.screener()?;
-    let mut req = ProcessRequest::new(goal);
+    let mut req = ProcessRequest::new(text);
     req.check_injection = false;
     req.use_cache = false;
     req.redact = Redact::Tokenize;
+    req.vault_id = vault.map(str::to_string);
     let reply = core
         .arms
         .call(

@@ -211,6 +211,24 @@ async fn placeholders(kind: Kind) {
         "{plan}"
     );
 
+    // What the user is shown: their own address as they wrote it, anyone
+    // else's labelled.
+    let meeting = file(
+        "meet.txt",
+        b"jane@example.com and bob@example.com met\nnobody else\n",
+    );
+    let id = submit(
+        &o.url,
+        json!({"goal": "Show the lines in meet.txt that contain jane@example.com", "files": [meeting]}),
+    )
+    .await;
+    let v = wait_done(&o.url, &id, LONG).await;
+    assert_eq!(
+        v["result"]["output"].as_str().unwrap().trim(),
+        "jane@example.com and [EMAIL] met",
+        "{v:#}"
+    );
+
     let id = submit(
         &o.url,
         json!({"goal": goal, "files": [ledger], "tokenize_pii": false}),

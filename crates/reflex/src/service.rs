@@ -445,10 +445,25 @@ impl Reflex {
         // The values go into the vault, never into the verdict cache.
         o.redact = false;
         let (v, _) = self.screen_counted(&req.text, o, false).await;
-        let (text, mapping) = crate::vault::tokenize(&req.text, &self.engine.pii(&req.text));
-        let vault_id = self.vault.put(&mapping).await.map_err(|e| {
-            ApiError::unavailable("VAULT_UNAVAILABLE", e.to_string()).with_retry_after(1)
-        })?;
+        let found = self.engine.pii(&req.text);
+        let (text, vault_id) = match &req.vault_id {
+            // Against an existing entry: its values keep their placeholders,
+            // others are labelled, the entry is not changed.
+            Some(id) => {
+                let mapping = self.vault_entry(id).await?;
+                (
+                    crate::vault::tokenize_known(&req.text, &found, &mapping),
+                    id.clone(),
+                )
+            }
+            None => {
+                let (text, mapping) = crate::vault::tokenize(&req.text, &found);
+                let id = self.vault.put(&mapping).await.map_err(|e| {
+                    ApiError::unavailable("VAULT_UNAVAILABLE", e.to_string()).with_retry_after(1)
+                })?;
+                (text, id)
+            }
+        };
         let mut out = typed(&v, false, started);
         out.redacted_text = Some(text);
         out.vault_id = Some(vault_id);
@@ -457,13 +472,20 @@ impl Reflex {
 
     /// `/restore` for a caller in this process.
     pub async fn restore(&self, req: &RestoreRequest) -> Result<RestoreResponse, ApiError> {
-        if uuid::Uuid::parse_str(&req.vault_id).is_err() {
+        let mapping = self.vault_entry(&req.vault_id).await?;
+        let (text, restored) = crate::vault::restore(&req.text, &mapping);
+        Ok(RestoreResponse { text, restored })
+    }
+
+    /// The mapping stored under `vault_id`, or the 4xx/503 that says why not.
+    async fn vault_entry(&self, vault_id: &str) -> Result<crate::vault::Mapping, ApiError> {
+        if uuid::Uuid::parse_str(vault_id).is_err() {
             return Err(ApiError::bad_request(
                 "INVALID_VAULT_ID",
-                format!("'{}' is not a vault id", req.vault_id),
+                format!("'{vault_id}' is not a vault id"),
             ));
         }
-        let mapping = self.vault.get(&req.vault_id).await.map_err(|e| match e {
+        self.vault.get(vault_id).await.map_err(|e| match e {
             VaultError::Missing(_) => ApiError::not_found(e.to_string()),
             VaultError::Sealed => ApiError::new(
                 axum::http::StatusCode::CONFLICT,
@@ -473,9 +495,7 @@ impl Reflex {
             VaultError::Store(_) => {
                 ApiError::unavailable("VAULT_UNAVAILABLE", e.to_string()).with_retry_after(1)
             }
-        })?;
-        let (text, restored) = crate::vault::restore(&req.text, &mapping);
-        Ok(RestoreResponse { text, restored })
+        })
     }
 
     /// `/batch` for a caller in this process; see [`Reflex::process`].

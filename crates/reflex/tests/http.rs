@@ -409,6 +409,20 @@ async fn tokenized_values_come_back_with_restore() {
         ),
         "{r}"
     );
+    // Against that entry, a new text keeps the known values' placeholders,
+    // labels the rest, and adds nothing to the entry.
+    let (st, k, _) = s
+        .post(
+            "/api/v1/reflex/process",
+            json!({"text": "bob@example.com wrote to cy@example.com", "redact": "tokenize", "vault_id": id}),
+        )
+        .await;
+    assert_eq!(
+        (st, k["redacted_text"].as_str()),
+        (200, Some("[EMAIL_2] wrote to [EMAIL]")),
+        "{k}"
+    );
+    assert_eq!(k["vault_id"], id);
     // The same text screened normally is labelled, as before.
     let (_, plain, _) = s
         .post("/api/v1/reflex/process", json!({"text": text}))

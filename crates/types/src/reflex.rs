@@ -265,6 +265,11 @@ pub struct ProcessRequest {
     /// Where the text comes from; `user` when absent.
     #[serde(default)]
     pub source: Source,
+    /// With `"redact": "tokenize"`: an existing vault entry to tokenize
+    /// against. Values it holds get their placeholders; any other value is
+    /// labelled (`[EMAIL]`), and nothing is added to the vault.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vault_id: Option<String>,
 }
 
 impl ProcessRequest {
@@ -279,6 +284,7 @@ impl ProcessRequest {
             use_cache: true,
             user_id: None,
             source: Source::User,
+            vault_id: None,
         }
     }
 }

@@ -110,7 +110,13 @@ pub(super) async fn run_step(
         p.insert("approval".into(), json!(a));
     }
     let raw = truncate(&raw, core.config.max_output_bytes as usize);
-    let (display, injected) = screen_output(&ctx, &raw).await;
+    let (mut display, injected) = screen_output(&ctx, &raw).await;
+    // The user sees the values they gave in the goal, not their labels.
+    if let Some(vault) = ctx.vault_id.as_deref().filter(|_| display != raw) {
+        if let Some(own) = crate::placeholders::with_own_values(&core, vault, &raw).await {
+            display = own;
+        }
+    }
     if let Some(findings) = &injected {
         if let Some(Value::Object(p)) = provenance.as_mut() {
             p.insert("injection_in_output".into(), json!(findings));
