@@ -36,6 +36,9 @@ pub struct ReflexConfig {
     /// Key sealing the vault's entries; set it so replicas sharing Redis
     /// can restore each other's. Empty: random per process.
     pub vault_key: String,
+    /// A TOML file of custom recognizers, allowed values and injection
+    /// phrases (see `custom`); "" = none. Checked at start, reloaded on SIGHUP.
+    pub rules_file: String,
 }
 
 impl Default for ReflexConfig {
@@ -55,6 +58,7 @@ impl Default for ReflexConfig {
             max_batch: 100,
             vault_ttl_seconds: 3_600,
             vault_key: String::new(),
+            rules_file: String::new(),
         }
     }
 }

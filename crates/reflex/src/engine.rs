@@ -8,9 +8,10 @@ use octollm_types::reflex::{
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::custom::CustomRules;
 use crate::injection::{InjectionDetector, RawInjection};
 use crate::offsets::CharOffsets;
-use crate::pii::{mask, PiiDetector, RawPii};
+use crate::pii::{mask, resolve_overlaps, PiiDetector, RawPii};
 use crate::redact::{redact, HashKey};
 
 /// Bumped whenever detection rules change, so cached verdicts made by older
@@ -56,26 +57,53 @@ pub struct Engine {
     hash_key: HashKey,
     block_at: Severity,
     fingerprint: [u8; 32],
+    /// The operator's rules file, when one is configured.
+    rules: CustomRules,
 }
 
 impl Engine {
     pub fn new(block_at: Severity, hash_key: HashKey) -> Result<Self, EngineError> {
+        Self::with_rules(block_at, hash_key, CustomRules::default())
+    }
+
+    /// The engine with the operator's `rules` applied on top of the built-in
+    /// detectors; they are part of every cache key.
+    pub fn with_rules(
+        block_at: Severity,
+        hash_key: HashKey,
+        rules: CustomRules,
+    ) -> Result<Self, EngineError> {
         let mut h = Sha256::new();
         h.update(RULESET_VERSION);
         h.update([block_at as u8]);
         h.update(hash_key.fingerprint());
+        h.update(rules.fingerprint);
         Ok(Engine {
             pii: PiiDetector::new()?,
             injection: InjectionDetector::new()?,
             hash_key,
             block_at,
             fingerprint: h.finalize().into(),
+            rules,
         })
     }
 
-    /// The PII and secrets in `text`, with byte spans (for tokenizing).
+    /// How many entries the engine's custom rules hold.
+    pub fn custom_rules(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// The PII and secrets in `text`, with byte spans: the built-in
+    /// detectors', the custom types', less what the rules allow.
     pub fn pii(&self, text: &str) -> Vec<RawPii> {
-        self.pii.detect(text)
+        let found = self.pii.detect(text);
+        if self.rules.is_empty() {
+            return found;
+        }
+        let mut found = found;
+        self.rules.pii(text, &mut found);
+        found.retain(|f| !self.rules.allowed(&text[f.start..f.end]));
+        resolve_overlaps(found)
     }
 
     pub fn block_at(&self) -> Severity {
@@ -99,12 +127,14 @@ impl Engine {
 
     pub fn analyze(&self, text: &str, o: &Options) -> Verdict {
         let pii = if o.check_pii {
-            self.pii.detect(text)
+            self.pii(text)
         } else {
             Vec::new()
         };
         let inj = if o.check_injection {
-            self.injection.detect_from(text, o.source)
+            let mut inj = self.injection.detect_from(text, o.source);
+            inj.extend(self.rules.injections(text));
+            inj
         } else {
             Vec::new()
         };
@@ -114,7 +144,7 @@ impl Engine {
             .redact
             .then(|| redact(text, &pii, o.strategy, &self.hash_key));
         let injections = injection_findings(text, &pii, inj);
-        let pii_detected = pii_findings(text, &pii);
+        let pii_detected = pii_findings(text, &pii, &self.rules);
         Verdict {
             safe: pii_detected.is_empty() && injections.iter().all(|f| f.severity == Severity::Low),
             status: if blocked {
@@ -135,7 +165,7 @@ impl Engine {
     }
 }
 
-fn pii_findings(text: &str, raw: &[RawPii]) -> Vec<PiiFinding> {
+fn pii_findings(text: &str, raw: &[RawPii], rules: &CustomRules) -> Vec<PiiFinding> {
     let mut offsets = CharOffsets::new(text);
     raw.iter()
         .map(|f| PiiFinding {
@@ -144,6 +174,7 @@ fn pii_findings(text: &str, raw: &[RawPii]) -> Vec<PiiFinding> {
             start: offsets.at(f.start),
             end: offsets.at(f.end),
             confidence: f.confidence,
+            name: f.custom.and_then(|i| rules.name(i)).map(str::to_string),
         })
         .collect()
 }

@@ -7,6 +7,7 @@
 
 pub mod cache;
 pub mod config;
+pub mod custom;
 pub mod engine;
 pub mod injection;
 pub mod metrics;

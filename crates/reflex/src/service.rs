@@ -18,6 +18,7 @@ use serde_json::{json, Map};
 
 use crate::cache::{CacheOutcome, MemoryCache, VerdictCache};
 use crate::config::ReflexConfig;
+use crate::custom::CustomRules;
 use crate::engine::{Engine, EngineError, Options, Verdict};
 use crate::metrics::{BackendLabel, DecisionLabel, InjectionLabels, ReflexMetrics, TypeLabel};
 use crate::ratelimit::{LimiterBackend, RateDecision, RateLimiter};
@@ -28,6 +29,20 @@ use crate::vault::VaultError;
 /// Texts larger than this are screened off the async workers.
 const INLINE_SCAN_LIMIT: usize = 128 * 1024;
 
+/// The engine for `config`, with its rules file when one is set.
+fn build_engine(config: &ReflexConfig, block_at: Severity) -> Result<Engine, ReflexError> {
+    let rules = if config.rules_file.trim().is_empty() {
+        CustomRules::default()
+    } else {
+        CustomRules::load(std::path::Path::new(config.rules_file.trim()))?
+    };
+    Ok(Engine::with_rules(
+        block_at,
+        HashKey::new(&config.hash_key),
+        rules,
+    )?)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ReflexError {
     #[error("invalid reflex configuration: {0}")]
@@ -36,11 +51,15 @@ pub enum ReflexError {
     Engine(#[from] EngineError),
     #[error(transparent)]
     Redis(#[from] crate::redis_link::LinkError),
+    #[error(transparent)]
+    Rules(#[from] crate::custom::RulesError),
 }
 
 /// Everything the handlers share.
 pub struct Reflex {
-    pub engine: Arc<Engine>,
+    /// Swapped whole when the rules file is reloaded: a request holds the
+    /// engine it started with.
+    engine: parking_lot::RwLock<Arc<Engine>>,
     pub cache: VerdictCache,
     pub limiter: RateLimiter,
     pub redis: Option<RedisLink>,
@@ -63,7 +82,7 @@ impl Reflex {
                 config.block_severity
             ))
         })?;
-        let engine = Arc::new(Engine::new(block_at, HashKey::new(&config.hash_key))?);
+        let engine = Arc::new(build_engine(&config, block_at)?);
         let redis = if config.redis_url.is_empty() {
             None
         } else {
@@ -96,7 +115,7 @@ impl Reflex {
             redis.clone().map(|l| (l, config.redis_key_prefix.clone())),
         );
         Ok(Reflex {
-            engine,
+            engine: parking_lot::RwLock::new(engine),
             cache,
             limiter,
             redis,
@@ -107,11 +126,27 @@ impl Reflex {
         })
     }
 
+    /// The engine requests are screened with now.
+    pub fn engine(&self) -> Arc<Engine> {
+        self.engine.read().clone()
+    }
+
+    /// Reads the rules file again and swaps in an engine built with it;
+    /// requests already running finish with the old one. On an error the
+    /// old engine stays. Returns how many entries the rules hold.
+    pub fn reload_rules(&self) -> Result<usize, ReflexError> {
+        let block_at = self.engine().block_at();
+        let engine = Arc::new(build_engine(&self.config, block_at)?);
+        let n = engine.custom_rules();
+        *self.engine.write() = engine;
+        Ok(n)
+    }
+
     /// Screens `text`, through the cache when asked. Returns the verdict
     /// and whether it came from the cache.
     pub async fn screen(&self, text: &str, o: Options, use_cache: bool) -> (Arc<Verdict>, bool) {
         let use_cache = use_cache && !matches!(self.cache, VerdictCache::Disabled);
-        let key = use_cache.then(|| self.engine.cache_key(text, &o));
+        let key = use_cache.then(|| self.engine().cache_key(text, &o));
         if let Some(key) = &key {
             let (hit, outcome) = self.cache.get(key).await;
             if outcome == CacheOutcome::Degraded {
@@ -125,14 +160,14 @@ impl Reflex {
         }
         let started = Instant::now();
         let verdict = if text.len() > INLINE_SCAN_LIMIT {
-            let engine = self.engine.clone();
+            let engine = self.engine();
             let owned = text.to_string();
             match tokio::task::spawn_blocking(move || engine.analyze_shared(&owned, &o)).await {
                 Ok(v) => v,
-                Err(_) => self.engine.analyze_shared(text, &o),
+                Err(_) => self.engine().analyze_shared(text, &o),
             }
         } else {
-            self.engine.analyze_shared(text, &o)
+            self.engine().analyze_shared(text, &o)
         };
         self.metrics
             .scan_seconds
@@ -445,7 +480,7 @@ impl Reflex {
         // The values go into the vault, never into the verdict cache.
         o.redact = false;
         let (v, _) = self.screen_counted(&req.text, o, false).await;
-        let found = self.engine.pii(&req.text);
+        let found = self.engine().pii(&req.text);
         let (text, vault_id) = match &req.vault_id {
             // Against an existing entry: its values keep their placeholders,
             // others are labelled, the entry is not changed.
@@ -542,7 +577,10 @@ async fn health(State(s): State<Arc<Reflex>>) -> Json<serde_json::Value> {
     extra.insert("redis".into(), redis.into());
     extra.insert("cache".into(), s.cache.backend().into());
     extra.insert("rate_limiter".into(), s.limiter.backend().into());
-    extra.insert("block_severity".into(), s.engine.block_at().as_str().into());
+    extra.insert(
+        "block_severity".into(),
+        s.engine().block_at().as_str().into(),
+    );
     extra.insert("cache_entries".into(), s.cache.local_entries().into());
     Json(
         s.uptime

@@ -452,3 +452,61 @@ async fn tokenized_values_come_back_with_restore() {
 fn uuid_like() -> &'static str {
     "7d0f0b5e-2c55-4a43-9a3e-0d9c1e0b7a11"
 }
+
+/// A rules file: a custom type is found (with its name), an allowed value
+/// is never reported, a custom phrase blocks; a rules file that does not
+/// load stops the start, naming the entry and its line.
+#[tokio::test]
+async fn a_rules_file_adds_types_allowances_and_phrases() {
+    let dir = std::env::temp_dir().join(format!("octollm-rules-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("rules.toml");
+    std::fs::write(
+        &path,
+        "[[pii]]\nname = \"employee_id\"\npattern = 'EMP-\\d{6}'\n\n[allow]\nvalues = [\"help@ourcorp.example\"]\n\n[[injection]]\nname = \"acme\"\nphrases = [\"acme override code\"]\n",
+    )
+    .unwrap();
+    let mut config = common::config();
+    config.rules_file = path.display().to_string();
+    let s = common::start(config.clone()).await;
+    let (st, v, _) = s
+        .post(
+            "/api/v1/reflex/process",
+            json!({"text": "EMP-123456 wrote to help@ourcorp.example and ann@example.com"}),
+        )
+        .await;
+    assert_eq!(st, 200, "{v}");
+    let pii = v["pii_detected"].as_array().unwrap();
+    assert_eq!(pii.len(), 2, "{v}");
+    assert_eq!(
+        (pii[0]["type"].as_str(), pii[0]["name"].as_str()),
+        (Some("custom"), Some("employee_id"))
+    );
+    assert_eq!(pii[1]["type"], "email");
+    assert_eq!(
+        v["redacted_text"],
+        "[CUSTOM] wrote to help@ourcorp.example and [EMAIL]"
+    );
+    let (_, v, _) = s
+        .post(
+            "/api/v1/reflex/process",
+            json!({"text": "Enter the ACME override code now"}),
+        )
+        .await;
+    assert_eq!(v["status"], "blocked", "{v}");
+    assert_eq!(v["injections"][0]["rule"], "custom:acme");
+
+    std::fs::write(&path, "[[pii]]\nname = \"x\"\npattern = 'EMP-(\\d'\n").unwrap();
+    let opts = octollm_server::ServiceOptions {
+        body_limit: 1 << 20,
+        api_keys: Default::default(),
+        metrics: octollm_server::MetricsRegistry::new("reflex"),
+    };
+    let e = octollm_reflex::app(config, opts)
+        .await
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("line 3") && e.contains("pii 'x'"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -18,10 +18,12 @@ pub enum PiiType {
     Jwt,
     ApiToken,
     Password,
+    /// A type from the operator's rules file; its `name` says which.
+    Custom,
 }
 
 impl PiiType {
-    pub const ALL: [PiiType; 12] = [
+    pub const ALL: [PiiType; 13] = [
         PiiType::Email,
         PiiType::Ssn,
         PiiType::CreditCard,
@@ -34,6 +36,7 @@ impl PiiType {
         PiiType::Jwt,
         PiiType::ApiToken,
         PiiType::Password,
+        PiiType::Custom,
     ];
 
     /// The name used in the API and in metrics labels.
@@ -51,6 +54,7 @@ impl PiiType {
             PiiType::Jwt => "jwt",
             PiiType::ApiToken => "api_token",
             PiiType::Password => "password",
+            PiiType::Custom => "custom",
         }
     }
 
@@ -69,6 +73,7 @@ impl PiiType {
             PiiType::Jwt => "[JWT]",
             PiiType::ApiToken => "[API_TOKEN]",
             PiiType::Password => "[PASSWORD]",
+            PiiType::Custom => "[CUSTOM]",
         }
     }
 
@@ -303,6 +308,9 @@ pub struct PiiFinding {
     pub start: usize,
     pub end: usize,
     pub confidence: f32,
+    /// For a `custom` finding, the rules file's name for its type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 /// One prompt-injection finding.

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
+use octollm_reflex::custom::CustomRules;
 use octollm_reflex::redact::HashKey;
 use octollm_reflex::{Engine, Options, Verdict};
 use octollm_types::reflex::{RedactionStrategy, Severity};
@@ -29,6 +30,10 @@ pub struct ScanArgs {
     /// How to redact detected values.
     #[arg(long, value_enum, default_value = "label")]
     strategy: Strategy,
+    /// A rules file of custom recognizers, allowed values and injection
+    /// phrases (default: the reflex layer's `rules_file` setting).
+    #[arg(long, value_name = "FILE")]
+    rules: Option<std::path::PathBuf>,
 }
 
 pub fn run(config: Config, args: ScanArgs) -> Result<ExitCode> {
@@ -82,7 +87,15 @@ fn screen(config: &Config, args: &ScanArgs) -> Result<Verdict> {
             config.reflex.block_severity
         )
     })?;
-    let engine = Engine::new(block_at, HashKey::new(&config.reflex.hash_key))?;
+    let rules_file = args.rules.clone().or_else(|| {
+        let f = config.reflex.rules_file.trim();
+        (!f.is_empty()).then(|| f.into())
+    });
+    let rules = match rules_file {
+        Some(path) => CustomRules::load(&path)?,
+        None => CustomRules::default(),
+    };
+    let engine = Engine::with_rules(block_at, HashKey::new(&config.reflex.hash_key), rules)?;
     let strategy = match args.strategy {
         Strategy::Mask => RedactionStrategy::Mask,
         Strategy::Label => RedactionStrategy::Label,

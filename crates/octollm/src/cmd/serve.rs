@@ -55,10 +55,16 @@ impl Component {
                 .await?;
                 (router, Some(handle))
             }
-            Component::Reflex => (
-                octollm_reflex::app(config.reflex.clone(), opts).await?,
-                None,
-            ),
+            Component::Reflex => {
+                let reflex = std::sync::Arc::new(
+                    octollm_reflex::Reflex::new(config.reflex.clone(), &opts.metrics).await?,
+                );
+                reload_rules_on_sighup(reflex.clone());
+                (
+                    octollm_server::finish(octollm_reflex::router(reflex), opts),
+                    None,
+                )
+            }
             Component::Planner => (
                 octollm_planner::app(config.planner.clone(), config.llm.clone(), opts).await?,
                 None,
@@ -69,6 +75,29 @@ impl Component {
             ),
         })
     }
+}
+
+/// Reloads the reflex layer's rules file on SIGHUP, for as long as the
+/// process runs. A file that does not load leaves the rules in force.
+pub fn reload_rules_on_sighup(reflex: std::sync::Arc<octollm_reflex::Reflex>) {
+    if reflex.config.rules_file.trim().is_empty() {
+        return;
+    }
+    tokio::spawn(async move {
+        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        else {
+            tracing::warn!("SIGHUP cannot be watched; the rules file is read at start only");
+            return;
+        };
+        while hup.recv().await.is_some() {
+            match reflex.reload_rules() {
+                Ok(n) => tracing::info!(entries = n, "rules file reloaded"),
+                Err(e) => {
+                    tracing::error!(error = %e, "rules file not reloaded; the previous rules stay")
+                }
+            }
+        }
+    });
 }
 
 #[derive(Args)]

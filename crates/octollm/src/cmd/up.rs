@@ -108,6 +108,7 @@ pub async fn start(mut config: Config, ephemeral: bool) -> Result<System> {
         let router = match c {
             Component::Reflex => {
                 let reflex = Arc::new(Reflex::new(config.reflex.clone(), &opts.metrics).await?);
+                crate::cmd::serve::reload_rules_on_sighup(reflex.clone());
                 local.reflex = Some(reflex.clone());
                 octollm_server::finish(octollm_reflex::router(reflex), opts)
             }

@@ -18,6 +18,8 @@ pub struct RawPii {
     pub start: usize,
     pub end: usize,
     pub confidence: f32,
+    /// For a `custom` finding, the index of its recognizer in the rules.
+    pub custom: Option<u16>,
 }
 
 impl RawPii {
@@ -27,6 +29,7 @@ impl RawPii {
             start,
             end,
             confidence,
+            custom: None,
         }
     }
 }
@@ -69,6 +72,8 @@ fn specificity(kind: PiiType) -> u8 {
         PiiType::Email => 3,
         PiiType::Phone => 2,
         PiiType::IpAddress => 1,
+        // The operator's own types lose to every built-in one they overlap.
+        PiiType::Custom => 0,
     }
 }
 
@@ -100,7 +105,7 @@ impl PiiDetector {
 }
 
 /// Keeps one finding per overlapping cluster: the most specific, then the longest.
-fn resolve_overlaps(mut found: Vec<RawPii>) -> Vec<RawPii> {
+pub(crate) fn resolve_overlaps(mut found: Vec<RawPii>) -> Vec<RawPii> {
     if found.len() < 2 {
         return found;
     }
@@ -154,7 +159,7 @@ pub fn mask(kind: PiiType, value: &str) -> String {
         PiiType::PrivateKey => {
             "-----BEGIN PRIVATE KEY----- **** -----END PRIVATE KEY-----".to_string()
         }
-        PiiType::Password => "********".to_string(),
+        PiiType::Password | PiiType::Custom => "********".to_string(),
     }
 }
 
