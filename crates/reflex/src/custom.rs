@@ -179,12 +179,10 @@ impl CustomRules {
                 None | Some(("none", _)) => Validator::None,
                 Some(("luhn", _)) => Validator::Luhn,
                 Some(("mod97", _)) => Validator::Mod97,
-                Some((other, at)) => return Err(bad(
-                    at,
-                    format!(
-                        "pii '{name}': unknown validator '{other}' (expected luhn, mod97 or none)"
-                    ),
-                )),
+                Some((other, at)) => {
+                    let why = format!("pii '{name}': unknown validator '{other}'");
+                    return Err(bad(at, format!("{why} (expected luhn, mod97 or none)")));
+                }
             };
             let confidence = p.confidence.unwrap_or(0.8);
             if !(0.0..=1.0).contains(&confidence) {
