@@ -13,9 +13,15 @@ use super::rules::{RuleSpec, DELIMITERS, DISCUSSION, MENTION, NEGATION, RULES};
 use super::{BuildError, InjectionDetector};
 
 /// What an anchor literal stands for: the rules it anchors, or a rot13 spelling.
-pub(super) enum AnchorTarget {
-    Rules(Vec<usize>),
-    Rot13,
+/// What one anchor pattern of the single pass over the view leads to.
+#[derive(Default)]
+pub(super) struct AnchorTarget {
+    /// Rules to run around it.
+    pub(super) rules: Vec<usize>,
+    /// It is the rot13 spelling of a key word.
+    pub(super) rot13: bool,
+    /// Scored-detector families (a bit each) whose windows it opens.
+    pub(super) families: u16,
 }
 
 pub(super) struct Rule {
@@ -125,27 +131,38 @@ impl InjectionDetector {
                 for v in anchor_variants(anchor) {
                     let slot = *index.entry(v.clone()).or_insert_with(|| {
                         patterns.push(v);
-                        targets.push(AnchorTarget::Rules(Vec::new()));
+                        targets.push(AnchorTarget::default());
                         targets.len() - 1
                     });
-                    if let AnchorTarget::Rules(list) = &mut targets[slot] {
-                        if !list.contains(&i) {
-                            list.push(i);
-                        }
+                    let list = &mut targets[slot].rules;
+                    if !list.contains(&i) {
+                        list.push(i);
                     }
                 }
             }
         }
         for a in ROT13_ANCHORS {
             patterns.push(rot13(a));
-            targets.push(AnchorTarget::Rot13);
+            targets.push(AnchorTarget {
+                rot13: true,
+                ..AnchorTarget::default()
+            });
         }
-        // Leftmost-longest, so a long anchor ("unfiltered") is not hidden
-        // by a shorter one inside it ("filter"); a DFA because this pass
-        // touches every byte of every request.
+        // The scored detector's words join the same pass.
+        for (word, families) in super::score::Scorer::anchor_words() {
+            let slot = *index.entry(word.to_string()).or_insert_with(|| {
+                patterns.push(word.to_string());
+                targets.push(AnchorTarget::default());
+                targets.len() - 1
+            });
+            targets[slot].families |= families;
+        }
+        // Overlapping, so a long anchor ("unfiltered") hides no shorter one
+        // inside it ("filter") and every family sees its words; a DFA
+        // because this pass touches every byte of every request.
         let anchors = AhoCorasickBuilder::new()
             .kind(Some(AhoCorasickKind::DFA))
-            .match_kind(MatchKind::LeftmostLongest)
+            .match_kind(MatchKind::Standard)
             .build(&patterns)?;
         let delimiters = AhoCorasickBuilder::new()
             .kind(Some(AhoCorasickKind::DFA))

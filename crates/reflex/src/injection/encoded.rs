@@ -40,7 +40,7 @@ impl InjectionDetector {
             }
             let Some(decoded) = decoded else { continue };
             budget = budget.saturating_sub(decoded.len());
-            let inner = self.detect_depth(&decoded, depth + 1, &mut false);
+            let inner = self.detect_depth(&decoded, depth + 1, &mut Default::default());
             let Some(worst) = inner
                 .iter()
                 .filter(|f| f.severity > Severity::Low)

@@ -1,7 +1,8 @@
 //! Prompt-injection detection.
 //!
 //! One pass builds the normalised word view; one Aho-Corasick pass over it
-//! finds rule anchors (and their rot13 spellings); only the windows around
+//! finds rule anchors (and their rot13 spellings) and opens the scored
+//! detector's windows (`score`); only the windows around
 //! anchors are searched with the rules' patterns. Chat-template delimiters
 //! are matched on the raw text, and encoded runs (base64, hex, escaped
 //! bytes) are decoded and screened recursively. Each hit is then judged in
@@ -32,6 +33,7 @@ use context::escalate_combinations;
 use encoded::{rot13, MAX_DEPTH};
 use normalize::{normalize_into, WordView};
 use rules::DELIMITERS;
+use score::{Scorer, Windows};
 
 /// How close a second-set anchor must be to a first-set one, in bytes.
 const ALSO_WINDOW: usize = 120;
@@ -86,8 +88,8 @@ impl InjectionDetector {
     /// Every injection finding in `text` from `source`: the rules, then the
     /// scored detector when it finds more than they did (see `score`).
     pub fn detect_from(&self, text: &str, source: Source) -> Vec<RawInjection> {
-        let mut anchored = false;
-        let mut out = self.detect_depth(text, 0, &mut anchored);
+        let mut windows = Windows::default();
+        let mut out = self.detect_depth(text, 0, &mut windows);
         // "How do I enable developer mode on my phone?" asks about software
         // settings; a rule that read it as a jailbreak is overruled.
         if out.iter().any(|f| f.rule == "privileged_mode")
@@ -99,14 +101,9 @@ impl InjectionDetector {
             }
         }
         escalate_combinations(&mut out);
-        // The scored detector's ingredients nearly always include a rule
-        // anchor; a few gate words cover the rest. Clean text then pays for
-        // one small extra pass, not the scorer's own.
-        if anchored || VIEW.with(|v| self.scorer.wants(&v.borrow().text)) {
-            if let Some(f) = self.scored(text, source) {
-                if out.iter().all(|o| o.severity < f.severity) {
-                    out.push(f);
-                }
+        if let Some(f) = self.scored(text, &windows, source) {
+            if out.iter().all(|o| o.severity < f.severity) {
+                out.push(f);
             }
         }
         out.sort_by(|a, b| a.start.cmp(&b.start).then(b.severity.cmp(&a.severity)));
@@ -114,8 +111,8 @@ impl InjectionDetector {
     }
 
     /// The scored detector's finding, with its span mapped to `text`.
-    fn scored(&self, text: &str, source: Source) -> Option<RawInjection> {
-        let found = VIEW.with(|v| self.scorer.score(&v.borrow().text, source))?;
+    fn scored(&self, text: &str, windows: &Windows, source: Source) -> Option<RawInjection> {
+        let found = VIEW.with(|v| self.scorer.score(&v.borrow().text, windows, source))?;
         let mut view = WordView::default();
         normalize_into(text, true, &mut view);
         let (start, end) = source_span(text, &view, found.start, found.end);
@@ -132,24 +129,21 @@ impl InjectionDetector {
         })
     }
 
-    /// The findings at `depth` of decoding; `anchored` is set when any
-    /// rule anchor occurred in the text itself.
-    fn detect_depth(&self, text: &str, depth: u8, anchored: &mut bool) -> Vec<RawInjection> {
+    /// The findings at `depth` of decoding; at depth 0 `windows` receives
+    /// the scored detector's windows in the text itself.
+    fn detect_depth(&self, text: &str, depth: u8, windows: &mut Windows) -> Vec<RawInjection> {
         let mut out = Vec::new();
-        let (hits, any) = if depth == 0 {
+        let hits = if depth == 0 {
             VIEW.with(|v| {
                 let mut v = v.borrow_mut();
                 normalize_into(text, false, &mut v);
-                self.match_rules(&v.text)
+                self.match_rules(&v.text, windows)
             })
         } else {
             let mut v = WordView::default();
             normalize_into(text, false, &mut v);
-            self.match_rules(&v.text)
+            self.match_rules(&v.text, &mut Windows::default())
         };
-        if depth == 0 {
-            *anchored = any;
-        }
         if !hits.is_empty() {
             // Findings are rare; only now pay for the offset map.
             let mut view = WordView::default();
@@ -163,19 +157,19 @@ impl InjectionDetector {
         out
     }
 
-    /// Runs the rules whose anchors occur, around their anchors; also
-    /// whether any anchor occurred at all.
-    fn match_rules(&self, view: &str) -> (Vec<Hit>, bool) {
+    /// Runs the rules whose anchors occur, around their anchors, and
+    /// opens the scored detector's windows around its words: one pass.
+    fn match_rules(&self, view: &str, windows: &mut Windows) -> Vec<Hit> {
         let mut anchor_hits: Vec<(usize, usize)> = Vec::new();
         let mut rot13_at: Vec<usize> = Vec::new();
-        let mut any_anchor = false;
-        for m in self.anchors.find_iter(view) {
-            any_anchor = true;
-            match &self.targets[m.pattern().as_usize()] {
-                AnchorTarget::Rules(list) => {
-                    anchor_hits.extend(list.iter().map(|r| (*r, m.start())))
-                }
-                AnchorTarget::Rot13 => rot13_at.push(m.start()),
+        for m in self.anchors.find_overlapping_iter(view) {
+            let target = &self.targets[m.pattern().as_usize()];
+            anchor_hits.extend(target.rules.iter().map(|r| (*r, m.start())));
+            if target.rot13 {
+                rot13_at.push(m.start());
+            }
+            if target.families != 0 {
+                Scorer::open(view, m.start(), m.end(), target.families, windows);
             }
         }
         let mut hits = Vec::new();
@@ -229,7 +223,7 @@ impl InjectionDetector {
         }
         hits.sort_by_key(|h| (h.rule, h.start));
         hits.dedup_by_key(|h| (h.rule, h.start));
-        (hits, any_anchor)
+        hits
     }
 
     fn delimiters_in(&self, text: &str, out: &mut Vec<RawInjection>) {

@@ -34,10 +34,10 @@
 //! split of `crates/reflex/corpus/` and checked on its held-out split
 //! (`tests/corpus.rs`).
 //!
-//! A family's patterns only run when one of its anchor words occurs, so
-//! ordinary text costs one Aho-Corasick pass and rarely a pattern.
+//! A family's anchor words are part of the detector's one Aho-Corasick
+//! pass over the view (see `compile`); its patterns run only in the
+//! windows those words open, so ordinary text costs what it did before.
 
-use aho_corasick::AhoCorasick;
 use octollm_types::reflex::{InjectionCategory, Severity, Source};
 use regex::Regex;
 
@@ -45,10 +45,10 @@ use crate::offsets::{ceil_boundary, floor_boundary};
 
 mod tables;
 
-use tables::{ANCHORS, DIRECTIVE, DISCUSSION, DISCUSSION_WINDOW, GATE, SETTINGS, SIGNALS, WINDOW};
+use tables::{ANCHORS, DIRECTIVE, DISCUSSION, DISCUSSION_WINDOW, SETTINGS, SIGNALS, WINDOW};
 
 /// How many families there are.
-const FAMILIES: usize = 14;
+pub(crate) const FAMILIES: usize = 14;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Family {
@@ -150,11 +150,10 @@ pub(crate) struct Scored {
     pub end: usize,
 }
 
+/// Per family, the windows of the view where its patterns may match.
+pub(crate) type Windows = [Vec<(usize, usize)>; FAMILIES];
+
 pub(crate) struct Scorer {
-    gate: AhoCorasick,
-    anchors: AhoCorasick,
-    /// The families (a bit per family) each anchor pattern opens.
-    anchor_family: Vec<u16>,
     each: Vec<(Family, Regex)>,
     discussion: Regex,
     settings: Regex,
@@ -162,21 +161,41 @@ pub(crate) struct Scorer {
 }
 
 impl Scorer {
-    pub fn new() -> Result<Scorer, super::BuildError> {
-        // One pattern per word, with every family it opens.
-        let mut words: Vec<&str> = Vec::new();
-        let mut anchor_family: Vec<u16> = Vec::new();
+    /// Every anchor word with the families (a bit each) it opens, for the
+    /// detector's one anchor pass over the view.
+    pub fn anchor_words() -> Vec<(&'static str, u16)> {
+        let mut words: Vec<(&'static str, u16)> = Vec::new();
         for (family, list) in ANCHORS {
             for w in *list {
-                match words.iter().position(|x| x == w) {
-                    Some(i) => anchor_family[i] |= 1 << (*family as u16),
-                    None => {
-                        words.push(w);
-                        anchor_family.push(1 << (*family as u16));
-                    }
+                match words.iter_mut().find(|(x, _)| x == w) {
+                    Some((_, bits)) => *bits |= 1 << (*family as u16),
+                    None => words.push((w, 1 << (*family as u16))),
                 }
             }
         }
+        words
+    }
+
+    /// Adds the window around an anchor word at `start..end` of `view` to
+    /// each family in `families`; only a word's start counts.
+    pub fn open(view: &str, start: usize, end: usize, families: u16, windows: &mut Windows) {
+        if start > 0 && view.as_bytes()[start - 1] != b' ' {
+            return;
+        }
+        let ws = floor_boundary(view, start.saturating_sub(WINDOW));
+        let we = ceil_boundary(view, end + WINDOW);
+        for (f, w) in windows.iter_mut().enumerate() {
+            if families & (1 << f) == 0 {
+                continue;
+            }
+            match w.last_mut() {
+                Some(last) if ws <= last.1 => last.1 = last.1.max(we),
+                _ => w.push((ws, we)),
+            }
+        }
+    }
+
+    pub fn new() -> Result<Scorer, super::BuildError> {
         let each = SIGNALS
             .iter()
             .map(|(f, p)| {
@@ -186,14 +205,6 @@ impl Scorer {
             })
             .collect::<Result<_, _>>()?;
         Ok(Scorer {
-            gate: AhoCorasick::builder()
-                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-                .build(GATE)?,
-            anchors: AhoCorasick::builder()
-                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-                .match_kind(aho_corasick::MatchKind::Standard)
-                .build(&words)?,
-            anchor_family,
             each,
             discussion: Regex::new(DISCUSSION)
                 .map_err(|e| super::BuildError::Rule("discussion", e))?,
@@ -201,12 +212,6 @@ impl Scorer {
             directive: Regex::new(DIRECTIVE)
                 .map_err(|e| super::BuildError::Rule("directive", e))?,
         })
-    }
-
-    /// Whether `view` holds one of the gate words, for text in which no
-    /// rule anchor occurred.
-    pub fn wants(&self, view: &str) -> bool {
-        self.gate.is_match(view)
     }
 
     /// Whether `view` asks how to use a software setting (developer mode
@@ -217,27 +222,11 @@ impl Scorer {
 
     /// The score of `view` (a normalised word view) as text from `source`;
     /// `None` below 1 (nothing worth reporting).
-    pub fn score(&self, view: &str, source: Source) -> Option<Scored> {
-        // Per family, the windows around its words (at the start of a
-        // word), merged: only there can its patterns match.
-        let mut windows: [Vec<(usize, usize)>; FAMILIES] = Default::default();
-        let bytes = view.as_bytes();
-        for m in self.anchors.find_overlapping_iter(view) {
-            if m.start() > 0 && bytes[m.start() - 1] != b' ' {
-                continue;
-            }
-            let ws = floor_boundary(view, m.start().saturating_sub(WINDOW));
-            let we = ceil_boundary(view, m.end() + WINDOW);
-            let families = self.anchor_family[m.pattern().as_usize()];
-            for (f, w) in windows.iter_mut().enumerate() {
-                if families & (1 << f) == 0 {
-                    continue;
-                }
-                match w.last_mut() {
-                    Some(last) if ws <= last.1 => last.1 = last.1.max(we),
-                    _ => w.push((ws, we)),
-                }
-            }
+    /// `windows` are the families' windows the anchor pass opened (see
+    /// [`Scorer::open`]).
+    pub fn score(&self, view: &str, windows: &Windows, source: Source) -> Option<Scored> {
+        if windows.iter().all(Vec::is_empty) {
+            return None;
         }
         // Strongest match per family: (family, weight, start, end).
         let mut found: Vec<(Family, f32, usize, usize)> = Vec::new();

@@ -129,7 +129,7 @@ pub(super) const SIGNALS: &[(Family, &str)] = &[
         concat!(
             r"(?-u:\b)(?:print|show|reveal|repeat|output|display|dump|paste|copy|quote|recite|spell out|encode|translate|summari[sz]e|list|tell me|give me|share|leak|write|put|return|disclose|expose|divulge|provide|send|read out|read back|type out|echo|regurgitate|restate|state|what (?:are|were|does|did))(?-u:\b) ",
             gap!(8),
-            r"(?:(?:your|the|this) (?:system|initial|original|hidden|secret|confidential|developer|configuration|internal|exact) ?(?:prompt|instructions?|rules|message|preamble|configuration|notes|directives)|(?:your|the|this) system (?:prompt|message)|your (?:own )?(?:instructions|rules|prompt|configuration|guidelines|directives|setup|programming|initial message|first message|hidden text|context window|pre ?prompt)|what you were configured with|the instructions you|instructions you (?:were|re|are|received)|everything (?:above|before)|the (?:hidden )?preamble|hidden instructions|what you were (?:instructed|told)|the rules your developer|configuration prompt|your prompt)(?-u:\b)",
+            r"(?:(?:your|the|this) (?:system|initial|original|hidden|secret|confidential|developer|configuration|internal|exact) ?(?:prompt|instructions?|rules|message|preamble|notes|directives)|(?:your|the|this) system (?:prompt|message)|your (?:own )?(?:instructions|rules|prompt|configuration|guidelines|directives|setup|programming|initial message|first message|hidden text|context window|pre ?prompt)|what you were configured with|the instructions you|instructions you (?:were|re|are|received)|everything (?:above|before)|the (?:hidden )?preamble|hidden instructions|what you were (?:instructed|told)|the rules your developer|configuration prompt|your prompt)(?-u:\b)",
         ),
     ),
     (
@@ -221,41 +221,6 @@ pub(super) const DIRECTIVE: &str = r"(?-u:\b)(?:tell (?:the )?(?:user|reader|cus
 pub(super) const DISCUSSION: &str = r"(?-u:\b)(?:what (?:is|are)|explain|examples? of|such as|attackers? (?:use|might|write|try)|an attacker|security training|recogni[sz]e|threat model|incident report|how (?:do|can|should) (?:i|we|my app) (?:defend|detect|stop|prevent|protect|block|handle)|phrases|research paper|why models)(?-u:\b)";
 /// A question about software settings: subtracted from `unrestricted`.
 pub(super) const SETTINGS: &str = r"(?-u:\b)(?:how (?:do|can|should) i|where (?:do|can) i|is it safe to|what is) (?:[a-z0-9]+ ){0,3}(?:turn on|enable|activate|use|find|open|disable|developer mode)(?-u:\b)|(?-u:\b)developer mode (?:in|on) (?:chrome|android|windows|my|the|an?|ios|iphone|firefox|edge|vs code|xcode)(?-u:\b)";
-/// Words that make text worth scoring even when no rule anchor occurs in
-/// it (the rules' anchors cover the rest): a second, small pass.
-pub(super) const GATE: &[&str] = &[
-    "shell",
-    "console",
-    "terminal",
-    "interpreter",
-    "guidance",
-    "scratch",
-    "simulate",
-    "yourself",
-    "safety",
-    "no matter",
-    "nothing else",
-    "nothing more",
-    "aside",
-    "behave",
-    "supersed",
-    "precedence",
-    "whoever",
-    "llm",
-    "chatbot",
-    "summarizer",
-    "note to",
-    "you were given",
-    "you were told",
-    "configured",
-    "character",
-    "uncensored",
-    "unfiltered",
-    "without any",
-    "no longer",
-    "stay in",
-];
-
 /// How far around an anchor word its family's patterns are searched, in
 /// bytes: a pattern spans at most a dozen words.
 pub(super) const WINDOW: usize = 160;
