@@ -368,6 +368,37 @@ async fn a_rejected_step_is_planned_around() {
     o.handle.shutdown().await;
 }
 
+/// With personal data in the goal, the person approves the call as it will
+/// run: the value, not the planner's placeholder.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn approval_shows_the_value_behind_a_placeholder() {
+    let (_db, arms, o) = setup(Kind::Sqlite, |_| {}).await;
+    let fake = arms.fake.as_ref().unwrap();
+    fake.push_reply(plan(vec![shell(
+        1,
+        "Greet",
+        "echo",
+        &["hello [EMAIL_1]"],
+        &[],
+    )]));
+    let id = submit(
+        &o.url,
+        json!({"goal": "Greet jane@example.com", "approval": "always"}),
+    )
+    .await;
+    let v = parked(&o.url, &id).await;
+    assert_eq!(
+        step(&v, 1)["approval"]["request"]["args"],
+        json!(["hello jane@example.com"]),
+        "{v:#}"
+    );
+    assert!(!v["plan"].to_string().contains("jane@"), "{v:#}");
+    decide(&o.url, &id, 1, "approve", "").await;
+    let v = wait_done(&o.url, &id, LONG).await;
+    assert_eq!(output(&v), "hello jane@example.com", "{v:#}");
+    o.handle.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_bad_policy_entry_stops_the_start() {
     let db = Db::new(Kind::Sqlite).await;

@@ -25,6 +25,7 @@ use serde_json::json;
 use super::schedule::StepSpec;
 use super::step::truncate;
 use super::{fenced, Code, Runner, Stop};
+use crate::arms::EXECUTOR;
 use crate::store::{now_ms, StepRow};
 use crate::view::rfc3339;
 
@@ -110,9 +111,19 @@ impl Runner {
         let Some(call) = spec.tool.as_ref() else {
             return Ok(Gate::Run(None));
         };
-        let Ok(resolved) = refs::resolve(call, outputs) else {
+        let Ok(mut resolved) = refs::resolve(call, outputs) else {
             return Ok(Gate::Run(None));
         };
+        // The person approves, and the policy judges, the call as it will
+        // run: with the goal's values, not their placeholders. A value
+        // that cannot be restored fails the step when it runs.
+        if let (Some(vault), true) = (&self.ctx.vault_id, spec.arm == EXECUTOR) {
+            if let Ok(call) =
+                crate::placeholders::restore_call(&self.ctx.core, vault, &resolved).await
+            {
+                resolved = call;
+            }
+        }
         let because = self.approval_needed(&resolved);
         if because.is_empty() {
             return Ok(Gate::Run(None));
