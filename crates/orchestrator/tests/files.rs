@@ -140,13 +140,21 @@ async fn bad_files(kind: Kind) {
         let (st, v) = post_task(&o.url, json!({"goal": "x", "files": files})).await;
         assert_eq!((st, v["error"]["code"].as_str()), (400, Some(code)), "{v}");
     }
-    // A body far past what the caps allow is not even read.
-    let (st, v) = post_task(&o.url, json!({"goal": "x", "files": far_over})).await;
-    assert_eq!(
-        (st, v["error"]["code"].as_str()),
-        (413, Some("PAYLOAD_TOO_LARGE")),
-        "{v}"
-    );
+    // A body far past what the caps allow is not even read: the answer is
+    // a 413, or, when it comes while the client is still sending, the
+    // connection closed under the rest of the body.
+    let refused = post_unread(
+        &format!("{}/api/v1/tasks", o.url),
+        json!({"goal": "x", "files": far_over}),
+    )
+    .await;
+    if let Some((st, v)) = refused {
+        assert_eq!(
+            (st, v["error"]["code"].as_str()),
+            (413, Some("PAYLOAD_TOO_LARGE")),
+            "{v}"
+        );
+    }
     assert_eq!(db.scalar("SELECT COUNT(*) FROM tasks").await, 0);
     assert_eq!(db.scalar("SELECT COUNT(*) FROM task_files").await, 0);
     o.handle.shutdown().await;

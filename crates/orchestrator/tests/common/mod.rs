@@ -344,6 +344,22 @@ pub async fn post_raw(url: &str, body: &'static [u8]) -> (u16, Value) {
     .await
 }
 
+/// Posts a body the server refuses without reading it: its answer, or
+/// `None` when the refusal closed the connection while the body was still
+/// being sent (the client then never sees the status).
+pub async fn post_unread(url: &str, body: Value) -> Option<(u16, Value)> {
+    match client().post(url).json(&body).send().await {
+        Ok(res) => {
+            let st = res.status().as_u16();
+            Some((st, res.json().await.unwrap_or(Value::Null)))
+        }
+        Err(e) => {
+            assert!(e.is_request(), "{e}");
+            None
+        }
+    }
+}
+
 pub async fn get(url: &str) -> (u16, Value) {
     send_json_or_null(client().get(url)).await
 }
