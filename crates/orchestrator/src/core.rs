@@ -9,7 +9,10 @@ use parking_lot::Mutex;
 use serde_json::Value;
 use tokio::sync::{broadcast, watch, Notify};
 
-use crate::arms::Arms;
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use crate::arms::{no_retry_hook, ArmError, Arms, Attempt, ScreenArm};
 use crate::config::OrchestratorConfig;
 use crate::error::StoreError;
 use crate::metrics::Metrics;
@@ -55,6 +58,33 @@ impl Core {
         // Nobody listening is fine.
         let _ = self.events.send(Arc::from(task_id));
         Ok(seq)
+    }
+
+    /// One call to the reflex layer, never retried (screening is cheap to
+    /// ask again and a task must not wait on it), within 10 s and
+    /// `deadline`; `None` when no reflex layer is registered.
+    pub async fn reflex_call<'a, T, F, Fut>(
+        &'a self,
+        deadline: Option<Instant>,
+        mut attempt: F,
+    ) -> Option<Result<T, ArmError>>
+    where
+        F: FnMut(&'a dyn ScreenArm, Duration) -> Fut,
+        Fut: Future<Output = Attempt<T>>,
+    {
+        let (reg, arm) = self.arms.screener()?;
+        let timeout = self.config.arm_timeout().min(Duration::from_secs(10));
+        Some(
+            self.arms
+                .call(
+                    reg,
+                    timeout,
+                    deadline,
+                    |t| attempt(arm.as_ref(), t),
+                    no_retry_hook,
+                )
+                .await,
+        )
     }
 
     /// Flips the local cancel switch of a task this process runs.

@@ -5,12 +5,10 @@
 //! "[EMAIL]"). The values wait in the reflex layer's vault, sealed, for
 //! `vault_ttl_seconds`. A task opts out with `"tokenize_pii": false`.
 
-use std::time::Duration;
-
 use octollm_types::plan::ToolCall;
 use octollm_types::reflex::{ProcessRequest, Redact, RestoreRequest};
 
-use crate::arms::{no_retry_hook, ArmError};
+use crate::arms::ArmError;
 use crate::core::Shared;
 use crate::runner::{Code, StepError};
 
@@ -31,22 +29,14 @@ pub(crate) async fn with_own_values(core: &Shared, vault_id: &str, output: &str)
 
 /// `text` tokenized: against the entry `vault`, or into a new entry.
 async fn tokenize(core: &Shared, text: &str, vault: Option<&str>) -> Option<(String, String)> {
-    let (reg, arm) = core.arms.screener()?;
     let mut req = ProcessRequest::new(text);
     req.check_injection = false;
     req.use_cache = false;
     req.redact = Redact::Tokenize;
     req.vault_id = vault.map(str::to_string);
     let reply = core
-        .arms
-        .call(
-            reg,
-            core.config.arm_timeout().min(Duration::from_secs(10)),
-            None,
-            |timeout| arm.screen(&req, timeout),
-            no_retry_hook,
-        )
-        .await;
+        .reflex_call(None, |arm, timeout| arm.screen(&req, timeout))
+        .await?;
     match reply {
         Ok(r) => Some((r.redacted_text?, r.vault_id?)),
         Err(e) => {
@@ -58,26 +48,19 @@ async fn tokenize(core: &Shared, text: &str, vault: Option<&str>) -> Option<(Str
 
 /// One text with its placeholders replaced by the values from `vault_id`.
 async fn restore(core: &Shared, vault_id: &str, text: &str) -> Result<String, StepError> {
-    let Some((reg, arm)) = core.arms.screener() else {
+    let req = RestoreRequest {
+        vault_id: vault_id.to_string(),
+        text: text.to_string(),
+    };
+    let Some(reply) = core
+        .reflex_call(None, |arm, timeout| arm.restore(&req, timeout))
+        .await
+    else {
         return Err(StepError::failed(
             Code::ArmUnavailable,
             "no reflex layer to restore the goal's values from",
         ));
     };
-    let req = RestoreRequest {
-        vault_id: vault_id.to_string(),
-        text: text.to_string(),
-    };
-    let reply = core
-        .arms
-        .call(
-            reg,
-            core.config.arm_timeout().min(Duration::from_secs(10)),
-            None,
-            |timeout| arm.restore(&req, timeout),
-            no_retry_hook,
-        )
-        .await;
     match reply {
         Ok(r) => Ok(r.text),
         Err(ArmError::Refused { refusal, .. }) if refusal.status == 404 => Err(StepError::failed(

@@ -9,7 +9,7 @@ use octollm_types::task::{TaskContract, TaskStatus};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::arms::{no_retry_hook, ArmError, EXECUTOR};
+use crate::arms::{ArmError, EXECUTOR};
 use crate::core::Shared;
 use crate::store::{now_ms, NewTask, TaskRow};
 use octollm_policy::HostList;
@@ -153,21 +153,11 @@ async fn screen(core: &Shared, c: &TaskContract) -> Result<Vec<String>, ApiError
             .with_retry_after(5))
         }
     };
-    let reply = match core.arms.screener() {
-        Some((reg, arm)) => {
-            core.arms
-                .call(
-                    reg,
-                    core.config
-                        .arm_timeout()
-                        .min(std::time::Duration::from_secs(10)),
-                    None,
-                    |timeout| arm.screen_batch(&req, timeout),
-                    no_retry_hook,
-                )
-                .await
-        }
-        None => return unavailable("no screening arm is registered".into()),
+    let Some(reply) = core
+        .reflex_call(None, |arm, timeout| arm.screen_batch(&req, timeout))
+        .await
+    else {
+        return unavailable("no screening arm is registered".into());
     };
     let batch: BatchResponse = match reply {
         Ok(b) => b,

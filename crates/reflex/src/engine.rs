@@ -96,11 +96,10 @@ impl Engine {
     /// The PII and secrets in `text`, with byte spans: the built-in
     /// detectors', the custom types', less what the rules allow.
     pub fn pii(&self, text: &str) -> Vec<RawPii> {
-        let found = self.pii.detect(text);
+        let mut found = self.pii.detect(text);
         if self.rules.is_empty() {
             return found;
         }
-        let mut found = found;
         self.rules.pii(text, &mut found);
         found.retain(|f| !self.rules.allowed(&text[f.start..f.end]));
         resolve_overlaps(found)

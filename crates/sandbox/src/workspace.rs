@@ -129,17 +129,3 @@ pub(crate) fn hand_over(dir: &Path, uid: u32) -> Result<(), SandboxError> {
     }
     Ok(())
 }
-
-/// Bytes and entries a workspace's tmpfs holds.
-pub fn usage(dir: &Path) -> Result<(u64, u64), SandboxError> {
-    let path = c_path(dir)?;
-    // SAFETY: statvfs fills a zeroed, properly sized struct.
-    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-    // SAFETY: `path` is NUL-terminated; `st` is valid for writes.
-    if unsafe { libc::statvfs(path.as_ptr(), &mut st) } < 0 {
-        return Err(os_error("workspace usage", errno()));
-    }
-    let bytes = (st.f_blocks - st.f_bfree) * st.f_frsize;
-    let files = st.f_files - st.f_ffree;
-    Ok((bytes, files))
-}

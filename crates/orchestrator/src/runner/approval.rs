@@ -26,7 +26,7 @@ use super::schedule::StepSpec;
 use super::step::truncate;
 use super::{fenced, Code, Runner, Stop};
 use crate::arms::EXECUTOR;
-use crate::store::{now_ms, StepRow};
+use crate::store::now_ms;
 use crate::view::rfc3339;
 
 /// Where a step stands with its approval.
@@ -40,13 +40,10 @@ pub(super) enum Gate {
     Refused(ApprovalDecision),
 }
 
-/// The gate a stored step is at; `None` when nobody was asked.
-pub(super) fn gate_of(row: &StepRow) -> Option<Gate> {
-    let request: ApprovalRequest = serde_json::from_str(row.approval_request.as_deref()?).ok()?;
-    let decision = row
-        .approval_decision
-        .as_deref()
-        .and_then(|d| serde_json::from_str::<ApprovalDecision>(d).ok());
+/// The gate a step is at, from its stored request and decision (JSON).
+fn gate_of(request: &str, decision: Option<&str>) -> Option<Gate> {
+    let request: ApprovalRequest = serde_json::from_str(request).ok()?;
+    let decision = decision.and_then(|d| serde_json::from_str::<ApprovalDecision>(d).ok());
     Some(match decision {
         Some(d) if d.decision == Decision::Approved => Gate::Run(Some(d)),
         Some(d) => Gate::Refused(d),
@@ -200,10 +197,15 @@ impl Runner {
     /// Every step's gate as stored now: decisions made since the last look
     /// show up here.
     pub(super) async fn gates(&self) -> Result<HashMap<u32, Gate>, Stop> {
-        let rows = self.ctx.core.store.get_steps(&self.task.id).await?;
+        let rows = self.ctx.core.store.approvals(&self.task.id).await?;
         Ok(rows
             .iter()
-            .filter_map(|r| Some((u32::try_from(r.step).ok()?, gate_of(r)?)))
+            .filter_map(|(step, request, decision)| {
+                Some((
+                    u32::try_from(*step).ok()?,
+                    gate_of(request, decision.as_deref())?,
+                ))
+            })
             .collect())
     }
 

@@ -218,7 +218,13 @@ impl Runner {
         }
         self.files = self.ctx.core.store.file_names(&self.task.id).await?;
         self.plan().await?;
-        if let Err(e) = crate::files::upload_inputs(&self.ctx.core, &self.task.id).await {
+        // Only a task with files reads their bytes back.
+        let uploaded = if self.files.is_empty() {
+            Ok(())
+        } else {
+            crate::files::upload_inputs(&self.ctx.core, &self.task.id).await
+        };
+        if let Err(e) = uploaded {
             return Ok(Finish::failed(
                 Code::ArmUnavailable,
                 format!("The task's input files could not be put in its workspace: {e}"),

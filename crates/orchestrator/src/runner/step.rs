@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 
 use super::schedule::StepSpec;
 use super::{Code, Ctx, StepError, Stop};
-use crate::arms::{no_retry_hook, ArmError, EXECUTOR};
+use crate::arms::{ArmError, EXECUTOR};
 use crate::caps;
 use crate::metrics::StatusLabels;
 use crate::store::{now_ms, StepFinish};
@@ -362,16 +362,8 @@ pub(crate) async fn screen(
     // Everything screened here came out of a tool: instructions planted
     // in it for the assistant weigh more than in a user's own words.
     req.source = Source::ToolOutput;
-    let (reg, arm) = core.arms.screener()?;
-    core.arms
-        .call(
-            reg,
-            core.config.arm_timeout().min(Duration::from_secs(10)),
-            Some(ctx.deadline),
-            |timeout| arm.screen(&req, timeout),
-            no_retry_hook,
-        )
-        .await
+    core.reflex_call(Some(ctx.deadline), |arm, timeout| arm.screen(&req, timeout))
+        .await?
         .ok()
 }
 

@@ -13,6 +13,17 @@ use octollm_types::orchestrator::StepStatus;
 use super::*;
 
 impl Store {
+    /// Each asked step's number, request and decision (JSON): what the
+    /// runner rereads while a step waits, without the steps' outputs.
+    pub async fn approvals(
+        &self,
+        id: &str,
+    ) -> Result<Vec<(i64, String, Option<String>)>, StoreError> {
+        let sql = "SELECT step, approval_request, approval_decision FROM steps \
+                   WHERE task_id = $1 AND approval_request IS NOT NULL ORDER BY step";
+        Ok(fetch!(self, fetch_all, sql, id))
+    }
+
     /// Marks a pending step as waiting for approval, with what was asked.
     /// Fenced by the lease; false when it is gone.
     pub async fn request_approval(
