@@ -313,14 +313,45 @@ async fn mountinfo_names_no_host_path_of_the_sandbox() {
     // The host mount point and the server's data directory are not shown.
     assert!(!mi.contains(&s.config.sandbox_root_dir), "{mi}");
     assert!(!mi.contains(s.dir.to_str().unwrap()), "{mi}");
-    // Every filesystem the sandbox creates has a neutral source name.
+    // Every filesystem has a neutral source name or is the sandbox's own
+    // /proc; none names a host device, a host filesystem type, the slot's
+    // host uid (tmpfs prints its owner in host terms) or the host's memory
+    // (a devtmpfs prints its size).
+    let mut overlays = 0;
     for line in mi.lines() {
         let after = line.split(" - ").nth(1).unwrap();
         let mut it = after.split(' ');
-        let (fstype, source) = (it.next().unwrap(), it.next().unwrap());
-        if fstype == "tmpfs" {
-            assert_eq!(source, "octollm", "{line}");
+        let (fstype, source, options) = (
+            it.next().unwrap(),
+            it.next().unwrap(),
+            it.next().unwrap_or(""),
+        );
+        match fstype {
+            "tmpfs" | "overlay" => assert_eq!(source, "octollm", "{line}"),
+            "proc" => assert_eq!(source, "proc", "{line}"),
+            other => panic!("a host filesystem ({other}) in the mount table: {line}"),
+        }
+        overlays += usize::from(fstype == "overlay");
+        assert!(!source.starts_with("/dev/"), "{line}");
+        for key in options.split(',') {
+            assert!(
+                !key.starts_with("uid=") && !key.starts_with("gid="),
+                "{line}"
+            );
         }
     }
+    // /usr (at least) is an overlay of its own, whose inodes are not the
+    // host's (see docs/security.md, "Mount table").
+    assert!(overlays >= 1, "{mi}");
+    let (_, v) = s
+        .shell(
+            "python3",
+            &["-c", "import os; print(os.stat('/usr/bin/env').st_dev)"],
+        )
+        .await;
+    assert_eq!(v["success"], true, "{v}");
+    let inside: u64 = output(&v).trim().parse().unwrap();
+    let host = std::fs::metadata("/usr/bin/env").unwrap();
+    assert_ne!(inside, std::os::unix::fs::MetadataExt::dev(&host));
     s.assert_clean().await;
 }

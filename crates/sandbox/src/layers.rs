@@ -114,6 +114,24 @@ pub struct HostSupport {
     pub seccomp: bool,
     pub cgroups: CgroupSupport,
     pub user_namespaces: bool,
+    /// Whether overlayfs can be mounted inside a user namespace (Linux 5.11
+    /// and later, with the filesystem built in or loaded).
+    pub overlay_in_userns: bool,
+}
+
+/// Whether this kernel mounts overlayfs in a user namespace.
+fn overlay_in_userns() -> bool {
+    let listed = std::fs::read_to_string("/proc/filesystems").is_ok_and(|s| {
+        s.lines()
+            .any(|l| l.split_whitespace().last() == Some("overlay"))
+    });
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let mut parts = release
+        .trim()
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|p| p.parse::<u32>().unwrap_or(0));
+    let version = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    listed && version >= (5, 11)
 }
 
 impl HostSupport {
@@ -126,6 +144,7 @@ impl HostSupport {
                 .ok()
                 .and_then(|s| s.trim().parse::<u64>().ok())
                 .is_some_and(|n| n > 0),
+            overlay_in_userns: overlay_in_userns(),
         }
     }
 

@@ -7,10 +7,10 @@
 //! | layer | what it stops |
 //! |---|---|
 //! | user namespace mapped to a per-slot unprivileged host uid | host root powers; signalling other sandboxes |
-//! | mount namespace, tmpfs root, `pivot_root`, old root detached, `/` read-only | seeing or changing host files |
+//! | mount namespace; a tmpfs root, `/tmp` and `/workspace` the executor makes per run and the device nodes it makes per sandbox (`mounts`); `/usr` a read-only overlay; `pivot_root`, old root detached, `/` read-only | seeing or changing host files; the mount table naming host devices, uids or memory |
 //! | a task's workspace (a quota-sized tmpfs of its own, handed to the slot uid) bound at `/workspace`, its inputs read-only at `/workspace/in` ([`workspace`]) | filling the host's disk; one task reading or changing another's files |
 //! | pid namespace with our own PID 1 | seeing or signalling host processes; orphans outliving the run |
-//! | `/proc` masks (`/dev/null` or an empty read-only tmpfs over host-naming entries); PID 1 renamed `init`, its argument strings erased | the kernel command line, boot id, disks, kernel symbols; the server's own command line through `/proc/1/cmdline` |
+//! | `/proc` masks (`/dev/null` or an empty read-only directory over host-naming entries); PID 1 renamed `init`, its argument strings erased | the kernel command line, boot id, disks, kernel symbols; the server's own command line through `/proc/1/cmdline` |
 //! | net namespace with only loopback | any network egress |
 //! | ipc, uts, cgroup namespaces | host SysV IPC, hostname, cgroup paths |
 //! | cgroup memory + pids + CPU quota (the init is born in them, see `cgroup`); usage read from the groups | memory hogs, fork bombs, CPU hogs starving the host |
@@ -30,6 +30,7 @@ mod child;
 mod config;
 mod landlock;
 mod layers;
+mod mounts;
 mod plan;
 mod seccomp;
 mod slot;
@@ -126,6 +127,8 @@ fn names(layers: &[Layer]) -> String {
 pub struct Sandbox {
     config: SandboxConfig,
     root: plan::RootPlan,
+    /// Holds the descriptor `root.kit_fd` names.
+    kit: mounts::Kit,
     cgroups: cgroup::CgroupParents,
     layers: Vec<Layer>,
     missing: Vec<Layer>,
@@ -208,11 +211,14 @@ impl Sandbox {
             None
         };
         prepare_root_dir(&config.root_dir)?;
-        let root = plan::RootPlan::build(&config, landlock, seccomp)?;
+        let kit = mounts::Kit::create(plan::DEV_NODES)?;
+        let root =
+            plan::RootPlan::build(&config, &kit, support.overlay_in_userns, landlock, seccomp)?;
         let slots = (0..config.slots).map(|_| Mutex::default()).collect();
         Ok(Sandbox {
             config,
             root,
+            kit,
             cgroups,
             layers,
             missing,
@@ -291,16 +297,19 @@ impl Sandbox {
             use std::os::fd::AsRawFd;
             (d.as_raw_fd(), i.as_raw_fd())
         });
-        let result = plan::RunPlan::build(&self.config, spec, uid, ws_fds).and_then(|run| {
-            slot.prepare(
-                index,
-                &self.cgroups,
-                self.config.memory_limit_bytes,
-                self.config.pids_max,
-                cgroup::cpu_quota_us(self.config.cpu_limit),
-            )?;
-            supervise::run(self, &mut slot, &run, spec, sink)
-        });
+        // Also held until the run ends, for the same reason.
+        let fresh = mounts::RunMounts::create(&self.root.mounts, uid, ws_fds.is_none())?;
+        let result = plan::RunPlan::build(&self.config, spec, uid, ws_fds, &fresh, self.kit.fd())
+            .and_then(|run| {
+                slot.prepare(
+                    index,
+                    &self.cgroups,
+                    self.config.memory_limit_bytes,
+                    self.config.pids_max,
+                    cgroup::cpu_quota_us(self.config.cpu_limit),
+                )?;
+                supervise::run(self, &mut slot, &run, spec, sink)
+            });
         // Also after a failed run: the init is reaped by now either way, and
         // nothing of it may stay in the slot for the next execution.
         match slot.finish_run() {

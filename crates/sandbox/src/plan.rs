@@ -92,7 +92,7 @@ const PROC_MASKS: &[&str] = &[
 const INIT_NAME: &str = "init";
 
 /// Device nodes bound from the host's `/dev`; nothing else is there.
-const DEV_NODES: &[&str] = &["null", "zero", "urandom", "tty"];
+pub const DEV_NODES: &[&str] = &["null", "zero", "urandom", "tty"];
 
 /// A regular file written into the root tmpfs.
 pub struct PlannedFile {
@@ -103,16 +103,32 @@ pub struct PlannedFile {
 }
 
 pub struct Bind {
-    pub src: CString,
     pub dst: CString,
-    pub is_dir: bool,
-    pub read_only: bool,
+    pub kind: BindKind,
+}
+
+/// How a host path appears in the root.
+pub enum BindKind {
+    /// A read-only overlay whose only content is the host directory
+    /// (`lowerdir=SRC:DST`, DST relative to the root and still empty when
+    /// mounted). Its own filesystem: the mount table names no host device,
+    /// and no inode is the host's (inotify on it sees nothing of the host).
+    Overlay { options: CString },
+    /// A read-only bind of the host directory, where the kernel has no
+    /// overlayfs for user namespaces.
+    HostDir { src: CString },
+    /// A device node cloned from the [`crate::mounts::Kit`].
+    KitNode { name: CString },
 }
 
 /// The root filesystem recipe, identical for every execution.
 pub struct RootPlan {
     pub root: CString,
-    pub root_opts: CString,
+    /// The per-run filesystems the executor makes (see [`crate::mounts`]).
+    pub mounts: crate::mounts::RunMountOptions,
+    /// The sandbox's device kit (see [`crate::mounts::Kit`]), open for the
+    /// sandbox's lifetime.
+    pub kit_fd: i32,
     /// (path, mode), created in order; the mode is set exactly (no umask).
     pub dirs: Vec<(CString, u32)>,
     pub binds: Vec<Bind>,
@@ -124,7 +140,6 @@ pub struct RootPlan {
     pub proc_masks: Vec<CString>,
     /// The sandbox's own `/dev/null` (before `pivot_root`), bound over masks.
     pub null_dev: CString,
-    pub mask_dir_opts: CString,
     pub init_name: CString,
     /// A file holding the init's command line as `/proc/1/cmdline` should
     /// show it, bound over that entry and its `task/1` twin, then unlinked.
@@ -133,9 +148,7 @@ pub struct RootPlan {
     pub init_cmdline: CString,
     pub init_cmdline_targets: [CString; 2],
     pub tmp_dir: CString,
-    pub tmp_opts: CString,
     pub ws_dir: CString,
-    pub ws_opts: CString,
     /// `/workspace/in` before `pivot_root`: where a task's inputs are bound.
     pub ws_in_dir: CString,
     pub hostname: Vec<u8>,
@@ -159,17 +172,27 @@ fn under(root: &Path, inner: &str) -> PathBuf {
 }
 
 impl RootPlan {
+    /// `overlay`: whether the kernel mounts overlayfs in a user namespace
+    /// (else system directories are bound).
     pub fn build(
         cfg: &SandboxConfig,
+        kit: &crate::mounts::Kit,
+        overlay: bool,
         landlock: Option<landlock::Policy>,
         seccomp: Option<Vec<libc::sock_filter>>,
     ) -> Result<RootPlan, SandboxError> {
+        use crate::mounts::TmpfsOptions;
         let root = cfg.root_dir.as_path();
         let c = |p: PathBuf| cstr(p.as_os_str().as_bytes());
         let mut plan = RootPlan {
             root: c(root.to_path_buf())?,
-            // The skeleton is tiny and read-only once built.
-            root_opts: cstr("size=8m,nr_inodes=4096,mode=0755")?,
+            mounts: crate::mounts::RunMountOptions {
+                // The skeleton is tiny and read-only once built.
+                root: TmpfsOptions::new(8 << 20, 4096, 0o755),
+                tmp: TmpfsOptions::new(cfg.tmp_size_bytes, 16384, 0o1777),
+                workspace: TmpfsOptions::new(cfg.workspace_size_bytes, 16384, 0o755),
+            },
+            kit_fd: kit.fd(),
             dirs: Vec::new(),
             binds: Vec::new(),
             symlinks: Vec::new(),
@@ -180,7 +203,6 @@ impl RootPlan {
                 .map(|m| c(under(root, &format!("/proc/{m}"))))
                 .collect::<Result<_, _>>()?,
             null_dev: c(under(root, "/dev/null"))?,
-            mask_dir_opts: cstr("size=4k,nr_inodes=2,mode=0555")?,
             init_name: cstr(INIT_NAME)?,
             init_cmdline: c(under(root, ".init-cmdline"))?,
             init_cmdline_targets: [
@@ -188,15 +210,7 @@ impl RootPlan {
                 c(under(root, "proc/1/task/1/cmdline"))?,
             ],
             tmp_dir: c(under(root, "tmp"))?,
-            tmp_opts: cstr(format!(
-                "size={},nr_inodes=16384,mode=1777",
-                cfg.tmp_size_bytes
-            ))?,
             ws_dir: c(under(root, WORKSPACE))?,
-            ws_opts: cstr(format!(
-                "size={},nr_inodes=16384,mode=0755",
-                cfg.workspace_size_bytes
-            ))?,
             ws_in_dir: c(under(root, WORKSPACE).join(crate::workspace::INPUTS_MOUNT_POINT))?,
             hostname: b"octollm-sandbox".to_vec(),
             in_root: cstr("/")?,
@@ -221,25 +235,16 @@ impl RootPlan {
                     .push((cstr(target.as_os_str().as_bytes())?, c(under(root, dir))?));
             } else if meta.is_dir() {
                 plan.dirs.push((c(under(root, dir))?, 0o755));
-                plan.binds.push(Bind {
-                    src: cstr(dir)?,
-                    dst: c(under(root, dir))?,
-                    is_dir: true,
-                    read_only: true,
-                });
+                plan.binds.push(system_dir(root, Path::new(dir), overlay)?);
             }
         }
-        plan.add_etc(root)?;
-        for node in DEV_NODES {
-            let host = format!("/dev/{node}");
-            if Path::new(&host).exists() {
-                plan.binds.push(Bind {
-                    src: cstr(&host)?,
-                    dst: c(under(root, &host))?,
-                    is_dir: false,
-                    read_only: false,
-                });
-            }
+        plan.add_etc(root, overlay)?;
+        for name in kit.nodes() {
+            let inner = under(root, "/dev").join(std::ffi::OsStr::from_bytes(name.as_bytes()));
+            plan.binds.push(Bind {
+                dst: c(inner)?,
+                kind: BindKind::KitNode { name: name.clone() },
+            });
         }
         for (target, name) in [
             ("/proc/self/fd", "fd"),
@@ -253,7 +258,7 @@ impl RootPlan {
         Ok(plan)
     }
 
-    fn add_etc(&mut self, root: &Path) -> Result<(), SandboxError> {
+    fn add_etc(&mut self, root: &Path, overlay: bool) -> Result<(), SandboxError> {
         let c = |p: PathBuf| cstr(p.as_os_str().as_bytes());
         // Synthetic identity files: the sandbox user is root of its own
         // namespace and nobody else exists.
@@ -288,14 +293,9 @@ impl RootPlan {
             else {
                 continue;
             };
-            let inner = under(root, &host.to_string_lossy());
-            self.dirs.push((c(inner.clone())?, mode));
-            self.binds.push(Bind {
-                src: c(host)?,
-                dst: c(inner)?,
-                is_dir: true,
-                read_only: true,
-            });
+            self.dirs
+                .push((c(under(root, &host.to_string_lossy()))?, mode));
+            self.binds.push(system_dir(root, &host, overlay)?);
         }
         Ok(())
     }
@@ -381,6 +381,36 @@ fn etc_copy_mode(host_mode: u32, is_dir: bool) -> Option<u32> {
     Some(rx << 6 | rx << 3 | rx)
 }
 
+/// A host directory shown read-only at the same path in the root: an
+/// overlay when the kernel allows one and the path can be written in
+/// overlayfs's option syntax, else a bind.
+fn system_dir(root: &Path, host: &Path, overlay: bool) -> Result<Bind, SandboxError> {
+    let inner = under(root, &host.to_string_lossy());
+    let dst = cstr(inner.as_os_str().as_bytes())?;
+    let src = host.as_os_str().as_bytes();
+    // The lower layers are the host directory and the (empty) mount point
+    // itself, relative to the root: overlayfs needs two layers to mount
+    // without an upper one, and a relative path names nothing of the host.
+    let relative = host
+        .strip_prefix("/")
+        .unwrap_or(host)
+        .as_os_str()
+        .as_bytes();
+    let plain = |p: &[u8]| !p.is_empty() && !p.iter().any(|b| matches!(b, b',' | b':' | b'\\'));
+    let kind = if overlay && plain(src) && plain(relative) {
+        let mut options = b"lowerdir=".to_vec();
+        options.extend_from_slice(src);
+        options.push(b':');
+        options.extend_from_slice(relative);
+        BindKind::Overlay {
+            options: cstr(options)?,
+        }
+    } else {
+        BindKind::HostDir { src: cstr(src)? }
+    };
+    Ok(Bind { dst, kind })
+}
+
 /// The per-execution part: what to exec, with which environment and limits.
 pub struct RunPlan {
     pub program: CString,
@@ -395,9 +425,15 @@ pub struct RunPlan {
     /// descriptors of detached mounts the parent made (see
     /// `workspace::detached`).
     pub workspace: Option<(i32, i32)>,
-    /// Those descriptors, kept open by the init until it has attached them
-    /// (-1 when there are none).
-    pub keep_fds: [i32; 2],
+    /// The run's fresh root, `/tmp` and (without a task workspace)
+    /// `/workspace`: detached mounts the executor made (see
+    /// [`crate::mounts::RunMounts`]); -1 for none.
+    pub root_fd: i32,
+    pub tmp_fd: i32,
+    pub fresh_ws_fd: i32,
+    /// Every descriptor above and the device kit's, kept open by the init
+    /// until it has attached them (-1 when there are none).
+    pub keep_fds: [i32; 6],
 }
 
 impl RunPlan {
@@ -408,7 +444,10 @@ impl RunPlan {
         spec: &ExecSpec,
         host_uid: u32,
         ws_fds: Option<(i32, i32)>,
+        fresh: &crate::mounts::RunMounts,
+        kit_fd: i32,
     ) -> Result<RunPlan, SandboxError> {
+        use std::os::fd::AsRawFd;
         let program = resolve(&cfg.path_env, &spec.program)?;
         let mut argv = vec![cstr(&spec.program).map_err(|_| SandboxError::InvalidArgument)?];
         for a in &spec.args {
@@ -429,8 +468,20 @@ impl RunPlan {
             rlimits: Vec::new(),
             host_uid,
             workspace: ws_fds,
-            keep_fds: ws_fds.map_or([-1, -1], |(a, b)| [a, b]),
+            root_fd: fresh.root.as_raw_fd(),
+            tmp_fd: fresh.tmp.as_raw_fd(),
+            fresh_ws_fd: fresh.workspace.as_ref().map_or(-1, |f| f.as_raw_fd()),
+            keep_fds: [-1; 6],
         };
+        let (ws_a, ws_b) = ws_fds.unwrap_or((-1, -1));
+        plan.keep_fds = [
+            ws_a,
+            ws_b,
+            plan.root_fd,
+            plan.tmp_fd,
+            plan.fresh_ws_fd,
+            kit_fd,
+        ];
         plan.argv_ptrs = plan.argv.iter().map(|s| s.as_ptr()).collect();
         plan.argv_ptrs.push(std::ptr::null());
         plan.envp_ptrs = plan.envp.iter().map(|s| s.as_ptr()).collect();

@@ -152,3 +152,99 @@ pub fn move_mount_fd(fd: i32, target: &CStr) -> Result<(), i32> {
         Ok(())
     }
 }
+
+/// `fsopen`/`fsconfig`/`fsmount`/`open_tree` constants (linux/mount.h).
+const FSOPEN_CLOEXEC: u32 = 1;
+const FSCONFIG_SET_STRING: u32 = 1;
+const FSCONFIG_CMD_CREATE: u32 = 6;
+const FSMOUNT_CLOEXEC: u32 = 1;
+pub const MOUNT_ATTR_NOSUID: u32 = 0x2;
+pub const MOUNT_ATTR_NODEV: u32 = 0x4;
+pub const MOUNT_ATTR_NOEXEC: u32 = 0x8;
+
+fn owned(fd: libc::c_long) -> Result<std::os::fd::OwnedFd, i32> {
+    use std::os::fd::FromRawFd;
+    if fd < 0 {
+        return Err(errno());
+    }
+    // SAFETY: a descriptor the kernel just created for us and nobody else owns.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// A new, detached filesystem of type `fstype` (`fsopen` + `fsconfig` +
+/// `fsmount`), with the string `options` and the mount attributes `attrs`
+/// (`MOUNT_ATTR_*`). The superblock belongs to the caller's user namespace:
+/// made by the executor, it names no slot uid in `/proc/self/mountinfo`.
+pub fn fsmount(
+    fstype: &CStr,
+    options: &[(&CStr, &CStr)],
+    attrs: u32,
+) -> Result<std::os::fd::OwnedFd, i32> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: `fstype` is NUL-terminated and outlives the call.
+    let fs = owned(unsafe { libc::syscall(libc::SYS_fsopen, fstype.as_ptr(), FSOPEN_CLOEXEC) })?;
+    for (key, value) in options {
+        // SAFETY: key and value are NUL-terminated and outlive the call.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_fsconfig,
+                fs.as_raw_fd(),
+                FSCONFIG_SET_STRING,
+                key.as_ptr(),
+                value.as_ptr(),
+                0,
+            )
+        };
+        if rc < 0 {
+            return Err(errno());
+        }
+    }
+    // SAFETY: integer arguments and null pointers only.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_fsconfig,
+            fs.as_raw_fd(),
+            FSCONFIG_CMD_CREATE,
+            std::ptr::null::<libc::c_char>(),
+            std::ptr::null::<libc::c_void>(),
+            0,
+        )
+    };
+    if rc < 0 {
+        return Err(errno());
+    }
+    // SAFETY: integer arguments only; returns a new descriptor or -1.
+    owned(unsafe { libc::syscall(libc::SYS_fsmount, fs.as_raw_fd(), FSMOUNT_CLOEXEC, attrs) })
+}
+
+/// Gives the root directory of the detached mount `fd` to `uid`:`uid`.
+pub fn chown_mount_root(fd: i32, uid: u32) -> Result<(), i32> {
+    // SAFETY: the empty path is a static NUL-terminated string.
+    let rc = unsafe { libc::fchownat(fd, c"".as_ptr(), uid, uid, libc::AT_EMPTY_PATH) };
+    if rc < 0 {
+        Err(errno())
+    } else {
+        Ok(())
+    }
+}
+
+/// A detached copy of the entry `name` of the mount `dirfd`
+/// (`open_tree(OPEN_TREE_CLONE)` relative to a descriptor). Allocates
+/// nothing: the cloned child calls it. Returns the raw descriptor, which
+/// the caller closes.
+pub fn open_tree_at(dirfd: i32, name: &CStr) -> Result<i32, i32> {
+    // SAFETY: `name` is NUL-terminated and outlives the call.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_open_tree,
+            dirfd,
+            name.as_ptr(),
+            OPEN_TREE_CLONE | libc::O_CLOEXEC as u32,
+        )
+    };
+    if fd < 0 {
+        Err(errno())
+    } else {
+        Ok(fd as i32)
+    }
+}

@@ -14,8 +14,8 @@ use super::{check, fail, privileges, rc, record, Stage, REC_EXITED};
 use crate::slot::{CloneJob, InitRequest, STARTED};
 use crate::sys::{self, errno};
 
-/// Closes every fd except `keep` (at most 5 entries, sorted here in place).
-fn close_all_but(mut keep: [i32; 7]) -> Result<(), i32> {
+/// Closes every fd except `keep` (-1 entries ignored; sorted here in place).
+fn close_all_but(mut keep: [i32; 11]) -> Result<(), i32> {
     keep.sort_unstable();
     let mut next: u32 = 0;
     for fd in keep {
@@ -90,6 +90,10 @@ pub fn init_main(job: CloneJob<'_>) -> ! {
             fds.go_r,
             run.keep_fds[0],
             run.keep_fds[1],
+            run.keep_fds[2],
+            run.keep_fds[3],
+            run.keep_fds[4],
+            run.keep_fds[5],
         ]),
     );
     // `/proc/1/comm` would show the name of the thread that cloned us; the

@@ -1,15 +1,18 @@
 //! The execution's root filesystem.
 //!
-//! A fresh tmpfs gets the directories, files, symlinks and bind mounts the
-//! plan lists, plus `/proc`, `/tmp` and `/workspace`; `pivot_root` then makes
-//! it `/`, the old root is detached so no host mount stays visible, and `/`
-//! is remounted read-only. It is separate because it is the one step that
-//! decides what of the host the command can see.
+//! The fresh tmpfs the executor made for this run (see [`crate::mounts`])
+//! gets the directories, files, symlinks and mounts the plan lists (system
+//! directories as read-only overlays, device nodes from the kit), plus
+//! `/proc`, `/tmp` and `/workspace`; `pivot_root` then makes it `/`, the old
+//! root is detached so no host mount stays visible, and `/` is remounted
+//! read-only. It is separate because it is the one step that decides what
+//! of the host the command can see.
 
 use std::ffi::CStr;
 
 use super::{check, rc, ChildFds, Stage};
-use crate::plan::{RootPlan, RunPlan};
+use crate::mounts::{EMPTY_DIR, SOURCE};
+use crate::plan::{BindKind, RootPlan, RunPlan};
 use crate::sys::{self, errno, mount, write_all};
 
 /// statvfs flags of `path` as mount flags. A bind mount made inside a user
@@ -70,13 +73,10 @@ fn write_file(path: &CStr, body: &[u8], mode: u32) -> Result<(), i32> {
     r
 }
 
-/// The source name of every filesystem the sandbox creates, as `mountinfo`
-/// shows it: neutral, naming nothing of the host.
-const SOURCE: &CStr = c"octollm";
-
 /// Hides what of the fresh `/proc` names the host: `/dev/null` bound
-/// read-only over files, an empty read-only tmpfs over directories. Paths
-/// this kernel does not have are skipped; any other failure is fatal.
+/// read-only over files, the kit's empty directory (read-only) over
+/// directories. Paths this kernel does not have are skipped; any other
+/// failure is fatal.
 fn mask_proc(root: &RootPlan, fds: &ChildFds) {
     for path in &root.proc_masks {
         // SAFETY: lstat fills a zeroed, properly sized struct.
@@ -89,19 +89,9 @@ fn mask_proc(root: &RootPlan, fds: &ChildFds) {
             }
             super::fail(fds, Stage::MaskProc, e);
         }
-        let locked = libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
         if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
-            check(
-                fds,
-                Stage::MaskProc,
-                mount(
-                    Some(SOURCE),
-                    path,
-                    Some(c"tmpfs"),
-                    locked | libc::MS_RDONLY,
-                    Some(&root.mask_dir_opts),
-                ),
-            );
+            let flags = libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
+            clone_from_kit(fds, Stage::MaskProc, root.kit_fd, EMPTY_DIR, path, flags);
         } else {
             bind_file_read_only(&root.null_dev, path, fds);
         }
@@ -165,10 +155,31 @@ fn bind(fds: &ChildFds, stage: Stage, src: &CStr, dst: &CStr, read_only: bool) {
     check(fds, Stage::Remount, mount(None, dst, None, flags, None));
 }
 
+/// Attaches a clone of the kit's entry `name` at `dst` with exactly the
+/// mount flags `flags` (a fresh clone locks none).
+fn clone_from_kit(
+    fds: &ChildFds,
+    stage: Stage,
+    kit: i32,
+    name: &CStr,
+    dst: &CStr,
+    flags: libc::c_ulong,
+) {
+    let fd = match sys::open_tree_at(kit, name) {
+        Ok(fd) => fd,
+        Err(e) => super::fail(fds, stage, e),
+    };
+    let attached = sys::move_mount_fd(fd, dst);
+    sys::close(fd);
+    check(fds, stage, attached);
+    let flags = libc::MS_REMOUNT | libc::MS_BIND | flags;
+    check(fds, Stage::Remount, mount(None, dst, None, flags, None));
+}
+
 /// Attaches the detached mount `fd` at `dst`, then makes it read-only
 /// without device nodes, or writable without execution; never set-uid.
-fn attach(fds: &ChildFds, fd: i32, dst: &CStr, read_only: bool) {
-    check(fds, Stage::Workspace, sys::move_mount_fd(fd, dst));
+fn attach(fds: &ChildFds, stage: Stage, fd: i32, dst: &CStr, read_only: bool) {
+    check(fds, stage, sys::move_mount_fd(fd, dst));
     let mut flags = libc::MS_REMOUNT | libc::MS_BIND | libc::MS_NOSUID | locked_flags(dst);
     if read_only {
         flags |= libc::MS_RDONLY | libc::MS_NODEV;
@@ -191,17 +202,18 @@ pub(super) fn build_root(root: &RootPlan, run: &RunPlan, fds: &ChildFds) {
             None,
         ),
     );
-    let tmpfs = c"tmpfs";
     check(
         fds,
         Stage::RootTmpfs,
-        mount(
-            Some(SOURCE),
-            &root.root,
-            Some(tmpfs),
-            libc::MS_NOSUID | libc::MS_NODEV,
-            Some(&root.root_opts),
-        ),
+        sys::move_mount_fd(run.root_fd, &root.root),
+    );
+    // Overlays name their mount point relative to the root (see
+    // `plan::system_dir`).
+    // SAFETY: NUL-terminated path.
+    check(
+        fds,
+        Stage::RootTmpfs,
+        rc(unsafe { libc::chdir(root.root.as_ptr()) }),
     );
     for (d, mode) in &root.dirs {
         check(fds, Stage::Mkdir, mkdir(d, *mode));
@@ -218,10 +230,27 @@ pub(super) fn build_root(root: &RootPlan, run: &RunPlan, fds: &ChildFds) {
         );
     }
     for b in &root.binds {
-        if !b.is_dir {
-            check(fds, Stage::Bind, write_file(&b.dst, b"", 0o644));
+        match &b.kind {
+            BindKind::Overlay { options } => check(
+                fds,
+                Stage::Bind,
+                mount(
+                    Some(SOURCE),
+                    &b.dst,
+                    Some(c"overlay"),
+                    libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV,
+                    Some(options),
+                ),
+            ),
+            BindKind::HostDir { src } => bind(fds, Stage::Bind, src, &b.dst, true),
+            BindKind::KitNode { name } => {
+                check(fds, Stage::Bind, write_file(&b.dst, b"", 0o644));
+                // Read-only refuses changes to the node, not reading or
+                // writing the device.
+                let flags = libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NOEXEC;
+                clone_from_kit(fds, Stage::Bind, root.kit_fd, name, &b.dst, flags);
+            }
         }
-        bind(fds, Stage::Bind, &b.src, &b.dst, b.read_only);
     }
     let proc_flags = libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
     check(
@@ -237,35 +266,15 @@ pub(super) fn build_root(root: &RootPlan, run: &RunPlan, fds: &ChildFds) {
     );
     mask_proc(root, fds);
     mask_init_cmdline(root, fds);
-    check(
-        fds,
-        Stage::Tmp,
-        mount(
-            Some(SOURCE),
-            &root.tmp_dir,
-            Some(tmpfs),
-            proc_flags,
-            Some(&root.tmp_opts),
-        ),
-    );
+    attach(fds, Stage::Tmp, run.tmp_fd, &root.tmp_dir, false);
     match &run.workspace {
         // The task's own workspace, its inputs read-only on top; the inputs'
         // mount point is part of the workspace (see `crate::workspace`).
         Some((dir, inputs)) => {
-            attach(fds, *dir, &root.ws_dir, false);
-            attach(fds, *inputs, &root.ws_in_dir, true);
+            attach(fds, Stage::Workspace, *dir, &root.ws_dir, false);
+            attach(fds, Stage::Workspace, *inputs, &root.ws_in_dir, true);
         }
-        None => check(
-            fds,
-            Stage::Workspace,
-            mount(
-                Some(SOURCE),
-                &root.ws_dir,
-                Some(tmpfs),
-                proc_flags,
-                Some(&root.ws_opts),
-            ),
-        ),
+        None => attach(fds, Stage::Workspace, run.fresh_ws_fd, &root.ws_dir, false),
     }
 
     // pivot_root(".", ".") stacks the old root on top of the new one; the
