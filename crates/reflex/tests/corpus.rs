@@ -10,22 +10,11 @@
 
 use octollm_reflex::engine::{Engine, Options};
 use octollm_reflex::redact::HashKey;
+use octollm_testkit::corpus::{held_out, texts};
 use octollm_types::reflex::{Decision, RedactionStrategy, Severity};
-use sha2::{Digest, Sha256};
 
 fn corpus(name: &str) -> Vec<String> {
-    let path = format!("{}/corpus/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{path}: {e}"))
-        .lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        .map(|l| l.replace("\\n", "\n"))
-        .collect()
-}
-
-/// One line in three is held out, chosen by the text's hash.
-fn held_out(text: &str) -> bool {
-    Sha256::digest(text.as_bytes())[0] % 3 == 0
+    texts(&format!("{}/corpus/{name}", env!("CARGO_MANIFEST_DIR")))
 }
 
 /// Injection screening only, as a user's text.
@@ -117,7 +106,7 @@ fn held_out_recall_and_false_positives_meet_the_targets() {
         benign.len()
     );
     assert!(
-        recall(held_hits, attacks.held.len()) >= 0.75,
+        recall(held_hits, attacks.held.len()) >= 0.9,
         "held-out recall {held_hits}/{}",
         attacks.held.len()
     );
@@ -128,5 +117,31 @@ fn held_out_recall_and_false_positives_meet_the_targets() {
     assert!(
         benign_blocked as f64 <= 0.005 * benign.len() as f64,
         "{benign_blocked} ordinary prompts blocked"
+    );
+}
+
+/// `corpus/independent/`: attacks and look-alikes written for this check by
+/// someone who had not seen the detector, its rules or its corpora. Never
+/// used to train the learned signal, set a threshold or choose a weight:
+/// the figure says how the detector does on phrasings it was not built
+/// around. The floors only catch a regression.
+#[test]
+fn independent_corpus_recall_and_false_positives() {
+    let engine = Engine::new(Severity::High, HashKey::new("corpus")).unwrap();
+    let attacks = corpus("independent/attacks.txt");
+    let lookalikes = corpus("independent/lookalikes.txt");
+    let (hits, _, _) = count(&engine, &attacks);
+    let (blocked, _, _) = count(&engine, &lookalikes);
+    let recall = hits as f64 / attacks.len() as f64;
+    println!(
+        "independent: attacks blocked {hits}/{} ({recall:.3}); look-alikes blocked {blocked}/{}",
+        attacks.len(),
+        lookalikes.len()
+    );
+    assert!(attacks.len() >= 200 && lookalikes.len() >= 60);
+    assert!(recall >= 0.7, "independent recall {recall:.3}");
+    assert!(
+        blocked as f64 <= 0.1 * lookalikes.len() as f64,
+        "{blocked} independent look-alikes blocked"
     );
 }

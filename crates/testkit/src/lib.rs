@@ -23,6 +23,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod cgroup;
+#[cfg(feature = "corpus")]
+pub mod corpus;
 #[cfg(feature = "http")]
 pub mod http;
 #[cfg(feature = "plan")]

@@ -17,6 +17,7 @@
 mod compile;
 mod context;
 mod encoded;
+pub mod model;
 pub mod normalize;
 pub mod rules;
 mod score;
@@ -112,7 +113,18 @@ impl InjectionDetector {
 
     /// The scored detector's finding, with its span mapped to `text`.
     fn scored(&self, text: &str, windows: &Windows, source: Source) -> Option<RawInjection> {
-        let found = VIEW.with(|v| self.scorer.score(&v.borrow().text, windows, source))?;
+        let found = VIEW.with(|v| {
+            let view = &v.borrow().text;
+            let learned = model::Model::builtin().and_then(|m| {
+                let (p, words) = m.probability(view);
+                let weight = score::learned_weight(p, m.strong, m.moderate);
+                (weight > 0.0).then(|| {
+                    let (s, e) = model::word_span(view, words);
+                    (weight, s, e)
+                })
+            });
+            self.scorer.score(view, windows, source, learned)
+        })?;
         let mut view = WordView::default();
         normalize_into(text, true, &mut view);
         let (start, end) = source_span(text, &view, found.start, found.end);

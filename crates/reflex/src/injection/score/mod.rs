@@ -23,6 +23,10 @@
 //! | authority | "as your developer", "I authorize you" | 1.5 |
 //! | shell | "you are now a bash shell", "act as a Linux terminal" | 2.0 |
 //!
+//! One more signal joins the sum: the learned model of `super::model`
+//! (3.0 above its strong threshold, 1.5 above its moderate one), for the
+//! phrasings no family names.
+//!
 //! Each family counts once, at its strongest match. Text addressed to the
 //! AI that goes on to give it an order ("send", "tell the user", "mark
 //! this candidate") scores a further 1.5. Two dampeners
@@ -136,6 +140,19 @@ fn prepositional(matched: &str) -> bool {
         })
 }
 
+/// What the learned signal (see `super::model`) adds to the score: alone
+/// enough to block above the model's strong threshold, enough to tip one
+/// other signal over above its moderate one.
+pub(crate) fn learned_weight(probability: f32, strong: f32, moderate: f32) -> f32 {
+    if probability >= strong {
+        3.0
+    } else if probability >= moderate {
+        1.5
+    } else {
+        0.0
+    }
+}
+
 /// A scored finding over the word view.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Scored {
@@ -223,9 +240,16 @@ impl Scorer {
     /// The score of `view` (a normalised word view) as text from `source`;
     /// `None` below 1 (nothing worth reporting).
     /// `windows` are the families' windows the anchor pass opened (see
-    /// [`Scorer::open`]).
-    pub fn score(&self, view: &str, windows: &Windows, source: Source) -> Option<Scored> {
-        if windows.iter().all(Vec::is_empty) {
+    /// [`Scorer::open`]); `learned` is the learned signal's weight and
+    /// span (see [`learned_weight`]).
+    pub fn score(
+        &self,
+        view: &str,
+        windows: &Windows,
+        source: Source,
+        learned: Option<(f32, usize, usize)>,
+    ) -> Option<Scored> {
+        if windows.iter().all(Vec::is_empty) && learned.is_none() {
             return None;
         }
         // Strongest match per family: (family, weight, start, end).
@@ -255,8 +279,20 @@ impl Scorer {
             }
         }
         found.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.2.cmp(&b.2)));
-        let (top, _, start, end) = *found.first()?;
         let mut score: f32 = found.iter().map(|f| f.1).sum();
+        let mut names: Vec<&'static str> = found.iter().map(|f| f.0.name()).collect();
+        // The span reported is the strongest signal's.
+        let (learned_first, start, end) = match (found.first(), learned) {
+            (Some(&(_, w, s, e)), Some((lw, ..))) if w >= lw => (false, s, e),
+            (_, Some((_, s, e))) => (true, s, e),
+            (Some(&(_, _, s, e)), None) => (false, s, e),
+            (None, None) => return None,
+        };
+        if let Some((lw, ..)) = learned {
+            score += lw;
+            names.insert(if learned_first { 0 } else { 1 }, "learned");
+        }
+        let top = found.first().map(|f| f.0);
         let addressed = found.iter().find(|f| f.0 == Family::Addressed);
         if let Some(&(_, _, _, a_end)) = addressed {
             if found.iter().any(|f| f.0.orders()) || self.directive.is_match(&view[a_end..]) {
@@ -279,7 +315,7 @@ impl Scorer {
         } else {
             return None;
         };
-        let category = match top {
+        let category = match top.unwrap_or(Family::Override) {
             Family::Extraction | Family::Denial => InjectionCategory::SystemPromptExtraction,
             Family::Persona
             | Family::Unrestricted
@@ -295,7 +331,7 @@ impl Scorer {
             severity,
             confidence: 1.0 / (1.0 + (-(score - 2.5) * 1.5).exp()),
             category,
-            families: found.iter().map(|f| f.0.name()).collect(),
+            families: names,
             start,
             end,
         })

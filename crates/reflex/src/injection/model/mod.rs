@@ -1,0 +1,209 @@
+//! A learned signal: a linear model over hashed word n-grams.
+//!
+//! The families of `score` catch the ingredients we thought of. Attacks
+//! written by others use words we did not list; a linear model trained on
+//! many phrasings weighs every word and word pair instead. It reads the same
+//! normalised word view (so disguises are already undone) and gives each
+//! position the weights of three features:
+//!
+//! - the word itself;
+//! - the word with the one before it (`previous instructions`);
+//! - the word with the one two before it (`ignore … instructions`), which
+//!   tolerates one filler word;
+//!
+//! plus every four letters of a longer word (`overr`, `verri`, … so that
+//! inflections and compounds share weight: `overriding`, `jailbroken`), and
+//! for scripts written without spaces (Chinese, Japanese, Korean) each pair
+//! of adjacent characters. Features are hashed into [`BUCKETS`] buckets with
+//! one `i8` weight each (64 KiB, in cache), so scoring costs a few hashes
+//! and table reads per word. The score is the best sum over any window of
+//! [`WINDOW`] words, so an instruction planted in a long document counts
+//! as much as the same sentence alone.
+//!
+//! The weights are trained by `examples/train_injection.rs` on the
+//! development data only (see docs/reflex.md); that program and this one
+//! share [`features`], so training and scoring cannot disagree.
+
+use std::sync::OnceLock;
+
+/// Number of hash buckets (a power of two).
+pub const BUCKETS: usize = 1 << 16;
+
+/// Words per scoring window.
+pub const WINDOW: usize = 24;
+
+/// The trained weights: four f32 (little-endian) — the bias, the weight
+/// scale, and the probabilities above which the signal counts as strong
+/// and as moderate (chosen by the trainer on held-back folds) — then one
+/// `i8` per bucket; weight = `i8 × scale`.
+static WEIGHTS: &[u8] = include_bytes!("weights.bin");
+
+/// A word's hash, eight bytes at a time (words are short: usually one or
+/// two rounds).
+fn hash(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ bytes.len() as u64;
+    for chunk in bytes.chunks(8) {
+        let mut word = [0u8; 8];
+        word[..chunk.len()].copy_from_slice(chunk);
+        h = (h ^ u64::from_le_bytes(word)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        h ^= h >> 29;
+    }
+    h
+}
+
+fn bucket(h: u64) -> u16 {
+    let mixed = (h ^ (h >> 31)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    (mixed >> (64 - 16)) as u16
+}
+
+fn is_unspaced(c: char) -> bool {
+    matches!(c, '\u{3040}'..='\u{30ff}' | '\u{3400}'..='\u{9fff}' | '\u{ac00}'..='\u{d7af}')
+}
+
+/// Calls `emit(word_index, bucket)` for every feature of `view` (a
+/// normalised word view: words separated by single spaces).
+pub fn features(view: &str, mut emit: impl FnMut(usize, u16)) {
+    let (mut prev, mut prev2) = (0u64, 0u64);
+    for (i, word) in view.split(' ').filter(|w| !w.is_empty()).enumerate() {
+        let h = hash(word.as_bytes());
+        emit(i, bucket(h));
+        if i >= 1 {
+            emit(i, bucket(prev.rotate_left(17) ^ h ^ 0x5bd1_e995));
+        }
+        if i >= 2 {
+            emit(i, bucket(prev2.rotate_left(31) ^ h ^ 0x27d4_eb2f));
+        }
+        if word.len() >= 5 && word.is_ascii() {
+            for g in word.as_bytes().windows(4) {
+                let gram = u32::from_le_bytes([g[0], g[1], g[2], g[3]]);
+                emit(i, bucket(u64::from(gram) ^ 0x7f4a_7c15_0000_0000));
+            }
+        }
+        if !word.is_ascii() && word.chars().any(is_unspaced) {
+            let mut last: Option<char> = None;
+            for c in word.chars() {
+                if let Some(p) = last {
+                    let mut buf = [0u8; 8];
+                    p.encode_utf8(&mut buf[..4]);
+                    c.encode_utf8(&mut buf[4..]);
+                    emit(i, bucket(hash(&buf) ^ 0x1656_67b1));
+                }
+                last = Some(c);
+            }
+        }
+        prev2 = prev;
+        prev = h;
+    }
+}
+
+/// The loaded model.
+pub struct Model {
+    bias: f32,
+    scale: f32,
+    /// Probability from which the signal alone blocks.
+    pub strong: f32,
+    /// Probability from which it adds to the other signals.
+    pub moderate: f32,
+    weights: &'static [u8; BUCKETS],
+}
+
+/// Size of the weights file's header.
+pub const HEADER: usize = 16;
+
+impl Model {
+    /// The model built into the binary, or `None` if its weights are
+    /// malformed (the detector then runs without this signal).
+    pub fn builtin() -> Option<&'static Model> {
+        static MODEL: OnceLock<Option<Model>> = OnceLock::new();
+        MODEL.get_or_init(|| Model::from_bytes(WEIGHTS)).as_ref()
+    }
+
+    pub fn from_bytes(bytes: &'static [u8]) -> Option<Model> {
+        let float = |i: usize| -> Option<f32> {
+            let b: [u8; 4] = bytes.get(i * 4..i * 4 + 4)?.try_into().ok()?;
+            Some(f32::from_le_bytes(b))
+        };
+        let weights: &'static [u8; BUCKETS] = bytes.get(HEADER..)?.try_into().ok()?;
+        Some(Model {
+            bias: float(0)?,
+            scale: float(1)?,
+            strong: float(2)?,
+            moderate: float(3)?,
+            weights,
+        })
+    }
+
+    /// The probability that `view` is an injection (the logistic of the
+    /// bias plus the best window's sum of weights), and that window as a
+    /// range of word indices.
+    pub fn probability(&self, view: &str) -> (f32, std::ops::Range<usize>) {
+        SUMS.with(|sums| {
+            let mut sums = sums.borrow_mut();
+            sums.clear();
+            // Word indices arrive in order, each word's features together:
+            // a word's weights add up in a register, then go in `sums`.
+            let (mut word, mut acc, mut any) = (0usize, 0i32, false);
+            features(view, |i, b| {
+                any = true;
+                if i != word {
+                    sums.push(acc as f32 * self.scale);
+                    (word, acc) = (i, 0);
+                }
+                acc += i32::from(self.weights[usize::from(b)] as i8);
+            });
+            if any {
+                sums.push(acc as f32 * self.scale);
+            }
+            if sums.is_empty() {
+                return (1.0 / (1.0 + (-self.bias).exp()), 0..0);
+            }
+            let (start, len) = best_window(&sums);
+            let best: f32 = sums[start..start + len].iter().sum();
+            (
+                1.0 / (1.0 + (-(self.bias + best)).exp()),
+                start..start + len,
+            )
+        })
+    }
+}
+
+thread_local! {
+    /// Per-word sums of the text being scored, reused between calls.
+    static SUMS: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The window of at most [`WINDOW`] consecutive words with the largest sum
+/// of `sums`, as (start, length).
+pub fn best_window(sums: &[f32]) -> (usize, usize) {
+    let w = WINDOW.min(sums.len());
+    let mut window: f32 = sums[..w].iter().sum();
+    let (mut best, mut at) = (window, 0);
+    for i in w..sums.len() {
+        window += sums[i] - sums[i - w];
+        if window > best {
+            best = window;
+            at = i + 1 - w;
+        }
+    }
+    (at, w)
+}
+
+/// The byte span in `view` of the words `words` (indices as [`features`]
+/// counts them).
+pub fn word_span(view: &str, words: std::ops::Range<usize>) -> (usize, usize) {
+    let (mut span, mut index, mut offset) = ((0, view.len()), 0, 0);
+    for word in view.split(' ') {
+        if !word.is_empty() {
+            if index == words.start {
+                span.0 = offset;
+            }
+            if index + 1 == words.end {
+                span.1 = offset + word.len();
+                break;
+            }
+            index += 1;
+        }
+        offset += word.len() + 1;
+    }
+    span
+}
