@@ -161,29 +161,32 @@ async fn bad_files(kind: Kind) {
 }
 
 /// Two tasks at once: each sees its own workspace and never the other's.
+/// Both get the same plan (the fake model's replies may be taken in either
+/// order): each task marks its workspace with the name of its own input,
+/// waits while the other runs, and reads the mark back.
 async fn isolation(kind: Kind) {
     let (_db, arms, o) = setup(kind).await;
     let fake = arms.fake.as_ref().unwrap();
-    let probe = |me: &str| {
+    let probe = || {
         plan(vec![
-            python(1, "Mark", &format!("open('/workspace/mark', 'w').write('{me}'); import time; time.sleep(1)"), &[]),
+            python(1, "Mark", "import os, time; open('/workspace/mark', 'w').write(os.listdir('/workspace/in')[0]); time.sleep(1)", &[]),
             python(2, "Look", "import os; print(sorted(os.listdir('/workspace')), open('/workspace/mark').read(), sorted(os.listdir('/workspace/in')))", &[1]),
         ])
     };
-    fake.push_reply(probe("A"));
+    fake.push_reply(probe());
+    fake.push_reply(probe());
     let a = submit(&o.url, json!({"goal": "A", "files": [file("a.txt", b"A")]})).await;
-    fake.push_reply(probe("B"));
     let b = submit(&o.url, json!({"goal": "B", "files": [file("b.txt", b"B")]})).await;
     let va = wait_done(&o.url, &a, LONG).await;
     let vb = wait_done(&o.url, &b, LONG).await;
     assert_eq!(
         va["result"]["output"].as_str().unwrap().trim(),
-        "['in', 'mark', 'out'] A ['a.txt']",
+        "['in', 'mark', 'out'] a.txt ['a.txt']",
         "{va:#}"
     );
     assert_eq!(
         vb["result"]["output"].as_str().unwrap().trim(),
-        "['in', 'mark', 'out'] B ['b.txt']",
+        "['in', 'mark', 'out'] b.txt ['b.txt']",
         "{vb:#}"
     );
     o.handle.shutdown().await;
