@@ -340,6 +340,21 @@ async fn mountinfo_names_no_host_path_of_the_sandbox() {
             );
         }
     }
+    // Writable places never run, set-uid or open devices; `/` is read-only.
+    for (point, flags) in [
+        ("/", &["ro", "nosuid", "nodev"][..]),
+        ("/tmp", &["rw", "nosuid", "nodev", "noexec"][..]),
+        ("/workspace", &["rw", "nosuid", "nodev", "noexec"][..]),
+    ] {
+        let line = mi
+            .lines()
+            .find(|l| l.split(' ').nth(4) == Some(point))
+            .unwrap_or_else(|| panic!("no {point} in {mi}"));
+        let per_mount: Vec<&str> = line.split(' ').nth(5).unwrap().split(',').collect();
+        for f in flags {
+            assert!(per_mount.contains(f), "{point} lacks {f}: {line}");
+        }
+    }
     // /usr (at least) is an overlay of its own, whose inodes are not the
     // host's (see docs/security.md, "Mount table").
     assert!(overlays >= 1, "{mi}");

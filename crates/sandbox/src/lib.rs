@@ -127,8 +127,6 @@ fn names(layers: &[Layer]) -> String {
 pub struct Sandbox {
     config: SandboxConfig,
     root: plan::RootPlan,
-    /// Holds the descriptor `root.kit_fd` names.
-    kit: mounts::Kit,
     cgroups: cgroup::CgroupParents,
     layers: Vec<Layer>,
     missing: Vec<Layer>,
@@ -213,12 +211,11 @@ impl Sandbox {
         prepare_root_dir(&config.root_dir)?;
         let kit = mounts::Kit::create(plan::DEV_NODES)?;
         let root =
-            plan::RootPlan::build(&config, &kit, support.overlay_in_userns, landlock, seccomp)?;
+            plan::RootPlan::build(&config, kit, support.overlay_in_userns, landlock, seccomp)?;
         let slots = (0..config.slots).map(|_| Mutex::default()).collect();
         Ok(Sandbox {
             config,
             root,
-            kit,
             cgroups,
             layers,
             missing,
@@ -299,8 +296,8 @@ impl Sandbox {
         });
         // Also held until the run ends, for the same reason.
         let fresh = mounts::RunMounts::create(&self.root.mounts, uid, ws_fds.is_none())?;
-        let result = plan::RunPlan::build(&self.config, spec, uid, ws_fds, &fresh, self.kit.fd())
-            .and_then(|run| {
+        let result =
+            plan::RunPlan::build(&self.config, spec, uid, ws_fds, &fresh).and_then(|run| {
                 slot.prepare(
                     index,
                     &self.cgroups,

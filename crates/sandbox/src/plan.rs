@@ -128,7 +128,7 @@ pub struct RootPlan {
     pub mounts: crate::mounts::RunMountOptions,
     /// The sandbox's device kit (see [`crate::mounts::Kit`]), open for the
     /// sandbox's lifetime.
-    pub kit_fd: i32,
+    pub kit: crate::mounts::Kit,
     /// (path, mode), created in order; the mode is set exactly (no umask).
     pub dirs: Vec<(CString, u32)>,
     pub binds: Vec<Bind>,
@@ -176,7 +176,7 @@ impl RootPlan {
     /// (else system directories are bound).
     pub fn build(
         cfg: &SandboxConfig,
-        kit: &crate::mounts::Kit,
+        kit: crate::mounts::Kit,
         overlay: bool,
         landlock: Option<landlock::Policy>,
         seccomp: Option<Vec<libc::sock_filter>>,
@@ -192,7 +192,7 @@ impl RootPlan {
                 tmp: TmpfsOptions::new(cfg.tmp_size_bytes, 16384, 0o1777),
                 workspace: TmpfsOptions::new(cfg.workspace_size_bytes, 16384, 0o755),
             },
-            kit_fd: kit.fd(),
+            kit,
             dirs: Vec::new(),
             binds: Vec::new(),
             symlinks: Vec::new(),
@@ -239,7 +239,7 @@ impl RootPlan {
             }
         }
         plan.add_etc(root, overlay)?;
-        for name in kit.nodes() {
+        for name in plan.kit.nodes() {
             let inner = under(root, "/dev").join(std::ffi::OsStr::from_bytes(name.as_bytes()));
             plan.binds.push(Bind {
                 dst: c(inner)?,
@@ -431,12 +431,16 @@ pub struct RunPlan {
     pub root_fd: i32,
     pub tmp_fd: i32,
     pub fresh_ws_fd: i32,
-    /// Every descriptor above and the device kit's, kept open by the init
-    /// until it has attached them (-1 when there are none).
-    pub keep_fds: [i32; 6],
 }
 
 impl RunPlan {
+    /// Every descriptor above, kept open by the init until it has attached
+    /// them (-1 when there is none). Allocates nothing: the init calls it.
+    pub fn mount_fds(&self) -> [i32; 5] {
+        let (dir, inputs) = self.workspace.unwrap_or((-1, -1));
+        [dir, inputs, self.root_fd, self.tmp_fd, self.fresh_ws_fd]
+    }
+
     /// `ws_fds`: descriptors of the workspace and its inputs, when the
     /// execution names a workspace.
     pub fn build(
@@ -445,7 +449,6 @@ impl RunPlan {
         host_uid: u32,
         ws_fds: Option<(i32, i32)>,
         fresh: &crate::mounts::RunMounts,
-        kit_fd: i32,
     ) -> Result<RunPlan, SandboxError> {
         use std::os::fd::AsRawFd;
         let program = resolve(&cfg.path_env, &spec.program)?;
@@ -471,17 +474,7 @@ impl RunPlan {
             root_fd: fresh.root.as_raw_fd(),
             tmp_fd: fresh.tmp.as_raw_fd(),
             fresh_ws_fd: fresh.workspace.as_ref().map_or(-1, |f| f.as_raw_fd()),
-            keep_fds: [-1; 6],
         };
-        let (ws_a, ws_b) = ws_fds.unwrap_or((-1, -1));
-        plan.keep_fds = [
-            ws_a,
-            ws_b,
-            plan.root_fd,
-            plan.tmp_fd,
-            plan.fresh_ws_fd,
-            kit_fd,
-        ];
         plan.argv_ptrs = plan.argv.iter().map(|s| s.as_ptr()).collect();
         plan.argv_ptrs.push(std::ptr::null());
         plan.envp_ptrs = plan.envp.iter().map(|s| s.as_ptr()).collect();

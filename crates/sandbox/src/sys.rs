@@ -114,22 +114,7 @@ const MOVE_MOUNT_F_EMPTY_PATH: u32 = 4;
 /// closed on exec. Another mount namespace can attach it with
 /// [`move_mount_fd`]; a plain bind of a path from another namespace fails.
 pub fn open_tree_clone(path: &CStr) -> Result<std::os::fd::OwnedFd, i32> {
-    use std::os::fd::FromRawFd;
-    // SAFETY: `path` is NUL-terminated and outlives the call; the syscall
-    // only reads it and returns a new descriptor or -1.
-    let fd = unsafe {
-        libc::syscall(
-            libc::SYS_open_tree,
-            libc::AT_FDCWD,
-            path.as_ptr(),
-            OPEN_TREE_CLONE | libc::O_CLOEXEC as u32,
-        )
-    };
-    if fd < 0 {
-        return Err(errno());
-    }
-    // SAFETY: a descriptor the kernel just created for us and nobody else owns.
-    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) })
+    owned(open_tree_at(libc::AT_FDCWD, path)?.into())
 }
 
 /// Attaches the detached mount `fd` at `target` (`move_mount(2)`).
@@ -229,7 +214,8 @@ pub fn chown_mount_root(fd: i32, uid: u32) -> Result<(), i32> {
 }
 
 /// A detached copy of the entry `name` of the mount `dirfd`
-/// (`open_tree(OPEN_TREE_CLONE)` relative to a descriptor). Allocates
+/// (`open_tree(OPEN_TREE_CLONE)` relative to a descriptor, or to the
+/// working directory with `AT_FDCWD`). Allocates
 /// nothing: the cloned child calls it. Returns the raw descriptor, which
 /// the caller closes.
 pub fn open_tree_at(dirfd: i32, name: &CStr) -> Result<i32, i32> {

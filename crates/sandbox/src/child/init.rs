@@ -79,6 +79,7 @@ pub fn init_main(job: CloneJob<'_>) -> ! {
     }
     // Everything else inherited from the server goes: listening sockets,
     // other executions' pipes (holding those would delay their EOF), logs.
+    let [ws_dir, ws_inputs, root_fs, tmp_fs, ws_fs] = run.mount_fds();
     check(
         &fds,
         Stage::CloseFds,
@@ -88,12 +89,12 @@ pub fn init_main(job: CloneJob<'_>) -> ! {
             fds.stderr_w,
             fds.status_w,
             fds.go_r,
-            run.keep_fds[0],
-            run.keep_fds[1],
-            run.keep_fds[2],
-            run.keep_fds[3],
-            run.keep_fds[4],
-            run.keep_fds[5],
+            ws_dir,
+            ws_inputs,
+            root_fs,
+            tmp_fs,
+            ws_fs,
+            root.kit.fd(),
         ]),
     );
     // `/proc/1/comm` would show the name of the thread that cloned us; the

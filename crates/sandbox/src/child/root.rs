@@ -91,7 +91,7 @@ fn mask_proc(root: &RootPlan, fds: &ChildFds) {
         }
         if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
             let flags = libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
-            clone_from_kit(fds, Stage::MaskProc, root.kit_fd, EMPTY_DIR, path, flags);
+            clone_from_kit(fds, Stage::MaskProc, root.kit.fd(), EMPTY_DIR, path, flags);
         } else {
             bind_file_read_only(&root.null_dev, path, fds);
         }
@@ -178,8 +178,8 @@ fn clone_from_kit(
 
 /// Attaches the detached mount `fd` at `dst`, then makes it read-only
 /// without device nodes, or writable without execution; never set-uid.
-fn attach(fds: &ChildFds, stage: Stage, fd: i32, dst: &CStr, read_only: bool) {
-    check(fds, stage, sys::move_mount_fd(fd, dst));
+fn attach(fds: &ChildFds, fd: i32, dst: &CStr, read_only: bool) {
+    check(fds, Stage::Workspace, sys::move_mount_fd(fd, dst));
     let mut flags = libc::MS_REMOUNT | libc::MS_BIND | libc::MS_NOSUID | locked_flags(dst);
     if read_only {
         flags |= libc::MS_RDONLY | libc::MS_NODEV;
@@ -248,7 +248,7 @@ pub(super) fn build_root(root: &RootPlan, run: &RunPlan, fds: &ChildFds) {
                 // Read-only refuses changes to the node, not reading or
                 // writing the device.
                 let flags = libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NOEXEC;
-                clone_from_kit(fds, Stage::Bind, root.kit_fd, name, &b.dst, flags);
+                clone_from_kit(fds, Stage::Bind, root.kit.fd(), name, &b.dst, flags);
             }
         }
     }
@@ -266,15 +266,25 @@ pub(super) fn build_root(root: &RootPlan, run: &RunPlan, fds: &ChildFds) {
     );
     mask_proc(root, fds);
     mask_init_cmdline(root, fds);
-    attach(fds, Stage::Tmp, run.tmp_fd, &root.tmp_dir, false);
+    // The executor made `/tmp` (and a fresh `/workspace`) nosuid, nodev and
+    // noexec already (see `crate::mounts::RunMounts`): attaching is all.
+    check(
+        fds,
+        Stage::Tmp,
+        sys::move_mount_fd(run.tmp_fd, &root.tmp_dir),
+    );
     match &run.workspace {
         // The task's own workspace, its inputs read-only on top; the inputs'
         // mount point is part of the workspace (see `crate::workspace`).
         Some((dir, inputs)) => {
-            attach(fds, Stage::Workspace, *dir, &root.ws_dir, false);
-            attach(fds, Stage::Workspace, *inputs, &root.ws_in_dir, true);
+            attach(fds, *dir, &root.ws_dir, false);
+            attach(fds, *inputs, &root.ws_in_dir, true);
         }
-        None => attach(fds, Stage::Workspace, run.fresh_ws_fd, &root.ws_dir, false),
+        None => check(
+            fds,
+            Stage::Workspace,
+            sys::move_mount_fd(run.fresh_ws_fd, &root.ws_dir),
+        ),
     }
 
     // pivot_root(".", ".") stacks the old root on top of the new one; the
