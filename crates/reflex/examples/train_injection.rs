@@ -17,7 +17,7 @@
 //! Deterministic: the same data gives the same bytes.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use octollm_reflex::injection::model::{best_window, features, BUCKETS, HEADER};
+use octollm_reflex::injection::model::{best_window, features, logistic, BUCKETS, HEADER};
 use octollm_reflex::injection::normalize::normalize;
 use octollm_testkit::corpus::{held_out, texts};
 
@@ -52,23 +52,15 @@ struct Trained {
 }
 
 impl Trained {
-    /// Logit of the best window, and the window.
-    fn logit(&self, e: &Example) -> (f32, usize, usize) {
-        if e.words == 0 {
-            return (self.bias, 0, 0);
-        }
+    /// Logit of the best window, and the window (word indices).
+    fn logit(&self, e: &Example) -> (f32, std::ops::Range<usize>) {
         let mut sums = vec![0.0f32; e.words];
         for &(i, b) in &e.feats {
             sums[i] += self.w[b as usize];
         }
-        let (start, len) = best_window(&sums);
-        let s: f32 = sums[start..start + len].iter().sum();
-        (self.bias + s, start, start + len)
+        let (words, best) = best_window(&sums);
+        (self.bias + best, words)
     }
-}
-
-fn sigmoid(z: f32) -> f32 {
-    1.0 / (1.0 + (-z).exp())
 }
 
 fn train(data: &[&Example]) -> Trained {
@@ -94,11 +86,11 @@ fn train(data: &[&Example]) -> Trained {
         }
         for &k in &order {
             let e = data[k];
-            let (z, from, to) = m.logit(e);
+            let (z, window) = m.logit(e);
             let y = if e.label { 1.0 } else { 0.0 };
-            let g = (sigmoid(z) - y) * if e.label { wp } else { wn };
+            let g = (logistic(z) - y) * if e.label { wp } else { wn };
             for &(i, b) in &e.feats {
-                if i < from || i >= to {
+                if !window.contains(&i) {
                     continue;
                 }
                 let b = b as usize;
@@ -172,7 +164,7 @@ fn main() {
             .collect();
         let m = train(&train_set);
         for (i, e) in data.iter().enumerate().filter(|(i, _)| i % folds == f) {
-            oof[i] = sigmoid(m.logit(e).0);
+            oof[i] = logistic(m.logit(e).0);
         }
     }
     let mut benign: Vec<f32> = data

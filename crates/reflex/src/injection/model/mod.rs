@@ -4,14 +4,14 @@
 //! written by others use words we did not list; a linear model trained on
 //! many phrasings weighs every word and word pair instead. It reads the same
 //! normalised word view (so disguises are already undone) and gives each
-//! position the weights of three features:
+//! position the weights of its features:
 //!
 //! - the word itself;
 //! - the word with the one before it (`previous instructions`);
 //! - the word with the one two before it (`ignore … instructions`), which
 //!   tolerates one filler word;
 //!
-//! plus every four letters of a longer word (`overr`, `verri`, … so that
+//! plus every four letters of a longer word (`over`, `verr`, `erri`, … so that
 //! inflections and compounds share weight: `overriding`, `jailbroken`), and
 //! for scripts written without spaces (Chinese, Japanese, Korean) each pair
 //! of adjacent characters. Features are hashed into [`BUCKETS`] buckets with
@@ -26,8 +26,11 @@
 
 use std::sync::OnceLock;
 
-/// Number of hash buckets (a power of two).
-pub const BUCKETS: usize = 1 << 16;
+/// Bits of a feature's bucket number.
+const BITS: u32 = 16;
+
+/// Number of hash buckets.
+pub const BUCKETS: usize = 1 << BITS;
 
 /// Words per scoring window.
 pub const WINDOW: usize = 24;
@@ -53,7 +56,7 @@ fn hash(bytes: &[u8]) -> u64 {
 
 fn bucket(h: u64) -> u16 {
     let mixed = (h ^ (h >> 31)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    (mixed >> (64 - 16)) as u16
+    (mixed >> (64 - BITS)) as u16
 }
 
 fn is_unspaced(c: char) -> bool {
@@ -154,15 +157,8 @@ impl Model {
             if any {
                 sums.push(acc as f32 * self.scale);
             }
-            if sums.is_empty() {
-                return (1.0 / (1.0 + (-self.bias).exp()), 0..0);
-            }
-            let (start, len) = best_window(&sums);
-            let best: f32 = sums[start..start + len].iter().sum();
-            (
-                1.0 / (1.0 + (-(self.bias + best)).exp()),
-                start..start + len,
-            )
+            let (words, best) = best_window(&sums);
+            (logistic(self.bias + best), words)
         })
     }
 }
@@ -173,8 +169,10 @@ thread_local! {
 }
 
 /// The window of at most [`WINDOW`] consecutive words with the largest sum
-/// of `sums`, as (start, length).
-pub fn best_window(sums: &[f32]) -> (usize, usize) {
+/// of `sums`, and that sum added up afresh (the running sum that found the
+/// window carries rounding from every step); an empty range and 0 for no
+/// words.
+pub fn best_window(sums: &[f32]) -> (std::ops::Range<usize>, f32) {
     let w = WINDOW.min(sums.len());
     let mut window: f32 = sums[..w].iter().sum();
     let (mut best, mut at) = (window, 0);
@@ -185,7 +183,12 @@ pub fn best_window(sums: &[f32]) -> (usize, usize) {
             at = i + 1 - w;
         }
     }
-    (at, w)
+    (at..at + w, sums[at..at + w].iter().sum())
+}
+
+/// The logistic function: a logit as a probability.
+pub fn logistic(z: f32) -> f32 {
+    1.0 / (1.0 + (-z).exp())
 }
 
 /// The byte span in `view` of the words `words` (indices as [`features`]
@@ -225,10 +228,12 @@ mod tests {
     fn the_best_window_is_the_largest_run_of_at_most_window_words() {
         let mut sums = vec![0.0f32; 100];
         sums[70..80].iter_mut().for_each(|s| *s = 1.0);
-        let (start, len) = best_window(&sums);
-        assert_eq!(len, WINDOW);
-        assert!(start <= 70 && start + len >= 80, "{start} {len}");
-        assert_eq!(best_window(&[1.0, -2.0, 3.0]), (0, 3));
+        let (words, sum) = best_window(&sums);
+        assert_eq!(words.len(), WINDOW);
+        assert!(words.start <= 70 && words.end >= 80, "{words:?}");
+        assert_eq!(sum, 10.0);
+        assert_eq!(best_window(&[1.0, -2.0, 3.0]), (0..3, 2.0));
+        assert_eq!(best_window(&[]), (0..0, 0.0));
     }
 
     #[test]
