@@ -10,9 +10,11 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use octollm_server::{ApiError, ApiJson};
 use octollm_types::orchestrator::{ArmView, ArtifactView, TaskList, TaskView};
+use octollm_types::reflex::{ProcessRequest, ProcessResponse};
 use octollm_types::task::{TaskContract, TaskStatus};
 use serde_json::{json, Map, Value};
 
+use crate::arms::ArmError;
 use crate::core::Shared;
 use crate::store::CancelOutcome;
 use crate::submit::{self, store_error};
@@ -43,8 +45,10 @@ pub(crate) fn routes(core: Shared, body_limit: usize) -> Router {
         )
         .route("/api/v1/tasks/{id}/events", get(sse::events))
         .route("/api/v1/arms", get(arms))
+        .route("/api/v1/scan", post(scan))
         .route("/health", get(health))
         .route("/ready", get(ready))
+        .merge(crate::console::routes())
         .with_state(core)
 }
 
@@ -279,6 +283,32 @@ async fn arms(State(core): State<Shared>) -> Json<Value> {
         })
         .collect();
     Json(json!({"arms": arms}))
+}
+
+/// Screens a text with the reflex layer, as a task's input would be (the
+/// console's scan page; the reflex service itself may listen elsewhere).
+async fn scan(
+    State(core): State<Shared>,
+    ApiJson(req): ApiJson<ProcessRequest>,
+) -> Result<Json<ProcessResponse>, ApiError> {
+    let unavailable = |why: String| {
+        ApiError::unavailable(
+            "REFLEX_UNAVAILABLE",
+            format!("The reflex layer could not screen the text ({why}); try again later"),
+        )
+        .with_retry_after(5)
+    };
+    let reply = core
+        .reflex_call(None, |arm, timeout| arm.screen(&req, timeout))
+        .await
+        .ok_or_else(|| unavailable("no screening arm is registered".into()))?;
+    match reply {
+        Ok(found) => Ok(Json(found)),
+        Err(ArmError::Refused { refusal, .. }) if (400..500).contains(&refusal.status) => {
+            Err(ApiError::bad_request("SCREENING_FAILED", refusal.message))
+        }
+        Err(e) => Err(unavailable(e.to_string())),
+    }
 }
 
 async fn health(State(core): State<Shared>) -> Json<Value> {

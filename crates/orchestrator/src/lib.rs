@@ -13,6 +13,7 @@ pub mod arms;
 pub mod caps;
 pub mod client;
 mod config;
+mod console;
 mod core;
 pub mod criteria;
 mod decide;

@@ -99,9 +99,15 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Paths that stay open so probes and scrapers need no key.
+/// Paths that stay open: probes and scrapers need no key, and the web
+/// console's files and the API documents hold no data (every API call the
+/// console makes carries the user's key).
 fn is_public(path: &str) -> bool {
-    matches!(path, "/health" | "/ready" | "/metrics")
+    matches!(
+        path,
+        "/health" | "/ready" | "/metrics" | "/openapi.json" | "/docs" | "/ui"
+    ) || path.starts_with("/ui/")
+        || path.starts_with("/docs/")
 }
 
 pub(crate) async fn require_api_key(

@@ -221,6 +221,11 @@ pub fn run(mut config: Config, args: UpArgs) -> Result<ExitCode> {
             println!("  {:<13} {url}", c.name());
         }
         println!(
+            "  {:<13} {}/ui/",
+            "console",
+            system.url(Component::Orchestrator)
+        );
+        println!(
             "\nReady. Try: octollm run \"List files in /tmp and count them\"   (Ctrl-C stops)"
         );
         shutdown_signal().await;

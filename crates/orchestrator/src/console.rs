@@ -1,0 +1,74 @@
+//! The web console at `/ui/`: a few static files built into the binary.
+//!
+//! Nothing is fetched from elsewhere at run time (many servers have no
+//! internet access), and there is no build step: the files under
+//! `console/` are served as they are. The page talks only to this
+//! service's own API with the key the user typed in, which it keeps in the
+//! tab's session storage.
+//!
+//! A step's output is hostile text. The script only ever puts values into
+//! the page as text (never as markup), and the Content-Security-Policy
+//! below forbids inline scripts, inline styles and every other origin, so
+//! markup that slipped through anyway could not run.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::Router;
+
+/// Same origin only; no inline code, no plugins, no framing.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
+style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; font-src 'self'; \
+base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/// One file of the console.
+struct Asset {
+    path: &'static str,
+    content_type: &'static str,
+    body: &'static [u8],
+}
+
+const ASSETS: &[Asset] = &[
+    Asset {
+        path: "/ui/",
+        content_type: "text/html; charset=utf-8",
+        body: include_bytes!("../console/index.html"),
+    },
+    Asset {
+        path: "/ui/app.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../console/app.js"),
+    },
+    Asset {
+        path: "/ui/app.css",
+        content_type: "text/css; charset=utf-8",
+        body: include_bytes!("../console/app.css"),
+    },
+];
+
+/// The console's routes (public: the files hold no data; every API call
+/// they make carries the user's key).
+pub(crate) fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
+    let mut router = Router::new().route("/ui", get(|| async { Redirect::permanent("/ui/") }));
+    for asset in ASSETS {
+        router = router.route(asset.path, get(move || async move { serve(asset) }));
+    }
+    router
+}
+
+fn serve(asset: &Asset) -> Response {
+    let mut response = (StatusCode::OK, asset.body).into_response();
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (header::CONTENT_TYPE, asset.content_type),
+        (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        // A new binary brings new files; the browser asks again each time.
+        (header::CACHE_CONTROL, "no-cache"),
+    ] {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    response
+}
