@@ -6,13 +6,18 @@ use std::collections::HashMap;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
+use octollm_server::health::{HealthBody, ReadyBody};
 use octollm_server::{ApiError, ApiJson};
-use octollm_types::orchestrator::{ArmView, ArtifactView, TaskList, TaskView};
+use octollm_types::orchestrator::{
+    ArmView, ArtifactList, ArtifactView, CancelAnswer, TaskAccepted, TaskList, TaskView,
+};
 use octollm_types::reflex::{ProcessRequest, ProcessResponse};
 use octollm_types::task::{TaskContract, TaskStatus};
 use serde_json::{json, Map, Value};
+use utoipa::OpenApi;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 use crate::arms::ArmError;
 use crate::core::Shared;
@@ -22,35 +27,32 @@ use crate::{sse, view};
 
 /// The task API. `body_limit` is the server's; a submission may be larger
 /// by the files it may carry.
-pub(crate) fn routes(core: Shared, body_limit: usize) -> Router {
+pub(crate) fn routes(core: Shared, body_limit: usize) -> OpenApiRouter {
     let submit_limit = crate::files::submit_body_limit(&core.config, body_limit);
-    Router::new()
-        .route(
-            "/api/v1/tasks",
-            post(submit)
-                .layer(DefaultBodyLimit::max(submit_limit))
-                .get(list),
-        )
-        .route("/api/v1/tasks/{id}", get(show))
-        .route("/api/v1/tasks/{id}/cancel", post(cancel))
-        .route("/api/v1/tasks/{id}/artifacts", get(artifacts))
-        .route("/api/v1/tasks/{id}/artifacts/{name}", get(artifact))
-        .route(
-            "/api/v1/tasks/{id}/steps/{step}/approve",
-            post(crate::decide::approve),
-        )
-        .route(
-            "/api/v1/tasks/{id}/steps/{step}/reject",
-            post(crate::decide::reject),
-        )
-        .route("/api/v1/tasks/{id}/events", get(sse::events))
-        .route("/api/v1/arms", get(arms))
-        .route("/api/v1/scan", post(scan))
-        .route("/health", get(health))
-        .route("/ready", get(ready))
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        // Only a submission carries files; the list has no body.
+        .routes(routes!(submit, list).layer(DefaultBodyLimit::max(submit_limit)))
+        .routes(routes!(show))
+        .routes(routes!(cancel))
+        .routes(routes!(artifacts))
+        .routes(routes!(artifact))
+        .routes(routes!(crate::decide::approve))
+        .routes(routes!(crate::decide::reject))
+        .routes(routes!(sse::events))
+        .routes(routes!(arms))
+        .routes(routes!(scan))
+        .routes(routes!(health))
+        .routes(routes!(ready))
         .merge(crate::console::routes())
         .with_state(core)
 }
+
+#[derive(OpenApi)]
+#[openapi(info(
+    title = "OctoLLM orchestrator",
+    description = "Turns goals into durable tasks: screened, planned, run step by step in the sandbox, verified."
+))]
+struct ApiDoc;
 
 /// A well-formed task id, or a 400.
 pub(crate) fn task_id(raw: &str) -> Result<String, ApiError> {
@@ -64,6 +66,10 @@ pub(crate) fn task_id(raw: &str) -> Result<String, ApiError> {
         })
 }
 
+/// Submits a goal. The task runs in the background; follow it with
+/// `GET /api/v1/tasks/{id}` or its events.
+#[utoipa::path(post, path = "/api/v1/tasks", tag = "tasks", request_body = TaskContract,
+    responses((status = 202, description = "Accepted (or answered from the result cache)", body = TaskAccepted)))]
 async fn submit(
     State(core): State<Shared>,
     ApiJson(c): ApiJson<TaskContract>,
@@ -72,6 +78,11 @@ async fn submit(
     Ok((StatusCode::ACCEPTED, Json(accepted)).into_response())
 }
 
+/// A task: its status, plan, steps with their outputs and provenance,
+/// result, cost and plan history.
+#[utoipa::path(get, path = "/api/v1/tasks/{id}", tag = "tasks",
+    params(("id" = String, Path, description = "The task id (a UUID)")),
+    responses((status = 200, description = "The task", body = TaskView)))]
 async fn show(State(core): State<Shared>, Path(raw): Path<String>) -> Result<Response, ApiError> {
     let id = task_id(&raw)?;
     Ok(Json(task_view(&core, &id).await?).into_response())
@@ -112,6 +123,14 @@ fn decode_cursor(raw: &str) -> Option<(i64, String)> {
     ))
 }
 
+/// Tasks, newest first, a page at a time.
+#[utoipa::path(get, path = "/api/v1/tasks", tag = "tasks",
+    params(
+        ("status" = Option<TaskStatus>, Query, description = "Only tasks with this status"),
+        ("limit" = Option<i64>, Query, description = "Page size, 1 to 100 (default 20)", minimum = 1, maximum = 100),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page"),
+    ),
+    responses((status = 200, description = "One page of tasks", body = TaskList)))]
 async fn list(
     State(core): State<Shared>,
     Query(q): Query<HashMap<String, String>>,
@@ -165,6 +184,13 @@ async fn list(
     .into_response())
 }
 
+/// Cancels a task that has not ended.
+#[utoipa::path(post, path = "/api/v1/tasks/{id}/cancel", tag = "tasks",
+    params(("id" = String, Path, description = "The task id (a UUID)")),
+    responses(
+        (status = 200, description = "Cancelled before it started", body = CancelAnswer),
+        (status = 202, description = "Cancellation requested; the running step is being stopped", body = CancelAnswer),
+    ))]
 async fn cancel(State(core): State<Shared>, Path(raw): Path<String>) -> Result<Response, ApiError> {
     let id = task_id(&raw)?;
     let outcome = core
@@ -197,19 +223,32 @@ async fn cancel(State(core): State<Shared>, Path(raw): Path<String>) -> Result<R
                     status: TaskStatus::Cancelled.as_str().into(),
                 })
                 .inc();
-            Ok(Json(json!({"task_id": id, "status": "cancelled", "message": "The task was cancelled before it started"})).into_response())
+            Ok(Json(CancelAnswer {
+                task_id: id,
+                status: "cancelled".into(),
+                message: "The task was cancelled before it started".into(),
+            })
+            .into_response())
         }
         CancelOutcome::Requested => {
             core.signal_cancel(&id);
             Ok((
                 StatusCode::ACCEPTED,
-                Json(json!({"task_id": id, "status": "cancelling", "message": "Cancellation requested; the running step is being stopped"})),
+                Json(CancelAnswer {
+                    task_id: id,
+                    status: "cancelling".into(),
+                    message: "Cancellation requested; the running step is being stopped".into(),
+                }),
             )
                 .into_response())
         }
     }
 }
 
+/// The files a task's steps left in `/workspace/out/`.
+#[utoipa::path(get, path = "/api/v1/tasks/{id}/artifacts", tag = "tasks",
+    params(("id" = String, Path, description = "The task id (a UUID)")),
+    responses((status = 200, description = "The artifacts: name, size, sha256", body = ArtifactList)))]
 async fn artifacts(
     State(core): State<Shared>,
     Path(raw): Path<String>,
@@ -226,10 +265,18 @@ async fn artifacts(
     }
     let rows = core.store.list_artifacts(&id).await.map_err(store_error)?;
     let list: Vec<ArtifactView> = rows.iter().map(view::artifact).collect();
-    Ok(Json(json!({"task_id": id, "artifacts": list})).into_response())
+    Ok(Json(ArtifactList {
+        task_id: id,
+        artifacts: list,
+    })
+    .into_response())
 }
 
 /// An artifact's bytes, as stored (text redacted by the reflex layer).
+#[utoipa::path(get, path = "/api/v1/tasks/{id}/artifacts/{name}", tag = "tasks",
+    params(("id" = String, Path, description = "The task id (a UUID)"), ("name" = String, Path, description = "The artifact's file name")),
+    responses((status = 200, description = "The bytes, with their media type and X-Content-SHA256",
+        content((Vec<u8> = "application/octet-stream"), (String = "text/plain")))))]
 async fn artifact(
     State(core): State<Shared>,
     Path((raw, name)): Path<(String, String)>,
@@ -267,7 +314,10 @@ async fn artifact(
         .into_response())
 }
 
-async fn arms(State(core): State<Shared>) -> Json<Value> {
+/// Every arm with its health and circuit breaker.
+#[utoipa::path(get, path = "/api/v1/arms", tag = "arms",
+    responses((status = 200, description = "The arms", body = ArmList)))]
+async fn arms(State(core): State<Shared>) -> Json<ArmList> {
     let registered: Vec<_> = core.arms.all().collect();
     let healths = futures_util::future::join_all(registered.iter().map(|a| a.health())).await;
     let arms: Vec<ArmView> = registered
@@ -282,11 +332,19 @@ async fn arms(State(core): State<Shared>) -> Json<Value> {
             latency_ms: h.latency_ms,
         })
         .collect();
-    Json(json!({"arms": arms}))
+    Json(ArmList { arms })
+}
+
+/// `GET /api/v1/arms`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct ArmList {
+    arms: Vec<ArmView>,
 }
 
 /// Screens a text with the reflex layer, as a task's input would be (the
 /// console's scan page; the reflex service itself may listen elsewhere).
+#[utoipa::path(post, path = "/api/v1/scan", tag = "reflex", request_body = ProcessRequest,
+    responses((status = 200, description = "The reflex layer's verdict", body = ProcessResponse)))]
 async fn scan(
     State(core): State<Shared>,
     ApiJson(req): ApiJson<ProcessRequest>,
@@ -311,6 +369,8 @@ async fn scan(
     }
 }
 
+/// Liveness, the store and the arms.
+#[utoipa::path(get, path = "/health", tag = "service", responses((status = 200, body = HealthBody)))]
 async fn health(State(core): State<Shared>) -> Json<Value> {
     let store_ok = core.store.ping().await.is_ok();
     let mut extra = Map::new();
@@ -342,6 +402,8 @@ async fn health(State(core): State<Shared>) -> Json<Value> {
     )
 }
 
+/// 200 when the store and every arm answer, else 503.
+#[utoipa::path(get, path = "/ready", tag = "service", responses((status = 200, body = ReadyBody)))]
 async fn ready(State(core): State<Shared>) -> Response {
     let store_ok = core.store.ping().await.is_ok();
     let registered: Vec<_> = core.arms.all().collect();

@@ -14,7 +14,11 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use axum::Router;
+use utoipa::openapi::path::{HttpMethod, OperationBuilder};
+use utoipa::openapi::response::{ResponseBuilder, ResponsesBuilder};
+use utoipa::openapi::ContentBuilder;
+use utoipa::PartialSchema;
+use utoipa_axum::router::OpenApiRouter;
 
 /// Same origin only; no inline code, no plugins, no framing.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
@@ -47,13 +51,71 @@ const ASSETS: &[Asset] = &[
 ];
 
 /// The console's routes (public: the files hold no data; every API call
-/// they make carries the user's key).
-pub(crate) fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
-    let mut router = Router::new().route("/ui", get(|| async { Redirect::permanent("/ui/") }));
+/// they make carries the user's key), each with its entry in the OpenAPI
+/// document.
+pub(crate) fn routes<S: Clone + Send + Sync + 'static>() -> OpenApiRouter<S> {
+    let mut router =
+        OpenApiRouter::new().route("/ui", get(|| async { Redirect::permanent("/ui/") }));
+    document(
+        &mut router,
+        "/ui",
+        "console_redirect",
+        "308",
+        "Redirects to /ui/",
+        None,
+    );
     for asset in ASSETS {
         router = router.route(asset.path, get(move || async move { serve(asset) }));
+        let id = format!(
+            "console_{}",
+            asset.path.trim_start_matches("/ui/").replace('.', "_")
+        );
+        let id = if id == "console_" {
+            "console".to_string()
+        } else {
+            id
+        };
+        document(
+            &mut router,
+            asset.path,
+            &id,
+            "200",
+            "A file of the web console",
+            Some(asset.content_type),
+        );
     }
     router
+}
+
+fn document<S: Clone + Send + Sync + 'static>(
+    router: &mut OpenApiRouter<S>,
+    path: &str,
+    id: &str,
+    status: &str,
+    description: &str,
+    content_type: Option<&str>,
+) {
+    let mut response = ResponseBuilder::new().description(description);
+    if let Some(ct) = content_type {
+        response = response.content(
+            ct,
+            ContentBuilder::new().schema(Some(String::schema())).build(),
+        );
+    }
+    let op = OperationBuilder::new()
+        .operation_id(Some(id))
+        .summary(Some(description))
+        .tag("console")
+        .responses(
+            ResponsesBuilder::new()
+                .response(status, response.build())
+                .build(),
+        )
+        .build();
+    router
+        .get_openapi_mut()
+        .paths
+        .add_path_operation(path, vec![HttpMethod::Get], op);
 }
 
 fn serve(asset: &Asset) -> Response {

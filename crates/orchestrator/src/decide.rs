@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use octollm_server::{ApiError, KeyName};
-use octollm_types::orchestrator::{ApprovalDecision, Decision};
+use octollm_types::orchestrator::{ApprovalDecision, Decision, TaskView};
 use octollm_types::task::TaskStatus;
 use serde::Deserialize;
 use serde_json::json;
@@ -22,13 +22,19 @@ use crate::view::rfc3339;
 /// Longest reason kept with a decision, in characters.
 const MAX_REASON_CHARS: usize = 1000;
 
-#[derive(Debug, Default, Deserialize)]
+/// The optional body of a decision.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct DecisionBody {
+pub(crate) struct DecisionBody {
     #[serde(default)]
     reason: Option<String>,
 }
 
+/// Approves a step waiting for approval; the step then runs.
+#[utoipa::path(post, path = "/api/v1/tasks/{id}/steps/{step}/approve", tag = "approvals",
+    params(("id" = String, Path, description = "The task id (a UUID)"), ("step" = u32, Path, description = "The step's number")),
+    request_body(content = Option<DecisionBody>, description = "An optional reason"),
+    responses((status = 200, description = "The task after the decision", body = TaskView)))]
 pub(crate) async fn approve(
     state: State<Shared>,
     path: Path<(String, String)>,
@@ -38,6 +44,12 @@ pub(crate) async fn approve(
     decide(state, path, key, body, Decision::Approved).await
 }
 
+/// Rejects a step waiting for approval; the task fails with
+/// `APPROVAL_REJECTED`.
+#[utoipa::path(post, path = "/api/v1/tasks/{id}/steps/{step}/reject", tag = "approvals",
+    params(("id" = String, Path, description = "The task id (a UUID)"), ("step" = u32, Path, description = "The step's number")),
+    request_body(content = Option<DecisionBody>, description = "An optional reason"),
+    responses((status = 200, description = "The task after the decision", body = TaskView)))]
 pub(crate) async fn reject(
     state: State<Shared>,
     path: Path<(String, String)>,

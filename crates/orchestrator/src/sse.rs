@@ -66,6 +66,11 @@ fn sse_event(ev: &TaskEvent) -> Event {
         .data(data)
 }
 
+/// The task's events as Server-Sent Events: every event so far, then live
+/// ones until the task ends.
+#[utoipa::path(get, path = "/api/v1/tasks/{id}/events", tag = "tasks",
+    params(("id" = String, Path, description = "The task id (a UUID)")),
+    responses((status = 200, description = "`event: KIND`, `id: SEQ`, `data: TaskEvent` as JSON", content_type = "text/event-stream", body = String)))]
 pub(crate) async fn events(
     State(core): State<Shared>,
     Path(raw): Path<String>,

@@ -5,11 +5,14 @@ use std::sync::Arc;
 use axum::extract::State;
 
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
+use octollm_server::health::{HealthBody, ReadyBody};
 use octollm_server::{ApiError, ApiJson, Uptime};
-use octollm_types::plan::PlanRequest;
+use octollm_types::plan::{Plan, PlanRequest};
 use serde_json::{json, Map, Value};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::policy::gated_json;
 use crate::Planner;
@@ -20,16 +23,26 @@ pub(crate) struct AppState {
     pub uptime: Uptime,
 }
 
-pub(crate) fn routes(state: AppState) -> Router {
-    Router::new()
-        .route("/api/v1/plan", post(plan))
-        .route("/plan", post(plan))
-        .route("/api/v1/capabilities", get(capabilities))
-        .route("/health", get(health))
-        .route("/ready", get(ready))
+#[derive(OpenApi)]
+#[openapi(info(
+    title = "OctoLLM planner",
+    description = "Turns a goal into a small DAG of executable steps."
+))]
+struct ApiDoc;
+
+pub(crate) fn routes(state: AppState) -> OpenApiRouter {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(plan))
+        .routes(routes!(plan_unversioned))
+        .routes(routes!(capabilities))
+        .routes(routes!(health))
+        .routes(routes!(ready))
         .with_state(state)
 }
 
+/// Plans a goal.
+#[utoipa::path(post, path = "/api/v1/plan", tag = "planner", request_body = PlanRequest,
+    responses((status = 200, description = "The plan, with `cached` telling whether it came from the plan cache", body = Plan)))]
 async fn plan(
     State(s): State<AppState>,
     ApiJson(req): ApiJson<PlanRequest>,
@@ -43,6 +56,19 @@ async fn plan(
     Ok(Json(body).into_response())
 }
 
+/// `/api/v1/plan` under its first, unversioned path.
+#[utoipa::path(post, path = "/plan", tag = "planner", request_body = PlanRequest, operation_id = "plan_unversioned",
+    responses((status = 200, description = "The plan", body = Plan)))]
+async fn plan_unversioned(
+    state: State<AppState>,
+    req: ApiJson<PlanRequest>,
+) -> Result<Response, ApiError> {
+    plan(state, req).await
+}
+
+/// What the planner can plan with: its arms, allowlists, limits and mode.
+#[utoipa::path(get, path = "/api/v1/capabilities", tag = "planner",
+    responses((status = 200, description = "The planner's capabilities", body = Object)))]
 async fn capabilities(State(s): State<AppState>) -> Json<Value> {
     let p = &s.planner;
     let policy = p.policy().await;
@@ -79,6 +105,8 @@ async fn capabilities(State(s): State<AppState>) -> Json<Value> {
     }))
 }
 
+/// Liveness and the state of the planner's dependencies.
+#[utoipa::path(get, path = "/health", tag = "service", responses((status = 200, body = HealthBody)))]
 async fn health(State(s): State<AppState>) -> Json<Value> {
     let deps = s.planner.dependencies().await;
     let mut extra = Map::new();
@@ -102,6 +130,8 @@ async fn health(State(s): State<AppState>) -> Json<Value> {
     Json(s.uptime.health_body("planner", degraded, extra))
 }
 
+/// 200 when every dependency answers, else 503.
+#[utoipa::path(get, path = "/ready", tag = "service", responses((status = 200, body = ReadyBody)))]
 async fn ready(State(s): State<AppState>) -> Response {
     let deps: Vec<(&str, bool)> = s.planner.dependencies().await.into_iter().collect();
     octollm_server::health::ready(&deps)

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
+use octollm_server::health::{HealthBody, ReadyBody};
 use octollm_server::{ApiError, ApiJson, ClientIdentity, RequestId, ServiceOptions, Uptime};
 use octollm_types::reflex::{
     BatchRequest, BatchResponse, Decision, InjectionFinding, PiiFinding, ProcessRequest,
@@ -15,6 +15,9 @@ use octollm_types::reflex::{
 };
 use serde::Serialize;
 use serde_json::{json, Map};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::cache::{CacheOutcome, MemoryCache, VerdictCache};
 use crate::config::ReflexConfig;
@@ -254,14 +257,22 @@ pub async fn app(config: ReflexConfig, opts: ServiceOptions) -> Result<Router, R
     Ok(octollm_server::finish(router(state), opts))
 }
 
-pub fn router(state: Arc<Reflex>) -> Router {
-    Router::new()
-        .route("/api/v1/reflex/process", post(process))
-        .route("/process", post(process))
-        .route("/api/v1/reflex/batch", post(batch))
-        .route("/api/v1/reflex/restore", post(restore))
-        .route("/health", get(health))
-        .route("/ready", get(ready))
+#[derive(OpenApi)]
+#[openapi(info(
+    title = "OctoLLM reflex layer",
+    description = "Screens text for PII, secrets and prompt injection; redacts and restores."
+))]
+struct ApiDoc;
+
+/// The reflex layer's routes and their OpenAPI document.
+pub fn router(state: Arc<Reflex>) -> OpenApiRouter {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(process))
+        .routes(routes!(process_unversioned))
+        .routes(routes!(batch))
+        .routes(routes!(restore))
+        .routes(routes!(health))
+        .routes(routes!(ready))
         .with_state(state)
 }
 
@@ -326,6 +337,10 @@ fn options(
     })
 }
 
+/// Screens one text: PII, secrets and prompt injection, and its redacted
+/// form.
+#[utoipa::path(post, path = "/api/v1/reflex/process", tag = "reflex", request_body = ProcessRequest,
+    responses((status = 200, description = "The verdict", body = ProcessResponse)))]
 async fn process(
     State(s): State<Arc<Reflex>>,
     Extension(RequestId(rid)): Extension<RequestId>,
@@ -346,7 +361,21 @@ async fn process(
     )))
 }
 
+/// `/api/v1/reflex/process` under its first, unversioned path.
+#[utoipa::path(post, path = "/process", tag = "reflex", request_body = ProcessRequest, operation_id = "process_unversioned",
+    responses((status = 200, description = "The verdict", body = ProcessResponse)))]
+async fn process_unversioned(
+    state: State<Arc<Reflex>>,
+    rid: Extension<RequestId>,
+    identity: Extension<ClientIdentity>,
+    req: ApiJson<ProcessRequest>,
+) -> Result<Response, ApiError> {
+    process(state, rid, identity, req).await
+}
+
 /// `POST /api/v1/reflex/restore`: a tokenized text's values put back.
+#[utoipa::path(post, path = "/api/v1/reflex/restore", tag = "reflex", request_body = RestoreRequest,
+    responses((status = 200, description = "The text with its placeholders replaced", body = RestoreResponse)))]
 async fn restore(
     State(s): State<Arc<Reflex>>,
     Extension(identity): Extension<ClientIdentity>,
@@ -365,6 +394,9 @@ struct BatchOut<'a> {
     latency_ms: f64,
 }
 
+/// Screens up to the configured number of texts in one request.
+#[utoipa::path(post, path = "/api/v1/reflex/batch", tag = "reflex", request_body = BatchRequest,
+    responses((status = 200, description = "One verdict per text, in order", body = BatchResponse)))]
 async fn batch(
     State(s): State<Arc<Reflex>>,
     Extension(RequestId(rid)): Extension<RequestId>,
@@ -570,6 +602,8 @@ fn typed(v: &Verdict, cached: bool, started: Instant) -> ProcessResponse {
     }
 }
 
+/// Liveness and the state of the cache and rate-limit backends.
+#[utoipa::path(get, path = "/health", tag = "service", responses((status = 200, body = HealthBody)))]
 async fn health(State(s): State<Arc<Reflex>>) -> Json<serde_json::Value> {
     let redis = s.redis_state();
     s.metrics.cache_entries.set(s.cache.local_entries() as i64);
@@ -588,6 +622,8 @@ async fn health(State(s): State<Arc<Reflex>>) -> Json<serde_json::Value> {
     )
 }
 
+/// 200 when every dependency answers, else 503.
+#[utoipa::path(get, path = "/ready", tag = "service", responses((status = 200, body = ReadyBody)))]
 async fn ready(State(s): State<Arc<Reflex>>) -> Response {
     // Configured but unreachable Redis: serving degraded, not ready.
     octollm_server::health::ready(&[("redis", s.redis_state() != "disconnected")])

@@ -2,6 +2,7 @@
 
 use std::time::Instant;
 
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 /// When the service started.
@@ -16,20 +17,41 @@ impl Uptime {
     /// `{"status", "service", "version", "uptime_seconds"}` merged with the
     /// component's own fields (backend states and the like).
     pub fn health_body(&self, service: &str, degraded: bool, extra: Map<String, Value>) -> Value {
-        let mut body = Map::new();
-        body.insert(
-            "status".into(),
-            Value::from(if degraded { "degraded" } else { "healthy" }),
-        );
-        body.insert("service".into(), Value::from(service));
-        body.insert("version".into(), Value::from(octollm_types::VERSION));
-        body.insert(
-            "uptime_seconds".into(),
-            Value::from(self.0.elapsed().as_secs_f64()),
-        );
-        body.extend(extra);
-        Value::Object(body)
+        let body = HealthBody {
+            status: if degraded { "degraded" } else { "healthy" },
+            service: service.to_string(),
+            version: octollm_types::VERSION,
+            uptime_seconds: self.0.elapsed().as_secs_f64(),
+            extra,
+        };
+        serde_json::to_value(body).unwrap_or(Value::Null)
     }
+}
+
+/// The `/health` answer of every service.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct HealthBody {
+    /// `healthy`, or `degraded` when a dependency is down.
+    #[schema(value_type = String, example = "healthy")]
+    pub status: &'static str,
+    pub service: String,
+    #[schema(value_type = String)]
+    pub version: &'static str,
+    pub uptime_seconds: f64,
+    /// The component's own fields: its backends' states and the like.
+    #[serde(flatten)]
+    #[schema(additional_properties)]
+    pub extra: Map<String, Value>,
+}
+
+/// The `/ready` answer when every dependency answers.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ReadyBody {
+    #[schema(value_type = String, example = "ready")]
+    pub status: &'static str,
+    pub ready: bool,
+    /// Each dependency and whether it answered.
+    pub dependencies: Map<String, Value>,
 }
 
 /// The `/ready` answer every service gives: 200 `{"status": "ready",
@@ -47,8 +69,12 @@ pub fn ready(dependencies: &[(&str, bool)]) -> axum::response::Response {
         .map(|(n, _)| *n)
         .collect();
     if down.is_empty() {
-        axum::Json(serde_json::json!({"status": "ready", "ready": true, "dependencies": deps}))
-            .into_response()
+        axum::Json(ReadyBody {
+            status: "ready",
+            ready: true,
+            dependencies: deps,
+        })
+        .into_response()
     } else {
         crate::ApiError::unavailable(
             "DEPENDENCY_UNAVAILABLE",

@@ -11,6 +11,7 @@ pub mod health;
 pub mod json;
 pub mod metrics;
 mod middleware;
+pub mod openapi;
 pub mod resilience;
 pub mod serve;
 

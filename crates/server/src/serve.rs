@@ -8,7 +8,9 @@ use axum::routing::get;
 use axum::Router;
 use tokio::net::TcpListener;
 
-use crate::{auth, metrics, middleware, ApiKeys, HttpMetrics, MetricsRegistry};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::{auth, metrics, middleware, openapi, ApiKeys, HttpMetrics, MetricsRegistry};
 
 /// What [`finish`] needs to wrap a component's router.
 #[derive(Clone)]
@@ -23,7 +25,13 @@ pub struct ServiceOptions {
 ///
 /// Layer order, outermost first: request context (id, panic containment,
 /// envelopes) → metrics → API keys → body limit → the handler.
-pub fn finish(router: Router, opts: ServiceOptions) -> Router {
+///
+/// The router's OpenAPI document, completed by [`openapi::complete`], is
+/// served at `/openapi.json` and rendered at `/docs`.
+pub fn finish(router: OpenApiRouter, opts: ServiceOptions) -> Router {
+    let (router, api) = router.split_for_parts();
+    let api = openapi::complete(api);
+    let router = router.merge(openapi::routes(&api));
     let http_metrics = HttpMetrics::register(&opts.metrics);
     let registry = opts.metrics.clone();
     router

@@ -4,14 +4,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// `{"error": {...}, "request_id": "..."}`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct ErrorEnvelope {
     pub error: ErrorBody,
     pub request_id: String,
 }
 
 /// The inner error: a stable machine code, a human sentence and free-form details.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct ErrorBody {
     /// `UPPER_SNAKE` code that clients switch on.
     pub code: String,

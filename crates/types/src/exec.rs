@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// `POST /api/v1/execute` body.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct ExecuteRequest {
     #[serde(default = "shell")]
     pub action_type: String,
@@ -30,7 +30,7 @@ pub struct ExecuteRequest {
 }
 
 /// `PUT /api/v1/workspaces/{id}`: the task's input files.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct WorkspaceInputs {
     #[serde(default)]
     pub files: Vec<crate::task::InputFile>,
@@ -38,7 +38,7 @@ pub struct WorkspaceInputs {
 
 /// One file a workspace holds: an input as stored, or an artifact left in
 /// `/workspace/out/`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct WorkspaceFile {
     pub name: String,
     pub size: u64,
@@ -53,7 +53,7 @@ pub struct WorkspaceFile {
 }
 
 /// The files of a workspace (`PUT` answer, `GET …/artifacts`).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct WorkspaceFiles {
     pub files: Vec<WorkspaceFile>,
 }
@@ -63,7 +63,7 @@ fn shell() -> String {
 }
 
 /// Sandbox layers that were in force for one execution.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct SandboxInfo {
     pub layers: Vec<String>,
     /// Layers that were wanted but could not be applied (degraded mode only).
@@ -72,14 +72,14 @@ pub struct SandboxInfo {
 }
 
 /// What the execution cost the host.
-#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct ResourceUsage {
     pub cpu_time_ms: u64,
     pub max_memory_bytes: u64,
 }
 
 /// Where a result came from and under which guarantees.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct Provenance {
     /// SHA-256 hex of the command and its arguments.
     pub command_hash: String,
@@ -103,7 +103,7 @@ pub struct Provenance {
 }
 
 /// `POST /api/v1/execute` answer; keeps the seed's flat shape.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct ExecuteResponse {
     pub success: bool,
     pub output: String,

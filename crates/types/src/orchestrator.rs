@@ -12,7 +12,7 @@ use crate::plan::Plan;
 use crate::task::TaskStatus;
 
 /// `POST /api/v1/tasks` answer (202).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct TaskAccepted {
     pub task_id: String,
     pub status: TaskStatus,
@@ -23,7 +23,7 @@ pub struct TaskAccepted {
 }
 
 /// Lifecycle of one plan step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum StepStatus {
     Pending,
@@ -71,7 +71,7 @@ impl StepStatus {
 }
 
 /// One step of a task as the API reports it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct StepView {
     pub step: u32,
     pub action: String,
@@ -100,7 +100,23 @@ pub struct StepView {
 
 /// One artifact of a task: `GET /api/v1/tasks/{id}/artifacts/{name}`
 /// serves its bytes.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+/// `GET /api/v1/tasks/{id}/artifacts`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct ArtifactList {
+    pub task_id: String,
+    pub artifacts: Vec<ArtifactView>,
+}
+
+/// `POST /api/v1/tasks/{id}/cancel`: `cancelled` when the task had not
+/// started, `cancelling` while its running step is stopped.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct CancelAnswer {
+    pub task_id: String,
+    pub status: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct ArtifactView {
     pub name: String,
     pub size: u64,
@@ -119,7 +135,7 @@ pub struct ArtifactView {
 
 /// What a person is asked to approve: the step exactly as it would run,
 /// its references already resolved.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct ApprovalRequest {
     pub step: u32,
     pub action: String,
@@ -170,7 +186,7 @@ impl ApprovalRequest {
 }
 
 /// A shell step's standard input, as an approver needs to judge it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct StdinSource {
     /// `none`, `text` (written in the plan) or `steps` (other steps' output).
     pub source: String,
@@ -185,7 +201,7 @@ pub struct StdinSource {
 }
 
 /// How an approval request ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Decision {
     Approved,
@@ -205,7 +221,7 @@ impl Decision {
 }
 
 /// A decision on one step: who, when, why.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct ApprovalDecision {
     pub decision: Decision,
     /// The deciding API key's name, or `local` when the API has no keys.
@@ -216,7 +232,7 @@ pub struct ApprovalDecision {
 }
 
 /// One step's approval: the request, and the decision once made.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct StepApproval {
     pub request: ApprovalRequest,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -224,7 +240,7 @@ pub struct StepApproval {
 }
 
 /// `result.metadata`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct ResultMetadata {
     pub steps_executed: u32,
     pub total_duration_ms: u64,
@@ -244,7 +260,7 @@ pub struct ResultMetadata {
 }
 
 /// How one acceptance criterion was checked and whether it held.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct CriterionOutcome {
     pub criterion: String,
     /// `contains`, `regex`, `number`, `llm_judge` or `unchecked`.
@@ -256,14 +272,14 @@ pub struct CriterionOutcome {
 }
 
 /// `result`: the (redacted) output and what it cost.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct TaskResult {
     pub output: String,
     pub metadata: ResultMetadata,
 }
 
 /// A task failure: a stable code and a sentence.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct TaskError {
     pub code: String,
     pub message: String,
@@ -272,7 +288,7 @@ pub struct TaskError {
 }
 
 /// `GET /api/v1/tasks/{id}`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct TaskView {
     pub task_id: String,
     pub status: TaskStatus,
@@ -315,7 +331,7 @@ pub struct TaskView {
 }
 
 /// One plan of a task's history.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct PlanRevision {
     /// 0 for the first plan.
     pub revision: u32,
@@ -332,7 +348,7 @@ pub struct PlanRevision {
 }
 
 /// One row of `GET /api/v1/tasks`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct TaskSummary {
     pub task_id: String,
     pub status: TaskStatus,
@@ -345,7 +361,7 @@ pub struct TaskSummary {
 }
 
 /// `GET /api/v1/tasks` answer; pass `next_cursor` back as `cursor` for the next page.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct TaskList {
     pub tasks: Vec<TaskSummary>,
     #[serde(default)]
@@ -353,7 +369,7 @@ pub struct TaskList {
 }
 
 /// One server-sent event of `GET /api/v1/tasks/{id}/events` (the `data:` field).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct TaskEvent {
     /// Position in the task's event sequence, from 1.
     pub seq: u64,
@@ -381,7 +397,7 @@ impl TaskEvent {
 }
 
 /// One arm of `GET /api/v1/arms`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct ArmView {
     pub name: String,
     pub url: String,

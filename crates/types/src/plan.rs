@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// What an executor step runs.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 #[serde(tag = "action_type", rename_all = "snake_case")]
 pub enum ToolCall {
     /// A command exec'd directly (never through a shell).
@@ -57,7 +57,7 @@ impl ToolCall {
 pub const INPUTS_DIR: &str = "/workspace/in";
 
 /// One node of the plan DAG.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct PlanStep {
     pub step: u32,
     pub action: String,
@@ -83,7 +83,7 @@ fn five() -> u32 {
 }
 
 /// Tokens and dollars spent producing something.
-#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct Usage {
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
@@ -103,7 +103,7 @@ impl Usage {
 }
 
 /// The planner's answer.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct Plan {
     pub plan: Vec<PlanStep>,
     #[serde(default)]
@@ -122,7 +122,7 @@ pub struct Plan {
 }
 
 /// `POST /api/v1/plan` body.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default, utoipa::ToSchema)]
 pub struct PlanRequest {
     pub goal: String,
     #[serde(default)]
@@ -146,7 +146,7 @@ pub struct PlanRequest {
 /// which criteria were not met. Every output in it has been screened by
 /// the reflex layer (PII redacted, injections refused or annotated) and
 /// capped in size before it is put here.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default, utoipa::ToSchema)]
 pub struct Replan {
     /// The revision asked for: 1 for the first revision of the original.
     pub revision: u32,
@@ -165,7 +165,7 @@ pub struct Replan {
 }
 
 /// One step of a failed plan as the planner is shown it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default, utoipa::ToSchema)]
 pub struct StepReport {
     pub step: u32,
     pub action: String,

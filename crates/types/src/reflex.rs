@@ -3,7 +3,19 @@
 use serde::{Deserialize, Serialize};
 
 /// The kinds of personal data and secrets the reflex layer recognises.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum PiiType {
     Email,
@@ -94,7 +106,9 @@ impl PiiType {
 
 /// Where a screened text comes from (SPEC §9.3). Tool output and documents
 /// are data: instructions addressed to the assistant inside them weigh more.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
     #[default]
@@ -121,6 +135,26 @@ impl Redact {
     }
 }
 
+/// `true`, `false` or `"tokenize"`, as [`Redact`]'s serde reads it.
+impl utoipa::PartialSchema for Redact {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+        OneOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(Type::Boolean))
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some(["tokenize"])),
+            )
+            .description(Some(
+                "true: redact with the strategy; false: no redacted text; \"tokenize\": numbered placeholders kept in a vault",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Redact {}
+
 impl Serialize for Redact {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
@@ -133,7 +167,7 @@ impl Serialize for Redact {
 
 impl<'de> Deserialize<'de> for Redact {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
+        #[derive(Deserialize, utoipa::ToSchema)]
         #[serde(untagged)]
         enum Raw {
             Flag(bool),
@@ -151,7 +185,7 @@ impl<'de> Deserialize<'de> for Redact {
 }
 
 /// `POST /api/v1/reflex/restore` body.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RestoreRequest {
     pub vault_id: String,
@@ -160,7 +194,7 @@ pub struct RestoreRequest {
 
 /// `POST /api/v1/reflex/restore` answer: the text with its placeholders
 /// replaced by the values they stand for.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct RestoreResponse {
     pub text: String,
     /// How many placeholders were put back.
@@ -168,7 +202,9 @@ pub struct RestoreResponse {
 }
 
 /// How detected values are replaced in `redacted_text`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum RedactionStrategy {
     /// `***-**-6789`: keeps the least identifying tail of personal data.
@@ -184,7 +220,18 @@ pub enum RedactionStrategy {
 
 /// Severity of an injection finding, ordered from least to most severe.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    Default,
+    utoipa::ToSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
@@ -226,7 +273,19 @@ impl Severity {
 }
 
 /// Families of prompt-injection technique.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum InjectionCategory {
     InstructionOverride,
@@ -251,7 +310,7 @@ impl InjectionCategory {
 }
 
 /// `POST /api/v1/reflex/process` body.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct ProcessRequest {
     pub text: String,
     #[serde(default = "yes")]
@@ -299,7 +358,7 @@ fn yes() -> bool {
 }
 
 /// One detected piece of personal data or secret. `value` is always masked.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct PiiFinding {
     #[serde(rename = "type")]
     pub kind: PiiType,
@@ -314,7 +373,7 @@ pub struct PiiFinding {
 }
 
 /// One prompt-injection finding.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct InjectionFinding {
     pub category: InjectionCategory,
     pub severity: Severity,
@@ -332,7 +391,7 @@ pub struct InjectionFinding {
 }
 
 /// Whether the text may proceed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Decision {
     Allowed,
@@ -340,7 +399,7 @@ pub enum Decision {
 }
 
 /// `POST /api/v1/reflex/process` answer.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct ProcessResponse {
     pub request_id: String,
     pub safe: bool,
@@ -359,7 +418,7 @@ pub struct ProcessResponse {
 }
 
 /// `POST /api/v1/reflex/batch` body: the options apply to every text.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct BatchRequest {
     pub texts: Vec<String>,
     #[serde(default = "yes")]
@@ -377,7 +436,7 @@ pub struct BatchRequest {
 }
 
 /// `POST /api/v1/reflex/batch` answer, one result per text in order.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct BatchResponse {
     pub request_id: String,
     pub results: Vec<ProcessResponse>,

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Limits a task must stay within.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct Budget {
     #[serde(default = "Budget::default_tokens")]
     pub max_tokens: u64,
@@ -36,7 +36,7 @@ impl Default for Budget {
 }
 
 /// `POST /api/v1/tasks` body.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct TaskContract {
     pub goal: String,
     #[serde(default)]
@@ -71,7 +71,7 @@ pub struct TaskContract {
 }
 
 /// A file attached to a task.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InputFile {
     /// A plain file name: no `/`, no `..`, no control characters.
@@ -98,7 +98,7 @@ impl InputFile {
 }
 
 /// How a task asks for approval of its steps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ApprovalMode {
     /// Every step waits for a person.
@@ -112,7 +112,7 @@ impl TaskContract {
 }
 
 /// Lifecycle of a task.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TaskStatus {
     Pending,

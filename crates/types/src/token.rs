@@ -27,7 +27,7 @@ pub mod caps {
 }
 
 /// What a token grants.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct Claims {
     /// Who the token was issued to (a task id, usually).
     pub sub: String,

@@ -1,0 +1,189 @@
+//! The OpenAPI 3.1 document of a service, and its `/openapi.json` and
+//! `/docs` routes.
+//!
+//! Each service registers its handlers through `utoipa_axum`'s
+//! `OpenApiRouter` with `routes!`, so a handler's route and its entry in
+//! the document come from the same `#[utoipa::path]` attribute and cannot
+//! drift apart. [`complete`] then adds what every service shares: the
+//! `/metrics`, `/openapi.json` and `/docs` routes, the API-key schemes, and
+//! the error envelope as the `default` response of every operation (every
+//! error this server sends, axum's own rejections included, is that
+//! envelope; see [`crate::middleware`]).
+
+use std::sync::Arc;
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use octollm_types::error::ErrorEnvelope;
+use utoipa::openapi::path::{HttpMethod, OperationBuilder, PathItem};
+use utoipa::openapi::response::{ResponseBuilder, ResponsesBuilder};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, OpenApi, RefOr};
+use utoipa::{PartialSchema, ToSchema};
+
+/// Same origin only; no inline code, no framing.
+pub const DOCS_CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
+style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; \
+form-action 'none'; frame-ancestors 'none'";
+
+const DOCS_HTML: &[u8] = include_bytes!("../docs/index.html");
+const DOCS_JS: &[u8] = include_bytes!("../docs/docs.js");
+const DOCS_CSS: &[u8] = include_bytes!("../docs/docs.css");
+
+/// Paths every service has besides its own.
+const SHARED: &[(&str, &str, &str, &str)] = &[
+    (
+        "/metrics",
+        "metrics",
+        "Prometheus metrics of this service",
+        "text/plain; version=0.0.4; charset=utf-8",
+    ),
+    (
+        "/openapi.json",
+        "openapi",
+        "This document (OpenAPI 3.1)",
+        "application/json",
+    ),
+    (
+        "/docs",
+        "docs",
+        "This document rendered for reading",
+        "text/html; charset=utf-8",
+    ),
+    (
+        "/docs/docs.js",
+        "docs_script",
+        "The script of the /docs page",
+        "text/javascript; charset=utf-8",
+    ),
+    (
+        "/docs/docs.css",
+        "docs_style",
+        "The style sheet of the /docs page",
+        "text/css; charset=utf-8",
+    ),
+];
+
+/// Adds the shared paths, the security schemes and the `default` error
+/// response to a service's document.
+pub fn complete(mut api: OpenApi) -> OpenApi {
+    api.openapi = utoipa::openapi::OpenApiVersion::Version31;
+    for (path, id, summary, content_type) in SHARED {
+        let ok = ResponseBuilder::new()
+            .description(*summary)
+            .content(
+                *content_type,
+                ContentBuilder::new().schema(Some(String::schema())).build(),
+            )
+            .build();
+        let op = OperationBuilder::new()
+            .operation_id(Some(*id))
+            .summary(Some(*summary))
+            .tag("service")
+            .responses(ResponsesBuilder::new().response("200", ok).build())
+            .build();
+        api.paths
+            .paths
+            .insert((*path).to_string(), PathItem::new(HttpMethod::Get, op));
+    }
+    let components = api.components.get_or_insert_with(Default::default);
+    components
+        .schemas
+        .insert("ErrorEnvelope".into(), ErrorEnvelope::schema());
+    let mut nested = Vec::new();
+    ErrorEnvelope::schemas(&mut nested);
+    for (name, schema) in nested {
+        components.schemas.entry(name).or_insert(schema);
+    }
+    components.security_schemes.insert(
+        "bearer".into(),
+        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+    );
+    components.security_schemes.insert(
+        "api_key".into(),
+        SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))),
+    );
+    let error = ResponseBuilder::new()
+        .description("An error, in the error envelope")
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
+                    "ErrorEnvelope",
+                ))))
+                .build(),
+        )
+        .build();
+    for item in api.paths.paths.values_mut() {
+        for op in operations(item) {
+            op.responses
+                .responses
+                .entry("default".into())
+                .or_insert_with(|| RefOr::T(error.clone()));
+        }
+    }
+    api
+}
+
+fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+    [
+        item.get.as_mut(),
+        item.put.as_mut(),
+        item.post.as_mut(),
+        item.delete.as_mut(),
+        item.options.as_mut(),
+        item.head.as_mut(),
+        item.patch.as_mut(),
+        item.trace.as_mut(),
+    ]
+    .into_iter()
+    .flatten()
+}
+
+/// The routes serving `api` as JSON and as a page.
+pub fn routes(api: &OpenApi) -> Router {
+    let json: Arc<[u8]> = match serde_json::to_vec(api) {
+        Ok(v) => v.into(),
+        // Serialising our own document cannot fail; should it, say so.
+        Err(e) => format!("{{\"error\":\"{e}\"}}").into_bytes().into(),
+    };
+    Router::new()
+        .route(
+            "/openapi.json",
+            get(move || {
+                let json = Arc::clone(&json);
+                async move { asset("application/json", json.to_vec()) }
+            }),
+        )
+        .route(
+            "/docs",
+            get(|| async { asset("text/html; charset=utf-8", DOCS_HTML.to_vec()) }),
+        )
+        .route(
+            "/docs/docs.js",
+            get(|| async { asset("text/javascript; charset=utf-8", DOCS_JS.to_vec()) }),
+        )
+        .route(
+            "/docs/docs.css",
+            get(|| async { asset("text/css; charset=utf-8", DOCS_CSS.to_vec()) }),
+        )
+}
+
+fn asset(content_type: &'static str, body: Vec<u8>) -> Response {
+    let mut response = (StatusCode::OK, body).into_response();
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (header::CONTENT_TYPE, content_type),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            DOCS_CONTENT_SECURITY_POLICY,
+        ),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+    ] {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    response
+}
