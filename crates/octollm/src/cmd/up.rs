@@ -97,6 +97,22 @@ pub async fn start(mut config: Config, ephemeral: bool) -> Result<System> {
     .unwrap_or_else(hex_secret);
     config.orchestrator.token_secret = secret.clone();
     config.executor.token_secret = secret;
+    // With API keys on, the components' calls to each other need one too
+    // (the planner reads the executor's live allowlist over HTTP). A key of
+    // their own, made up here, keeps the operator's keys out of it and
+    // names these calls `internal` in audit records.
+    if !config.server.api_keys.trim().is_empty() {
+        let internal = hex_secret();
+        config.server.api_keys = format!("{},internal:{internal}", config.server.api_keys);
+        for key in [
+            &mut config.planner.executor_api_key,
+            &mut config.orchestrator.arms_api_key,
+        ] {
+            if key.trim().is_empty() {
+                *key = internal.clone();
+            }
+        }
+    }
     // One instance of each component serves its port and, unless the
     // configuration asks for HTTP, is called directly by the orchestrator.
     let (stop, stop_rx) = watch::channel(false);
