@@ -8,6 +8,7 @@
 //! document. Both are read from the source files and looked up in the
 //! served documents, so a route added either way without documentation
 //! fails here.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
