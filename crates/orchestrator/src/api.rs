@@ -81,7 +81,7 @@ async fn submit(
 /// A task: its status, plan, steps with their outputs and provenance,
 /// result, cost and plan history.
 #[utoipa::path(get, path = "/api/v1/tasks/{id}", tag = "tasks",
-    params(("id" = String, Path, description = "The task id (a UUID)")),
+    params(("id" = uuid::Uuid, Path, description = "The task id")),
     responses((status = 200, description = "The task", body = TaskView)))]
 async fn show(State(core): State<Shared>, Path(raw): Path<String>) -> Result<Response, ApiError> {
     let id = task_id(&raw)?;
@@ -186,7 +186,7 @@ async fn list(
 
 /// Cancels a task that has not ended.
 #[utoipa::path(post, path = "/api/v1/tasks/{id}/cancel", tag = "tasks",
-    params(("id" = String, Path, description = "The task id (a UUID)")),
+    params(("id" = uuid::Uuid, Path, description = "The task id")),
     responses(
         (status = 200, description = "Cancelled before it started", body = CancelAnswer),
         (status = 202, description = "Cancellation requested; the running step is being stopped", body = CancelAnswer),
@@ -247,7 +247,7 @@ async fn cancel(State(core): State<Shared>, Path(raw): Path<String>) -> Result<R
 
 /// The files a task's steps left in `/workspace/out/`.
 #[utoipa::path(get, path = "/api/v1/tasks/{id}/artifacts", tag = "tasks",
-    params(("id" = String, Path, description = "The task id (a UUID)")),
+    params(("id" = uuid::Uuid, Path, description = "The task id")),
     responses((status = 200, description = "The artifacts: name, size, sha256", body = ArtifactList)))]
 async fn artifacts(
     State(core): State<Shared>,
@@ -274,7 +274,7 @@ async fn artifacts(
 
 /// An artifact's bytes, as stored (text redacted by the reflex layer).
 #[utoipa::path(get, path = "/api/v1/tasks/{id}/artifacts/{name}", tag = "tasks",
-    params(("id" = String, Path, description = "The task id (a UUID)"), ("name" = String, Path, description = "The artifact's file name")),
+    params(("id" = uuid::Uuid, Path, description = "The task id"), ("name" = String, Path, description = "The artifact's file name")),
     responses((status = 200, description = "The bytes, with their media type and X-Content-SHA256",
         content((Vec<u8> = "application/octet-stream"), (String = "text/plain")))))]
 async fn artifact(

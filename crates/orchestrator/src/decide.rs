@@ -32,7 +32,7 @@ pub(crate) struct DecisionBody {
 
 /// Approves a step waiting for approval; the step then runs.
 #[utoipa::path(post, path = "/api/v1/tasks/{id}/steps/{step}/approve", tag = "approvals",
-    params(("id" = String, Path, description = "The task id (a UUID)"), ("step" = u32, Path, description = "The step's number")),
+    params(("id" = uuid::Uuid, Path, description = "The task id"), ("step" = u32, Path, description = "The step's number")),
     request_body(content = Option<DecisionBody>, description = "An optional reason"),
     responses((status = 200, description = "The task after the decision", body = TaskView)))]
 pub(crate) async fn approve(
@@ -47,7 +47,7 @@ pub(crate) async fn approve(
 /// Rejects a step waiting for approval; the task fails with
 /// `APPROVAL_REJECTED`.
 #[utoipa::path(post, path = "/api/v1/tasks/{id}/steps/{step}/reject", tag = "approvals",
-    params(("id" = String, Path, description = "The task id (a UUID)"), ("step" = u32, Path, description = "The step's number")),
+    params(("id" = uuid::Uuid, Path, description = "The task id"), ("step" = u32, Path, description = "The step's number")),
     request_body(content = Option<DecisionBody>, description = "An optional reason"),
     responses((status = 200, description = "The task after the decision", body = TaskView)))]
 pub(crate) async fn reject(

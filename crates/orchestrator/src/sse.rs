@@ -69,7 +69,7 @@ fn sse_event(ev: &TaskEvent) -> Event {
 /// The task's events as Server-Sent Events: every event so far, then live
 /// ones until the task ends.
 #[utoipa::path(get, path = "/api/v1/tasks/{id}/events", tag = "tasks",
-    params(("id" = String, Path, description = "The task id (a UUID)")),
+    params(("id" = uuid::Uuid, Path, description = "The task id")),
     responses((status = 200, description = "`event: KIND`, `id: SEQ`, `data: TaskEvent` as JSON", content_type = "text/event-stream", body = String)))]
 pub(crate) async fn events(
     State(core): State<Shared>,

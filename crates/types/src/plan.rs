@@ -124,6 +124,7 @@ pub struct Plan {
 /// `POST /api/v1/plan` body.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default, utoipa::ToSchema)]
 pub struct PlanRequest {
+    #[schema(min_length = 1, pattern = r"\S")]
     pub goal: String,
     #[serde(default)]
     pub constraints: Vec<String>,

@@ -312,6 +312,7 @@ impl InjectionCategory {
 /// `POST /api/v1/reflex/process` body.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct ProcessRequest {
+    #[schema(min_length = 1)]
     pub text: String,
     #[serde(default = "yes")]
     pub check_pii: bool,
@@ -420,6 +421,7 @@ pub struct ProcessResponse {
 /// `POST /api/v1/reflex/batch` body: the options apply to every text.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct BatchRequest {
+    #[schema(min_items = 1)]
     pub texts: Vec<String>,
     #[serde(default = "yes")]
     pub check_pii: bool,

@@ -38,6 +38,8 @@ impl Default for Budget {
 /// `POST /api/v1/tasks` body.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct TaskContract {
+    /// What should be done, in words (not blank).
+    #[schema(min_length = 1, pattern = r"\S")]
     pub goal: String,
     #[serde(default)]
     pub constraints: Vec<String>,
