@@ -48,6 +48,36 @@ const ASSETS: &[Asset] = &[
         content_type: "text/css; charset=utf-8",
         body: include_bytes!("../console/app.css"),
     },
+    Asset {
+        path: "/ui/api.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../console/api.js"),
+    },
+    Asset {
+        path: "/ui/dom.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../console/dom.js"),
+    },
+    Asset {
+        path: "/ui/tasks.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../console/tasks.js"),
+    },
+    Asset {
+        path: "/ui/task.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../console/task.js"),
+    },
+    Asset {
+        path: "/ui/dag.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../console/dag.js"),
+    },
+    Asset {
+        path: "/ui/pages.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../console/pages.js"),
+    },
 ];
 
 /// The console's routes (public: the files hold no data; every API call
