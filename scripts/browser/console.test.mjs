@@ -204,7 +204,7 @@ uiTest("signing in: a wrong key is refused with a message, the right one opens t
 uiTest("a goal submitted through the form runs: plan graph, live steps, provenance, result", async () => {
   await queuePlan([
     shell(1, "Read the attached greeting", "cat", ["/workspace/in/greeting.txt"]),
-    shell(2, "Take a moment", "python3", ["-c", "import time; time.sleep(2); print('rested')"], [1]),
+    shell(2, "Take a moment", "python3", ["-c", "import sys, time; time.sleep(2); print('rested'); sys.stderr.write('<i>tired</i>')"], [1]),
     shell(3, "Count the greeting's bytes", "wc", ["-c"], [1, 2], "{{step_1.output}}"),
   ]);
   const id = await submitForm({
@@ -232,13 +232,16 @@ uiTest("a goal submitted through the form runs: plan graph, live steps, provenan
   }
   assert.equal(await text('[data-testid="step-output-1"]'), "hello from a file");
   assert.equal(await text('[data-testid="step-output-2"]'), "rested");
+  // A completed step's stderr is shown too (as text), and only where there was some.
+  assert.equal(await text('[data-testid="step-stderr-2"]'), "<i>tired</i>");
+  assert.equal(await page.locator('[data-testid="step-stderr-1"]').count(), 0);
   assert.equal(await text('[data-testid="step-output-3"]'), "18");
   assert.equal(await text("#task-output"), "18");
   assert.match(await text('[data-testid="criteria"]'), /✓ Output contains "18" \(contains\)/);
 
   // Command and arguments as planned, one element per argument.
   const args2 = await page.locator('[data-testid="step-2"] [data-testid="step-arg"]').allTextContents();
-  assert.deepEqual(args2, ["-c", "import time; time.sleep(2); print('rested')"]);
+  assert.deepEqual(args2, ["-c", "import sys, time; time.sleep(2); print('rested'); sys.stderr.write('<i>tired</i>')"]);
   assert.match(await text('[data-testid="step-3"] [data-testid="step-command"]'), /wc -c\s*stdin: \{\{step_1\.output\}\}/);
 
   // The graph: three layers, edges 1→2, 1→3, 2→3.

@@ -222,6 +222,9 @@ export function taskPage(root, id) {
       run && run.output !== null && run.output !== undefined
         ? [h("div", { class: "label" }, "Output"), h("pre", { class: "output", "data-testid": `step-output-${no}` }, run.output)]
         : null,
+      run && run.stderr
+        ? [h("div", { class: "label" }, "Stderr"), h("pre", { class: "output stderr", "data-testid": `step-stderr-${no}` }, run.stderr)]
+        : null,
       run && run.error
         ? [h("div", { class: "label" }, "Error (with the command's stderr)"), h("pre", { class: "output stderr", "data-testid": `step-error-${no}` }, run.error)]
         : null,

@@ -37,6 +37,7 @@ pub fn step_view(row: &StepRow) -> StepView {
         status: step_status(&row.status),
         attempts: u32::try_from(row.attempts).unwrap_or(0),
         output: row.display_output.clone(),
+        stderr: row.stderr.clone(),
         error: row.error.clone(),
         started_at: row.started_at.map(rfc3339),
         finished_at: row.finished_at.map(rfc3339),

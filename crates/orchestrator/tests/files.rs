@@ -64,7 +64,7 @@ async fn round_trip(kind: Kind) {
     // Step 1 reads the input and writes a file; step 2 sees it and writes
     // the artifacts: text, text with a secret in it, and binary.
     fake.push_reply(plan(vec![
-        python(1, "Sum the numbers", "import pathlib; n = sum(int(l) for l in open('/workspace/in/numbers.txt')); pathlib.Path('/workspace/sum.txt').write_text(str(n))", &[]),
+        python(1, "Sum the numbers", "import pathlib, sys; n = sum(int(l) for l in open('/workspace/in/numbers.txt')); pathlib.Path('/workspace/sum.txt').write_text(str(n)); sys.stderr.write('warning: used key AKIAIOSFODNN7EXAMPLE')", &[]),
         python(2, "Report", "import pathlib, os\n\
 o = pathlib.Path('/workspace/out')\n\
 (o / 'report.txt').write_text('sum=' + open('/workspace/sum.txt').read())\n\
@@ -86,6 +86,11 @@ try:\n    open('/workspace/in/numbers.txt', 'w')\nexcept OSError as e:\n    prin
             .starts_with("read-only 30"),
         "{v:#}"
     );
+    // A completed step keeps its stderr, redacted like its output.
+    let stderr = v["steps"][0]["stderr"].as_str().unwrap_or_default();
+    assert!(stderr.starts_with("warning: used key"), "{v:#}");
+    assert!(!stderr.contains("AKIAIOSFODNN7EXAMPLE"), "{stderr}");
+    assert!(v["steps"][1].get("stderr").is_none(), "{v:#}");
     let names: Vec<&str> = v["artifacts"]
         .as_array()
         .unwrap()

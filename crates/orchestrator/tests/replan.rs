@@ -387,6 +387,7 @@ async fn a_failure_left_by_a_dead_worker_is_replanned_by_the_next() {
         status,
         output: output.map(str::to_string),
         display_output: output.map(str::to_string),
+        stderr: None,
         error: error.map(str::to_string),
         provenance: None,
         finished_at: now_ms(),

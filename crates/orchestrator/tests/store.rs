@@ -80,12 +80,15 @@ async fn queue(kind: Kind) {
         status: StepStatus::Completed,
         output: Some("o".into()),
         display_output: Some("o".into()),
+        stderr: Some("e".into()),
         error: None,
         provenance: None,
         finished_at: now_ms(),
         duration_ms: 1,
     };
     assert!(s.finish_step("b", 1, "w1", &done).await.unwrap());
+    let steps = s.get_steps("b").await.unwrap();
+    assert_eq!(steps[0].stderr.as_deref(), Some("e"), "stderr is kept");
     assert_eq!(
         s.start_step("b", 1, "w1").await.unwrap(),
         None,

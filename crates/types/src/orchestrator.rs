@@ -82,6 +82,10 @@ pub struct StepView {
     /// The step's output with PII and secrets redacted.
     #[serde(default)]
     pub output: Option<String>,
+    /// What a completed step's command wrote to stderr, redacted the same
+    /// way (a failed step's stderr is part of its `error`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stderr: Option<String>,
     #[serde(default)]
     pub error: Option<String>,
     #[serde(default)]

@@ -89,10 +89,14 @@ pub(super) async fn run_step(
     .await;
     let started = Instant::now();
     let outcome = match &resolved {
-        None => Ok((String::new(), None)),
+        None => Ok(Ran::default()),
         Some(call) => execute(&ctx, &spec, call).await,
     };
-    let (raw, mut provenance) = match outcome {
+    let Ran {
+        output: raw,
+        stderr,
+        mut provenance,
+    } = match outcome {
         Ok(v) => v,
         Err(StepError::Deadline) => return StepOutcome::Stop(Stop::Timeout),
         Err(StepError::Failed { code, message }) => {
@@ -129,11 +133,13 @@ pub(super) async fn run_step(
         )
         .await;
     }
+    let stderr = redacted_stderr(&ctx, &stderr).await;
     let duration = started.elapsed();
     let finish = StepFinish {
         status: StepStatus::Completed,
         output: Some(raw.clone()),
         display_output: Some(display.clone()),
+        stderr,
         error: None,
         provenance: provenance.map(|p| p.to_string()),
         finished_at: now_ms(),
@@ -168,6 +174,7 @@ async fn fail_step(
         status: StepStatus::Failed,
         output: None,
         display_output: None,
+        stderr: None,
         error: Some(format!("{code}: {message}")),
         provenance: None,
         finished_at: now_ms(),
@@ -235,11 +242,15 @@ fn request_for(call: &ToolCall) -> ExecuteRequest {
 }
 
 /// Runs one tool call on its arm: `(output, provenance)`.
-async fn execute(
-    ctx: &Arc<Ctx>,
-    spec: &StepSpec,
-    call: &ToolCall,
-) -> Result<(String, Option<Value>), StepError> {
+/// What a step's action gave back.
+#[derive(Default)]
+struct Ran {
+    output: String,
+    stderr: String,
+    provenance: Option<Value>,
+}
+
+async fn execute(ctx: &Arc<Ctx>, spec: &StepSpec, call: &ToolCall) -> Result<Ran, StepError> {
     let core = &ctx.core;
     let Some((reg, arm)) = core.arms.tool(&spec.arm) else {
         return Err(StepError::failed(
@@ -318,7 +329,11 @@ async fn execute(
             .provenance
             .as_ref()
             .and_then(|p| serde_json::to_value(p).ok());
-        return Ok((resp.output, prov));
+        return Ok(Ran {
+            output: resp.output,
+            stderr: resp.stderr,
+            provenance: prov,
+        });
     }
     if reply.status == 408 || resp.timed_out {
         if ctx.remaining() < Duration::from_millis(500) {
@@ -365,6 +380,21 @@ pub(crate) async fn screen(
     core.reflex_call(Some(ctx.deadline), |arm, timeout| arm.screen(&req, timeout))
         .await?
         .ok()
+}
+
+/// A completed step's stderr as users may see it: PII and secrets redacted
+/// (nothing hands stderr to a model, so it is not judged for injection);
+/// `None` when there was none, withheld when it could not be screened.
+async fn redacted_stderr(ctx: &Ctx, stderr: &str) -> Option<String> {
+    let stderr = truncate(stderr, ctx.core.config.max_output_bytes as usize);
+    if stderr.trim().is_empty() {
+        return None;
+    }
+    Some(match screen(ctx, &stderr, false).await {
+        Some(p) => p.redacted_text.unwrap_or(stderr),
+        None if ctx.core.config.reflex_fail_open => stderr,
+        None => WITHHELD.to_string(),
+    })
 }
 
 /// The output as users may see it (PII and secrets redacted by the reflex

@@ -85,6 +85,8 @@ pub struct StepRow {
     pub approval_request: Option<String>,
     /// JSON `ApprovalDecision`, once decided (or expired).
     pub approval_decision: Option<String>,
+    /// A completed step's stderr, redacted.
+    pub stderr: Option<String>,
 }
 
 impl StepRow {
@@ -148,6 +150,8 @@ pub struct StepFinish {
     pub status: StepStatus,
     pub output: Option<String>,
     pub display_output: Option<String>,
+    /// What the command wrote to stderr, redacted (completed steps).
+    pub stderr: Option<String>,
     pub error: Option<String>,
     pub provenance: Option<String>,
     pub finished_at: i64,

@@ -79,7 +79,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let sql = format!(
             "UPDATE steps SET status = $1, output = $2, display_output = $3, error = $4, \
-             provenance = $5, finished_at = $6, duration_ms = $7 \
+             provenance = $5, finished_at = $6, duration_ms = $7, stderr = $11 \
              WHERE task_id = $8 AND step = $9 AND status = 'running' AND run_by = $10 \
              AND EXISTS (SELECT 1 FROM tasks WHERE id = $8 AND lease_owner = $10 \
              AND status IN {OPEN})"
@@ -96,7 +96,8 @@ impl Store {
             f.duration_ms,
             id,
             step,
-            owner
+            owner,
+            &f.stderr
         ))
     }
 
