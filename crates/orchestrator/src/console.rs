@@ -11,8 +11,7 @@
 //! below forbids inline scripts, inline styles and every other origin, so
 //! markup that slipped through anyway could not run.
 
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{Redirect, Response};
 use axum::routing::get;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder};
 use utoipa::openapi::response::{ResponseBuilder, ResponsesBuilder};
@@ -149,18 +148,5 @@ fn document<S: Clone + Send + Sync + 'static>(
 }
 
 fn serve(asset: &Asset) -> Response {
-    let mut response = (StatusCode::OK, asset.body).into_response();
-    let headers = response.headers_mut();
-    for (name, value) in [
-        (header::CONTENT_TYPE, asset.content_type),
-        (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::REFERRER_POLICY, "no-referrer"),
-        (header::X_FRAME_OPTIONS, "DENY"),
-        // A new binary brings new files; the browser asks again each time.
-        (header::CACHE_CONTROL, "no-cache"),
-    ] {
-        headers.insert(name, HeaderValue::from_static(value));
-    }
-    response
+    octollm_server::page::static_file(asset.content_type, CONTENT_SECURITY_POLICY, asset.body)
 }

@@ -12,6 +12,7 @@ pub mod json;
 pub mod metrics;
 mod middleware;
 pub mod openapi;
+pub mod page;
 pub mod resilience;
 pub mod serve;
 

@@ -10,10 +10,7 @@
 //! error this server sends, axum's own rejections included, is that
 //! envelope; see [`crate::middleware`]).
 
-use std::sync::Arc;
-
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::body::Bytes;
 use axum::routing::get;
 use axum::Router;
 use octollm_types::error::ErrorEnvelope;
@@ -22,6 +19,8 @@ use utoipa::openapi::response::{ResponseBuilder, ResponsesBuilder};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi, RefOr};
 use utoipa::{PartialSchema, ToSchema};
+
+use crate::page::static_file;
 
 /// Same origin only; no inline code, no framing.
 pub const DOCS_CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
@@ -144,46 +143,47 @@ fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut utoipa::openapi:
 
 /// The routes serving `api` as JSON and as a page.
 pub fn routes(api: &OpenApi) -> Router {
-    let json: Arc<[u8]> = match serde_json::to_vec(api) {
-        Ok(v) => v.into(),
+    let json = Bytes::from(match serde_json::to_vec(api) {
+        Ok(v) => v,
         // Serialising our own document cannot fail; should it, say so.
-        Err(e) => format!("{{\"error\":\"{e}\"}}").into_bytes().into(),
-    };
+        Err(e) => format!("{{\"error\":\"{e}\"}}").into_bytes(),
+    });
     Router::new()
         .route(
             "/openapi.json",
             get(move || {
-                let json = Arc::clone(&json);
-                async move { asset("application/json", json.to_vec()) }
+                let json = json.clone();
+                async move { static_file("application/json", DOCS_CONTENT_SECURITY_POLICY, json) }
             }),
         )
         .route(
             "/docs",
-            get(|| async { asset("text/html; charset=utf-8", DOCS_HTML.to_vec()) }),
+            get(|| async {
+                static_file(
+                    "text/html; charset=utf-8",
+                    DOCS_CONTENT_SECURITY_POLICY,
+                    DOCS_HTML,
+                )
+            }),
         )
         .route(
             "/docs/docs.js",
-            get(|| async { asset("text/javascript; charset=utf-8", DOCS_JS.to_vec()) }),
+            get(|| async {
+                static_file(
+                    "text/javascript; charset=utf-8",
+                    DOCS_CONTENT_SECURITY_POLICY,
+                    DOCS_JS,
+                )
+            }),
         )
         .route(
             "/docs/docs.css",
-            get(|| async { asset("text/css; charset=utf-8", DOCS_CSS.to_vec()) }),
+            get(|| async {
+                static_file(
+                    "text/css; charset=utf-8",
+                    DOCS_CONTENT_SECURITY_POLICY,
+                    DOCS_CSS,
+                )
+            }),
         )
-}
-
-fn asset(content_type: &'static str, body: Vec<u8>) -> Response {
-    let mut response = (StatusCode::OK, body).into_response();
-    let headers = response.headers_mut();
-    for (name, value) in [
-        (header::CONTENT_TYPE, content_type),
-        (
-            header::CONTENT_SECURITY_POLICY,
-            DOCS_CONTENT_SECURITY_POLICY,
-        ),
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::REFERRER_POLICY, "no-referrer"),
-    ] {
-        headers.insert(name, HeaderValue::from_static(value));
-    }
-    response
 }
