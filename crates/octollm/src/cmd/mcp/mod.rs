@@ -67,8 +67,9 @@ pub fn run(mut config: Config, args: McpArgs) -> Result<ExitCode> {
 
 /// Where a screened text comes from; tool output and documents are data,
 /// so instructions planted in them weigh more.
-#[derive(Debug, Clone, Copy, Default, Deserialize, JsonSchema)]
-#[schemars(crate = "rmcp::schemars")]
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, JsonSchema)]
+// Inline, so a client sees the choices in the property itself.
+#[schemars(crate = "rmcp::schemars", inline)]
 #[serde(rename_all = "snake_case")]
 pub enum TextSource {
     #[default]
@@ -82,9 +83,10 @@ pub enum TextSource {
 pub struct ScreenTextArgs {
     /// The text to screen for personal data, secrets and prompt injection.
     pub text: String,
-    /// Where the text comes from (default `user`).
+    /// Where the text comes from: tool output and documents are data, in
+    /// which instructions to the assistant weigh more.
     #[serde(default)]
-    pub source: Option<TextSource>,
+    pub source: TextSource,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -242,7 +244,7 @@ impl OctoMcp {
                 json!({"limit_bytes": limit}),
             ));
         }
-        let source = match args.source.unwrap_or_default() {
+        let source = match args.source {
             TextSource::User => Source::User,
             TextSource::ToolOutput => Source::ToolOutput,
             TextSource::Document => Source::Document,
