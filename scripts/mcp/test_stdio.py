@@ -200,6 +200,37 @@ async def main_session(binary, scratch, errlog):
             r = await session.call_tool("get_task", {"task_id": str(uuid.uuid4())})
             check("get_task of an unknown task is NOT_FOUND", r.is_error and error_code(r) == "NOT_FOUND", r)
 
+            # Tasks as resources.
+            init_caps = init.capabilities
+            check("initialize offers resources", init_caps.resources is not None, init_caps)
+            templates = (await session.list_resource_templates()).resource_templates
+            check(
+                "the task resource template is listed",
+                [t.uri_template for t in templates] == ["octollm://tasks/{task_id}"],
+                templates,
+            )
+            uri = f"octollm://tasks/{task_id}"
+            listed = [str(r.uri) for r in (await session.list_resources()).resources]
+            check("resources/list has the task", uri in listed, listed)
+            contents = (await session.read_resource(uri)).contents
+            read = json.loads(contents[0].text) if contents else {}
+            check(
+                "resources/read gives the task as JSON",
+                read.get("task_id") == task_id
+                and read.get("status") == "completed"
+                and contents[0].mime_type == "application/json",
+                contents,
+            )
+            try:
+                await session.read_resource(f"octollm://tasks/{uuid.uuid4()}")
+                check("reading an unknown task is a JSON-RPC error", False, "no error raised")
+            except MCPError as e:
+                check(
+                    "reading an unknown task is resource-not-found with NOT_FOUND",
+                    e.code == -32002 and (e.data or {}).get("error", {}).get("code") == "NOT_FOUND",
+                    e.error,
+                )
+
             # Arguments that do not fit the schema: an execution error the
             # model can correct (MCP 2025-11-25), with the API's code.
             r = await session.call_tool("screen_text", {})

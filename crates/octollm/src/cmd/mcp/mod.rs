@@ -8,6 +8,7 @@
 
 mod args;
 mod errors;
+mod resources;
 mod task;
 
 use std::process::ExitCode;
@@ -23,7 +24,11 @@ use octollm_types::exec::{ExecuteRequest, Provenance};
 use octollm_types::plan::PlanRequest;
 use octollm_types::reflex::{RedactionStrategy, Source};
 use rmcp::handler::server::router::tool::ToolRouter;
-use rmcp::model::{CallToolResult, Implementation, ServerCapabilities, ServerConfig};
+use rmcp::model::{
+    CallToolResult, Implementation, ListResourceTemplatesResult, ListResourcesResult,
+    PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities,
+    ServerConfig,
+};
 use rmcp::schemars::JsonSchema;
 use rmcp::service::RequestContext;
 use rmcp::{tool, tool_handler, tool_router, ErrorData, RoleServer, ServerHandler, ServiceExt};
@@ -368,16 +373,48 @@ impl OctoMcp {
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for OctoMcp {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_server_info(
-                Implementation::new("octollm", octollm_types::VERSION).with_title("OctoLLM"),
-            )
-            .with_instructions(
-                "OctoLLM screens text (screen_text), runs allowlisted commands in a Linux \
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_resources()
+                .build(),
+        )
+        .with_server_info(
+            Implementation::new("octollm", octollm_types::VERSION).with_title("OctoLLM"),
+        )
+        .with_instructions(
+            "OctoLLM screens text (screen_text), runs allowlisted commands in a Linux \
                  sandbox (run_command), plans goals (plan_goal) and runs them as tasks \
                  (run_task, get_task). Errors carry OctoLLM's API codes in \
-                 structuredContent.error.code.",
-            )
+                 structuredContent.error.code. Tasks are also resources: \
+                 octollm://tasks/TASK_ID.",
+        )
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        resources::list(&self.inner.orchestrator).await
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        Ok(resources::templates())
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        resources::read(&self.inner.orchestrator, &request.uri)
+            .await
+            .map(Into::into)
     }
 }
 

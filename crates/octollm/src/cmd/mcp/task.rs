@@ -80,6 +80,22 @@ impl Orchestrator {
         client(url).map_err(|e| errors::from_client(&e))
     }
 
+    /// A client of an orchestrator that is already there (`--url`, the
+    /// local one, or the one started here), without starting one.
+    pub async fn running_client(&self) -> Option<OrchestratorClient> {
+        let url = match self.resolved.get() {
+            Some(u) => u.clone(),
+            None => {
+                let u = self.url.clone().unwrap_or_else(|| local_url(&self.config));
+                if !answers(&u).await {
+                    return None;
+                }
+                u
+            }
+        };
+        client(&url).ok()
+    }
+
     /// Stops the system started here, if one was.
     pub async fn shutdown(&self) {
         if let Some(system) = self.embedded.lock().await.take() {
