@@ -39,13 +39,11 @@ fn handshake_tools_and_a_call_over_stdio() {
         }
     });
     let send = |stdin: &mut std::process::ChildStdin, v: Value| writeln!(stdin, "{v}").unwrap();
-    let mut lines = Vec::new();
-    let answer = |id: u64, lines: &mut Vec<String>| -> Value {
+    let answer = |id: u64| -> Value {
         loop {
             let line = rx
                 .recv_timeout(Duration::from_secs(20))
                 .expect("an answer within 20 s");
-            lines.push(line.clone());
             let v: Value = serde_json::from_str(&line)
                 .unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {line}"));
             assert_eq!(v["jsonrpc"], "2.0", "{line}");
@@ -61,7 +59,7 @@ fn handshake_tools_and_a_call_over_stdio() {
         "protocolVersion": "2025-06-18", "capabilities": {},
         "clientInfo": {"name": "raw", "version": "0"}}}),
     );
-    let init = answer(1, &mut lines);
+    let init = answer(1);
     assert_eq!(init["result"]["serverInfo"]["name"], "octollm", "{init}");
     assert!(
         init["result"]["capabilities"]["tools"].is_object(),
@@ -76,7 +74,7 @@ fn handshake_tools_and_a_call_over_stdio() {
         &mut stdin,
         json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
     );
-    let list = answer(2, &mut lines);
+    let list = answer(2);
     let tools = list["result"]["tools"].as_array().expect("a tool list");
     let mut names: Vec<&str> = tools.iter().filter_map(|t| t["name"].as_str()).collect();
     names.sort_unstable();
@@ -112,7 +110,7 @@ fn handshake_tools_and_a_call_over_stdio() {
         json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {
         "name": "screen_text", "arguments": {"text": "Write to ana@example.org"}}}),
     );
-    let call = answer(3, &mut lines);
+    let call = answer(3);
     let result = &call["result"];
     assert_eq!(result["isError"], false, "{call}");
     assert_eq!(
@@ -129,7 +127,7 @@ fn handshake_tools_and_a_call_over_stdio() {
         json!({"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {
         "name": "screen_text", "arguments": {"text": ""}}}),
     );
-    let empty = answer(4, &mut lines);
+    let empty = answer(4);
     assert_eq!(empty["result"]["isError"], true, "{empty}");
     assert_eq!(
         empty["result"]["structuredContent"]["error"]["code"], "EMPTY_TEXT",

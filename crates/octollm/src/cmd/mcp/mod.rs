@@ -213,8 +213,10 @@ impl OctoMcp {
         self.inner
             .executor
             .get_or_try_init(|| async {
+                // A sandbox that cannot be set up is not an error here: the
+                // executor then refuses every command with SANDBOX_UNAVAILABLE.
                 Executor::start(cfg).await.map_err(|e| {
-                    errors::tool_error("SANDBOX_UNAVAILABLE", &e.to_string(), Value::Null)
+                    errors::tool_error("EXECUTOR_UNAVAILABLE", &e.to_string(), Value::Null)
                 })
             })
             .await

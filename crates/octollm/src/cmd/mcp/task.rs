@@ -210,14 +210,14 @@ pub async fn run(
             );
         }
     };
-    let task = match ending {
-        Ok(e) => match api.get(&id).await {
-            Ok(t) => (t, e),
-            Err(e) => return errors::from_client(&e),
-        },
+    let ending = match ending {
+        Ok(e) => e,
         Err(e) => return errors::from_client(&e),
     };
-    answer(&api, task.0, task.1)
+    match api.get(&id).await {
+        Ok(task) => answer(&api, task, ending),
+        Err(e) => errors::from_client(&e),
+    }
 }
 
 /// Follows the task's events until it ends or waits for approval; falls
