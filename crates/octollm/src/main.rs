@@ -49,6 +49,8 @@ enum Command {
     Plan(cmd::plan::PlanArgs),
     /// Run a command in the executor's sandbox on this machine.
     Exec(cmd::exec::ExecArgs),
+    /// Serve OctoLLM's tools to an MCP client over stdio (screen, run a command, plan, run and look at tasks).
+    Mcp(cmd::mcp::McpArgs),
     /// Every setting as in force here: its value and where it came from (default, the file, an environment variable).
     Config(ConfigArgs),
 }
@@ -73,6 +75,7 @@ fn main() -> ExitCode {
         Command::Scan(args) => cmd::scan::run(config, args),
         Command::Plan(args) => cmd::plan::run(config, args),
         Command::Exec(args) => cmd::exec::run(config, args),
+        Command::Mcp(args) => cmd::mcp::run(config, args),
         Command::Config(_) => Ok(show_config(cli.config.as_deref(), false)),
     };
     match result {

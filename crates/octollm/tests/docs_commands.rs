@@ -23,6 +23,10 @@ const NOT_SETTINGS: &[(&str, &str)] = &[
         "the configuration file (`--config`), not a setting inside it",
     ),
     (
+        "OCTOLLM_API_KEY",
+        "the key the command line sends to an orchestrator, not a setting of a component",
+    ),
+    (
         "OCTOLLM_TOKEN_SECRET",
         "the conventional alias that fills both `token_secret` settings",
     ),

@@ -3,6 +3,7 @@
 //! becomes an exit code.
 
 pub mod exec;
+pub mod mcp;
 pub mod plan;
 pub mod run;
 pub mod scan;

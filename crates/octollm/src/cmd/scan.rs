@@ -81,21 +81,7 @@ fn screen(config: &Config, args: &ScanArgs) -> Result<Verdict> {
     if text.is_empty() {
         bail!("nothing to scan: give a text or pipe one in");
     }
-    let block_at = Severity::parse(&config.reflex.block_severity).with_context(|| {
-        format!(
-            "reflex.block_severity '{}' is not a severity",
-            config.reflex.block_severity
-        )
-    })?;
-    let rules_file = args.rules.clone().or_else(|| {
-        let f = config.reflex.rules_file.trim();
-        (!f.is_empty()).then(|| f.into())
-    });
-    let rules = match rules_file {
-        Some(path) => CustomRules::load(&path)?,
-        None => CustomRules::default(),
-    };
-    let engine = Engine::with_rules(block_at, HashKey::new(&config.reflex.hash_key), rules)?;
+    let engine = engine(config, args.rules.as_deref())?;
     let strategy = match args.strategy {
         Strategy::Mask => RedactionStrategy::Mask,
         Strategy::Label => RedactionStrategy::Label,
@@ -112,6 +98,31 @@ fn screen(config: &Config, args: &ScanArgs) -> Result<Verdict> {
             source: Default::default(),
         },
     ))
+}
+
+/// The reflex engine as configured: its blocking severity, hash key and
+/// rules file (`rules` overrides the `rules_file` setting). `octollm mcp`
+/// screens with the same one.
+pub fn engine(config: &Config, rules: Option<&std::path::Path>) -> Result<Engine> {
+    let block_at = Severity::parse(&config.reflex.block_severity).with_context(|| {
+        format!(
+            "reflex.block_severity '{}' is not a severity",
+            config.reflex.block_severity
+        )
+    })?;
+    let rules_file = rules.map(std::path::Path::to_path_buf).or_else(|| {
+        let f = config.reflex.rules_file.trim();
+        (!f.is_empty()).then(|| f.into())
+    });
+    let rules = match rules_file {
+        Some(path) => CustomRules::load(&path)?,
+        None => CustomRules::default(),
+    };
+    Ok(Engine::with_rules(
+        block_at,
+        HashKey::new(&config.reflex.hash_key),
+        rules,
+    )?)
 }
 
 /// What happened, in plain words: `allowed — nothing found`, `allowed — 2
