@@ -1,0 +1,92 @@
+//! Reaching the reflex layer: the very instance `octollm up` runs, or its
+//! HTTP API when the gateway runs alone.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use octollm_reflex::Reflex;
+use octollm_types::reflex::{ProcessRequest, ProcessResponse, RestoreRequest, RestoreResponse};
+
+use crate::GatewayError;
+
+/// Bounds one screening call, so a stuck reflex layer fails the request
+/// instead of holding it open.
+const SCREEN_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Clone)]
+pub enum Screener {
+    Local(Arc<Reflex>),
+    Http {
+        client: reqwest::Client,
+        base: String,
+        api_key: String,
+    },
+}
+
+impl Screener {
+    pub fn http(base: &str, api_key: &str) -> Result<Self, GatewayError> {
+        let client = reqwest::Client::builder()
+            .timeout(SCREEN_TIMEOUT)
+            .build()
+            .map_err(|e| GatewayError::Config(format!("HTTP client: {e}")))?;
+        Ok(Screener::Http {
+            client,
+            base: base.trim_end_matches('/').to_string(),
+            api_key: api_key.to_string(),
+        })
+    }
+
+    pub async fn process(&self, req: &ProcessRequest) -> Result<ProcessResponse, GatewayError> {
+        match self {
+            Screener::Local(r) => tokio::time::timeout(SCREEN_TIMEOUT, r.process(req))
+                .await
+                .map_err(|_| GatewayError::Screening("no answer in time".into()))?
+                .map_err(|e| GatewayError::Screening(format!("{}: {}", e.code, e.message))),
+            Screener::Http { .. } => self.post("/api/v1/reflex/process", req).await,
+        }
+    }
+
+    pub async fn restore(&self, req: &RestoreRequest) -> Result<RestoreResponse, GatewayError> {
+        match self {
+            Screener::Local(r) => tokio::time::timeout(SCREEN_TIMEOUT, r.restore(req))
+                .await
+                .map_err(|_| GatewayError::Screening("no answer in time".into()))?
+                .map_err(|e| GatewayError::Screening(format!("{}: {}", e.code, e.message))),
+            Screener::Http { .. } => self.post("/api/v1/reflex/restore", req).await,
+        }
+    }
+
+    async fn post<B: serde::Serialize, T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, GatewayError> {
+        let Screener::Http {
+            client,
+            base,
+            api_key,
+        } = self
+        else {
+            return Err(GatewayError::Screening("not an HTTP screener".into()));
+        };
+        let mut req = client.post(format!("{base}{path}")).json(body);
+        if !api_key.is_empty() {
+            req = req.bearer_auth(api_key);
+        }
+        let res = req
+            .send()
+            .await
+            .map_err(|e| GatewayError::Screening(format!("reflex at {base}: {e}")))?;
+        let status = res.status();
+        if !status.is_success() {
+            let text = res.text().await.unwrap_or_default();
+            return Err(GatewayError::Screening(format!(
+                "reflex answered {status}: {}",
+                text.chars().take(300).collect::<String>()
+            )));
+        }
+        res.json()
+            .await
+            .map_err(|e| GatewayError::Screening(format!("reflex answer: {e}")))
+    }
+}
