@@ -25,6 +25,8 @@ pub enum GatewayError {
     },
     #[error("screening failed: {0}")]
     Screening(String),
+    #[error("the reflex layer is at its rate limit; retry later")]
+    ScreeningBusy { retry_after: u64 },
     #[error("the model provider failed: {0}")]
     Upstream(String),
     #[error("no model provider is configured (set OCTOLLM_LLM_PROVIDER)")]
@@ -36,7 +38,7 @@ impl GatewayError {
         match self {
             GatewayError::BadRequest(_) | GatewayError::Injection { .. } => 400,
             GatewayError::Unauthorized => 401,
-            GatewayError::RateLimited { .. } => 429,
+            GatewayError::RateLimited { .. } | GatewayError::ScreeningBusy { .. } => 429,
             GatewayError::Config(_) | GatewayError::Screening(_) | GatewayError::NotConfigured => {
                 503
             }
@@ -53,6 +55,7 @@ impl GatewayError {
             GatewayError::Injection { .. } => "prompt_injection_detected",
             GatewayError::RateLimited { .. } => "rate_limit_exceeded",
             GatewayError::Screening(_) => "screening_unavailable",
+            GatewayError::ScreeningBusy { .. } => "screening_rate_limited",
             GatewayError::Upstream(_) => "upstream_error",
             GatewayError::NotConfigured => "no_provider",
         }
@@ -65,6 +68,7 @@ impl GatewayError {
                 Some(retry_after.as_secs_f64().ceil().max(1.0) as u64)
             }
             GatewayError::Screening(_) => Some(1),
+            GatewayError::ScreeningBusy { retry_after } => Some((*retry_after).max(1)),
             _ => None,
         }
     }

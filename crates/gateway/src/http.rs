@@ -77,7 +77,7 @@ fn new_id(prefix: &str) -> String {
             content((ChatCompletion = "application/json"), (String = "text/event-stream"))),
         (status = 400, description = "Invalid request, or a prompt injection was detected", body = OpenAiError),
         (status = 401, description = "Missing or unknown virtual key", body = OpenAiError),
-        (status = 429, description = "A limit of the virtual key is reached; see `Retry-After`", body = OpenAiError),
+        (status = 429, description = "A limit of the virtual key (or the reflex layer's) is reached; see `Retry-After`", body = OpenAiError),
         (status = 502, description = "The provider failed", body = OpenAiError),
         (status = 503, description = "Screening unavailable or no provider configured", body = OpenAiError),
     ))]
@@ -145,7 +145,7 @@ async fn models(State(s): State<AppState>, Extension(who): Extension<ClientIdent
             content((Message = "application/json"), (String = "text/event-stream"))),
         (status = 400, description = "Invalid request, or a prompt injection was detected", body = AnthropicError),
         (status = 401, description = "Missing or unknown virtual key", body = AnthropicError),
-        (status = 429, description = "A limit of the virtual key is reached; see `Retry-After`", body = AnthropicError),
+        (status = 429, description = "A limit of the virtual key (or the reflex layer's) is reached; see `Retry-After`", body = AnthropicError),
         (status = 502, description = "The provider failed", body = AnthropicError),
         (status = 503, description = "Screening unavailable or no provider configured", body = AnthropicError),
     ))]

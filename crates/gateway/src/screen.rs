@@ -41,7 +41,7 @@ impl Screener {
             Screener::Local(r) => tokio::time::timeout(SCREEN_TIMEOUT, r.process(req))
                 .await
                 .map_err(|_| GatewayError::Screening("no answer in time".into()))?
-                .map_err(|e| GatewayError::Screening(format!("{}: {}", e.code, e.message))),
+                .map_err(local_error),
             Screener::Http { .. } => self.post("/api/v1/reflex/process", req).await,
         }
     }
@@ -51,7 +51,7 @@ impl Screener {
             Screener::Local(r) => tokio::time::timeout(SCREEN_TIMEOUT, r.restore(req))
                 .await
                 .map_err(|_| GatewayError::Screening("no answer in time".into()))?
-                .map_err(|e| GatewayError::Screening(format!("{}: {}", e.code, e.message))),
+                .map_err(local_error),
             Screener::Http { .. } => self.post("/api/v1/reflex/restore", req).await,
         }
     }
@@ -78,6 +78,16 @@ impl Screener {
             .await
             .map_err(|e| GatewayError::Screening(format!("reflex at {base}: {e}")))?;
         let status = res.status();
+        // The reflex layer's own limit is the client's to wait out, not a fault.
+        if status.as_u16() == 429 {
+            let retry_after = res
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(1);
+            return Err(GatewayError::ScreeningBusy { retry_after });
+        }
         if !status.is_success() {
             let text = res.text().await.unwrap_or_default();
             return Err(GatewayError::Screening(format!(
@@ -88,5 +98,14 @@ impl Screener {
         res.json()
             .await
             .map_err(|e| GatewayError::Screening(format!("reflex answer: {e}")))
+    }
+}
+
+fn local_error(e: octollm_server::ApiError) -> GatewayError {
+    match e.retry_after {
+        Some(retry_after) if e.status.as_u16() == 429 => {
+            GatewayError::ScreeningBusy { retry_after }
+        }
+        _ => GatewayError::Screening(format!("{}: {}", e.code, e.message)),
     }
 }

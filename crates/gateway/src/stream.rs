@@ -7,7 +7,7 @@
 
 /// About this many characters per delta, cut after whitespace where
 /// there is some.
-const PIECE: usize = 24;
+const PIECE: usize = 8;
 
 pub fn pieces(text: &str) -> Vec<String> {
     let mut out = Vec::new();
