@@ -26,6 +26,9 @@ pub struct GatewayConfig {
     pub usd_per_day: f64,
     /// Model names `GET /v1/models` lists besides the configured ones.
     pub models: Vec<String>,
+    /// JSON-lines audit log of every request (names and counts, never
+    /// texts); "" = `<data_dir>/gateway-audit.jsonl`.
+    pub audit_log_path: String,
 }
 
 impl Default for GatewayConfig {
@@ -39,6 +42,7 @@ impl Default for GatewayConfig {
             tokens_per_day: 0,
             usd_per_day: 0.0,
             models: Vec::new(),
+            audit_log_path: String::new(),
         }
     }
 }

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use octollm_llm::{ChatMessage, ChatRequest, LlmClient, LlmError, Role};
 
+use crate::audit::AuditLog;
 use crate::config::ResponseRedaction;
 use crate::keys::Keys;
 use crate::metrics::{GatewayMetrics, KeyModel, RequestLabels, TokenLabels};
@@ -36,6 +37,7 @@ pub struct Answer {
 }
 
 pub struct Gateway {
+    audit: Option<AuditLog>,
     screener: Screener,
     llm: Arc<LlmClient>,
     keys: Keys,
@@ -58,7 +60,15 @@ impl Gateway {
                 models.push(m.to_string());
             }
         }
+        let audit =
+            match config.audit_log_path.trim() {
+                "" => None,
+                path => Some(AuditLog::open(std::path::Path::new(path)).map_err(|e| {
+                    GatewayError::Config(format!("opening the audit log {path}: {e}"))
+                })?),
+            };
         Ok(Gateway {
+            audit,
             screener,
             llm,
             keys: Keys::from_config(config)?,
@@ -223,7 +233,26 @@ impl Gateway {
                 .inc_by(n);
         }
         self.metrics.cost.get_or_create(&km).inc_by(cost);
+        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
         // Counts and names only: texts, values and keys never reach the log.
+        if let Some(log) = &self.audit {
+            let record = serde_json::json!({
+                "time": chrono::Utc::now().to_rfc3339(),
+                "api": api,
+                "key": key,
+                "model": model,
+                "outcome": code,
+                "prompt_tokens": prompt,
+                "completion_tokens": completion,
+                "cost_usd": cost,
+                "pii_tokenized": tokenized,
+                "output_redacted": redacted,
+                "latency_ms": latency_ms,
+            });
+            if let Err(e) = log.append(&record) {
+                tracing::error!(error = %e, "gateway audit record not written");
+            }
+        }
         tracing::info!(
             target: "octollm_gateway::audit",
             api,
@@ -235,7 +264,7 @@ impl Gateway {
             cost_usd = cost,
             pii_tokenized = tokenized,
             output_redacted = redacted,
-            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+            latency_ms,
             "gateway request"
         );
     }

@@ -10,6 +10,7 @@
 //! domain logic.
 
 mod anthropic;
+mod audit;
 mod config;
 mod error;
 mod gateway;

@@ -114,7 +114,13 @@ fn chat(text: &str) -> Value {
 async fn openai_pii_is_tokenized_upstream_and_restored_for_the_client() {
     let fake = FakeLlm::start().await.unwrap();
     echo(&fake);
-    let base = gateway(&fake, "openai", GatewayConfig::default()).await;
+    let dir = std::env::temp_dir().join(octollm_testkit::unique_name("gateway-audit"));
+    let audit = dir.join("audit.jsonl");
+    let config = GatewayConfig {
+        audit_log_path: audit.display().to_string(),
+        ..Default::default()
+    };
+    let base = gateway(&fake, "openai", config).await;
     let (status, _, body) = post(
         &format!("{base}/v1/chat/completions"),
         chat(&format!(
@@ -137,6 +143,21 @@ async fn openai_pii_is_tokenized_upstream_and_restored_for_the_client() {
         log.contains("[SSN_1]") && log.contains("[EMAIL_1]"),
         "{log}"
     );
+
+    // One audit record, with counts and no values.
+    let records = std::fs::read_to_string(&audit).unwrap();
+    let lines: Vec<Value> = records
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1, "{records}");
+    assert_eq!(lines[0]["outcome"], "ok");
+    assert_eq!(lines[0]["pii_tokenized"], 2);
+    assert!(
+        !records.contains(SSN) && !records.contains("dave.smith"),
+        "{records}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[tokio::test]

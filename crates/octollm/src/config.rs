@@ -153,6 +153,13 @@ impl Config {
             config.executor.data_dir = config.server.data_dir.clone();
             sources.insert("executor.data_dir".into(), "server.data_dir".into());
         }
+        if config.gateway.audit_log_path.is_empty() {
+            config.gateway.audit_log_path = Path::new(&config.server.data_dir)
+                .join("gateway-audit.jsonl")
+                .display()
+                .to_string();
+            sources.insert("gateway.audit_log_path".into(), "server.data_dir".into());
+        }
         if config.orchestrator.data_dir == OrchestratorConfig::default().data_dir {
             config.orchestrator.data_dir = config.server.data_dir.clone();
             sources.insert("orchestrator.data_dir".into(), "server.data_dir".into());

@@ -235,6 +235,14 @@ impl System {
 
 pub fn run(mut config: Config, args: UpArgs) -> Result<ExitCode> {
     if let Some(d) = args.data_dir {
+        // The gateway's audit log follows the data directory unless set apart.
+        let derived = std::path::Path::new(&config.server.data_dir).join("gateway-audit.jsonl");
+        if std::path::Path::new(&config.gateway.audit_log_path) == derived {
+            config.gateway.audit_log_path = std::path::Path::new(&d)
+                .join("gateway-audit.jsonl")
+                .display()
+                .to_string();
+        }
         config.server.data_dir = d.clone();
         config.orchestrator.data_dir = d.clone();
         config.executor.data_dir = d;
