@@ -88,6 +88,11 @@ impl Gateway {
         self.llm.providers()
     }
 
+    /// Whether the reflex layer the gateway screens with answers.
+    pub async fn screening_reachable(&self) -> bool {
+        self.screener.reachable().await
+    }
+
     /// Whether requests need a virtual key.
     pub fn keys_enabled(&self) -> bool {
         self.keys.enabled()

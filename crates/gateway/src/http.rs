@@ -193,8 +193,10 @@ async fn health(State(s): State<AppState>) -> Json<Value> {
     Json(s.uptime.health_body("gateway", degraded, extra))
 }
 
-/// 200 when the gateway can serve.
+/// 200 when the reflex layer it screens with answers, else 503: without
+/// screening nothing is forwarded.
 #[utoipa::path(get, path = "/ready", tag = "service", responses((status = 200, body = ReadyBody)))]
-async fn ready() -> Response {
-    octollm_server::health::ready(&[])
+async fn ready(State(s): State<AppState>) -> Response {
+    let reflex = s.gateway.screening_reachable().await;
+    octollm_server::health::ready(&[("reflex", reflex)])
 }

@@ -36,6 +36,20 @@ impl Screener {
         })
     }
 
+    /// Whether screening can be reached now: always in-process, else the
+    /// reflex layer's `/health` within two seconds.
+    pub async fn reachable(&self) -> bool {
+        match self {
+            Screener::Local(_) => true,
+            Screener::Http { client, base, .. } => client
+                .get(format!("{base}/health"))
+                .timeout(Duration::from_secs(2))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success()),
+        }
+    }
+
     pub async fn process(&self, req: &ProcessRequest) -> Result<ProcessResponse, GatewayError> {
         match self {
             Screener::Local(r) => tokio::time::timeout(SCREEN_TIMEOUT, r.process(req))

@@ -394,6 +394,11 @@ async fn alone_the_gateway_screens_through_the_reflex_http_api() {
         .await
         .unwrap();
     let base = serve(router).await;
+    let ready = reqwest::get(format!("{base}/ready"))
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(ready, 200);
     let (status, _, body) = post(
         &format!("{base}/v1/chat/completions"),
         chat(&format!("SSN {SSN}")),
@@ -413,6 +418,11 @@ async fn alone_the_gateway_screens_through_the_reflex_http_api() {
         .await
         .unwrap();
     let base = serve(router).await;
+    let ready = reqwest::get(format!("{base}/ready"))
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(ready, 503, "ready without a reflex layer");
     let before = fake.requests().len();
     let (status, _, body) = post(&format!("{base}/v1/chat/completions"), chat("hello"), None).await;
     assert_eq!(status, 503, "{body}");
