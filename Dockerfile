@@ -52,13 +52,13 @@ ENV OCTOLLM_BIND=0.0.0.0 \
 WORKDIR /var/lib/octollm
 VOLUME ["/var/lib/octollm"]
 USER 10001:10001
-EXPOSE 8000-8003
+EXPOSE 8000-8004
 
 # Liveness hint for a plain `docker run`: whichever component this container
 # runs answers /health on its own port. Compose and Kubernetes use their own
 # per-component probes (/health for liveness, /ready for readiness).
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
-    CMD for port in 8000 8001 8002 8003; do curl -fsS -o /dev/null "http://127.0.0.1:${port}/health" && exit 0; done; exit 1
+    CMD for port in 8000 8001 8002 8003 8004; do curl -fsS -o /dev/null "http://127.0.0.1:${port}/health" && exit 0; done; exit 1
 
 ENTRYPOINT ["octollm"]
 CMD ["up"]

@@ -9,6 +9,7 @@ use std::path::Path;
 
 use anyhow::{anyhow, bail, Context, Result};
 use octollm_executor::ExecutorConfig;
+use octollm_gateway::GatewayConfig;
 use octollm_llm::LlmConfig;
 use octollm_orchestrator::OrchestratorConfig;
 use octollm_planner::PlannerConfig;
@@ -30,6 +31,8 @@ pub struct ServerConfig {
     pub planner_port: u16,
     /// Port of the executor arm.
     pub executor_port: u16,
+    /// Port of the screening gateway (OpenAI- and Anthropic-compatible).
+    pub gateway_port: u16,
     /// Comma-separated API keys; when set, every `/api/v1` call needs one.
     pub api_keys: String,
     /// Largest accepted request body in bytes.
@@ -50,6 +53,7 @@ impl Default for ServerConfig {
             reflex_port: 8001,
             planner_port: 8002,
             executor_port: 8003,
+            gateway_port: 8004,
             api_keys: String::new(),
             body_limit_bytes: 1024 * 1024,
             log_format: "text".into(),
@@ -68,6 +72,7 @@ pub struct Config {
     pub reflex: ReflexConfig,
     pub planner: PlannerConfig,
     pub executor: ExecutorConfig,
+    pub gateway: GatewayConfig,
     pub llm: LlmConfig,
 }
 
@@ -147,6 +152,13 @@ impl Config {
         if config.executor.data_dir == ExecutorConfig::default().data_dir {
             config.executor.data_dir = config.server.data_dir.clone();
             sources.insert("executor.data_dir".into(), "server.data_dir".into());
+        }
+        if config.gateway.audit_log_path.is_empty() {
+            config.gateway.audit_log_path = Path::new(&config.server.data_dir)
+                .join("gateway-audit.jsonl")
+                .display()
+                .to_string();
+            sources.insert("gateway.audit_log_path".into(), "server.data_dir".into());
         }
         if config.orchestrator.data_dir == OrchestratorConfig::default().data_dir {
             config.orchestrator.data_dir = config.server.data_dir.clone();

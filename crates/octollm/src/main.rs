@@ -35,7 +35,7 @@ struct ConfigArgs {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run all four components in one process (SQLite, in-process cache, built-in planner by default).
+    /// Run all five components in one process (SQLite, in-process cache, built-in planner by default).
     Up(cmd::up::UpArgs),
     /// Submit a goal and follow it live (starts an in-process system when none is running).
     Run(cmd::run::RunArgs),

@@ -19,7 +19,7 @@ use std::process::Command;
 use octollm_testkit::run_ok;
 use serde_yaml::Value;
 
-const COMPONENTS: [&str; 4] = ["orchestrator", "reflex", "planner", "executor"];
+const COMPONENTS: [&str; 5] = ["orchestrator", "reflex", "planner", "executor", "gateway"];
 
 /// Conventional names the binary honours besides its own settings.
 const CONVENTIONAL: [&str; 2] = ["OCTOLLM_TOKEN_SECRET", "OCTOLLM_CONFIG"];

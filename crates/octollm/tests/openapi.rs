@@ -90,8 +90,10 @@ async fn get_json(url: &str) -> Value {
 async fn every_route_is_documented_and_every_document_entry_is_routed() {
     let data_dir = std::env::temp_dir().join(unique_name("octollm-openapi"));
     std::fs::create_dir_all(&data_dir).unwrap();
-    let ports: [u16; 4] = std::array::from_fn(|_| free_port());
-    let child = common::up_command(BIN, &data_dir, &ports, 1_506_000)
+    let ports: [u16; 5] = std::array::from_fn(|_| free_port());
+    let arm_ports = [ports[0], ports[1], ports[2], ports[3]];
+    let child = common::up_command(BIN, &data_dir, &arm_ports, 1_506_000)
+        .env("OCTOLLM_GATEWAY_PORT", ports[4].to_string())
         .env("OCTOLLM_API_KEYS", format!("tester:{KEY}"))
         .env("OCTOLLM_LOG_LEVEL", "warn")
         .stderr(Stdio::null())
@@ -123,6 +125,7 @@ async fn every_route_is_documented_and_every_document_entry_is_routed() {
         ("reflex", ports[1]),
         ("planner", ports[2]),
         ("executor", ports[3]),
+        ("gateway", ports[4]),
     ];
     for (krate, port) in services {
         let base = format!("http://127.0.0.1:{port}");

@@ -16,6 +16,7 @@ pub enum Component {
     Reflex,
     Planner,
     Executor,
+    Gateway,
 }
 
 impl Component {
@@ -25,6 +26,7 @@ impl Component {
             Component::Reflex => "reflex",
             Component::Planner => "planner",
             Component::Executor => "executor",
+            Component::Gateway => "gateway",
         }
     }
 
@@ -34,6 +36,7 @@ impl Component {
             Component::Reflex => config.server.reflex_port,
             Component::Planner => config.server.planner_port,
             Component::Executor => config.server.executor_port,
+            Component::Gateway => config.server.gateway_port,
         }
     }
 
@@ -71,6 +74,12 @@ impl Component {
             ),
             Component::Executor => (
                 octollm_executor::app(config.executor.clone(), opts).await?,
+                None,
+            ),
+            // Alone, the gateway screens through the reflex layer's HTTP API.
+            Component::Gateway => (
+                octollm_gateway::app(config.gateway.clone(), config.llm.clone(), None, opts)
+                    .await?,
                 None,
             ),
         })

@@ -1,4 +1,4 @@
-//! `octollm up`: all four components in one process, on the embedded
+//! `octollm up`: all five components in one process, on the embedded
 //! default (SQLite, in-process cache and limits, built-in planner) unless
 //! the configuration points at PostgreSQL, Redis or an LLM.
 
@@ -31,18 +31,19 @@ pub struct UpArgs {
     bind: Option<String>,
 }
 
-/// The four components running in this process.
+/// The five components running in this process.
 pub struct System {
-    pub urls: [(Component, String); 4],
+    pub urls: [(Component, String); 5],
     handle: octollm_orchestrator::Handle,
     stop: watch::Sender<bool>,
     servers: JoinSet<std::io::Result<()>>,
 }
 
-const ORDER: [Component; 4] = [
+const ORDER: [Component; 5] = [
     Component::Reflex,
     Component::Executor,
     Component::Planner,
+    Component::Gateway,
     Component::Orchestrator,
 ];
 
@@ -81,6 +82,8 @@ pub async fn start(mut config: Config, ephemeral: bool) -> Result<System> {
     let planner_url = url_of(Component::Planner, &listeners)?;
     let executor_url = url_of(Component::Executor, &listeners)?;
     let orchestrator_url = url_of(Component::Orchestrator, &listeners)?;
+    let gateway_url = url_of(Component::Gateway, &listeners)?;
+    config.gateway.reflex_url = reflex_url.clone();
     config.orchestrator.reflex_url = reflex_url.clone();
     config.orchestrator.planner_url = planner_url.clone();
     config.orchestrator.executor_url = executor_url.clone();
@@ -141,6 +144,16 @@ pub async fn start(mut config: Config, ephemeral: bool) -> Result<System> {
                 local.planner = Some(planner.clone());
                 octollm_planner::router(planner, opts)
             }
+            // The gateway screens with the reflex instance above, in-process.
+            Component::Gateway => {
+                octollm_gateway::app(
+                    config.gateway.clone(),
+                    config.llm.clone(),
+                    local.reflex.clone(),
+                    opts,
+                )
+                .await?
+            }
             Component::Orchestrator => {
                 let supplied = match (config.orchestrator.in_process_arms, local.take()) {
                     (true, Some((r, p, e))) => crate::arms::in_process(r, p, e),
@@ -168,6 +181,7 @@ pub async fn start(mut config: Config, ephemeral: bool) -> Result<System> {
             (Component::Reflex, reflex_url),
             (Component::Planner, planner_url),
             (Component::Executor, executor_url),
+            (Component::Gateway, gateway_url),
         ],
         handle: handle.context("the orchestrator did not start")?,
         stop,
@@ -221,6 +235,14 @@ impl System {
 
 pub fn run(mut config: Config, args: UpArgs) -> Result<ExitCode> {
     if let Some(d) = args.data_dir {
+        // The gateway's audit log follows the data directory unless set apart.
+        let derived = std::path::Path::new(&config.server.data_dir).join("gateway-audit.jsonl");
+        if std::path::Path::new(&config.gateway.audit_log_path) == derived {
+            config.gateway.audit_log_path = std::path::Path::new(&d)
+                .join("gateway-audit.jsonl")
+                .display()
+                .to_string();
+        }
         config.server.data_dir = d.clone();
         config.orchestrator.data_dir = d.clone();
         config.executor.data_dir = d;

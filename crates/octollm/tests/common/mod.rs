@@ -5,6 +5,13 @@ use std::process::{Command, Stdio};
 
 use octollm_testkit::unique_name;
 
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(0)
+}
+
 /// `octollm up` on the embedded default (no PostgreSQL, no Redis) with its
 /// four ports, its own data directory and a sandbox of its own: the uid
 /// range from `uid_base`, a fresh cgroup parent and root directory, so
@@ -17,6 +24,8 @@ pub fn up_command(bin: &str, data_dir: &Path, ports: &[u16; 4], uid_base: u32) -
         .env("OCTOLLM_REFLEX_PORT", ports[1].to_string())
         .env("OCTOLLM_PLANNER_PORT", ports[2].to_string())
         .env("OCTOLLM_EXECUTOR_PORT", ports[3].to_string())
+        // Callers that do not talk to the gateway still need it off 8004.
+        .env("OCTOLLM_GATEWAY_PORT", free_port().to_string())
         .env("OCTOLLM_EXECUTOR_SANDBOX_UID_BASE", uid_base.to_string())
         .env(
             "OCTOLLM_EXECUTOR_SANDBOX_CGROUP_PARENT",
