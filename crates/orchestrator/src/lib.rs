@@ -62,6 +62,19 @@ pub async fn app_with(
     supplied: ArmSet,
     opts: ServiceOptions,
 ) -> Result<(axum::Router, Handle), OrchestratorError> {
+    app_with_routes(config, llm, supplied, opts, axum::Router::new()).await
+}
+
+/// [`app_with`] serving `extra` too (the MCP transport of `octollm up`),
+/// behind the same API keys, limits and metrics as the task API. Its
+/// routes are not in the OpenAPI document: they speak their own protocol.
+pub async fn app_with_routes(
+    config: OrchestratorConfig,
+    llm: LlmConfig,
+    supplied: ArmSet,
+    opts: ServiceOptions,
+    extra: axum::Router,
+) -> Result<(axum::Router, Handle), OrchestratorError> {
     let mut urls = vec![("executor_url", &config.executor_url)];
     if supplied.screen.is_none() {
         urls.push(("reflex_url", &config.reflex_url));
@@ -113,6 +126,7 @@ pub async fn app_with(
         uptime: Uptime::now(),
     });
     let handle = worker::start(core.clone());
-    let router = octollm_server::finish(api::routes(core, opts.body_limit), opts);
+    let router =
+        octollm_server::finish(api::routes(core, opts.body_limit).merge(extra.into()), opts);
     Ok((router, handle))
 }

@@ -104,8 +104,10 @@ pub async fn start(mut config: Config, ephemeral: bool) -> Result<System> {
     // (the planner reads the executor's live allowlist over HTTP). A key of
     // their own, made up here, keeps the operator's keys out of it and
     // names these calls `internal` in audit records.
+    let mut internal_key = None;
     if !config.server.api_keys.trim().is_empty() {
         let internal = hex_secret();
+        internal_key = Some(internal.clone());
         config.server.api_keys = format!("{},internal:{internal}", config.server.api_keys);
         for key in [
             &mut config.planner.executor_api_key,
@@ -155,15 +157,32 @@ pub async fn start(mut config: Config, ephemeral: bool) -> Result<System> {
                 .await?
             }
             Component::Orchestrator => {
+                // MCP over streamable HTTP at /mcp, with this system's
+                // planner and executor, behind the same API keys.
+                let mcp = match (&local.planner, &local.executor) {
+                    (Some(p), Some(e)) => {
+                        let server = crate::cmd::mcp::OctoMcp::for_system(
+                            config.clone(),
+                            orchestrator_url.clone(),
+                            internal_key.clone(),
+                            p.clone(),
+                            e.clone(),
+                        )?;
+                        axum::Router::new()
+                            .nest_service("/mcp", crate::cmd::mcp::http_service(server))
+                    }
+                    _ => axum::Router::new(),
+                };
                 let supplied = match (config.orchestrator.in_process_arms, local.take()) {
                     (true, Some((r, p, e))) => crate::arms::in_process(r, p, e),
                     _ => ArmSet::default(),
                 };
-                let (router, h) = octollm_orchestrator::app_with(
+                let (router, h) = octollm_orchestrator::app_with_routes(
                     config.orchestrator.clone(),
                     config.llm.clone(),
                     supplied,
                     opts,
+                    mcp,
                 )
                 .await?;
                 handle = Some(h);

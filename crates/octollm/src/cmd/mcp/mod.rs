@@ -168,8 +168,12 @@ struct Inner {
     config: Config,
     reflex: Engine,
     /// Built on first use: a client that only screens never pays for them.
-    planner: OnceCell<Planner>,
-    executor: OnceCell<Executor>,
+    /// Inside `octollm up` they are the system's own instances.
+    planner: OnceCell<Arc<Planner>>,
+    executor: OnceCell<Arc<Executor>>,
+    /// Set when the executor is the system's, which requires capability
+    /// tokens: each command then carries one minted for it.
+    token_secret: Option<Vec<u8>>,
     orchestrator: task::Orchestrator,
 }
 
@@ -178,17 +182,45 @@ impl OctoMcp {
         let reflex = crate::cmd::scan::engine(&config, None)?;
         Ok(OctoMcp {
             inner: Arc::new(Inner {
-                orchestrator: task::Orchestrator::new(config.clone(), url),
+                orchestrator: task::Orchestrator::new(config.clone(), url, None),
                 config,
                 reflex,
                 planner: OnceCell::new(),
                 executor: OnceCell::new(),
+                token_secret: None,
             }),
             tool_router: Self::tool_router(),
         })
     }
 
-    async fn planner(&self) -> Result<&Planner, CallToolResult> {
+    /// The server of a running system (`/mcp` on the orchestrator of
+    /// `octollm up`): its planner and executor, and its orchestrator at
+    /// `url`, called with `api_key` when the API has keys.
+    pub fn for_system(
+        config: Config,
+        url: String,
+        api_key: Option<String>,
+        planner: Arc<Planner>,
+        executor: Arc<Executor>,
+    ) -> Result<OctoMcp> {
+        let reflex = crate::cmd::scan::engine(&config, None)?;
+        let token_secret = Some(config.executor.token_secret.clone())
+            .filter(|s| !s.is_empty())
+            .map(String::into_bytes);
+        Ok(OctoMcp {
+            inner: Arc::new(Inner {
+                orchestrator: task::Orchestrator::new(config.clone(), Some(url), api_key),
+                config,
+                reflex,
+                planner: OnceCell::new_with(Some(planner)),
+                executor: OnceCell::new_with(Some(executor)),
+                token_secret,
+            }),
+            tool_router: Self::tool_router(),
+        })
+    }
+
+    async fn planner(&self) -> Result<&Arc<Planner>, CallToolResult> {
         let cfg = &self.inner.config;
         self.inner
             .planner
@@ -199,6 +231,7 @@ impl OctoMcp {
                     &MetricsRegistry::new("planner"),
                 )
                 .await
+                .map(Arc::new)
                 .map_err(|e| errors::tool_error("PLANNER_UNAVAILABLE", &e.to_string(), Value::Null))
             })
             .await
@@ -207,7 +240,7 @@ impl OctoMcp {
     /// The executor of `run_command`: the configured policy, sandbox and
     /// audit log. No capability token: like `octollm exec`, the caller is
     /// a local operator (the MCP client that started this process).
-    async fn executor(&self) -> Result<&Executor, CallToolResult> {
+    async fn executor(&self) -> Result<&Arc<Executor>, CallToolResult> {
         let mut cfg = self.inner.config.executor.clone();
         cfg.token_secret = String::new();
         self.inner
@@ -215,7 +248,7 @@ impl OctoMcp {
             .get_or_try_init(|| async {
                 // A sandbox that cannot be set up is not an error here: the
                 // executor then refuses every command with SANDBOX_UNAVAILABLE.
-                Executor::start(cfg).await.map_err(|e| {
+                Executor::start(cfg).await.map(Arc::new).map_err(|e| {
                     errors::tool_error("EXECUTOR_UNAVAILABLE", &e.to_string(), Value::Null)
                 })
             })
@@ -285,7 +318,7 @@ impl OctoMcp {
             Ok(e) => e,
             Err(r) => return Ok(r),
         };
-        let req = ExecuteRequest {
+        let mut req = ExecuteRequest {
             action_type: "shell".into(),
             command: args.command,
             args: args.args,
@@ -296,6 +329,12 @@ impl OctoMcp {
             capability_token: None,
             workspace: None,
         };
+        if let Some(secret) = &self.inner.token_secret {
+            match command_token(secret, &req) {
+                Ok(t) => req.capability_token = Some(t),
+                Err(r) => return Ok(r),
+            }
+        }
         // The request id ties the answer to its audit record.
         let rid = format!("mcp-{}", request_id(&ctx));
         let reply = executor.execute(req, Some(rid)).await.body;
@@ -427,4 +466,38 @@ fn request_id(ctx: &RequestContext<RoleServer>) -> String {
         Ok(v) => v.to_string(),
         Err(_) => "unknown".into(),
     }
+}
+
+/// A capability token for exactly this command, as the orchestrator mints
+/// one for a step: the system's executor runs nothing without one.
+fn command_token(secret: &[u8], req: &ExecuteRequest) -> Result<String, CallToolResult> {
+    let call = octollm_types::plan::ToolCall::Shell {
+        command: req.command.clone(),
+        args: req.args.clone(),
+        stdin: req.stdin.clone(),
+    };
+    let ttl = req.timeout_seconds.unwrap_or(60.0).ceil() as i64 + 60;
+    let holder = format!("mcp-{:016x}", rand::random::<u64>());
+    octollm_orchestrator::caps::token_for(secret, &holder, &call, None, ttl).map_err(|e| {
+        errors::tool_error(
+            "INTERNAL_ERROR",
+            &format!("capability token: {e}"),
+            Value::Null,
+        )
+    })
+}
+
+/// The streamable-HTTP transport of `server`, for `/mcp`: one session per
+/// client, all sharing the server's state.
+pub fn http_service(
+    server: OctoMcp,
+) -> rmcp::transport::streamable_http_server::StreamableHttpService<
+    OctoMcp,
+    rmcp::transport::streamable_http_server::session::local::LocalSessionManager,
+> {
+    rmcp::transport::streamable_http_server::StreamableHttpService::new(
+        move || Ok(server.clone()),
+        Default::default(),
+        Default::default(),
+    )
 }

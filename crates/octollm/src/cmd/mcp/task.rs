@@ -32,15 +32,25 @@ pub struct Orchestrator {
     url: Option<String>,
     resolved: OnceCell<String>,
     embedded: Mutex<Option<System>>,
+    /// The key to call it with; `None` reads the command line's.
+    api_key: Option<String>,
 }
 
 impl Orchestrator {
-    pub fn new(config: Config, url: Option<String>) -> Orchestrator {
+    pub fn new(config: Config, url: Option<String>, api_key: Option<String>) -> Orchestrator {
         Orchestrator {
             config,
             url,
             resolved: OnceCell::new(),
             embedded: Mutex::new(None),
+            api_key,
+        }
+    }
+
+    fn client_of(&self, url: &str) -> Result<OrchestratorClient, ClientError> {
+        match &self.api_key {
+            Some(key) => Ok(OrchestratorClient::new(url)?.with_api_key(key.clone())),
+            None => client(url),
         }
     }
 
@@ -77,7 +87,7 @@ impl Orchestrator {
     /// A client of the orchestrator, or the tool error saying why not.
     pub async fn client(&self) -> Result<OrchestratorClient, CallToolResult> {
         let url = self.url().await?;
-        client(url).map_err(|e| errors::from_client(&e))
+        self.client_of(url).map_err(|e| errors::from_client(&e))
     }
 
     /// A client of an orchestrator that is already there (`--url`, the
@@ -93,7 +103,7 @@ impl Orchestrator {
                 u
             }
         };
-        client(&url).ok()
+        self.client_of(&url).ok()
     }
 
     /// Stops the system started here, if one was.

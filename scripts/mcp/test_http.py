@@ -1,0 +1,157 @@
+"""MCP over streamable HTTP at /mcp on the orchestrator of `octollm up`,
+with the official MCP Python SDK's client and an API key.
+
+Usage: test_http.py OCTOLLM_BINARY
+
+Starts `octollm up` on free ports with a key, a scratch data directory and
+a sandbox of its own, and removes all of it afterwards. Prints one line per
+check and `N passed, N failed` at the end.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import urllib.error
+import urllib.request
+
+import anyio
+from mcp import ClientSession
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
+
+KEY = "mcp-http-test-key"
+results = {"passed": 0, "failed": 0}
+
+
+def check(name, cond, detail=""):
+    if cond:
+        results["passed"] += 1
+        print(f"ok   {name}")
+    else:
+        results["failed"] += 1
+        print(f"FAIL {name}  {detail}")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def status_of(url, key=None, body=b"{}"):
+    req = urllib.request.Request(url, data=body, method="POST")
+    req.add_header("Content-Type", "application/json")
+    req.add_header("Accept", "application/json, text/event-stream")
+    if key:
+        req.add_header("Authorization", f"Bearer {key}")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+def structured(result):
+    return result.structured_content or {}
+
+
+async def session_checks(url):
+    client = create_mcp_http_client(headers={"Authorization": f"Bearer {KEY}"})
+    async with client:
+        async with streamable_http_client(url, http_client=client) as streams:
+            read, write = streams[0], streams[1]
+            async with ClientSession(read, write) as session:
+                init = await session.initialize()
+                check("initialize over HTTP names the server", init.server_info.name == "octollm", init.server_info)
+                tools = {t.name for t in (await session.list_tools()).tools}
+                check(
+                    "tools/list has the five tools",
+                    tools == {"screen_text", "run_command", "plan_goal", "run_task", "get_task"},
+                    sorted(tools),
+                )
+                r = await session.call_tool("screen_text", {"text": "Mail jane.doe@example.com please"})
+                v = structured(r)
+                check(
+                    "screen_text finds the email",
+                    not r.is_error and any(p.get("type") == "email" for p in v.get("pii_detected", [])),
+                    r,
+                )
+                # The system's own executor, which needs a capability
+                # token: the server mints one per command.
+                r = await session.call_tool("run_command", {"command": "echo", "args": ["hi"]})
+                v = structured(r)
+                check("run_command runs echo in the system's sandbox", not r.is_error and v.get("stdout") == "hi\n", r)
+                layers = (v.get("provenance") or {}).get("sandbox", {}).get("layers", [])
+                check("run_command's provenance names the sandbox layers", "seccomp" in layers, v.get("provenance"))
+                r = await session.call_tool("run_command", {"command": "rm", "args": ["-rf", "/"]})
+                code = structured(r).get("error", {}).get("code")
+                check("a refused command is an error with the policy's code", r.is_error and code == "COMMAND_NOT_ALLOWED", r)
+                # run_task goes to this system's orchestrator over HTTP with
+                # the system's internal key.
+                r = await session.call_tool("run_task", {"goal": "Echo hello"})
+                v = structured(r)
+                check("run_task completes", not r.is_error and v.get("status") == "completed", r)
+                task_id = v.get("task_id") or v.get("id")
+                r = await session.call_tool("get_task", {"task_id": str(task_id)})
+                check("get_task returns the task", not r.is_error and structured(r).get("status") == "completed", r)
+
+
+def main():
+    binary = sys.argv[1]
+    scratch = tempfile.mkdtemp(prefix="octollm-mcp-http-")
+    os.chmod(scratch, 0o755)
+    ports = [free_port() for _ in range(5)]
+    env = dict(os.environ)
+    env.update({
+        "OCTOLLM_ORCHESTRATOR_PORT": str(ports[0]),
+        "OCTOLLM_REFLEX_PORT": str(ports[1]),
+        "OCTOLLM_PLANNER_PORT": str(ports[2]),
+        "OCTOLLM_EXECUTOR_PORT": str(ports[3]),
+        "OCTOLLM_GATEWAY_PORT": str(ports[4]),
+        "OCTOLLM_API_KEYS": f"tester:{KEY}",
+        "OCTOLLM_EXECUTOR_SANDBOX_UID_BASE": "1509000",
+        "OCTOLLM_EXECUTOR_SANDBOX_CGROUP_PARENT": f"octollm-mcp-http-{os.getpid()}",
+        "OCTOLLM_EXECUTOR_SANDBOX_ROOT_DIR": os.path.join(scratch, "sandbox-root"),
+        "OCTOLLM_LOG_LEVEL": "warn",
+    })
+    for var in ("DATABASE_URL", "REDIS_URL", "OCTOLLM_API_KEY"):
+        env.pop(var, None)
+    up = subprocess.Popen(
+        [binary, "up", "--data-dir", os.path.join(scratch, "data")],
+        env=env, stdout=subprocess.DEVNULL, stderr=open(os.path.join(scratch, "up.log"), "w"),
+    )
+    base = f"http://127.0.0.1:{ports[0]}"
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen(f"{base}/health", timeout=2):
+                    break
+            except OSError:
+                time.sleep(0.3)
+        check("without a key /mcp is refused (401)", status_of(f"{base}/mcp") == 401)
+        check("with a wrong key /mcp is refused (401)", status_of(f"{base}/mcp", "wrong") == 401)
+        anyio.run(session_checks, f"{base}/mcp")
+    except Exception:
+        results["failed"] += 1
+        print("FAIL the session raised:")
+        traceback.print_exc()
+        print(open(os.path.join(scratch, "up.log")).read()[-4000:])
+    finally:
+        up.terminate()
+        try:
+            up.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            up.kill()
+        shutil.rmtree(scratch, ignore_errors=True)
+    print(f"{results['passed']} passed, {results['failed']} failed")
+    sys.exit(1 if results["failed"] else 0)
+
+
+if __name__ == "__main__":
+    main()
