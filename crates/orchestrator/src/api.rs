@@ -10,7 +10,8 @@ use axum::Json;
 use octollm_server::health::{HealthBody, ReadyBody};
 use octollm_server::{ApiError, ApiJson};
 use octollm_types::orchestrator::{
-    ArmView, ArtifactList, ArtifactView, CancelAnswer, TaskAccepted, TaskList, TaskView,
+    ArmView, ArtifactList, ArtifactView, CancelAnswer, EraseAnswer, PurgeAnswer, PurgeRequest,
+    TaskAccepted, TaskList, TaskView,
 };
 use octollm_types::reflex::{ProcessRequest, ProcessResponse};
 use octollm_types::task::{TaskContract, TaskStatus};
@@ -21,7 +22,7 @@ use utoipa_axum::routes;
 
 use crate::arms::ArmError;
 use crate::core::Shared;
-use crate::store::CancelOutcome;
+use crate::store::{CancelOutcome, EraseOutcome};
 use crate::submit::{self, store_error};
 use crate::{sse, view};
 
@@ -32,7 +33,8 @@ pub(crate) fn routes(core: Shared, body_limit: usize) -> OpenApiRouter {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         // Only a submission carries files; the list has no body.
         .routes(routes!(submit, list).layer(DefaultBodyLimit::max(submit_limit)))
-        .routes(routes!(show))
+        .routes(routes!(show, erase))
+        .routes(routes!(purge))
         .routes(routes!(cancel))
         .routes(routes!(artifacts))
         .routes(routes!(artifact))
@@ -182,6 +184,53 @@ async fn list(
         next_cursor,
     })
     .into_response())
+}
+
+/// Erases a task that has ended, and everything derived from it: plan,
+/// steps, events, plan revisions, input files, artifacts and its place in
+/// the result cache.
+#[utoipa::path(delete, path = "/api/v1/tasks/{id}", tag = "tasks",
+    params(("id" = uuid::Uuid, Path, description = "The task id")),
+    responses((status = 200, description = "Erased", body = EraseAnswer)))]
+async fn erase(State(core): State<Shared>, Path(raw): Path<String>) -> Result<Response, ApiError> {
+    let id = task_id(&raw)?;
+    match core.store.erase_task(&id).await.map_err(store_error)? {
+        EraseOutcome::Erased => {
+            tracing::info!(target: "audit", task_id = %id, "task erased");
+            Ok(Json(EraseAnswer {
+                task_id: id,
+                erased: true,
+            })
+            .into_response())
+        }
+        EraseOutcome::NotFound => Err(ApiError::not_found(format!("No task with id {id}"))),
+        EraseOutcome::NotFinished(status) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "TASK_NOT_FINISHED",
+            format!("The task has not ended ({status}); cancel it first"),
+        )
+        .with_details(json!({"status": status}))),
+    }
+}
+
+/// Erases every task that ended longer ago than `older_than_seconds`, with
+/// everything derived from them (as `DELETE /api/v1/tasks/{id}` does).
+/// Tasks that have not ended are never touched.
+#[utoipa::path(post, path = "/api/v1/tasks/purge", tag = "tasks", request_body = PurgeRequest,
+    responses((status = 200, description = "How many tasks were erased", body = PurgeAnswer)))]
+async fn purge(
+    State(core): State<Shared>,
+    ApiJson(req): ApiJson<PurgeRequest>,
+) -> Result<Json<PurgeAnswer>, ApiError> {
+    let age_ms = i64::try_from(req.older_than_seconds.saturating_mul(1000)).unwrap_or(i64::MAX);
+    let cutoff = crate::store::now_ms().saturating_sub(age_ms);
+    let erased = core
+        .store
+        .erase_finished_before(cutoff)
+        .await
+        .map_err(store_error)?;
+    tracing::info!(target: "audit", erased, older_than_seconds = req.older_than_seconds, "tasks purged");
+    Ok(Json(PurgeAnswer { erased }))
 }
 
 /// Cancels a task that has not ended.

@@ -9,7 +9,9 @@
 use std::time::Duration;
 
 use octollm_types::error::ErrorEnvelope;
-use octollm_types::orchestrator::{TaskAccepted, TaskEvent, TaskList, TaskView};
+use octollm_types::orchestrator::{
+    EraseAnswer, PurgeAnswer, PurgeRequest, TaskAccepted, TaskEvent, TaskList, TaskView,
+};
 use octollm_types::task::TaskContract;
 use reqwest::{Method, RequestBuilder, Response, StatusCode, Url};
 use serde::de::DeserializeOwned;
@@ -197,6 +199,22 @@ impl OrchestratorClient {
     pub async fn cancel(&self, id: &str) -> Result<CancelReply, ClientError> {
         self.call(self.request(Method::POST, &["api", "v1", "tasks", id, "cancel"]))
             .await
+    }
+
+    /// `DELETE /api/v1/tasks/{id}`: erases a finished task and everything
+    /// derived from it.
+    pub async fn erase(&self, id: &str) -> Result<EraseAnswer, ClientError> {
+        self.call(self.request(Method::DELETE, &["api", "v1", "tasks", id]))
+            .await
+    }
+
+    /// `POST /api/v1/tasks/purge`: erases every task that ended more than
+    /// `older_than_seconds` ago.
+    pub async fn purge(&self, older_than_seconds: u64) -> Result<PurgeAnswer, ClientError> {
+        let rb = self
+            .request(Method::POST, &["api", "v1", "tasks", "purge"])
+            .json(&PurgeRequest { older_than_seconds });
+        self.call(rb).await
     }
 
     /// `POST /api/v1/tasks/{id}/steps/{step}/approve` (`approve`) or

@@ -92,6 +92,9 @@ pub struct OrchestratorConfig {
     /// How long a step waits for a decision before the task fails with
     /// `APPROVAL_TIMEOUT`, in seconds.
     pub approval_timeout_seconds: u64,
+    /// Days a finished task is kept; older ones are erased with everything
+    /// derived from them, checked every hour. 0 keeps them for ever.
+    pub retention_days: u64,
     /// Names of the API keys that may approve or reject steps; with API keys
     /// configured and this empty, nobody can decide over the API.
     pub approver_keys: Vec<String>,
@@ -140,6 +143,7 @@ impl Default for OrchestratorConfig {
             tool_output_injection: "fail".to_string(),
             approval_required: Vec::new(),
             approval_timeout_seconds: 3_600,
+            retention_days: 0,
             approver_keys: Vec::new(),
             max_file_bytes: 1 << 20,
             max_files_bytes: 8 << 20,

@@ -65,7 +65,10 @@ pub(crate) fn start(core: Shared) -> Handle {
             hard_rx.clone(),
         ));
     }
-    set.spawn(gauges(core.clone(), stop_rx));
+    set.spawn(gauges(core.clone(), stop_rx.clone()));
+    if core.config.retention_days > 0 {
+        set.spawn(retention(core.clone(), stop_rx));
+    }
     Handle {
         core,
         stop_claims,
@@ -82,6 +85,27 @@ async fn gauges(core: Shared, mut stop: watch::Receiver<bool>) {
         core.arms.publish_breakers();
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// Erases finished tasks older than `retention_days`, now and every hour.
+/// Any process may do it: a task erased twice is erased once.
+async fn retention(core: Shared, mut stop: watch::Receiver<bool>) {
+    let keep_ms =
+        i64::try_from(core.config.retention_days.saturating_mul(86_400_000)).unwrap_or(i64::MAX);
+    loop {
+        let cutoff = crate::store::now_ms().saturating_sub(keep_ms);
+        match core.store.erase_finished_before(cutoff).await {
+            Ok(0) => {}
+            Ok(n) => {
+                tracing::info!(target: "audit", erased = n, retention_days = core.config.retention_days, "finished tasks past retention erased")
+            }
+            Err(e) => tracing::warn!(error = %e, "retention sweep failed; retrying in an hour"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
             _ = stop.changed() => return,
         }
     }

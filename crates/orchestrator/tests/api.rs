@@ -222,6 +222,141 @@ async fn cancel_running(kind: Kind) {
 }
 both!(cancel_stops_a_running_task, cancel_running);
 
+async fn erase(kind: Kind) {
+    let (db, _arms, o) = setup(kind, ArmsOptions::default(), |c| {
+        // Every shell step waits for a person: a task that has not ended.
+        c.approval_required = vec!["shell_read".into()];
+    })
+    .await;
+    let waiting = submit(&o.url, json!({"goal": "Echo still waiting"})).await;
+    wait_until(&o.url, &waiting, LONG, |v| {
+        v["status"] == "awaiting_approval"
+    })
+    .await;
+    let del = |id: &str| {
+        let url = format!("{}/api/v1/tasks/{id}", o.url);
+        async move {
+            let r = client().delete(url).send().await.unwrap();
+            let status = r.status().as_u16();
+            (status, r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let (s, v) = del(&waiting).await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (409, Some("TASK_NOT_FINISHED")),
+        "{v}"
+    );
+    assert_eq!(
+        get(&format!("{}/api/v1/tasks/{waiting}", o.url)).await.0,
+        200
+    );
+
+    // A finished task goes with everything derived from it.
+    let (s, _) = post(
+        &format!("{}/api/v1/tasks/{waiting}/cancel", o.url),
+        json!({}),
+    )
+    .await;
+    assert!(s == 200 || s == 202, "{s}");
+    wait_done(&o.url, &waiting, LONG).await;
+    let rows = |table: &str| format!("SELECT COUNT(*) FROM {table} WHERE task_id = '{waiting}'");
+    assert!(db.scalar(&rows("steps")).await > 0);
+    assert!(db.scalar(&rows("events")).await > 0);
+    let (s, v) = del(&waiting).await;
+    assert_eq!((s, &v["erased"]), (200, &json!(true)), "{v}");
+    for table in [
+        "steps",
+        "events",
+        "plans",
+        "plan_revisions",
+        "task_files",
+        "task_artifacts",
+    ] {
+        assert_eq!(db.scalar(&rows(table)).await, 0, "{table}");
+    }
+    assert_eq!(
+        get(&format!("{}/api/v1/tasks/{waiting}", o.url)).await.0,
+        404
+    );
+    assert_eq!(
+        get(&format!("{}/api/v1/tasks/{waiting}/events", o.url))
+            .await
+            .0,
+        404
+    );
+    assert_eq!(del(&waiting).await.0, 404);
+    assert_eq!(del("not-a-task").await.0, 400);
+
+    // A purge takes only tasks that ended before its cutoff.
+    let other = submit(&o.url, json!({"goal": "Echo purge me"})).await;
+    wait_until(&o.url, &other, LONG, |v| v["status"] == "awaiting_approval").await;
+    let (s, _) = post(&format!("{}/api/v1/tasks/{other}/cancel", o.url), json!({})).await;
+    assert!(s == 200 || s == 202, "{s}");
+    wait_done(&o.url, &other, LONG).await;
+    let purge_url = format!("{}/api/v1/tasks/purge", o.url);
+    let purge = |secs: u64| post(&purge_url, json!({"older_than_seconds": secs}));
+    let (s, v) = purge(3600).await;
+    assert_eq!((s, &v["erased"]), (200, &json!(0)), "{v}");
+    assert_eq!(get(&format!("{}/api/v1/tasks/{other}", o.url)).await.0, 200);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let (s, v) = purge(0).await;
+    assert_eq!((s, &v["erased"]), (200, &json!(1)), "{v}");
+    assert_eq!(get(&format!("{}/api/v1/tasks/{other}", o.url)).await.0, 404);
+    let (s, v) = post(&purge_url, json!({"older_than_seconds": -1})).await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (422, Some("VALIDATION_ERROR")),
+        "{v}"
+    );
+    o.handle.shutdown().await;
+}
+both!(finished_tasks_are_erased_and_purged, erase);
+
+async fn retention(kind: Kind) {
+    let (db, arms, o) = setup(kind, ArmsOptions::default(), |c| {
+        c.approval_required = vec!["shell_read".into()];
+    })
+    .await;
+    let mut ids = Vec::new();
+    for goal in ["Echo old", "Echo recent"] {
+        let id = submit(&o.url, json!({ "goal": goal })).await;
+        wait_until(&o.url, &id, LONG, |v| v["status"] == "awaiting_approval").await;
+        post(&format!("{}/api/v1/tasks/{id}/cancel", o.url), json!({})).await;
+        wait_done(&o.url, &id, LONG).await;
+        ids.push(id);
+    }
+    // The first one ended two days ago, as far as the store knows.
+    let aged = format!(
+        "UPDATE tasks SET finished_at = finished_at - 172800000 WHERE id = '{}' \
+         RETURNING CAST(1 AS BIGINT)",
+        ids[0]
+    );
+    assert_eq!(db.scalar(&aged).await, 1);
+    o.handle.shutdown().await;
+    // A process keeping finished tasks one day erases it when it starts.
+    let o = start_orch(OrchestratorConfig {
+        retention_days: 1,
+        ..arms.config(&db)
+    })
+    .await;
+    let old = format!("{}/api/v1/tasks/{}", o.url, ids[0]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while get(&old).await.0 != 404 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the old task was kept"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        get(&format!("{}/api/v1/tasks/{}", o.url, ids[1])).await.0,
+        200
+    );
+    o.handle.shutdown().await;
+}
+both!(retention_erases_tasks_past_their_days, retention);
+
 async fn planner_budget(kind: Kind) {
     let (_db, arms, o) = setup(kind, ArmsOptions::llm_planner(), |_| {}).await;
     let fake = arms.fake.as_ref().unwrap();

@@ -111,6 +111,28 @@ pub struct ArtifactList {
     pub artifacts: Vec<ArtifactView>,
 }
 
+/// `DELETE /api/v1/tasks/{id}`: the task and everything derived from it
+/// are gone.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct EraseAnswer {
+    pub task_id: String,
+    pub erased: bool,
+}
+
+/// `POST /api/v1/tasks/purge` body.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PurgeRequest {
+    /// Erase every task that ended more than this many seconds ago.
+    pub older_than_seconds: u64,
+}
+
+/// `POST /api/v1/tasks/purge`: how many tasks were erased.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct PurgeAnswer {
+    pub erased: u64,
+}
+
 /// `POST /api/v1/tasks/{id}/cancel`: `cancelled` when the task had not
 /// started, `cancelling` while its running step is stopped.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]

@@ -41,6 +41,15 @@ enum TasksCommand {
     Show { id: String },
     /// Cancel a task.
     Cancel { id: String },
+    /// Erase a finished task and everything derived from it (plan, steps,
+    /// events, files, artifacts, its result-cache entry).
+    Delete { id: String },
+    /// Erase every task that ended longer ago than a duration: 90s, 30m,
+    /// 12h, 7d or 2w.
+    Purge {
+        #[arg(long, value_name = "DURATION", value_parser = parse_age)]
+        older_than: u64,
+    },
     /// Approve a step that waits for approval; it runs next.
     Approve(Decide),
     /// Reject a step that waits for approval; the task fails with
@@ -68,6 +77,10 @@ pub fn run(config: Config, args: TasksArgs) -> Result<ExitCode> {
             }
             TasksCommand::Show { id } => show(&url, &id, args.json, &mut out).await,
             TasksCommand::Cancel { id } => cancel(&url, &id, args.json, &mut out).await,
+            TasksCommand::Delete { id } => erase(&url, &id, args.json, &mut out).await,
+            TasksCommand::Purge { older_than } => {
+                purge(&url, older_than, args.json, &mut out).await
+            }
             TasksCommand::Approve(d) => decide(&url, &d, true, args.json, &mut out).await,
             TasksCommand::Reject(d) => decide(&url, &d, false, args.json, &mut out).await,
         }
@@ -154,6 +167,51 @@ pub async fn cancel(url: &str, id: &str, json_output: bool, out: &mut dyn Write)
     }
 }
 
+/// `tasks delete ID`.
+async fn erase(url: &str, id: &str, json_output: bool, out: &mut dyn Write) -> u8 {
+    match async { client(url)?.erase(id).await }.await {
+        Ok(r) if json_output => print_json(out, &r),
+        Ok(r) => {
+            let _ = writeln!(out, "erased {}", r.task_id);
+            0
+        }
+        Err(e) => failed(out, &e, json_output),
+    }
+}
+
+/// `tasks purge --older-than DURATION`.
+async fn purge(url: &str, older_than: u64, json_output: bool, out: &mut dyn Write) -> u8 {
+    match async { client(url)?.purge(older_than).await }.await {
+        Ok(r) if json_output => print_json(out, &r),
+        Ok(r) => {
+            let _ = writeln!(out, "erased {} task(s)", r.erased);
+            0
+        }
+        Err(e) => failed(out, &e, json_output),
+    }
+}
+
+/// A duration as `--older-than` takes it (`90s`, `30m`, `12h`, `7d`,
+/// `2w`), in seconds.
+fn parse_age(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (n, unit) = s.split_at(split);
+    let n: u64 = n
+        .parse()
+        .map_err(|_| format!("'{s}' is not a duration such as 90s, 30m, 12h, 7d or 2w"))?;
+    let per = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        _ => return Err(format!("'{s}': the unit must be s, m, h, d or w")),
+    };
+    n.checked_mul(per)
+        .ok_or_else(|| format!("'{s}' is too long"))
+}
+
 /// `tasks approve|reject ID STEP`.
 pub async fn decide(
     url: &str,
@@ -181,5 +239,22 @@ pub async fn decide(
             0
         }
         Err(e) => failed(out, &e, json_output),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_age;
+
+    #[test]
+    fn ages_read_with_their_units() {
+        assert_eq!(parse_age("90s"), Ok(90));
+        assert_eq!(parse_age("30m"), Ok(1800));
+        assert_eq!(parse_age("12h"), Ok(43_200));
+        assert_eq!(parse_age("7d"), Ok(604_800));
+        assert_eq!(parse_age("2w"), Ok(1_209_600));
+        for bad in ["", "7", "d", "7y", "-1d", "1.5d", "99999999999999999999d"] {
+            assert!(parse_age(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -21,6 +21,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+pub use erase::EraseOutcome;
 pub use files::{ArtifactRow, FileRow};
 pub use revisions::{NewRevision, RevisionRow};
 pub use rows::{
@@ -112,6 +113,7 @@ macro_rules! insert_pending_steps {
 
 // After the macros: textual scoping makes them visible to these.
 mod approvals;
+mod erase;
 mod events;
 mod files;
 mod queue;
