@@ -402,7 +402,7 @@ uiTest("markup printed by a step is shown as text and creates no element", async
   await shot("07-markup-as-text");
 });
 
-uiTest("a replanned task shows its plan history", async () => {
+uiTest("a replanned task shows its plan history, and a finished task can be deleted", async () => {
   await queuePlan([shell(1, "Read a file that is not there", "cat", ["/workspace/in/missing.txt"])], "first try");
   await queuePlan([shell(1, "Say that it is missing", "echo", ["the file is missing"])], "revised after the failure");
   const { body } = await apiJson("/api/v1/tasks", { method: "POST", body: JSON.stringify({ goal: "Show the missing file" }) });
@@ -418,6 +418,15 @@ uiTest("a replanned task shows its plan history", async () => {
   const failed = await page.$$eval('[data-testid="event"][data-kind="step.failed"]', (els) => els.length);
   assert.equal(failed, 1, "the failed first try is in the event log");
   await shot("08-plan-history");
+
+  // A finished task can be deleted: the first click asks, the second erases.
+  const del = page.locator('[data-testid="task-delete"]');
+  await del.click();
+  assert.match(await del.textContent(), /Erase it/);
+  assert.equal((await apiJson(`/api/v1/tasks/${body.task_id}`)).status, 200, "one click erases nothing");
+  await del.click();
+  await page.waitForURL(/#\/tasks$/);
+  assert.equal((await apiJson(`/api/v1/tasks/${body.task_id}`)).status, 404, "the task is gone");
 });
 
 uiTest("the scan page shows PII, injections and the redacted text", async () => {

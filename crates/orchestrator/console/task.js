@@ -115,12 +115,31 @@ export function taskPage(root, id) {
         refresh();
       } },
     }, "Cancel task");
+    // Erasing cannot be undone: the first click only arms the button.
+    const erase = !terminal ? null : h("button", {
+      type: "button", class: "button danger", id: "task-delete", "data-testid": "task-delete",
+      on: { click: async (e) => {
+        const button = e.target;
+        if (button.dataset.armed !== "yes") {
+          button.dataset.armed = "yes";
+          button.textContent = "Erase it and everything from it?";
+          return;
+        }
+        button.disabled = true;
+        try {
+          await api(base, { method: "DELETE" });
+          location.hash = "#/tasks";
+        } catch (err) {
+          header.appendChild(errorBox(err));
+        }
+      } },
+    }, "Delete task");
     const b = v.budget || {};
     replace(header,
       h("div", { class: "card-head" },
         h("h1", { id: "task-goal", "data-testid": "task-goal", class: "goal" }, v.goal),
         badge(v.status, { id: "task-status", "data-testid": "task-status" }),
-        cancel),
+        cancel, erase),
       v.screened_goal && v.screened_goal !== v.goal
         ? h("p", { class: "muted small" }, "Screened goal (what the planner saw): ", h("span", { class: "mono" }, v.screened_goal))
         : null,
