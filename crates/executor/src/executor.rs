@@ -22,12 +22,12 @@ use octollm_types::token::{self, caps, Claims, TokenError};
 use serde_json::{json, Value};
 use tokio::sync::Semaphore;
 
-use crate::audit::AuditLog;
 use crate::config::ExecutorConfig;
 use crate::http_action::HttpFetcher;
 use crate::metrics::{ExecMetrics, ReasonLabels};
 use crate::provenance::now;
 use crate::ExecutorError;
+use octollm_server::AuditLog;
 
 /// The answer to one [`ExecuteRequest`]: the status the HTTP service sends
 /// and the body it sends with it.

@@ -7,7 +7,6 @@
 //! service ([`app`], [`router`]) is a thin layer over it, and in-process
 //! callers use [`Executor::execute`] directly.
 
-pub mod audit;
 pub mod config;
 mod error;
 mod executor;

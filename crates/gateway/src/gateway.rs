@@ -7,13 +7,13 @@ use std::time::Instant;
 
 use octollm_llm::{ChatMessage, ChatRequest, LlmClient, LlmError, Role};
 
-use crate::audit::AuditLog;
 use crate::config::ResponseRedaction;
 use crate::keys::Keys;
 use crate::metrics::{GatewayMetrics, KeyModel, RequestLabels, TokenLabels};
 use crate::screen::Screener;
 use crate::screening::{screen_input, screen_output, Turn};
 use crate::{GatewayConfig, GatewayError};
+use octollm_server::AuditLog;
 
 /// A request in provider-neutral form.
 #[derive(Debug, Clone)]

@@ -10,7 +10,6 @@
 //! domain logic.
 
 mod anthropic;
-mod audit;
 mod config;
 mod error;
 mod gateway;

@@ -5,6 +5,7 @@
 //! ids, the SPEC §2 error envelope (also for axum's own rejections), panic
 //! containment, optional API keys, body limits and HTTP metrics.
 
+pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod health;
@@ -16,6 +17,7 @@ pub mod page;
 pub mod resilience;
 pub mod serve;
 
+pub use audit::AuditLog;
 pub use auth::{ApiKeys, KeyName};
 pub use error::ApiError;
 pub use health::Uptime;

@@ -1,4 +1,5 @@
-//! Append-only JSON-lines audit log of every decision and its provenance.
+//! Append-only JSON-lines audit logs (the executor's decisions, the
+//! gateway's requests): one record per line, written whole.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
