@@ -13,10 +13,7 @@
 
 use axum::response::{Redirect, Response};
 use axum::routing::get;
-use utoipa::openapi::path::{HttpMethod, OperationBuilder};
-use utoipa::openapi::response::{ResponseBuilder, ResponsesBuilder};
-use utoipa::openapi::ContentBuilder;
-use utoipa::PartialSchema;
+use utoipa::openapi::path::HttpMethod;
 use utoipa_axum::router::OpenApiRouter;
 
 /// Same origin only; no inline code, no plugins, no framing.
@@ -31,52 +28,36 @@ struct Asset {
     body: &'static [u8],
 }
 
+const HTML: &str = "text/html; charset=utf-8";
+const JS: &str = "text/javascript; charset=utf-8";
+const CSS: &str = "text/css; charset=utf-8";
+
+/// The file `console/NAME`, served at `/ui/NAME`.
+macro_rules! asset {
+    ($name:literal, $content_type:expr) => {
+        Asset {
+            path: concat!("/ui/", $name),
+            content_type: $content_type,
+            body: include_bytes!(concat!("../console/", $name)),
+        }
+    };
+}
+
 const ASSETS: &[Asset] = &[
+    // The page itself answers at the directory.
     Asset {
         path: "/ui/",
-        content_type: "text/html; charset=utf-8",
+        content_type: HTML,
         body: include_bytes!("../console/index.html"),
     },
-    Asset {
-        path: "/ui/app.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_bytes!("../console/app.js"),
-    },
-    Asset {
-        path: "/ui/app.css",
-        content_type: "text/css; charset=utf-8",
-        body: include_bytes!("../console/app.css"),
-    },
-    Asset {
-        path: "/ui/api.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_bytes!("../console/api.js"),
-    },
-    Asset {
-        path: "/ui/dom.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_bytes!("../console/dom.js"),
-    },
-    Asset {
-        path: "/ui/tasks.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_bytes!("../console/tasks.js"),
-    },
-    Asset {
-        path: "/ui/task.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_bytes!("../console/task.js"),
-    },
-    Asset {
-        path: "/ui/dag.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_bytes!("../console/dag.js"),
-    },
-    Asset {
-        path: "/ui/pages.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_bytes!("../console/pages.js"),
-    },
+    asset!("app.js", JS),
+    asset!("app.css", CSS),
+    asset!("api.js", JS),
+    asset!("dom.js", JS),
+    asset!("tasks.js", JS),
+    asset!("task.js", JS),
+    asset!("dag.js", JS),
+    asset!("pages.js", JS),
 ];
 
 /// The console's routes (public: the files hold no data; every API call
@@ -124,23 +105,7 @@ fn document<S: Clone + Send + Sync + 'static>(
     description: &str,
     content_type: Option<&str>,
 ) {
-    let mut response = ResponseBuilder::new().description(description);
-    if let Some(ct) = content_type {
-        response = response.content(
-            ct,
-            ContentBuilder::new().schema(Some(String::schema())).build(),
-        );
-    }
-    let op = OperationBuilder::new()
-        .operation_id(Some(id))
-        .summary(Some(description))
-        .tag("console")
-        .responses(
-            ResponsesBuilder::new()
-                .response(status, response.build())
-                .build(),
-        )
-        .build();
+    let op = octollm_server::openapi::plain_get(id, "console", description, status, content_type);
     router
         .get_openapi_mut()
         .paths

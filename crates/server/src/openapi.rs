@@ -14,7 +14,7 @@ use axum::body::Bytes;
 use axum::routing::get;
 use axum::Router;
 use octollm_types::error::ErrorEnvelope;
-use utoipa::openapi::path::{HttpMethod, OperationBuilder, PathItem};
+use utoipa::openapi::path::{HttpMethod, Operation, OperationBuilder, PathItem};
 use utoipa::openapi::response::{ResponseBuilder, ResponsesBuilder};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi, RefOr};
@@ -70,19 +70,7 @@ const SHARED: &[(&str, &str, &str, &str)] = &[
 pub fn complete(mut api: OpenApi) -> OpenApi {
     api.openapi = utoipa::openapi::OpenApiVersion::Version31;
     for (path, id, summary, content_type) in SHARED {
-        let ok = ResponseBuilder::new()
-            .description(*summary)
-            .content(
-                *content_type,
-                ContentBuilder::new().schema(Some(String::schema())).build(),
-            )
-            .build();
-        let op = OperationBuilder::new()
-            .operation_id(Some(*id))
-            .summary(Some(*summary))
-            .tag("service")
-            .responses(ResponsesBuilder::new().response("200", ok).build())
-            .build();
+        let op = plain_get(id, "service", summary, "200", Some(content_type));
         api.paths
             .paths
             .insert((*path).to_string(), PathItem::new(HttpMethod::Get, op));
@@ -126,7 +114,35 @@ pub fn complete(mut api: OpenApi) -> OpenApi {
     api
 }
 
-fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+/// A `GET` whose answer is not JSON described by a type (a page, a file,
+/// a redirect): `status` with `content_type` as text, or no body.
+pub fn plain_get(
+    id: &str,
+    tag: &str,
+    summary: &str,
+    status: &str,
+    content_type: Option<&str>,
+) -> Operation {
+    let mut response = ResponseBuilder::new().description(summary);
+    if let Some(ct) = content_type {
+        response = response.content(
+            ct,
+            ContentBuilder::new().schema(Some(String::schema())).build(),
+        );
+    }
+    OperationBuilder::new()
+        .operation_id(Some(id))
+        .summary(Some(summary))
+        .tag(tag)
+        .responses(
+            ResponsesBuilder::new()
+                .response(status, response.build())
+                .build(),
+        )
+        .build()
+}
+
+fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
     [
         item.get.as_mut(),
         item.put.as_mut(),
