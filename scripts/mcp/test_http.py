@@ -10,7 +10,6 @@ check and `N passed, N failed` at the end.
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,23 +23,10 @@ from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
+# The check counters and helpers of the stdio test, shared.
+from test_stdio import check, error_code, free_port, results, structured  # noqa: E402
+
 KEY = "mcp-http-test-key"
-results = {"passed": 0, "failed": 0}
-
-
-def check(name, cond, detail=""):
-    if cond:
-        results["passed"] += 1
-        print(f"ok   {name}")
-    else:
-        results["failed"] += 1
-        print(f"FAIL {name}  {detail}")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def status_of(url, key=None, body=b"{}"):
@@ -54,10 +40,6 @@ def status_of(url, key=None, body=b"{}"):
             return r.status
     except urllib.error.HTTPError as e:
         return e.code
-
-
-def structured(result):
-    return result.structured_content or {}
 
 
 async def session_checks(url):
@@ -89,8 +71,11 @@ async def session_checks(url):
                 layers = (v.get("provenance") or {}).get("sandbox", {}).get("layers", [])
                 check("run_command's provenance names the sandbox layers", "seccomp" in layers, v.get("provenance"))
                 r = await session.call_tool("run_command", {"command": "rm", "args": ["-rf", "/"]})
-                code = structured(r).get("error", {}).get("code")
-                check("a refused command is an error with the policy's code", r.is_error and code == "COMMAND_NOT_ALLOWED", r)
+                check(
+                    "a refused command is an error with the policy's code",
+                    r.is_error and error_code(r) == "COMMAND_NOT_ALLOWED",
+                    r,
+                )
                 # run_task goes to this system's orchestrator over HTTP with
                 # the system's internal key.
                 r = await session.call_tool("run_task", {"goal": "Echo hello"})
