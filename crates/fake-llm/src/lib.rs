@@ -2,8 +2,9 @@
 //!
 //! It speaks the OpenAI chat-completions and Anthropic Messages wire formats
 //! on loopback, replays scripted replies (statuses, headers such as
-//! `Retry-After`, delays, malformed bodies) and records every request so
-//! tests can assert on what a client really sent.
+//! `Retry-After`, delays, malformed bodies), streams answers as server-sent
+//! events in each API's own shape when a request asks to, and records every
+//! request so tests can assert on what a client really sent.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -19,6 +20,7 @@
 mod record;
 mod reply;
 mod server;
+mod stream;
 mod tools;
 
 pub use record::{content_text, Api, RecordedRequest};

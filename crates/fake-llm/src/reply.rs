@@ -32,6 +32,14 @@ pub struct FakeReply {
     pub model: Option<String>,
     /// How `content` is answered; see [`Answer`].
     pub answer: Answer,
+    /// When the request asks to stream: characters of `content` per delta
+    /// (0: 3, small enough that most words straddle a delta boundary).
+    pub chunk_chars: usize,
+    /// When streaming: the pause before each delta.
+    pub chunk_delay_ms: u64,
+    /// When streaming: the connection closes after this many deltas,
+    /// without the stream's end events, as a provider failing mid-answer.
+    pub cut_after_chunks: Option<usize>,
 }
 
 /// Whether a reply comes back as text or as a tool call.
@@ -113,6 +121,19 @@ impl FakeReply {
         self
     }
 
+    /// When streamed: `chars` characters per delta, `delay` before each.
+    pub fn chunked(mut self, chars: usize, delay: Duration) -> Self {
+        self.chunk_chars = chars;
+        self.chunk_delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        self
+    }
+
+    /// When streamed: the connection drops after `n` deltas.
+    pub fn cut_after(mut self, n: usize) -> Self {
+        self.cut_after_chunks = Some(n);
+        self
+    }
+
     pub fn model(mut self, model: &str) -> Self {
         self.model = Some(model.to_string());
         self
@@ -144,10 +165,7 @@ impl FakeReply {
             return render_error(api, status, &self.error_message);
         }
         let model = self.model.as_deref().unwrap_or(model);
-        let prompt = self.prompt_tokens.unwrap_or(estimate_tokens(prompt_chars));
-        let completion = self
-            .completion_tokens
-            .unwrap_or(estimate_tokens(self.content.chars().count()));
+        let (prompt, completion) = self.usage_for(prompt_chars);
         let tool = match &self.answer {
             Answer::Auto => forced_tool,
             Answer::Text => None,
@@ -208,6 +226,17 @@ impl FakeReply {
             }),
         }
         .to_string()
+    }
+}
+
+impl FakeReply {
+    /// The usage reported: scripted, else estimated from the lengths.
+    pub(crate) fn usage_for(&self, prompt_chars: usize) -> (u64, u64) {
+        (
+            self.prompt_tokens.unwrap_or(estimate_tokens(prompt_chars)),
+            self.completion_tokens
+                .unwrap_or(estimate_tokens(self.content.chars().count())),
+        )
     }
 }
 

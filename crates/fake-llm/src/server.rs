@@ -198,6 +198,10 @@ async fn handle(s: &Shared, api: Api, path: &str, headers: &HeaderMap, body: &[u
     }
     let seq = s.seq.fetch_add(1, Ordering::Relaxed) + 1;
     let model = record.model().unwrap_or("unknown").to_string();
+    let streams = record.body.get("stream").and_then(Value::as_bool) == Some(true);
+    if streams && reply.raw_body.is_none() && (200..300).contains(&reply.status_code()) {
+        return crate::stream::respond(&reply, api, &model, record.prompt_chars(), seq);
+    }
     let body = reply.render(
         api,
         &model,

@@ -4,9 +4,11 @@ use reqwest::header::HeaderMap;
 use serde_json::{json, Value};
 
 use crate::wire::{
-    completion, header_value, or_default, snippet, Backend, Endpoint, ProviderSettings,
+    completion, error_message, header_value, or_default, snippet, Backend, Endpoint,
+    ProviderSettings,
 };
 use crate::{ChatMessage, ChatRequest, Completion, LlmError, ResponseFormat, Role, ToolUse};
+use crate::{SseEvent, StreamState};
 
 pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
 pub const DEFAULT_MODEL: &str = "claude-3-5-haiku-latest";
@@ -155,6 +157,80 @@ impl Backend for AnthropicProvider {
             &self.endpoint.model,
             ("input_tokens", "output_tokens"),
         ))
+    }
+
+    /// Named events from `message_start` to `message_stop`; an `error`
+    /// event (say, `overloaded_error`) can come at any point.
+    fn read_event(
+        provider: &str,
+        event: &SseEvent,
+        state: &mut StreamState,
+    ) -> Result<Option<String>, LlmError> {
+        let name = event.name.as_deref().unwrap_or("");
+        if name == "ping" || event.data.trim().is_empty() {
+            return Ok(None);
+        }
+        let v: Value = serde_json::from_str(&event.data).map_err(|e| LlmError::Malformed {
+            provider: provider.to_string(),
+            message: format!("a stream event is not JSON ({e}): {}", snippet(&event.data)),
+        })?;
+        let kind = v.get("type").and_then(Value::as_str).unwrap_or(name);
+        let tokens =
+            |u: Option<&Value>, field: &str| u.and_then(|u| u.get(field)).and_then(Value::as_u64);
+        match kind {
+            "error" => {
+                let status = match v.pointer("/error/type").and_then(Value::as_str) {
+                    Some("overloaded_error") => 529,
+                    Some("rate_limit_error") => 429,
+                    _ => 500,
+                };
+                let message = error_message(&event.data);
+                Err(if status == 429 {
+                    LlmError::RateLimited {
+                        provider: provider.to_string(),
+                        message,
+                        retry_after: None,
+                    }
+                } else {
+                    LlmError::Server {
+                        provider: provider.to_string(),
+                        status,
+                        message,
+                        retry_after: None,
+                    }
+                })
+            }
+            "message_start" => {
+                let m = v.get("message");
+                if let Some(model) = m.and_then(|m| m.get("model")).and_then(Value::as_str) {
+                    state.model = Some(model.to_string());
+                }
+                let usage = m.and_then(|m| m.get("usage"));
+                state.prompt_tokens = tokens(usage, "input_tokens").or(state.prompt_tokens);
+                Ok(None)
+            }
+            "content_block_delta" => Ok(v
+                .pointer("/delta/text")
+                .and_then(Value::as_str)
+                .map(str::to_string)),
+            "message_delta" => {
+                let usage = v.get("usage");
+                state.completion_tokens =
+                    tokens(usage, "output_tokens").or(state.completion_tokens);
+                state.prompt_tokens = tokens(usage, "input_tokens").or(state.prompt_tokens);
+                if v.pointer("/delta/stop_reason")
+                    .is_some_and(|r| !r.is_null())
+                {
+                    state.stopped = true;
+                }
+                Ok(None)
+            }
+            "message_stop" => {
+                state.done = true;
+                Ok(None)
+            }
+            _ => Ok(None),
+        }
     }
 }
 

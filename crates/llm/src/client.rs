@@ -12,7 +12,7 @@ use crate::anthropic::AnthropicProvider;
 use crate::metrics::{ErrorLabels, LlmMetrics, ModelLabels, OutcomeLabels, TokenLabels};
 use crate::openai::OpenAiProvider;
 use crate::wire::ProviderSettings;
-use crate::{ChatRequest, ChatResponse, LlmConfig, LlmError, PriceTable, Provider};
+use crate::{ChatRequest, ChatResponse, DeltaStream, LlmConfig, LlmError, PriceTable, Provider};
 use octollm_server::resilience::RetryPolicy;
 use octollm_server::resilience::{BreakerState, CircuitBreaker};
 
@@ -231,6 +231,73 @@ impl LlmClient {
     }
 
     async fn call(&self, m: &Managed, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
+        let (c, elapsed, attempts) = self
+            .attempt(m, || m.provider.complete(request, self.options.timeout))
+            .await?;
+        self.observe_latency(m, elapsed);
+        Ok(self.account(m, c, elapsed, attempts))
+    }
+
+    /// Asks each provider in turn for a streamed answer, until one accepts
+    /// the request. Retries, breakers and fallback act only before the
+    /// first byte of the answer: once text has reached the caller, a
+    /// failure ends the stream instead of starting the answer over
+    /// elsewhere. Streams carry text, so a request for a tool call or a
+    /// JSON format is refused.
+    pub async fn chat_stream(
+        self: &Arc<Self>,
+        request: &ChatRequest,
+    ) -> Result<ChatStream, LlmError> {
+        if self.chain.is_empty() {
+            return Err(LlmError::NotConfigured);
+        }
+        if !matches!(request.response_format, crate::ResponseFormat::Text) {
+            return Err(LlmError::Config(
+                "a streamed answer carries text only".into(),
+            ));
+        }
+        let mut errors = Vec::new();
+        for (index, managed) in self.chain.iter().enumerate() {
+            let started = Instant::now();
+            match self
+                .attempt(managed, || {
+                    managed.provider.stream(request, self.options.timeout)
+                })
+                .await
+            {
+                Ok((inner, _, attempts)) => {
+                    return Ok(ChatStream {
+                        client: Arc::clone(self),
+                        index,
+                        inner,
+                        started,
+                        attempts,
+                        response: None,
+                        failed: false,
+                    })
+                }
+                Err(e) => {
+                    tracing::warn!(provider = %managed.name(), error = %e, "LLM provider failed");
+                    errors.push(e);
+                }
+            }
+        }
+        if errors.len() == 1 {
+            if let Some(e) = errors.pop() {
+                return Err(e);
+            }
+        }
+        Err(LlmError::AllProvidersFailed(errors))
+    }
+
+    /// One provider's attempts: `once` until it succeeds, the error is not
+    /// worth retrying, the retries are spent or the breaker opens. The
+    /// result with how long its attempt took and how many were made.
+    async fn attempt<'f, T>(
+        &self,
+        m: &Managed,
+        mut once: impl FnMut() -> futures_util::future::BoxFuture<'f, Result<T, LlmError>>,
+    ) -> Result<(T, Duration, u32), LlmError> {
         let labels = m.labels();
         let mut attempt = 0u32;
         loop {
@@ -239,35 +306,17 @@ impl LlmClient {
                 return Err(LlmError::CircuitOpen { provider: m.name() });
             }
             let started = Instant::now();
-            let result = m.provider.complete(request, self.options.timeout).await;
+            let result = once().await;
             let elapsed = started.elapsed();
-            self.metrics
-                .latency
-                .get_or_create(&labels)
-                .observe(elapsed.as_secs_f64());
             match result {
-                Ok(c) => {
+                Ok(v) => {
                     m.breaker.on_success();
                     self.sync_breaker(m);
-                    return Ok(self.account(m, c, elapsed, attempt + 1));
+                    return Ok((v, elapsed, attempt + 1));
                 }
                 Err(e) => {
-                    self.count_outcome(&labels, "error");
-                    self.metrics
-                        .errors
-                        .get_or_create(&ErrorLabels {
-                            provider: labels.provider.clone(),
-                            model: labels.model.clone(),
-                            kind: e.kind().to_string(),
-                        })
-                        .inc();
-                    if e.counts_against_breaker() {
-                        m.breaker.on_failure();
-                    } else {
-                        // The provider answered; only our request was wrong.
-                        m.breaker.on_success();
-                    }
-                    self.sync_breaker(m);
+                    self.observe_latency(m, elapsed);
+                    self.record_failure(m, &e);
                     if !e.is_retryable() || attempt >= self.options.retry.max_retries {
                         return Err(e);
                     }
@@ -283,6 +332,34 @@ impl LlmClient {
         }
     }
 
+    fn observe_latency(&self, m: &Managed, elapsed: Duration) {
+        self.metrics
+            .latency
+            .get_or_create(&m.labels())
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// Counts a failed call and tells the provider's breaker.
+    fn record_failure(&self, m: &Managed, e: &LlmError) {
+        let labels = m.labels();
+        self.count_outcome(&labels, "error");
+        self.metrics
+            .errors
+            .get_or_create(&ErrorLabels {
+                provider: labels.provider.clone(),
+                model: labels.model.clone(),
+                kind: e.kind().to_string(),
+            })
+            .inc();
+        if e.counts_against_breaker() {
+            m.breaker.on_failure();
+        } else {
+            // The provider answered; only our request was wrong.
+            m.breaker.on_success();
+        }
+        self.sync_breaker(m);
+    }
+
     fn account(
         &self,
         m: &Managed,
@@ -290,22 +367,7 @@ impl LlmClient {
         latency: Duration,
         attempts: u32,
     ) -> ChatResponse {
-        // Price by the model we asked for: providers report dated snapshot
-        // names, which the price table resolves by prefix anyway.
-        let cost = self
-            .options
-            .prices
-            .lookup(&c.model)
-            .map(|_| {
-                self.options
-                    .prices
-                    .cost(&c.model, c.prompt_tokens, c.completion_tokens)
-            })
-            .unwrap_or_else(|| {
-                self.options
-                    .prices
-                    .cost(m.provider.model(), c.prompt_tokens, c.completion_tokens)
-            });
+        let cost = self.price(m, &c);
         let labels = m.labels();
         self.count_outcome(&labels, "success");
         for (direction, n) in [
@@ -337,6 +399,19 @@ impl LlmClient {
         }
     }
 
+    /// The dollars of a completion: by the model the provider names, which
+    /// the price table resolves by prefix (dated snapshot names), else by
+    /// the model we asked for.
+    fn price(&self, m: &Managed, c: &crate::Completion) -> f64 {
+        let prices = &self.options.prices;
+        let model = if prices.lookup(&c.model).is_some() {
+            c.model.as_str()
+        } else {
+            m.provider.model()
+        };
+        prices.cost(model, c.prompt_tokens, c.completion_tokens)
+    }
+
     fn count_outcome(&self, labels: &ModelLabels, outcome: &str) {
         self.metrics
             .calls
@@ -353,5 +428,71 @@ impl LlmClient {
             .breaker
             .get_or_create(&m.labels())
             .set(m.breaker.state().as_gauge());
+    }
+}
+
+/// A streamed answer from the provider that accepted the request. Its
+/// usage is priced and counted once the provider ends the answer; a
+/// failure mid-answer counts against that provider's breaker.
+pub struct ChatStream {
+    client: Arc<LlmClient>,
+    index: usize,
+    inner: DeltaStream,
+    started: Instant,
+    attempts: u32,
+    response: Option<ChatResponse>,
+    failed: bool,
+}
+
+impl ChatStream {
+    /// The next piece of text; `None` once the answer is complete, after
+    /// which [`ChatStream::response`] holds its usage and cost.
+    pub async fn next(&mut self) -> Result<Option<String>, LlmError> {
+        if self.response.is_some() {
+            return Ok(None);
+        }
+        let Some(m) = self.client.chain.get(self.index) else {
+            return Err(LlmError::NotConfigured);
+        };
+        match self.inner.next().await {
+            Ok(Some(text)) => Ok(Some(text)),
+            Ok(None) => {
+                let elapsed = self.started.elapsed();
+                self.client.observe_latency(m, elapsed);
+                let done = self
+                    .client
+                    .account(m, self.inner.completion(), elapsed, self.attempts);
+                self.response = Some(done);
+                Ok(None)
+            }
+            Err(e) => {
+                if !self.failed {
+                    self.failed = true;
+                    self.client.record_failure(m, &e);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// The answer's usage and cost (its text left empty: the caller has
+    /// it), once the stream is complete.
+    pub fn response(&self) -> Option<&ChatResponse> {
+        self.response.as_ref()
+    }
+
+    /// The usage the provider reported so far (estimated where it did
+    /// not): what a stream that failed or was dropped still cost.
+    pub fn usage_so_far(&self) -> Usage {
+        let c = self.inner.completion();
+        let cost = match self.client.chain.get(self.index) {
+            Some(m) => self.client.price(m, &c),
+            None => 0.0,
+        };
+        Usage {
+            prompt_tokens: c.prompt_tokens,
+            completion_tokens: c.completion_tokens,
+            cost_usd: cost,
+        }
     }
 }

@@ -18,9 +18,10 @@ mod metrics;
 pub mod openai;
 mod pricing;
 mod provider;
+mod stream;
 mod wire;
 
-pub use client::{ClientOptions, LlmClient, ProviderStatus};
+pub use client::{ChatStream, ClientOptions, LlmClient, ProviderStatus};
 pub use config::LlmConfig;
 pub use error::LlmError;
 pub use message::{
@@ -30,4 +31,5 @@ pub use metrics::LlmMetrics;
 pub use octollm_server::resilience::{BreakerState, CircuitBreaker, RetryPolicy};
 pub use pricing::{Price, PriceTable};
 pub use provider::Provider;
+pub use stream::{DeltaStream, SseEvent, StreamState};
 pub use wire::ProviderSettings;

@@ -3,8 +3,11 @@
 use reqwest::header::{HeaderMap, AUTHORIZATION};
 use serde_json::{json, Value};
 
-use crate::wire::{completion, header_value, snippet, Backend, Endpoint, ProviderSettings};
+use crate::wire::{
+    completion, error_message, header_value, snippet, Backend, Endpoint, ProviderSettings,
+};
 use crate::{ChatMessage, ChatRequest, Completion, LlmError, ResponseFormat, Role, ToolUse};
+use crate::{SseEvent, StreamState};
 
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
 pub const DEFAULT_MODEL: &str = "gpt-4o-mini";
@@ -125,6 +128,58 @@ impl Backend for OpenAiProvider {
             &self.endpoint.model,
             ("prompt_tokens", "completion_tokens"),
         ))
+    }
+
+    /// Usage comes in a last chunk only when asked for.
+    fn stream_body(&self, req: &ChatRequest) -> Value {
+        let mut body = self.body(req);
+        body["stream"] = Value::Bool(true);
+        body["stream_options"] = json!({"include_usage": true});
+        body
+    }
+
+    /// `data: {chunk}` events, `data: [DONE]` last; an error inside the
+    /// stream comes as a chunk holding `error`.
+    fn read_event(
+        provider: &str,
+        event: &SseEvent,
+        state: &mut StreamState,
+    ) -> Result<Option<String>, LlmError> {
+        let data = event.data.trim();
+        if data == "[DONE]" {
+            state.done = true;
+            return Ok(None);
+        }
+        let v: Value = serde_json::from_str(data).map_err(|e| LlmError::Malformed {
+            provider: provider.to_string(),
+            message: format!("a stream chunk is not JSON ({e}): {}", snippet(data)),
+        })?;
+        if v.get("error").is_some_and(|e| !e.is_null()) {
+            return Err(LlmError::Server {
+                provider: provider.to_string(),
+                status: 500,
+                message: error_message(data),
+                retry_after: None,
+            });
+        }
+        if let Some(m) = v.get("model").and_then(Value::as_str) {
+            state.model = Some(m.to_string());
+        }
+        if let Some(u) = v.get("usage").filter(|u| !u.is_null()) {
+            state.prompt_tokens = u.get("prompt_tokens").and_then(Value::as_u64);
+            state.completion_tokens = u.get("completion_tokens").and_then(Value::as_u64);
+        }
+        let choice = v.pointer("/choices/0");
+        if choice
+            .and_then(|c| c.get("finish_reason"))
+            .is_some_and(|f| !f.is_null())
+        {
+            state.stopped = true;
+        }
+        Ok(choice
+            .and_then(|c| c.pointer("/delta/content"))
+            .and_then(Value::as_str)
+            .map(str::to_string))
     }
 }
 

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 
-use crate::{ChatRequest, Completion, LlmError};
+use crate::{ChatRequest, Completion, DeltaStream, LlmError};
 
 /// One model endpoint. An implementation makes a single HTTP attempt;
 /// retries, breakers, fallback and accounting live in [`crate::LlmClient`].
@@ -19,4 +19,12 @@ pub trait Provider: Send + Sync {
         request: &'a ChatRequest,
         timeout: Duration,
     ) -> BoxFuture<'a, Result<Completion, LlmError>>;
+    /// One attempt at a streamed answer: ready once the provider accepted
+    /// the request (its headers came within `timeout`); every later chunk
+    /// must come within `timeout` too.
+    fn stream<'a>(
+        &'a self,
+        request: &'a ChatRequest,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<DeltaStream, LlmError>>;
 }

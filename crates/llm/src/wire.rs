@@ -2,12 +2,13 @@
 
 use std::time::Duration;
 
-use reqwest::header::{HeaderMap, HeaderValue};
+use reqwest::header::{HeaderMap, HeaderValue, ACCEPT};
 use serde_json::Value;
 
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 
+use crate::stream::{DeltaStream, SseEvent, StreamState};
 use crate::{ChatRequest, Completion, LlmError, Provider};
 use octollm_server::resilience::parse_retry_after;
 
@@ -75,6 +76,19 @@ pub trait Backend: Send + Sync {
     fn body(&self, req: &ChatRequest) -> Value;
     /// Reads a 2xx reply; `prompt_chars` estimates usage the server left out.
     fn parse(&self, v: &Value, prompt_chars: usize) -> Result<Completion, LlmError>;
+    /// The body asking for the same answer as server-sent events.
+    fn stream_body(&self, req: &ChatRequest) -> Value {
+        let mut body = self.body(req);
+        body["stream"] = Value::Bool(true);
+        body
+    }
+    /// Reads one event of a streamed answer into `state`: the text it
+    /// adds, if any.
+    fn read_event(
+        provider: &str,
+        event: &SseEvent,
+        state: &mut StreamState,
+    ) -> Result<Option<String>, LlmError>;
 }
 
 impl<B: Backend> Provider for B {
@@ -97,15 +111,61 @@ impl<B: Backend> Provider for B {
             let body = self.body(request);
             let e = self.endpoint();
             let v = post_json(&e.client, &e.name, &e.url, headers, &body, timeout).await?;
-            let prompt_chars = request
-                .messages
-                .iter()
-                .map(|m| m.content.len() + m.tool_call.as_ref().map_or(0, |c| c.arguments.len()))
-                .sum();
-            self.parse(&v, prompt_chars)
+            self.parse(&v, prompt_chars(request))
         }
         .boxed()
     }
+
+    fn stream<'a>(
+        &'a self,
+        request: &'a ChatRequest,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<DeltaStream, LlmError>> {
+        async move {
+            let mut headers = HeaderMap::new();
+            self.add_headers(&mut headers)?;
+            headers.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
+            let body = self.stream_body(request);
+            let e = self.endpoint();
+            let exchange = async {
+                let res = send(&e.client, &e.name, &e.url, headers, &body, timeout).await?;
+                let status = res.status().as_u16();
+                if (200..300).contains(&status) {
+                    return Ok(res);
+                }
+                let retry_after = parse_retry_after(res.headers());
+                let text = res
+                    .text()
+                    .await
+                    .map_err(|err| transport_error(&e.name, err, timeout))?;
+                Err(classify(&e.name, status, retry_after, &text))
+            };
+            let res = tokio::time::timeout(timeout, exchange)
+                .await
+                .map_err(|_| LlmError::Timeout {
+                    provider: e.name.clone(),
+                    after_ms: millis(timeout),
+                })??;
+            Ok(DeltaStream::new(
+                res,
+                B::read_event,
+                &e.name,
+                &e.model,
+                timeout,
+                prompt_chars(request),
+            ))
+        }
+        .boxed()
+    }
+}
+
+/// The characters of the prompt, for estimating usage a server left out.
+fn prompt_chars(request: &ChatRequest) -> usize {
+    request
+        .messages
+        .iter()
+        .map(|m| m.content.len() + m.tool_call.as_ref().map_or(0, |c| c.arguments.len()))
+        .sum()
 }
 
 /// A configured value, trimmed; blank means `default`.
@@ -134,13 +194,7 @@ async fn post_json(
     timeout: Duration,
 ) -> Result<Value, LlmError> {
     let exchange = async {
-        let res = client
-            .post(url)
-            .headers(headers)
-            .json(body)
-            .send()
-            .await
-            .map_err(|e| transport_error(provider, e, timeout))?;
+        let res = send(client, provider, url, headers, body, timeout).await?;
         let status = res.status().as_u16();
         let retry_after = parse_retry_after(res.headers());
         let text = res
@@ -163,9 +217,32 @@ async fn post_json(
             message: format!("body is not JSON ({e}): {}", snippet(&text)),
         });
     }
-    let message = error_message(&text);
+    Err(classify(provider, status, retry_after, &text))
+}
+
+/// Sends the request; the answer whatever its status.
+async fn send(
+    client: &reqwest::Client,
+    provider: &str,
+    url: &str,
+    headers: HeaderMap,
+    body: &Value,
+    timeout: Duration,
+) -> Result<reqwest::Response, LlmError> {
+    client
+        .post(url)
+        .headers(headers)
+        .json(body)
+        .send()
+        .await
+        .map_err(|e| transport_error(provider, e, timeout))
+}
+
+/// The error class a non-2xx answer belongs to.
+fn classify(provider: &str, status: u16, retry_after: Option<Duration>, text: &str) -> LlmError {
+    let message = error_message(text);
     let provider = provider.to_string();
-    Err(match status {
+    match status {
         429 => LlmError::RateLimited {
             provider,
             message,
@@ -188,7 +265,7 @@ async fn post_json(
             status,
             message,
         },
-    })
+    }
 }
 
 fn transport_error(provider: &str, e: reqwest::Error, timeout: Duration) -> LlmError {
@@ -221,7 +298,7 @@ fn millis(d: Duration) -> u64 {
 }
 
 /// Both vendors put the sentence at `error.message`.
-fn error_message(body: &str) -> String {
+pub(crate) fn error_message(body: &str) -> String {
     serde_json::from_str::<Value>(body)
         .ok()
         .and_then(|v| {
