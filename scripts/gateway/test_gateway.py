@@ -1,7 +1,9 @@
 """The gateway driven by the official openai and anthropic SDKs.
 
 The fake LLM answers every request with "Noted: your SSN is [SSN_1].", as a
-model repeating the placeholder it was shown. Environment: GATEWAY_URL,
+model repeating the placeholder it was shown; the streaming checks queue a
+longer answer, sent three characters per delta, so that the placeholder is
+cut between deltas and the gateway's screening window slides. Environment: GATEWAY_URL,
 FAKE_URL, KEY (a virtual key without limits), TIGHT_KEY (one whose daily
 token budget one request spends).
 """
@@ -38,6 +40,24 @@ def upstream_log():
         return r.read().decode()
 
 
+# Long enough for several screening windows.
+STORY = " ".join(["The deploy finished and every check passed before noon."] * 8)
+
+
+def queue_long_answer():
+    """The fake's next answer: the placeholder, then the story."""
+    reply = json.dumps(
+        {"content": f"Noted: your SSN is [SSN_1]. {STORY}", "chunk_chars": 3}
+    ).encode()
+    req = urllib.request.Request(
+        f"{FAKE}/_fake/replies",
+        data=reply,
+        headers={"content-type": "application/json"},
+    )
+    with urllib.request.urlopen(req) as r:
+        assert r.status == 200
+
+
 def oa(key=KEY, retries=2):
     return openai.OpenAI(base_url=f"{GATEWAY}/v1", api_key=key, max_retries=retries)
 
@@ -61,14 +81,18 @@ def openai_roundtrip():
 
 @check("openai: streaming")
 def openai_stream():
+    queue_long_answer()
     stream = oa().chat.completions.create(
         model="gpt-4o-mini",
         messages=[{"role": "user", "content": PROMPT}],
         stream=True,
+        stream_options={"include_usage": True},
     )
-    parts = [c.choices[0].delta.content or "" for c in stream if c.choices]
-    assert len(parts) >= 3, parts
-    assert "".join(parts) == f"Noted: your SSN is {SSN}.", parts
+    chunks = list(stream)
+    parts = [c.choices[0].delta.content or "" for c in chunks if c.choices]
+    assert len([p for p in parts if p]) >= 3, parts
+    assert "".join(parts) == f"Noted: your SSN is {SSN}. {STORY}", parts
+    assert chunks[-1].usage.total_tokens > 0, chunks[-1]
     assert SSN not in upstream_log()
 
 
@@ -108,6 +132,7 @@ def anthropic_roundtrip():
 
 @check("anthropic: streaming")
 def anthropic_stream():
+    queue_long_answer()
     with an().messages.stream(
         model="claude-3-5-haiku-latest",
         max_tokens=100,
@@ -115,9 +140,10 @@ def anthropic_stream():
     ) as stream:
         parts = list(stream.text_stream)
         final = stream.get_final_message()
-    assert len(parts) >= 2, parts
-    assert "".join(parts) == f"Noted: your SSN is {SSN}.", parts
+    assert len(parts) >= 3, parts
+    assert "".join(parts) == f"Noted: your SSN is {SSN}. {STORY}", parts
     assert final.stop_reason == "end_turn", final
+    assert final.usage.output_tokens > 0, final.usage
 
 
 @check("anthropic: an injection is refused")

@@ -125,39 +125,58 @@ pub fn message(id: &str, model: &str, a: &Answer) -> Message {
     }
 }
 
-/// The `(event, data)` pairs of a streamed answer.
-pub fn events(id: &str, model: &str, a: &Answer, pieces: &[String]) -> Vec<(String, String)> {
-    let mut out = vec![(
-        "message_start",
-        json!({"type": "message_start", "message": {
-            "id": id, "type": "message", "role": "assistant", "model": model, "content": [],
-            "stop_reason": null, "stop_sequence": null,
-            "usage": {"input_tokens": a.prompt_tokens, "output_tokens": 0},
-        }}),
-    )];
-    out.push((
-        "content_block_start",
-        json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
-    ));
-    for p in pieces {
-        out.push((
-            "content_block_delta",
-            json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": p}}),
+/// A streamed answer's named events, `message_start` to `message_stop`.
+pub struct EventWriter {
+    pub id: String,
+    pub model: String,
+}
+
+fn event(name: &str, data: Value) -> String {
+    format!("event: {name}\ndata: {data}\n\n")
+}
+
+impl crate::relay::Frames for EventWriter {
+    fn start(&self, prompt_tokens: u64) -> String {
+        let mut out = event(
+            "message_start",
+            json!({"type": "message_start", "message": {
+                "id": self.id, "type": "message", "role": "assistant", "model": self.model,
+                "content": [], "stop_reason": null, "stop_sequence": null,
+                "usage": {"input_tokens": prompt_tokens, "output_tokens": 0},
+            }}),
+        );
+        out.push_str(&event(
+            "content_block_start",
+            json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
         ));
+        out
     }
-    out.push((
-        "content_block_stop",
-        json!({"type": "content_block_stop", "index": 0}),
-    ));
-    out.push((
-        "message_delta",
-        json!({"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": null},
-               "usage": {"output_tokens": a.completion_tokens}}),
-    ));
-    out.push(("message_stop", json!({"type": "message_stop"})));
-    out.into_iter()
-        .map(|(e, d)| (e.to_string(), d.to_string()))
-        .collect()
+
+    fn text(&self, text: &str) -> String {
+        event(
+            "content_block_delta",
+            json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": text}}),
+        )
+    }
+
+    fn end(&self, a: &Answer) -> String {
+        let mut out = event(
+            "content_block_stop",
+            json!({"type": "content_block_stop", "index": 0}),
+        );
+        out.push_str(&event(
+            "message_delta",
+            json!({"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": null},
+                   "usage": {"input_tokens": a.prompt_tokens, "output_tokens": a.completion_tokens}}),
+        ));
+        out.push_str(&event("message_stop", json!({"type": "message_stop"})));
+        out
+    }
+
+    /// As Anthropic's own streams do: an `error` event ends the stream.
+    fn error(&self, e: &GatewayError) -> String {
+        event("error", error_body(e))
+    }
 }
 
 pub fn error_body(e: &GatewayError) -> Value {

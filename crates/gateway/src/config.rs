@@ -29,6 +29,11 @@ pub struct GatewayConfig {
     /// JSON-lines audit log of every request (names and counts, never
     /// texts); "" = `<data_dir>/gateway-audit.jsonl`.
     pub audit_log_path: String,
+    /// How many characters of a streamed answer are held back and screened
+    /// before they are sent (at least 16): a value is redacted whole when
+    /// it fits in this window. The client sees streamed text this much
+    /// later.
+    pub stream_window_chars: usize,
 }
 
 impl Default for GatewayConfig {
@@ -43,6 +48,7 @@ impl Default for GatewayConfig {
             usd_per_day: 0.0,
             models: Vec::new(),
             audit_log_path: String::new(),
+            stream_window_chars: 128,
         }
     }
 }

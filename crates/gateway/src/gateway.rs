@@ -10,8 +10,9 @@ use octollm_llm::{ChatMessage, ChatRequest, LlmClient, LlmError, Role};
 use crate::config::ResponseRedaction;
 use crate::keys::Keys;
 use crate::metrics::{GatewayMetrics, KeyModel, RequestLabels, TokenLabels};
+use crate::relay::Relay;
 use crate::screen::Screener;
-use crate::screening::{screen_input, screen_output, Turn};
+use crate::screening::{screen_input, screen_output, Screened, Turn};
 use crate::{GatewayConfig, GatewayError};
 use octollm_server::AuditLog;
 
@@ -38,12 +39,44 @@ pub struct Answer {
 
 pub struct Gateway {
     audit: Option<AuditLog>,
-    screener: Screener,
+    pub(crate) screener: Screener,
     llm: Arc<LlmClient>,
-    keys: Keys,
-    redaction: ResponseRedaction,
+    pub(crate) keys: Keys,
+    pub(crate) redaction: ResponseRedaction,
+    pub(crate) stream_window: usize,
     models: Vec<String>,
     metrics: GatewayMetrics,
+}
+
+/// What a request cost, for the audit log and the metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct Spent {
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub cost_usd: f64,
+}
+
+impl From<&Answer> for Spent {
+    fn from(a: &Answer) -> Self {
+        Spent {
+            prompt_tokens: a.prompt_tokens,
+            completion_tokens: a.completion_tokens,
+            cost_usd: a.cost_usd,
+        }
+    }
+}
+
+/// How one request went, as the audit log and the metrics count it.
+pub(crate) struct Outcome<'a> {
+    pub api: &'static str,
+    pub key: &'a str,
+    pub model: &'a str,
+    pub started: Instant,
+    /// `ok` or the error's code.
+    pub code: &'a str,
+    pub spent: Spent,
+    pub tokenized: usize,
+    pub redacted: usize,
 }
 
 impl Gateway {
@@ -67,12 +100,18 @@ impl Gateway {
                     GatewayError::Config(format!("opening the audit log {path}: {e}"))
                 })?),
             };
+        if config.stream_window_chars < 16 {
+            return Err(GatewayError::Config(
+                "stream_window_chars must be at least 16".into(),
+            ));
+        }
         Ok(Gateway {
             audit,
             screener,
             llm,
             keys: Keys::from_config(config)?,
             redaction: ResponseRedaction::parse(&config.response_redaction)?,
+            stream_window: config.stream_window_chars,
             models,
             metrics: GatewayMetrics::register(registry),
         })
@@ -117,28 +156,102 @@ impl Gateway {
         ex: Exchange,
     ) -> Result<Answer, GatewayError> {
         let started = Instant::now();
-        let key = match self.keys.admit(presented) {
-            Ok(k) => k,
-            Err(e) => {
-                let name = match &e {
-                    GatewayError::RateLimited { key, .. } => key.clone(),
-                    _ => "unknown".to_string(),
-                };
-                self.finish(api, &name, &ex.model, started, Err(&e), 0, 0);
-                return Err(e);
-            }
-        };
+        let key = self.admit(api, presented, &ex.model, started)?;
         let result = self.run(&key, &ex).await;
-        match &result {
-            Ok((a, tokenized, redacted)) => {
-                self.finish(api, &key, &ex.model, started, Ok(a), *tokenized, *redacted)
-            }
-            Err(e) => self.finish(api, &key, &ex.model, started, Err(e), 0, 0),
-        }
+        let (code, spent, tokenized, redacted) = match &result {
+            Ok((a, tokenized, redacted)) => ("ok", Spent::from(a), *tokenized, *redacted),
+            Err(e) => (e.code(), Spent::default(), 0, 0),
+        };
+        self.finish(Outcome {
+            api,
+            key: &key,
+            model: &ex.model,
+            started,
+            code,
+            spent,
+            tokenized,
+            redacted,
+        });
         result.map(|(a, _, _)| a)
     }
 
-    async fn run(&self, key: &str, ex: &Exchange) -> Result<(Answer, usize, usize), GatewayError> {
+    /// Opens a streamed exchange: the key admitted, the input screened and
+    /// the provider's answer started, each refusal before the first byte
+    /// an ordinary error. The answer then comes through the [`Relay`].
+    pub async fn open_stream(
+        self: &Arc<Self>,
+        api: &'static str,
+        presented: Option<&str>,
+        ex: Exchange,
+    ) -> Result<Relay, GatewayError> {
+        let started = Instant::now();
+        let key = self.admit(api, presented, &ex.model, started)?;
+        let opened = async {
+            let (request, screened) = self.prepare(&ex).await?;
+            let upstream = self
+                .llm
+                .chat_stream(&request)
+                .await
+                .map_err(upstream_error)?;
+            Ok::<_, GatewayError>((upstream, screened))
+        }
+        .await;
+        match opened {
+            Ok((upstream, screened)) => Ok(Relay::new(
+                Arc::clone(self),
+                api,
+                key,
+                ex.model,
+                started,
+                upstream,
+                screened,
+            )),
+            Err(e) => {
+                self.finish(Outcome {
+                    api,
+                    key: &key,
+                    model: &ex.model,
+                    started,
+                    code: e.code(),
+                    spent: Spent::default(),
+                    tokenized: 0,
+                    redacted: 0,
+                });
+                Err(e)
+            }
+        }
+    }
+
+    /// The key's name when it may make a request now; a refusal is
+    /// recorded before it is returned.
+    fn admit(
+        &self,
+        api: &'static str,
+        presented: Option<&str>,
+        model: &str,
+        started: Instant,
+    ) -> Result<String, GatewayError> {
+        self.keys.admit(presented).inspect_err(|e| {
+            let name = match e {
+                GatewayError::RateLimited { key, .. } => key.as_str(),
+                _ => "unknown",
+            };
+            self.finish(Outcome {
+                api,
+                key: name,
+                model,
+                started,
+                code: e.code(),
+                spent: Spent::default(),
+                tokenized: 0,
+                redacted: 0,
+            });
+        })
+    }
+
+    /// The request as it may leave: input screened, personal data
+    /// tokenized.
+    async fn prepare(&self, ex: &Exchange) -> Result<(ChatRequest, Screened), GatewayError> {
         if ex.turns.is_empty() {
             return Err(GatewayError::BadRequest(
                 "messages must hold at least one message".into(),
@@ -161,10 +274,12 @@ impl Gateway {
             temperature: ex.temperature,
             ..Default::default()
         };
-        let res = self.llm.chat(&request).await.map_err(|e| match e {
-            LlmError::NotConfigured => GatewayError::NotConfigured,
-            other => GatewayError::Upstream(other.to_string()),
-        })?;
+        Ok((request, screened))
+    }
+
+    async fn run(&self, key: &str, ex: &Exchange) -> Result<(Answer, usize, usize), GatewayError> {
+        let (request, screened) = self.prepare(ex).await?;
+        let res = self.llm.chat(&request).await.map_err(upstream_error)?;
         let tokens = res.usage.prompt_tokens + res.usage.completion_tokens;
         // Charged before the answer is screened: the provider was paid.
         self.keys.charge(key, tokens, res.usage.cost_usd);
@@ -188,21 +303,18 @@ impl Gateway {
         ))
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn finish(
-        &self,
-        api: &'static str,
-        key: &str,
-        model: &str,
-        started: Instant,
-        outcome: Result<&Answer, &GatewayError>,
-        tokenized: usize,
-        redacted: usize,
-    ) {
-        let code = match outcome {
-            Ok(_) => "ok",
-            Err(e) => e.code(),
-        };
+    /// Counts and audits one finished request.
+    pub(crate) fn finish(&self, o: Outcome<'_>) {
+        let Outcome {
+            api,
+            key,
+            model,
+            started,
+            code,
+            spent,
+            tokenized,
+            redacted,
+        } = o;
         let km = KeyModel {
             key: key.to_string(),
             model: model.to_string(),
@@ -223,10 +335,11 @@ impl Gateway {
             .redacted
             .get_or_create(&km)
             .inc_by(redacted as u64);
-        let (prompt, completion, cost) = match outcome {
-            Ok(a) => (a.prompt_tokens, a.completion_tokens, a.cost_usd),
-            Err(_) => (0, 0, 0.0),
-        };
+        let Spent {
+            prompt_tokens: prompt,
+            completion_tokens: completion,
+            cost_usd: cost,
+        } = spent;
         for (direction, n) in [("prompt", prompt), ("completion", completion)] {
             self.metrics
                 .tokens
@@ -272,5 +385,12 @@ impl Gateway {
             latency_ms,
             "gateway request"
         );
+    }
+}
+
+fn upstream_error(e: LlmError) -> GatewayError {
+    match e {
+        LlmError::NotConfigured => GatewayError::NotConfigured,
+        other => GatewayError::Upstream(other.to_string()),
     }
 }

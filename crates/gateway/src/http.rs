@@ -17,7 +17,7 @@ use utoipa_axum::routes;
 use crate::anthropic::{self, AnthropicError, Message, MessagesRequest};
 use crate::gateway::Gateway;
 use crate::openai::{self, ChatCompletion, ChatCompletionRequest, OpenAiError};
-use crate::stream::pieces;
+use crate::relay::{self, Frames};
 use crate::GatewayError;
 
 #[derive(Clone)]
@@ -54,13 +54,14 @@ fn error_response(e: &GatewayError, body: Value) -> Response {
     res
 }
 
-fn sse(body: String) -> Response {
+/// A streamed answer as server-sent events in `frames`' wire format.
+fn sse<F: Frames>(relay: relay::Relay, frames: F) -> Response {
     (
         [
             (header::CONTENT_TYPE, "text/event-stream"),
             (header::CACHE_CONTROL, "no-cache"),
         ],
-        Body::from(body),
+        Body::from_stream(relay::events(relay, frames)),
     )
         .into_response()
 }
@@ -92,28 +93,26 @@ async fn chat_completions(
         Err(e) => return fail(e),
     };
     let model = ex.model.clone();
-    let answer = match s
-        .gateway
-        .complete("openai", who.api_key.as_deref(), ex)
-        .await
-    {
-        Ok(a) => a,
-        Err(e) => return fail(e),
-    };
+    let key = who.api_key.as_deref();
     let id = new_id("chatcmpl-");
     let created = chrono::Utc::now().timestamp();
     if stream {
-        let data = openai::chunks(
-            &id,
-            created,
-            &model,
-            &answer,
-            &pieces(&answer.text),
-            include_usage,
-        );
-        sse(data.iter().map(|d| format!("data: {d}\n\n")).collect())
-    } else {
-        Json(openai::completion(&id, created, &model, &answer)).into_response()
+        return match s.gateway.open_stream("openai", key, ex).await {
+            Ok(relay) => sse(
+                relay,
+                openai::ChunkWriter {
+                    id,
+                    created,
+                    model,
+                    include_usage,
+                },
+            ),
+            Err(e) => fail(e),
+        };
+    }
+    match s.gateway.complete("openai", key, ex).await {
+        Ok(answer) => Json(openai::completion(&id, created, &model, &answer)).into_response(),
+        Err(e) => fail(e),
     }
 }
 
@@ -160,23 +159,17 @@ async fn messages(
         Err(e) => return fail(e),
     };
     let model = ex.model.clone();
-    let answer = match s
-        .gateway
-        .complete("anthropic", who.api_key.as_deref(), ex)
-        .await
-    {
-        Ok(a) => a,
-        Err(e) => return fail(e),
-    };
+    let key = who.api_key.as_deref();
     let id = new_id("msg_");
     if stream {
-        let events = anthropic::events(&id, &model, &answer, &pieces(&answer.text));
-        sse(events
-            .iter()
-            .map(|(e, d)| format!("event: {e}\ndata: {d}\n\n"))
-            .collect())
-    } else {
-        Json(anthropic::message(&id, &model, &answer)).into_response()
+        return match s.gateway.open_stream("anthropic", key, ex).await {
+            Ok(relay) => sse(relay, anthropic::EventWriter { id, model }),
+            Err(e) => fail(e),
+        };
+    }
+    match s.gateway.complete("anthropic", key, ex).await {
+        Ok(answer) => Json(anthropic::message(&id, &model, &answer)).into_response(),
+        Err(e) => fail(e),
     }
 }
 

@@ -17,6 +17,7 @@ mod http;
 mod keys;
 mod metrics;
 mod openai;
+mod relay;
 mod screen;
 mod screening;
 mod stream;

@@ -159,44 +159,56 @@ pub fn completion(id: &str, created: i64, model: &str, a: &Answer) -> ChatComple
     }
 }
 
-/// The `data:` payloads of a streamed answer, `[DONE]` last.
-pub fn chunks(
-    id: &str,
-    created: i64,
-    model: &str,
-    a: &Answer,
-    pieces: &[String],
-    include_usage: bool,
-) -> Vec<String> {
-    let chunk = |delta: Value, finish: Value| {
+/// A streamed answer's `data:` events: chunks, the usage chunk when the
+/// client asked for it, `[DONE]` last.
+pub struct ChunkWriter {
+    pub id: String,
+    pub created: i64,
+    pub model: String,
+    pub include_usage: bool,
+}
+
+impl ChunkWriter {
+    fn chunk(&self, delta: Value, finish: Value) -> String {
         let mut c = json!({
-            "id": id, "object": "chat.completion.chunk", "created": created, "model": model,
+            "id": self.id, "object": "chat.completion.chunk", "created": self.created,
+            "model": self.model,
             "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}],
         });
-        if include_usage {
+        if self.include_usage {
             c["usage"] = Value::Null;
         }
-        c.to_string()
-    };
-    let mut out = vec![chunk(
-        json!({"role": "assistant", "content": ""}),
-        Value::Null,
-    )];
-    for p in pieces {
-        out.push(chunk(json!({"content": p}), Value::Null));
+        format!("data: {c}\n\n")
     }
-    out.push(chunk(json!({}), json!("stop")));
-    if include_usage {
-        out.push(
-            json!({
-                "id": id, "object": "chat.completion.chunk", "created": created, "model": model,
-                "choices": [], "usage": usage(a),
-            })
-            .to_string(),
-        );
+}
+
+impl crate::relay::Frames for ChunkWriter {
+    fn start(&self, _prompt_tokens: u64) -> String {
+        self.chunk(json!({"role": "assistant", "content": ""}), Value::Null)
     }
-    out.push("[DONE]".into());
-    out
+
+    fn text(&self, text: &str) -> String {
+        self.chunk(json!({"content": text}), Value::Null)
+    }
+
+    fn end(&self, a: &Answer) -> String {
+        let mut out = self.chunk(json!({}), json!("stop"));
+        if self.include_usage {
+            let u = json!({
+                "id": self.id, "object": "chat.completion.chunk", "created": self.created,
+                "model": self.model, "choices": [], "usage": usage(a),
+            });
+            out.push_str(&format!("data: {u}\n\n"));
+        }
+        out.push_str("data: [DONE]\n\n");
+        out
+    }
+
+    /// OpenAI's own streams carry a failure as a chunk holding `error`,
+    /// which its clients raise; no `[DONE]` follows.
+    fn error(&self, e: &GatewayError) -> String {
+        format!("data: {}\n\n", error_body(e))
+    }
 }
 
 pub fn error_body(e: &GatewayError) -> Value {

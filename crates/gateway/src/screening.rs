@@ -157,7 +157,7 @@ pub async fn screen_output(
 
 /// `text` with each finding's character span replaced by its label.
 /// Overlapping findings after the first are skipped.
-fn replace_chars(text: &str, findings: &[&PiiFinding]) -> String {
+pub(crate) fn replace_chars(text: &str, findings: &[&PiiFinding]) -> String {
     if findings.is_empty() {
         return text.to_string();
     }

@@ -2,113 +2,12 @@
 //! reflex layer in-process (as under `octollm up`) or over HTTP (alone).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::Arc;
+mod common;
 
+use common::*;
 use octollm_fake_llm::{FakeLlm, FakeReply};
-use octollm_gateway::{GatewayConfig, LlmConfig};
-use octollm_server::{ApiKeys, MetricsRegistry, ServiceOptions};
+use octollm_gateway::GatewayConfig;
 use serde_json::{json, Value};
-
-const SSN: &str = "123-45-6789";
-
-fn opts(name: &str) -> ServiceOptions {
-    ServiceOptions {
-        body_limit: 1 << 20,
-        api_keys: ApiKeys::default(),
-        metrics: MetricsRegistry::new(name),
-    }
-}
-
-fn llm(fake: &FakeLlm, provider: &str) -> LlmConfig {
-    LlmConfig {
-        provider: provider.into(),
-        base_url: if provider == "anthropic" {
-            fake.anthropic_base_url()
-        } else {
-            fake.openai_base_url()
-        },
-        model: "gpt-4o-mini".into(),
-        api_key: "upstream-key".into(),
-        max_retries: 0,
-        ..Default::default()
-    }
-}
-
-async fn serve(router: axum::Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(octollm_server::serve(
-        listener,
-        router,
-        std::future::pending(),
-    ));
-    format!("http://{addr}")
-}
-
-async fn reflex() -> Arc<octollm_reflex::Reflex> {
-    Arc::new(
-        octollm_reflex::Reflex::new(
-            octollm_reflex::ReflexConfig::default(),
-            &MetricsRegistry::new("reflex"),
-        )
-        .await
-        .unwrap(),
-    )
-}
-
-/// A gateway in front of `fake`, answering what the fake is told.
-async fn gateway(fake: &FakeLlm, provider: &str, config: GatewayConfig) -> String {
-    let router = octollm_gateway::app(
-        config,
-        llm(fake, provider),
-        Some(reflex().await),
-        opts("gateway"),
-    )
-    .await
-    .unwrap();
-    serve(router).await
-}
-
-/// The fake answers by echoing what it was sent, as a model repeating
-/// the user's words would.
-fn echo(fake: &FakeLlm) {
-    fake.set_responder(|r| {
-        Some(FakeReply::text(format!(
-            "You said: {}",
-            r.last_user_text().unwrap_or_default()
-        )))
-    });
-}
-
-fn upstream_log(fake: &FakeLlm) -> String {
-    fake.requests()
-        .iter()
-        .map(|r| r.raw_body.clone())
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-async fn post(
-    url: &str,
-    body: Value,
-    key: Option<&str>,
-) -> (u16, reqwest::header::HeaderMap, String) {
-    let mut req = reqwest::Client::new().post(url).json(&body);
-    if let Some(k) = key {
-        req = req.bearer_auth(k);
-    }
-    let res = req.send().await.unwrap();
-    let status = res.status().as_u16();
-    let headers = res.headers().clone();
-    (status, headers, res.text().await.unwrap())
-}
-
-fn chat(text: &str) -> Value {
-    json!({"model": "gpt-4o-mini", "messages": [
-        {"role": "system", "content": "You are terse."},
-        {"role": "user", "content": text},
-    ]})
-}
 
 #[tokio::test]
 async fn openai_pii_is_tokenized_upstream_and_restored_for_the_client() {
@@ -209,57 +108,6 @@ async fn an_injection_is_refused_in_each_providers_shape_and_never_forwarded() {
     assert_eq!(v["type"], "error", "{v}");
     assert_eq!(v["error"]["type"], "invalid_request_error", "{v}");
     assert!(fake.requests().is_empty(), "{:?}", fake.requests());
-}
-
-/// `data:` payloads of an SSE body.
-fn data_lines(body: &str) -> Vec<String> {
-    body.lines()
-        .filter_map(|l| l.strip_prefix("data: "))
-        .map(str::to_string)
-        .collect()
-}
-
-#[tokio::test]
-async fn openai_streaming_sends_chunks_with_the_values_restored() {
-    let fake = FakeLlm::start().await.unwrap();
-    echo(&fake);
-    let base = gateway(&fake, "openai", GatewayConfig::default()).await;
-    let mut body = chat(&format!(
-        "Please repeat my SSN {SSN} back to me, in a long sentence"
-    ));
-    body["stream"] = json!(true);
-    body["stream_options"] = json!({"include_usage": true});
-    let (status, headers, text) = post(&format!("{base}/v1/chat/completions"), body, None).await;
-    assert_eq!(status, 200, "{text}");
-    assert!(headers["content-type"]
-        .to_str()
-        .unwrap()
-        .starts_with("text/event-stream"));
-    let data = data_lines(&text);
-    assert_eq!(data.last().map(String::as_str), Some("[DONE]"), "{text}");
-    let chunks: Vec<Value> = data[..data.len() - 1]
-        .iter()
-        .map(|d| serde_json::from_str(d).unwrap())
-        .collect();
-    assert!(chunks.len() > 4, "{text}");
-    let joined: String = chunks
-        .iter()
-        .filter_map(|c| c["choices"][0]["delta"]["content"].as_str())
-        .collect();
-    assert!(
-        joined.starts_with("You said: ") && joined.contains(SSN),
-        "{joined}"
-    );
-    assert!(chunks
-        .iter()
-        .all(|c| c["object"] == "chat.completion.chunk"));
-    assert!(
-        chunks.last().unwrap()["usage"]["total_tokens"]
-            .as_u64()
-            .unwrap()
-            > 0
-    );
-    assert!(!upstream_log(&fake).contains(SSN));
 }
 
 #[tokio::test]

@@ -51,8 +51,7 @@ pub fn tokenize(text: &str, findings: &[RawPii]) -> (String, Mapping) {
             None => {
                 let n = counts.entry(f.kind).or_insert(0);
                 *n += 1;
-                let label = f.kind.label();
-                let p = format!("{}_{n}]", &label[..label.len() - 1]);
+                let p = placeholder(f.kind, *n);
                 mapping.push((p.clone(), value.to_string()));
                 p
             }
@@ -60,6 +59,32 @@ pub fn tokenize(text: &str, findings: &[RawPii]) -> (String, Mapping) {
         out.push_str(&placeholder);
     });
     (out, mapping)
+}
+
+/// The `n`th placeholder of a kind: its label numbered, `[EMAIL_1]`.
+/// Labels are `[` capitals and underscores `]`, so a placeholder is
+/// `[`, capitals, digits and underscores, then `]`.
+pub fn placeholder(kind: PiiType, n: usize) -> String {
+    let label = kind.label();
+    format!("{}_{n}]", &label[..label.len() - 1])
+}
+
+/// The longest a placeholder's inside gets: the longest label and a
+/// number of up to 20 digits.
+const PLACEHOLDER_MAX: usize = 40;
+
+/// Where a placeholder that `text` may not have finished yet begins: the
+/// byte index of a last `[` followed only by characters a placeholder
+/// holds. Text streamed in pieces is restored only up to there, so a
+/// placeholder cut between two pieces is restored whole.
+pub fn unfinished_placeholder(text: &str) -> Option<usize> {
+    let open = text.rfind('[')?;
+    let inside = &text[open + 1..];
+    let could_be = inside.len() <= PLACEHOLDER_MAX
+        && inside
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+    could_be.then_some(open)
 }
 
 /// The text with each value that `mapping` holds replaced by its
@@ -203,6 +228,23 @@ impl Vault {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unfinished_placeholder_is_found_at_the_end_only() {
+        assert_eq!(unfinished_placeholder("your SSN is [SS"), Some(12));
+        assert_eq!(unfinished_placeholder("your SSN is ["), Some(12));
+        assert_eq!(unfinished_placeholder("is [SSN_1"), Some(3));
+        assert_eq!(unfinished_placeholder("is [SSN_1]"), None);
+        assert_eq!(unfinished_placeholder("is [SSN_1] and [a"), None);
+        assert_eq!(unfinished_placeholder("no bracket"), None);
+        let long = format!("[{}", "A".repeat(PLACEHOLDER_MAX + 1));
+        assert_eq!(unfinished_placeholder(&long), None);
+        let p = placeholder(PiiType::CreditCard, 12);
+        assert_eq!(p, "[CREDIT_CARD_12]");
+        for cut in 1..p.len() {
+            assert_eq!(unfinished_placeholder(&p[..cut]), Some(0), "{}", &p[..cut]);
+        }
+    }
 
     #[test]
     fn placeholders_are_numbered_per_type_and_shared_by_equal_values() {
