@@ -1,11 +1,15 @@
-"""MCP over streamable HTTP at /mcp on the orchestrator of `octollm up`,
-with the official MCP Python SDK's client and an API key.
+"""MCP over streamable HTTP at /mcp on the orchestrator, with the official
+MCP Python SDK's client and an API key.
 
-Usage: test_http.py OCTOLLM_BINARY
+Usage: test_http.py OCTOLLM_BINARY [up|services]
 
-Starts `octollm up` on free ports with a key, a scratch data directory and
-a sandbox of its own, and removes all of it afterwards. Prints one line per
-check and `N passed, N failed` at the end.
+`up` (the default) starts `octollm up`; `services` starts each component
+alone (`octollm serve reflex|planner|executor|orchestrator`), the
+orchestrator reaching the others over HTTP with a key of their own. The MCP
+server then has no key of its own for the orchestrator: run_task works
+only because the caller's key goes with it. Either way on free ports, with
+a scratch data directory and a sandbox of its own, all removed afterwards.
+Prints one line per check and `N passed, N failed` at the end.
 """
 
 import os
@@ -27,6 +31,7 @@ from mcp.shared._httpx_utils import create_mcp_http_client
 from test_stdio import check, error_code, free_port, results, structured  # noqa: E402
 
 KEY = "mcp-http-test-key"
+INTERNAL = "mcp-http-internal-key"
 
 
 def status_of(url, key=None, body=b"{}"):
@@ -77,7 +82,7 @@ async def session_checks(url):
                     r,
                 )
                 # run_task goes to this system's orchestrator over HTTP with
-                # the system's internal key.
+                # the caller's own key.
                 r = await session.call_tool("run_task", {"goal": "Echo hello"})
                 v = structured(r)
                 check("run_task completes", not r.is_error and v.get("status") == "completed", r)
@@ -86,11 +91,8 @@ async def session_checks(url):
                 check("get_task returns the task", not r.is_error and structured(r).get("status") == "completed", r)
 
 
-def main():
-    binary = sys.argv[1]
-    scratch = tempfile.mkdtemp(prefix="octollm-mcp-http-")
-    os.chmod(scratch, 0o755)
-    ports = [free_port() for _ in range(5)]
+def start(binary, mode, scratch, ports, log):
+    """The system's processes, all logging to `log`."""
     env = dict(os.environ)
     env.update({
         "OCTOLLM_ORCHESTRATOR_PORT": str(ports[0]),
@@ -102,20 +104,47 @@ def main():
         "OCTOLLM_EXECUTOR_SANDBOX_UID_BASE": "1509000",
         "OCTOLLM_EXECUTOR_SANDBOX_CGROUP_PARENT": f"octollm-mcp-http-{os.getpid()}",
         "OCTOLLM_EXECUTOR_SANDBOX_ROOT_DIR": os.path.join(scratch, "sandbox-root"),
+        "OCTOLLM_DATA_DIR": os.path.join(scratch, "data"),
         "OCTOLLM_LOG_LEVEL": "warn",
     })
     for var in ("DATABASE_URL", "REDIS_URL", "OCTOLLM_API_KEY"):
         env.pop(var, None)
-    up = subprocess.Popen(
-        [binary, "up", "--data-dir", os.path.join(scratch, "data")],
-        env=env, stdout=subprocess.DEVNULL, stderr=open(os.path.join(scratch, "up.log"), "w"),
-    )
+    out = dict(env=env, stdout=subprocess.DEVNULL, stderr=log)
+    if mode == "up":
+        return [subprocess.Popen([binary, "up", "--data-dir", env["OCTOLLM_DATA_DIR"]], **out)]
+    secret = "mcp-http-token-secret-0123456789abcdef"
+    env.update({
+        "OCTOLLM_API_KEYS": f"tester:{KEY},internal:{INTERNAL}",
+        "OCTOLLM_ORCHESTRATOR_ARMS_API_KEY": INTERNAL,
+        "OCTOLLM_PLANNER_EXECUTOR_API_KEY": INTERNAL,
+        "OCTOLLM_ORCHESTRATOR_TOKEN_SECRET": secret,
+        "OCTOLLM_EXECUTOR_TOKEN_SECRET": secret,
+        "OCTOLLM_ORCHESTRATOR_REFLEX_URL": f"http://127.0.0.1:{ports[1]}",
+        "OCTOLLM_ORCHESTRATOR_PLANNER_URL": f"http://127.0.0.1:{ports[2]}",
+        "OCTOLLM_ORCHESTRATOR_EXECUTOR_URL": f"http://127.0.0.1:{ports[3]}",
+        "OCTOLLM_PLANNER_EXECUTOR_URL": f"http://127.0.0.1:{ports[3]}",
+    })
+    procs = []
+    for component in ("reflex", "planner", "executor", "orchestrator"):
+        procs.append(subprocess.Popen([binary, "serve", component], **out))
+    return procs
+
+
+def main():
+    binary = sys.argv[1]
+    mode = sys.argv[2] if len(sys.argv) > 2 else "up"
+    print(f"-- /mcp on the orchestrator of `octollm {'up' if mode == 'up' else 'serve'}`")
+    scratch = tempfile.mkdtemp(prefix="octollm-mcp-http-")
+    os.chmod(scratch, 0o755)
+    ports = [free_port() for _ in range(5)]
+    log_path = os.path.join(scratch, "system.log")
+    procs = start(binary, mode, scratch, ports, open(log_path, "w"))
     base = f"http://127.0.0.1:{ports[0]}"
     try:
         deadline = time.time() + 60
         while time.time() < deadline:
             try:
-                with urllib.request.urlopen(f"{base}/health", timeout=2):
+                with urllib.request.urlopen(f"{base}/ready", timeout=2):
                     break
             except OSError:
                 time.sleep(0.3)
@@ -126,13 +155,15 @@ def main():
         results["failed"] += 1
         print("FAIL the session raised:")
         traceback.print_exc()
-        print(open(os.path.join(scratch, "up.log")).read()[-4000:])
+        print(open(log_path).read()[-4000:])
     finally:
-        up.terminate()
-        try:
-            up.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            up.kill()
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                p.kill()
         shutil.rmtree(scratch, ignore_errors=True)
     print(f"{results['passed']} passed, {results['failed']} failed")
     sys.exit(1 if results["failed"] else 0)

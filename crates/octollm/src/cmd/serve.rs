@@ -41,19 +41,31 @@ impl Component {
     }
 
     /// Builds the component's finished router, and for the orchestrator
-    /// the handle that stops its workers.
+    /// the handle that stops its workers. `addr` is where it listens.
     pub async fn router(
         self,
         config: &Config,
+        addr: SocketAddr,
     ) -> Result<(Router, Option<octollm_orchestrator::Handle>)> {
         let opts = service_options(config, self.name());
         Ok(match self {
+            // MCP over streamable HTTP at /mcp, with the planner and the
+            // executor the configuration names, behind the same API keys;
+            // its task tools call this very orchestrator with the caller's key.
             Component::Orchestrator => {
-                let (router, handle) = octollm_orchestrator::app_with(
+                let arms = crate::cmd::mcp::SystemArms::over_http(config)?;
+                let mcp = crate::cmd::mcp::OctoMcp::for_system(
+                    config.clone(),
+                    format!("http://{}", reachable(addr)),
+                    None,
+                    arms,
+                )?;
+                let (router, handle) = octollm_orchestrator::app_with_routes(
                     config.orchestrator.clone(),
                     config.llm.clone(),
                     octollm_orchestrator::ArmSet::default(),
                     opts,
+                    Router::new().nest_service("/mcp", crate::cmd::mcp::http_service(mcp)),
                 )
                 .await?;
                 (router, Some(handle))
@@ -144,12 +156,13 @@ pub fn run(config: Config, args: ServeArgs) -> Result<ExitCode> {
 }
 
 async fn serve(config: Config, args: ServeArgs) -> Result<()> {
-    let (router, handle) = args.component.router(&config).await?;
     let bind = args.bind.unwrap_or_else(|| config.server.bind.clone());
     let addr = socket_addr(&bind, args.port.unwrap_or(args.component.port(&config)))?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding {addr}"))?;
+    let addr = listener.local_addr().unwrap_or(addr);
+    let (router, handle) = args.component.router(&config, addr).await?;
     tracing::info!(component = args.component.name(), %addr, "listening");
     // The orchestrator stops claiming and drains its workers before the
     // listener closes, so clients see their tasks finish or be released.
@@ -164,6 +177,19 @@ async fn serve(config: Config, args: ServeArgs) -> Result<()> {
         .context("serving")?;
     tracing::info!(component = args.component.name(), "stopped");
     Ok(())
+}
+
+/// Where this process reaches a listener bound to `addr`: loopback for
+/// the unspecified address.
+fn reachable(addr: SocketAddr) -> SocketAddr {
+    let mut a = addr;
+    if a.ip().is_unspecified() {
+        a.set_ip(match a {
+            SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    a
 }
 
 pub fn socket_addr(bind: &str, port: u16) -> Result<SocketAddr> {

@@ -161,12 +161,13 @@ pub async fn start(mut config: Config, ephemeral: bool) -> Result<System> {
                 // planner and executor, behind the same API keys.
                 let mcp = match (&local.planner, &local.executor) {
                     (Some(p), Some(e)) => {
+                        let arms =
+                            crate::cmd::mcp::SystemArms::in_process(&config, p.clone(), e.clone());
                         let server = crate::cmd::mcp::OctoMcp::for_system(
                             config.clone(),
                             orchestrator_url.clone(),
                             internal_key.clone(),
-                            p.clone(),
-                            e.clone(),
+                            arms,
                         )?;
                         axum::Router::new()
                             .nest_service("/mcp", crate::cmd::mcp::http_service(server))

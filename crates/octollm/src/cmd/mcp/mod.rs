@@ -1,15 +1,22 @@
-//! `octollm mcp`: OctoLLM as a Model Context Protocol server over stdio.
+//! OctoLLM as a Model Context Protocol server: `octollm mcp` over stdio,
+//! and `/mcp` (streamable HTTP) on the orchestrator.
 //!
 //! Five tools: `screen_text` (the reflex layer, in-process), `run_command`
 //! (one command in the executor's sandbox, under its allowlist, audited),
-//! `plan_goal` (the planner), `run_task` and `get_task` (the orchestrator,
-//! as `octollm run` finds or starts one). Standard output carries MCP
-//! messages only; logs go to standard error.
+//! `plan_goal` (the planner), `run_task` and `get_task` (the orchestrator).
+//! Over stdio the planner and executor are this process's own and the
+//! orchestrator is found or started as `octollm run` does; on `/mcp` they
+//! are the system's ([`SystemArms`]) and the caller's key goes with every
+//! call to the orchestrator. Standard output carries MCP messages only;
+//! logs go to standard error.
 
 mod args;
 mod errors;
 mod resources;
+mod system;
 mod task;
+
+pub use system::SystemArms;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -171,9 +178,8 @@ struct Inner {
     /// Inside `octollm up` they are the system's own instances.
     planner: OnceCell<Arc<Planner>>,
     executor: OnceCell<Arc<Executor>>,
-    /// Set when the executor is the system's, which requires capability
-    /// tokens: each command then carries one minted for it.
-    token_secret: Option<Vec<u8>>,
+    /// On `/mcp`: the system's planner and executor, used instead.
+    system: Option<SystemArms>,
     orchestrator: task::Orchestrator,
 }
 
@@ -187,34 +193,30 @@ impl OctoMcp {
                 reflex,
                 planner: OnceCell::new(),
                 executor: OnceCell::new(),
-                token_secret: None,
+                system: None,
             }),
             tool_router: Self::tool_router(),
         })
     }
 
-    /// The server of a running system (`/mcp` on the orchestrator of
-    /// `octollm up`): its planner and executor, and its orchestrator at
-    /// `url`, called with `api_key` when the API has keys.
+    /// The server of a running system (`/mcp` on its orchestrator): its
+    /// planner and executor, and its orchestrator at `url`, called with
+    /// the MCP caller's key, else `api_key`.
     pub fn for_system(
         config: Config,
         url: String,
         api_key: Option<String>,
-        planner: Arc<Planner>,
-        executor: Arc<Executor>,
+        arms: SystemArms,
     ) -> Result<OctoMcp> {
         let reflex = crate::cmd::scan::engine(&config, None)?;
-        let token_secret = Some(config.executor.token_secret.clone())
-            .filter(|s| !s.is_empty())
-            .map(String::into_bytes);
         Ok(OctoMcp {
             inner: Arc::new(Inner {
                 orchestrator: task::Orchestrator::new(config.clone(), Some(url), api_key),
                 config,
                 reflex,
-                planner: OnceCell::new_with(Some(planner)),
-                executor: OnceCell::new_with(Some(executor)),
-                token_secret,
+                planner: OnceCell::new(),
+                executor: OnceCell::new(),
+                system: Some(arms),
             }),
             tool_router: Self::tool_router(),
         })
@@ -314,11 +316,7 @@ impl OctoMcp {
             Ok(a) => a,
             Err(r) => return Ok(r),
         };
-        let executor = match self.executor().await {
-            Ok(e) => e,
-            Err(r) => return Ok(r),
-        };
-        let mut req = ExecuteRequest {
+        let req = ExecuteRequest {
             action_type: "shell".into(),
             command: args.command,
             args: args.args,
@@ -329,31 +327,17 @@ impl OctoMcp {
             capability_token: None,
             workspace: None,
         };
-        if let Some(secret) = &self.inner.token_secret {
-            match command_token(secret, &req) {
-                Ok(t) => req.capability_token = Some(t),
-                Err(r) => return Ok(r),
-            }
+        if let Some(system) = &self.inner.system {
+            let longest = self.inner.config.executor.max_timeout_seconds;
+            return Ok(system.run_command(req, longest).await);
         }
+        let executor = match self.executor().await {
+            Ok(e) => e,
+            Err(r) => return Ok(r),
+        };
         // The request id ties the answer to its audit record.
         let rid = format!("mcp-{}", request_id(&ctx));
-        let reply = executor.execute(req, Some(rid)).await.body;
-        // No provenance means the command never ran: a refusal.
-        let Some(provenance) = reply.provenance else {
-            let code = reply.error_code.as_deref().unwrap_or("EXECUTION_FAILED");
-            let message = reply.error.as_deref().unwrap_or("the command was not run");
-            return Ok(errors::tool_error(code, message, Value::Null));
-        };
-        Ok(errors::ok(&CommandResult {
-            exit_code: reply.exit_code,
-            stdout: reply.output,
-            stderr: reply.stderr,
-            truncated: reply.truncated,
-            timed_out: reply.timed_out,
-            signal: reply.signal,
-            error_code: reply.error_code,
-            provenance,
-        }))
+        Ok(command_result(executor.execute(req, Some(rid)).await.body))
     }
 
     #[tool(
@@ -367,14 +351,17 @@ impl OctoMcp {
             Ok(a) => a,
             Err(r) => return Ok(r),
         };
-        let planner = match self.planner().await {
-            Ok(p) => p,
-            Err(r) => return Ok(r),
-        };
         let req = PlanRequest {
             goal: args.goal,
             constraints: args.constraints,
             ..Default::default()
+        };
+        if let Some(system) = &self.inner.system {
+            return Ok(system.plan(&req).await);
+        }
+        let planner = match self.planner().await {
+            Ok(p) => p,
+            Err(r) => return Ok(r),
         };
         Ok(match planner.plan(&req).await {
             Ok(outcome) => errors::ok(&outcome.plan),
@@ -402,12 +389,17 @@ impl OctoMcp {
     #[tool(
         description = "Look at one OctoLLM task by id: status, plan, steps with outputs and provenance, result and cost."
     )]
-    async fn get_task(&self, params: Parameters<GetTaskArgs>) -> Result<CallToolResult, ErrorData> {
+    async fn get_task(
+        &self,
+        params: Parameters<GetTaskArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
         let args = match params.0 {
             Ok(a) => a,
             Err(r) => return Ok(r),
         };
-        Ok(task::get(&self.inner.orchestrator, &args.task_id).await)
+        let caller = caller_key(&ctx);
+        Ok(task::get(&self.inner.orchestrator, &args.task_id, caller.as_deref()).await)
     }
 }
 
@@ -435,9 +427,9 @@ impl ServerHandler for OctoMcp {
     async fn list_resources(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, ErrorData> {
-        resources::list(&self.inner.orchestrator).await
+        resources::list(&self.inner.orchestrator, caller_key(&context).as_deref()).await
     }
 
     async fn list_resource_templates(
@@ -451,9 +443,10 @@ impl ServerHandler for OctoMcp {
     async fn read_resource(
         &self,
         request: ReadResourceRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
-        resources::read(&self.inner.orchestrator, &request.uri)
+        let caller = caller_key(&context);
+        resources::read(&self.inner.orchestrator, &request.uri, caller.as_deref())
             .await
             .map(Into::into)
     }
@@ -468,22 +461,34 @@ fn request_id(ctx: &RequestContext<RoleServer>) -> String {
     }
 }
 
-/// A capability token for exactly this command, as the orchestrator mints
-/// one for a step: the system's executor runs nothing without one.
-fn command_token(secret: &[u8], req: &ExecuteRequest) -> Result<String, CallToolResult> {
-    let call = octollm_types::plan::ToolCall::Shell {
-        command: req.command.clone(),
-        args: req.args.clone(),
-        stdin: req.stdin.clone(),
+/// The key the caller presented over HTTP (none over stdio): the server
+/// layer put it in the request's extensions after checking it.
+fn caller_key(ctx: &RequestContext<RoleServer>) -> Option<String> {
+    ctx.extensions
+        .get::<axum::http::request::Parts>()?
+        .extensions
+        .get::<octollm_server::ClientIdentity>()?
+        .api_key
+        .clone()
+}
+
+/// The executor's answer as the tool's result.
+fn command_result(reply: octollm_types::exec::ExecuteResponse) -> CallToolResult {
+    // No provenance means the command never ran: a refusal.
+    let Some(provenance) = reply.provenance else {
+        let code = reply.error_code.as_deref().unwrap_or("EXECUTION_FAILED");
+        let message = reply.error.as_deref().unwrap_or("the command was not run");
+        return errors::tool_error(code, message, Value::Null);
     };
-    let ttl = req.timeout_seconds.unwrap_or(60.0).ceil() as i64 + 60;
-    let holder = format!("mcp-{:016x}", rand::random::<u64>());
-    octollm_orchestrator::caps::token_for(secret, &holder, &call, None, ttl).map_err(|e| {
-        errors::tool_error(
-            "INTERNAL_ERROR",
-            &format!("capability token: {e}"),
-            Value::Null,
-        )
+    errors::ok(&CommandResult {
+        exit_code: reply.exit_code,
+        stdout: reply.output,
+        stderr: reply.stderr,
+        truncated: reply.truncated,
+        timed_out: reply.timed_out,
+        signal: reply.signal,
+        error_code: reply.error_code,
+        provenance,
     })
 }
 

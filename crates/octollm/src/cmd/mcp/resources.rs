@@ -30,8 +30,11 @@ pub fn templates() -> ListResourceTemplatesResult {
 
 /// The most recent tasks, when an orchestrator is running. Listing never
 /// starts one: a client lists resources as soon as it connects.
-pub async fn list(orch: &Orchestrator) -> Result<ListResourcesResult, ErrorData> {
-    let Some(api) = orch.running_client().await else {
+pub async fn list(
+    orch: &Orchestrator,
+    caller: Option<&str>,
+) -> Result<ListResourcesResult, ErrorData> {
+    let Some(api) = orch.running_client(caller).await else {
         return Ok(ListResourcesResult::default());
     };
     let page = api
@@ -56,14 +59,18 @@ pub async fn list(orch: &Orchestrator) -> Result<ListResourcesResult, ErrorData>
 
 /// One task as JSON. A URI that names no task is the protocol's
 /// resource-not-found error, with the API's envelope as its data.
-pub async fn read(orch: &Orchestrator, uri: &str) -> Result<ReadResourceResult, ErrorData> {
+pub async fn read(
+    orch: &Orchestrator,
+    uri: &str,
+    caller: Option<&str>,
+) -> Result<ReadResourceResult, ErrorData> {
     let Some(id) = uri.strip_prefix(PREFIX).filter(|id| !id.is_empty()) else {
         return Err(ErrorData::resource_not_found(
             format!("no such resource: {uri} (tasks are {PREFIX}TASK_ID)"),
             Some(json!({"uri": uri})),
         ));
     };
-    let api = orch.client().await.map_err(|r| {
+    let api = orch.client(caller).await.map_err(|r| {
         ErrorData::internal_error("no orchestrator is available", r.structured_content.clone())
     })?;
     match api.get(id).await {

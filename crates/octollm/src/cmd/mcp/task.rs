@@ -47,9 +47,16 @@ impl Orchestrator {
         }
     }
 
-    fn client_of(&self, url: &str) -> Result<OrchestratorClient, ClientError> {
-        match &self.api_key {
-            Some(key) => Ok(OrchestratorClient::new(url)?.with_api_key(key.clone())),
+    /// A client with the MCP caller's own key when it presented one (over
+    /// HTTP), so the orchestrator's limits and logs see who asked; else
+    /// the configured key, else the command line's.
+    fn client_of(
+        &self,
+        url: &str,
+        caller: Option<&str>,
+    ) -> Result<OrchestratorClient, ClientError> {
+        match caller.map(str::to_string).or_else(|| self.api_key.clone()) {
+            Some(key) => Ok(OrchestratorClient::new(url)?.with_api_key(key)),
             None => client(url),
         }
     }
@@ -85,14 +92,15 @@ impl Orchestrator {
     }
 
     /// A client of the orchestrator, or the tool error saying why not.
-    pub async fn client(&self) -> Result<OrchestratorClient, CallToolResult> {
+    pub async fn client(&self, caller: Option<&str>) -> Result<OrchestratorClient, CallToolResult> {
         let url = self.url().await?;
-        self.client_of(url).map_err(|e| errors::from_client(&e))
+        self.client_of(url, caller)
+            .map_err(|e| errors::from_client(&e))
     }
 
     /// A client of an orchestrator that is already there (`--url`, the
     /// local one, or the one started here), without starting one.
-    pub async fn running_client(&self) -> Option<OrchestratorClient> {
+    pub async fn running_client(&self, caller: Option<&str>) -> Option<OrchestratorClient> {
         let url = match self.resolved.get() {
             Some(u) => u.clone(),
             None => {
@@ -103,7 +111,7 @@ impl Orchestrator {
                 u
             }
         };
-        self.client_of(&url).ok()
+        self.client_of(&url, caller).ok()
     }
 
     /// Stops the system started here, if one was.
@@ -200,7 +208,7 @@ pub async fn run(
     reporter: &mut Reporter,
     ctx: &RequestContext<RoleServer>,
 ) -> CallToolResult {
-    let api = match orch.client().await {
+    let api = match orch.client(super::caller_key(ctx).as_deref()).await {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -297,8 +305,8 @@ fn answer(api: &OrchestratorClient, task: TaskView, ending: Ending) -> CallToolR
 }
 
 /// One task by id (`get_task`).
-pub async fn get(orch: &Orchestrator, id: &str) -> CallToolResult {
-    let api = match orch.client().await {
+pub async fn get(orch: &Orchestrator, id: &str, caller: Option<&str>) -> CallToolResult {
+    let api = match orch.client(caller).await {
         Ok(a) => a,
         Err(r) => return r,
     };
