@@ -34,6 +34,12 @@ pub struct GatewayConfig {
     /// it fits in this window. The client sees streamed text this much
     /// later.
     pub stream_window_chars: usize,
+    /// Redis holding the keys' budgets, so that every replica counts
+    /// against one; "" keeps them in this process. When it cannot be
+    /// reached, requests with a key are refused (503).
+    pub redis_url: String,
+    /// Prefix of the gateway's Redis keys.
+    pub redis_key_prefix: String,
 }
 
 impl Default for GatewayConfig {
@@ -49,6 +55,8 @@ impl Default for GatewayConfig {
             models: Vec::new(),
             audit_log_path: String::new(),
             stream_window_chars: 128,
+            redis_url: String::new(),
+            redis_key_prefix: "octollm:gateway:".into(),
         }
     }
 }

@@ -27,6 +27,8 @@ pub enum GatewayError {
     Screening(String),
     #[error("the reflex layer is at its rate limit; retry later")]
     ScreeningBusy { retry_after: u64 },
+    #[error("the keys' budgets cannot be checked: {0}")]
+    BudgetUnavailable(String),
     #[error("the model provider failed: {0}")]
     Upstream(String),
     #[error("no model provider is configured (set OCTOLLM_LLM_PROVIDER)")]
@@ -39,9 +41,10 @@ impl GatewayError {
             GatewayError::BadRequest(_) | GatewayError::Injection { .. } => 400,
             GatewayError::Unauthorized => 401,
             GatewayError::RateLimited { .. } | GatewayError::ScreeningBusy { .. } => 429,
-            GatewayError::Config(_) | GatewayError::Screening(_) | GatewayError::NotConfigured => {
-                503
-            }
+            GatewayError::Config(_)
+            | GatewayError::Screening(_)
+            | GatewayError::BudgetUnavailable(_)
+            | GatewayError::NotConfigured => 503,
             GatewayError::Upstream(_) => 502,
         }
     }
@@ -56,6 +59,7 @@ impl GatewayError {
             GatewayError::RateLimited { .. } => "rate_limit_exceeded",
             GatewayError::Screening(_) => "screening_unavailable",
             GatewayError::ScreeningBusy { .. } => "screening_rate_limited",
+            GatewayError::BudgetUnavailable(_) => "budget_unavailable",
             GatewayError::Upstream(_) => "upstream_error",
             GatewayError::NotConfigured => "no_provider",
         }
@@ -67,7 +71,7 @@ impl GatewayError {
             GatewayError::RateLimited { retry_after, .. } => {
                 Some(retry_after.as_secs_f64().ceil().max(1.0) as u64)
             }
-            GatewayError::Screening(_) => Some(1),
+            GatewayError::Screening(_) | GatewayError::BudgetUnavailable(_) => Some(1),
             GatewayError::ScreeningBusy { retry_after } => Some((*retry_after).max(1)),
             _ => None,
         }

@@ -132,6 +132,18 @@ impl Gateway {
         self.screener.reachable().await
     }
 
+    /// Whether the keys' budgets can be checked (always, unless they are
+    /// shared in a Redis that cannot be reached).
+    pub fn budgets_reachable(&self) -> bool {
+        self.keys.budgets_reachable()
+    }
+
+    /// Waits up to `wait` for shared budgets, so the first requests after
+    /// a start are not refused while Redis is still being reached.
+    pub async fn connect_budgets(&self, wait: std::time::Duration) -> bool {
+        self.keys.connect(wait).await
+    }
+
     /// Whether requests need a virtual key.
     pub fn keys_enabled(&self) -> bool {
         self.keys.enabled()
@@ -156,7 +168,7 @@ impl Gateway {
         ex: Exchange,
     ) -> Result<Answer, GatewayError> {
         let started = Instant::now();
-        let key = self.admit(api, presented, &ex.model, started)?;
+        let key = self.admit(api, presented, &ex.model, started).await?;
         let result = self.run(&key, &ex).await;
         let (code, spent, tokenized, redacted) = match &result {
             Ok((a, tokenized, redacted)) => ("ok", Spent::from(a), *tokenized, *redacted),
@@ -185,7 +197,7 @@ impl Gateway {
         ex: Exchange,
     ) -> Result<Relay, GatewayError> {
         let started = Instant::now();
-        let key = self.admit(api, presented, &ex.model, started)?;
+        let key = self.admit(api, presented, &ex.model, started).await?;
         let opened = async {
             let (request, screened) = self.prepare(&ex).await?;
             let upstream = self
@@ -224,14 +236,14 @@ impl Gateway {
 
     /// The key's name when it may make a request now; a refusal is
     /// recorded before it is returned.
-    fn admit(
+    async fn admit(
         &self,
         api: &'static str,
         presented: Option<&str>,
         model: &str,
         started: Instant,
     ) -> Result<String, GatewayError> {
-        self.keys.admit(presented).inspect_err(|e| {
+        self.keys.admit(presented).await.inspect_err(|e| {
             let name = match e {
                 GatewayError::RateLimited { key, .. } => key.as_str(),
                 _ => "unknown",

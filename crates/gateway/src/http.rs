@@ -186,10 +186,11 @@ async fn health(State(s): State<AppState>) -> Json<Value> {
     Json(s.uptime.health_body("gateway", degraded, extra))
 }
 
-/// 200 when the reflex layer it screens with answers, else 503: without
-/// screening nothing is forwarded.
+/// 200 when the reflex layer it screens with answers and the keys'
+/// budgets can be checked, else 503: without either nothing is forwarded.
 #[utoipa::path(get, path = "/ready", tag = "service", responses((status = 200, body = ReadyBody)))]
 async fn ready(State(s): State<AppState>) -> Response {
     let reflex = s.gateway.screening_reachable().await;
-    octollm_server::health::ready(&[("reflex", reflex)])
+    let budgets = s.gateway.budgets_reachable();
+    octollm_server::health::ready(&[("reflex", reflex), ("budgets", budgets)])
 }

@@ -2,22 +2,11 @@
 //! per UTC day. Checked before the upstream call; a request that cannot be
 //! attributed to a key is refused (fail closed).
 
-use std::collections::{HashMap, VecDeque};
-use std::time::{Duration, Instant};
-
-use parking_lot::Mutex;
-
+use crate::budget::{Counters, Limits};
 use crate::{GatewayConfig, GatewayError};
 
 /// Name used for metrics and audit when no virtual keys are configured.
 pub const OPEN: &str = "-";
-
-#[derive(Debug, Clone, PartialEq)]
-struct Limits {
-    per_minute: u32,
-    tokens_per_day: u64,
-    usd_per_day: f64,
-}
 
 #[derive(Debug)]
 struct VirtualKey {
@@ -26,18 +15,9 @@ struct VirtualKey {
     limits: Limits,
 }
 
-#[derive(Debug, Default)]
-struct Usage {
-    recent: VecDeque<Instant>,
-    day: i64,
-    tokens: u64,
-    usd: f64,
-}
-
-#[derive(Debug, Default)]
 pub struct Keys {
     keys: Vec<VirtualKey>,
-    usage: Mutex<HashMap<String, Usage>>,
+    counters: Counters,
 }
 
 fn field<T: std::str::FromStr>(v: Option<&str>, default: T, what: &str) -> Result<T, GatewayError> {
@@ -47,15 +27,6 @@ fn field<T: std::str::FromStr>(v: Option<&str>, default: T, what: &str) -> Resul
             .parse()
             .map_err(|_| GatewayError::Config(format!("key limit {what} '{s}' is not a number"))),
     }
-}
-
-fn today() -> i64 {
-    chrono::Utc::now().timestamp().div_euclid(86_400)
-}
-
-fn until_tomorrow() -> Duration {
-    let now = chrono::Utc::now().timestamp();
-    Duration::from_secs((86_400 - now.rem_euclid(86_400)).max(1) as u64)
 }
 
 impl Keys {
@@ -95,10 +66,11 @@ impl Keys {
                 limits,
             });
         }
-        Ok(Keys {
-            keys,
-            usage: Mutex::new(HashMap::new()),
-        })
+        let counters = match c.redis_url.trim() {
+            "" => Counters::local(),
+            url => Counters::shared(url, &c.redis_key_prefix)?,
+        };
+        Ok(Keys { keys, counters })
     }
 
     pub fn enabled(&self) -> bool {
@@ -114,9 +86,19 @@ impl Keys {
             .ok_or(GatewayError::Unauthorized)
     }
 
+    /// Waits up to `wait` for shared counters to connect.
+    pub async fn connect(&self, wait: std::time::Duration) -> bool {
+        self.counters.connect(wait).await
+    }
+
+    /// Whether requests with a key can be admitted now.
+    pub fn budgets_reachable(&self) -> bool {
+        self.keys.is_empty() || self.counters.reachable()
+    }
+
     /// The key's name if `presented` may make a request now; counts it
     /// against the per-minute limit.
-    pub fn admit(&self, presented: Option<&str>) -> Result<String, GatewayError> {
+    pub async fn admit(&self, presented: Option<&str>) -> Result<String, GatewayError> {
         if self.keys.is_empty() {
             return Ok(OPEN.to_string());
         }
@@ -126,61 +108,20 @@ impl Keys {
             .iter()
             .find(|k| constant_time_eq(k.secret.as_bytes(), presented.as_bytes()))
             .ok_or(GatewayError::Unauthorized)?;
-        let limited = |limit, retry_after| GatewayError::RateLimited {
-            key: key.name.clone(),
-            limit,
-            retry_after,
-        };
-        let mut all = self.usage.lock();
-        let u = all.entry(key.name.clone()).or_default();
-        let day = today();
-        if u.day != day {
-            u.day = day;
-            u.tokens = 0;
-            u.usd = 0.0;
+        match self.counters.admit(&key.name, &key.limits).await? {
+            Ok(()) => Ok(key.name.clone()),
+            Err(refused) => Err(GatewayError::RateLimited {
+                key: key.name.clone(),
+                limit: refused.limit,
+                retry_after: refused.retry_after,
+            }),
         }
-        if key.limits.tokens_per_day > 0 && u.tokens >= key.limits.tokens_per_day {
-            return Err(limited("tokens per day", until_tomorrow()));
-        }
-        if key.limits.usd_per_day > 0.0 && u.usd >= key.limits.usd_per_day {
-            return Err(limited("USD per day", until_tomorrow()));
-        }
-        if key.limits.per_minute > 0 {
-            let now = Instant::now();
-            let minute = Duration::from_secs(60);
-            while u
-                .recent
-                .front()
-                .is_some_and(|t| now.duration_since(*t) >= minute)
-            {
-                u.recent.pop_front();
-            }
-            if u.recent.len() >= key.limits.per_minute as usize {
-                let oldest = u.recent.front().copied().unwrap_or(now);
-                let wait = minute.saturating_sub(now.duration_since(oldest));
-                return Err(limited("requests per minute", wait));
-            }
-            u.recent.push_back(now);
-        }
-        Ok(key.name.clone())
     }
 
     /// Charges a finished request to its key's daily budgets.
     pub fn charge(&self, name: &str, tokens: u64, usd: f64) {
-        if self.keys.is_empty() {
-            return;
-        }
-        let mut all = self.usage.lock();
-        let u = all.entry(name.to_string()).or_default();
-        let day = today();
-        if u.day != day {
-            u.day = day;
-            u.tokens = 0;
-            u.usd = 0.0;
-        }
-        u.tokens = u.tokens.saturating_add(tokens);
-        if usd.is_finite() && usd > 0.0 {
-            u.usd += usd;
+        if !self.keys.is_empty() {
+            self.counters.charge(name, tokens, usd);
         }
     }
 }
@@ -205,23 +146,26 @@ mod tests {
         .unwrap()
     }
 
-    #[test]
-    fn unknown_or_missing_keys_are_refused() {
+    #[tokio::test]
+    async fn unknown_or_missing_keys_are_refused() {
         let k = keys(&["team:sk-1"]);
-        assert!(matches!(k.admit(None), Err(GatewayError::Unauthorized)));
         assert!(matches!(
-            k.admit(Some("sk-2")),
+            k.admit(None).await,
             Err(GatewayError::Unauthorized)
         ));
-        assert_eq!(k.admit(Some("sk-1")).unwrap(), "team");
+        assert!(matches!(
+            k.admit(Some("sk-2")).await,
+            Err(GatewayError::Unauthorized)
+        ));
+        assert_eq!(k.admit(Some("sk-1")).await.unwrap(), "team");
     }
 
-    #[test]
-    fn per_minute_limit_says_when_to_retry() {
+    #[tokio::test]
+    async fn per_minute_limit_says_when_to_retry() {
         let k = keys(&["team:sk-1:2"]);
-        k.admit(Some("sk-1")).unwrap();
-        k.admit(Some("sk-1")).unwrap();
-        match k.admit(Some("sk-1")) {
+        k.admit(Some("sk-1")).await.unwrap();
+        k.admit(Some("sk-1")).await.unwrap();
+        match k.admit(Some("sk-1")).await {
             Err(e @ GatewayError::RateLimited { .. }) => {
                 let s = e.retry_after().unwrap();
                 assert!((1..=60).contains(&s), "{s}");
@@ -230,23 +174,23 @@ mod tests {
         }
     }
 
-    #[test]
-    fn daily_budgets_refuse_once_spent() {
+    #[tokio::test]
+    async fn daily_budgets_refuse_once_spent() {
         let k = keys(&["a:sk-a::100", "b:sk-b:::0.5"]);
-        k.admit(Some("sk-a")).unwrap();
+        k.admit(Some("sk-a")).await.unwrap();
         k.charge("a", 100, 0.0);
         assert!(matches!(
-            k.admit(Some("sk-a")),
+            k.admit(Some("sk-a")).await,
             Err(GatewayError::RateLimited {
                 limit: "tokens per day",
                 ..
             })
         ));
         k.charge("b", 10, 0.49);
-        k.admit(Some("sk-b")).unwrap();
+        k.admit(Some("sk-b")).await.unwrap();
         k.charge("b", 10, 0.02);
         assert!(matches!(
-            k.admit(Some("sk-b")),
+            k.admit(Some("sk-b")).await,
             Err(GatewayError::RateLimited {
                 limit: "USD per day",
                 ..

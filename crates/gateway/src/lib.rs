@@ -10,6 +10,7 @@
 //! domain logic.
 
 mod anthropic;
+mod budget;
 mod config;
 mod error;
 mod gateway;
@@ -47,6 +48,12 @@ pub async fn app(
     let client = octollm_llm::LlmClient::from_config(&llm, &opts.metrics)
         .map_err(|e| GatewayError::Config(e.to_string()))?;
     let gateway = Gateway::new(&config, screener, Arc::new(client), &opts.metrics)?;
+    if !gateway
+        .connect_budgets(std::time::Duration::from_secs(2))
+        .await
+    {
+        tracing::warn!("the keys' budgets are kept in Redis, which does not answer yet; requests with a key are refused until it does");
+    }
     // Virtual keys replace the service-wide keys here: a client presents
     // one key, and refusals come in the provider's shape.
     if gateway.keys_enabled() {

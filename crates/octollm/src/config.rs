@@ -113,6 +113,7 @@ pub fn env_name(section: &str, key: &str) -> String {
 const ALIASES: &[(&str, &str, &str)] = &[
     ("REDIS_URL", "reflex", "redis_url"),
     ("REDIS_URL", "planner", "redis_url"),
+    ("REDIS_URL", "gateway", "redis_url"),
     ("OCTOLLM_TOKEN_SECRET", "executor", "token_secret"),
     ("OCTOLLM_TOKEN_SECRET", "orchestrator", "token_secret"),
     ("DATABASE_URL", "orchestrator", "database_url"),
