@@ -6,6 +6,9 @@
 //! - every Helm template renders (values, release and chart substituted) to
 //!   YAML with a Deployment, Service and HPA per component, the right probes,
 //!   a securityContext, and ConfigMap/Secret references;
+//! - the Grafana dashboard and the alert rules ship as they are in the
+//!   chart's files, each behind its `monitoring.*.enabled` switch (which
+//!   metrics they read is tests/dashboards.rs's business);
 //! - drift: every `OCTOLLM_*` name is a real setting (from `octollm config`),
 //!   every port is the component's port setting, every health path is
 //!   `/health` or `/ready`.
@@ -293,21 +296,100 @@ fn scalar(v: &Value) -> Option<String> {
     }
 }
 
-/// Renders a template the way `helm template` would for the substitutions
-/// the chart allows (and fails on anything else, which keeps it simple).
+fn truthy(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64() != Some(0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Sequence(s) => !s.is_empty(),
+        Value::Mapping(m) => !m.is_empty(),
+        Value::Tagged(_) => true,
+    }
+}
+
+/// `.Files.Get "PATH" | indent N`: the chart file, every line (the first,
+/// and the empty one after a final newline, included) indented, as Helm's
+/// `indent` does.
+fn file_get(expr: &str, name: &str) -> String {
+    let refuse =
+        || -> ! { panic!("{name}: expected `.Files.Get \"PATH\" | indent N`, found {expr}") };
+    let (get, pipe) = expr.split_once('|').unwrap_or_else(|| refuse());
+    let path = get
+        .trim()
+        .strip_prefix(".Files.Get")
+        .map(str::trim)
+        .and_then(|p| p.strip_prefix('"')?.strip_suffix('"'))
+        .unwrap_or_else(|| refuse());
+    let n: usize = pipe
+        .trim()
+        .strip_prefix("indent ")
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| refuse());
+    assert!(
+        !path.starts_with("templates/") && !path.contains(".."),
+        "{name}: .Files.Get of {path}"
+    );
+    let text = std::fs::read_to_string(chart_dir().join(path))
+        .unwrap_or_else(|e| panic!("{name}: .Files.Get {path}: {e}"));
+    let pad = " ".repeat(n);
+    format!("{pad}{}", text.replace('\n', &format!("\n{pad}")))
+}
+
+/// Renders a template the way `helm template` would for the constructs
+/// the chart uses, and fails on anything else, which keeps it simple:
+/// value, release and chart substitutions, `{{ if .Values.… }}` …
+/// `{{ end }}` (a value's truth as Go templates judge it), `.Files.Get
+/// "PATH" | indent N`, and the `{{-`/`-}}` trimming of the text beside an
+/// action.
 fn render(template: &str, name: &str, values: &Value, chart: &Value) -> String {
     let mut out = String::new();
     let mut rest = template;
+    // One entry per open `if`: whether its body is rendered.
+    let mut open: Vec<bool> = Vec::new();
+    let mut trim_next = false;
     while let Some(start) = rest.find("{{") {
-        out.push_str(&rest[..start]);
+        let text = if trim_next {
+            rest[..start].trim_start()
+        } else {
+            &rest[..start]
+        };
+        let inner = &rest[start + 2..];
+        let text = if inner.starts_with('-') {
+            text.trim_end()
+        } else {
+            text
+        };
+        let live = open.iter().all(|b| *b);
+        if live {
+            out.push_str(text);
+        }
         let end = rest[start..]
             .find("}}")
             .unwrap_or_else(|| panic!("{name}: unclosed {{{{"))
             + start;
-        let expr = rest[start + 2..end]
+        let raw = &rest[start + 2..end];
+        trim_next = raw.ends_with('-');
+        let expr = raw
             .trim_matches(|c: char| c == '-' || c.is_whitespace())
             .to_string();
-        let value = if let Some(path) = expr.strip_prefix(".Values.") {
+        rest = &rest[end + 2..];
+        if let Some(cond) = expr.strip_prefix("if ") {
+            let path = cond.trim().strip_prefix(".Values.").unwrap_or_else(|| {
+                panic!("{name}: only `if .Values.…` is allowed, found {{{{ {expr} }}}}")
+            });
+            let v = lookup(values, path)
+                .unwrap_or_else(|| panic!("{name}: {{{{ {expr} }}}} is not in values.yaml"));
+            open.push(truthy(v));
+            continue;
+        }
+        if expr == "end" {
+            assert!(open.pop().is_some(), "{name}: {{{{ end }}}} without if");
+            continue;
+        }
+        let value = if expr.starts_with(".Files.Get") {
+            file_get(&expr, name)
+        } else if let Some(path) = expr.strip_prefix(".Values.") {
             lookup(values, path)
                 .and_then(scalar)
                 .unwrap_or_else(|| panic!("{name}: {{{{ {expr} }}}} has no scalar in values.yaml"))
@@ -324,12 +406,17 @@ fn render(template: &str, name: &str, values: &Value, chart: &Value) -> String {
             };
             scalar(&chart[key]).unwrap_or_else(|| panic!("Chart.yaml has no {key}"))
         } else {
-            panic!("{name}: only value substitutions are allowed, found {{{{ {expr} }}}}");
+            panic!("{name}: only value substitutions, `if .Values.…`, `end` and `.Files.Get` are allowed, found {{{{ {expr} }}}}");
         };
-        out.push_str(&value);
-        rest = &rest[end + 2..];
+        if live {
+            out.push_str(&value);
+        }
     }
-    out.push_str(rest);
+    assert!(
+        open.is_empty(),
+        "{name}: {{{{ if }}}} without {{{{ end }}}}"
+    );
+    out.push_str(if trim_next { rest.trim_start() } else { rest });
     out
 }
 
@@ -340,10 +427,36 @@ struct Chart {
     docs: Vec<Value>,
 }
 
+fn chart_values() -> Value {
+    serde_yaml::from_str(&std::fs::read_to_string(chart_dir().join("values.yaml")).unwrap())
+        .unwrap()
+}
+
+/// The monitoring switches this test flips.
+const MONITORING: [&str; 3] = ["grafanaDashboard", "prometheusRule", "alertsConfigMap"];
+
+/// values.yaml with every `monitoring.*.enabled` set to `on`.
+fn values_with_monitoring(on: bool) -> Value {
+    let mut values = chart_values();
+    for m in MONITORING {
+        let switch = values["monitoring"][m]
+            .as_mapping_mut()
+            .unwrap_or_else(|| panic!("values.yaml has no monitoring.{m}"));
+        assert!(
+            switch.get("enabled").is_some_and(Value::is_bool),
+            "monitoring.{m}.enabled must be a boolean"
+        );
+        switch.insert("enabled".into(), Value::Bool(on));
+    }
+    values
+}
+
 fn render_chart() -> Chart {
+    render_chart_with(&chart_values())
+}
+
+fn render_chart_with(values: &Value) -> Chart {
     let dir = chart_dir();
-    let values: Value =
-        serde_yaml::from_str(&std::fs::read_to_string(dir.join("values.yaml")).unwrap()).unwrap();
     let chart: Value =
         serde_yaml::from_str(&std::fs::read_to_string(dir.join("Chart.yaml")).unwrap()).unwrap();
     assert_eq!(chart["apiVersion"].as_str(), Some("v2"));
@@ -360,7 +473,7 @@ fn render_chart() -> Chart {
         let text = render(
             &std::fs::read_to_string(&path).unwrap(),
             &name,
-            &values,
+            values,
             &chart,
         );
         if name.ends_with(".yaml") || name.ends_with(".yml") {
@@ -562,6 +675,104 @@ fn helm_chart_renders_with_every_component() {
     assert!(chart.rendered.iter().any(|(n, _)| n == "NOTES.txt"));
 }
 
+/// The manifests of `kind` whose name is `name`.
+fn all_named<'a>(docs: &'a [Value], kind: &str, name: &str) -> Vec<&'a Value> {
+    docs.iter()
+        .filter(|d| {
+            d["kind"].as_str() == Some(kind) && d["metadata"]["name"].as_str() == Some(name)
+        })
+        .collect()
+}
+
+#[test]
+fn helm_chart_ships_the_dashboard_and_alerts_behind_their_switches() {
+    let rules: Value = serde_yaml::from_str(&read("deploy/helm/octollm/alerts/octollm-rules.yaml"))
+        .expect("the rule file is YAML");
+    assert!(
+        rules["groups"].as_sequence().is_some_and(|g| !g.is_empty()),
+        "the rule file has no groups"
+    );
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&read("deploy/helm/octollm/dashboards/octollm.json"))
+            .expect("the dashboard is JSON");
+
+    let on = render_chart_with(&values_with_monitoring(true));
+    let dash = all_named(&on.docs, "ConfigMap", "octollm-octollm-dashboard");
+    assert_eq!(dash.len(), 1, "one dashboard ConfigMap");
+    assert_eq!(
+        dash[0]["metadata"]["labels"]["grafana_dashboard"].as_str(),
+        Some("1"),
+        "the Grafana sidecar's label"
+    );
+    let shipped: serde_json::Value =
+        serde_json::from_str(dash[0]["data"]["octollm.json"].as_str().unwrap())
+            .expect("the shipped dashboard is JSON");
+    assert_eq!(shipped, dashboard, "the ConfigMap holds the dashboard file");
+
+    let rule = all_named(&on.docs, "PrometheusRule", "octollm-octollm");
+    assert_eq!(rule.len(), 1, "one PrometheusRule");
+    assert_eq!(
+        rule[0]["apiVersion"].as_str(),
+        Some("monitoring.coreos.com/v1")
+    );
+    assert_eq!(
+        rule[0]["metadata"]["labels"]["release"].as_str(),
+        lookup(&chart_values(), "monitoring.prometheusRule.release").and_then(Value::as_str),
+        "the label the Operator's ruleSelector matches"
+    );
+    assert_eq!(
+        rule[0]["spec"]["groups"], rules["groups"],
+        "the PrometheusRule holds the rule file's groups"
+    );
+
+    let cm = all_named(&on.docs, "ConfigMap", "octollm-octollm-alerts");
+    assert_eq!(cm.len(), 1, "one rules ConfigMap");
+    let file: Value = serde_yaml::from_str(cm[0]["data"]["octollm-rules.yaml"].as_str().unwrap())
+        .expect("the shipped rule file is YAML");
+    assert_eq!(file, rules, "the ConfigMap holds the rule file as it is");
+
+    // Switched off, none of them renders (a PrometheusRule without the
+    // Operator's CRDs would fail the install), and the rest is unchanged.
+    let off = render_chart_with(&values_with_monitoring(false));
+    let names = |c: &Chart| -> BTreeSet<(String, String)> {
+        c.docs
+            .iter()
+            .map(|d| {
+                (
+                    d["kind"].as_str().unwrap().to_string(),
+                    d["metadata"]["name"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let extra: BTreeSet<_> = names(&on).difference(&names(&off)).cloned().collect();
+    assert_eq!(
+        extra,
+        [
+            ("ConfigMap", "octollm-octollm-alerts"),
+            ("ConfigMap", "octollm-octollm-dashboard"),
+            ("PrometheusRule", "octollm-octollm"),
+        ]
+        .map(|(k, n)| (k.to_string(), n.to_string()))
+        .into()
+    );
+    assert!(names(&off).is_subset(&names(&on)));
+
+    // The defaults: the dashboard on, the rules (which need a Prometheus
+    // set up for them) off.
+    let default = names(&render_chart());
+    assert!(default.contains(&("ConfigMap".into(), "octollm-octollm-dashboard".into())));
+    assert!(!default.iter().any(|(k, _)| k == "PrometheusRule"));
+    assert!(!default.contains(&("ConfigMap".into(), "octollm-octollm-alerts".into())));
+
+    // The rules' unit tests stay out of the installed chart.
+    let ignore = std::fs::read_to_string(chart_dir().join(".helmignore")).unwrap();
+    assert!(
+        ignore.lines().any(|l| l.trim() == "alerts/*.test.yaml"),
+        ".helmignore: {ignore}"
+    );
+}
+
 // ------------------------------------------------------------------ drift --
 
 /// Every `OCTOLLM_[A-Z0-9_]+` name in `text` (not as part of a longer word).
@@ -626,7 +837,7 @@ fn artefacts() -> Vec<(String, String)> {
             read("deploy/helm/octollm/values.yaml"),
         ),
     ];
-    for (name, text) in render_chart().rendered {
+    for (name, text) in render_chart_with(&values_with_monitoring(true)).rendered {
         out.push((format!("deploy/helm/octollm/templates/{name}"), text));
     }
     out
@@ -740,6 +951,49 @@ fn drift_checks_catch_drift() {
         ),
         "n: 3 true octollm-1.0.0"
     );
-    let bad = std::panic::catch_unwind(|| render("{{ if .Values.a }}", "t", &values, &chart));
-    assert!(bad.is_err(), "control structures must be refused");
+    // `if` on a value, with Go's trimming on either side of an action.
+    assert_eq!(
+        render(
+            "a:\n{{- if .Values.a.c }}\n  yes: 1\n{{- end }}\nb: {{ if .Values.a.d }}x{{ end -}}  \n  z",
+            "t",
+            &serde_yaml::from_str("a: {c: true, d: false}").unwrap(),
+            &chart
+        ),
+        "a:\n  yes: 1\nb: z"
+    );
+    assert_eq!(
+        render(
+            "{{- if .Values.a.c }}\nkind: X\n{{- end }}\n",
+            "t",
+            &serde_yaml::from_str("a: {c: false}").unwrap(),
+            &chart
+        ),
+        "\n"
+    );
+    // Helm's indent pads every line, the empty one after the last newline too.
+    let chart_yaml = read("deploy/helm/octollm/Chart.yaml");
+    let got = render(
+        "x: |-\n{{ .Files.Get \"Chart.yaml\" | indent 2 }}",
+        "t",
+        &values,
+        &chart,
+    );
+    assert_eq!(
+        got,
+        format!("x: |-\n  {}", chart_yaml.replace('\n', "\n  "))
+    );
+    assert!(got.ends_with("\n  "));
+    for bad in [
+        "{{ range .Values.a }}{{ end }}",
+        "{{ if .Values.a.b }}",
+        "{{ end }}",
+        "{{ if .Values.no.such }}{{ end }}",
+        "{{ if eq .Values.a.b 3 }}{{ end }}",
+        "{{ include \"x\" . }}",
+        "{{ .Files.Get \"templates/secret.yaml\" | indent 2 }}",
+        "{{ .Files.Get \"Chart.yaml\" }}",
+    ] {
+        let refused = std::panic::catch_unwind(|| render(bad, "t", &values, &chart));
+        assert!(refused.is_err(), "{bad} must be refused");
+    }
 }

@@ -2,7 +2,7 @@
 //! in a code block exists, every `OCTOLLM_…` variable named anywhere is a
 //! row of docs/configuration.md, whose rows are exactly the settings the
 //! binary knows (`octollm config --defaults`, the one source of truth for names), and
-//! the book's links and SUMMARY.md hold together. A failure names the file
+//! the book's links, the alert rules' runbooks and SUMMARY.md hold together. A failure names the file
 //! and the line to fix.
 
 // Helpers outside `#[test]` functions panic on purpose: a failure is the report.
@@ -399,6 +399,41 @@ fn links_between_pages_resolve() {
     assert!(
         failures.is_empty(),
         "broken links:\n{}",
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn alert_runbooks_resolve() {
+    // The alerting rules the Helm chart ships point at their runbooks in
+    // the docs: `runbook: docs/FILE.md#anchor`.
+    let rules_path = "deploy/helm/octollm/alerts/octollm-rules.yaml";
+    let rules = std::fs::read_to_string(repo().join(rules_path)).expect("the rule file");
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for (n, line) in rules.lines().enumerate() {
+        let Some(target) = line.trim().strip_prefix("runbook:") else {
+            continue;
+        };
+        checked += 1;
+        let target = target.trim().trim_matches('"');
+        let Some((file, anchor)) = target.split_once('#') else {
+            failures.push(format!("{rules_path}:{}: {target}: no anchor", n + 1));
+            continue;
+        };
+        match std::fs::read_to_string(repo().join(file)) {
+            Ok(text) if file.starts_with("docs/") && heading_ids(&text).contains(anchor) => {}
+            Ok(_) => failures.push(format!(
+                "{rules_path}:{}: {target}: no heading with the anchor #{anchor}",
+                n + 1
+            )),
+            Err(e) => failures.push(format!("{rules_path}:{}: {target}: {e}", n + 1)),
+        }
+    }
+    assert!(checked >= 5, "only {checked} runbooks found");
+    assert!(
+        failures.is_empty(),
+        "broken runbooks:\n{}",
         failures.join("\n")
     );
 }

@@ -38,6 +38,8 @@ octollm_server::metric_set! {
         pub rejected: Family<ReasonLabels, Counter> => "orchestrator_tasks_rejected",
         /// Tasks that ended, by final status
         pub finished: Family<StatusLabels, Counter> => "orchestrator_tasks_finished",
+        /// Tasks stopped because their token or dollar budget ran out
+        pub budget_exceeded: Counter => "orchestrator_tasks_budget_exceeded",
         /// Submission-to-end time of tasks run here
         pub task_duration: Histogram = latency_histogram() => "orchestrator_task_duration_seconds",
         /// Tasks not yet finished in the store (queue depth)

@@ -380,6 +380,9 @@ async fn record(ctx: &Ctx, task: &TaskRow, f: Finish) {
             status: status.to_string(),
         })
         .inc();
+    if finish.error_code.as_deref() == Some(Code::BudgetExceeded.as_str()) {
+        core.metrics.budget_exceeded.inc();
+    }
     core.metrics
         .task_duration
         .observe(((finish.finished_at - task.created_at).max(0) as f64) / 1000.0);

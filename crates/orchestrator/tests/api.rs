@@ -377,6 +377,12 @@ async fn planner_budget(kind: Kind) {
     // The plan is kept; nothing ran.
     assert_eq!(v["plan"]["plan"].as_array().unwrap().len(), 1);
     assert_eq!(v["steps"][0]["status"], "skipped");
+    // The budget alert reads this counter.
+    let (_, text) = send_text(client().get(format!("{}/metrics", o.url))).await;
+    assert!(
+        text.contains("octollm_orchestrator_tasks_budget_exceeded_total 1\n"),
+        "{text}"
+    );
     o.handle.shutdown().await;
 }
 both!(planner_tokens_count_against_the_budget, planner_budget);
@@ -702,6 +708,11 @@ async fn health_ready_arms_and_metrics() {
     );
     assert!(text.contains("octollm_orchestrator_tasks_finished_total{status=\"completed\"} 1"));
     assert!(text.contains("octollm_orchestrator_steps_total{status=\"completed\"}"));
+    // A task that finished within its budget is not counted as over it.
+    assert!(
+        text.contains("octollm_orchestrator_tasks_budget_exceeded_total 0\n"),
+        "{text}"
+    );
     o.handle.shutdown().await;
 }
 
