@@ -1,7 +1,7 @@
 //! A fake LLM server for tests.
 //!
 //! It speaks the OpenAI chat-completions and Anthropic Messages wire formats
-//! on loopback, replays scripted replies (statuses, headers such as
+//! on loopback (and each API's model list), replays scripted replies (statuses, headers such as
 //! `Retry-After`, delays, malformed bodies) and records every request so
 //! tests can assert on what a client really sent.
 //!
@@ -16,6 +16,7 @@
 //! # Ok(()) }
 //! ```
 
+mod models;
 mod record;
 mod reply;
 mod server;
@@ -31,4 +32,6 @@ pub use server::{FakeLlm, Responder};
 pub struct Script {
     pub replies: Vec<FakeReply>,
     pub default: Option<FakeReply>,
+    /// What `GET /v1/models` lists; absent = the vendors' default models.
+    pub models: Option<Vec<String>>,
 }
