@@ -1,10 +1,11 @@
 //! A fake LLM server for tests.
 //!
 //! It speaks the OpenAI chat-completions and Anthropic Messages wire formats
-//! on loopback, replays scripted replies (statuses, headers such as
-//! `Retry-After`, delays, malformed bodies), streams answers as server-sent
-//! events in each API's own shape when a request asks to, and records every
-//! request so tests can assert on what a client really sent.
+//! on loopback (and each API's model list), replays scripted replies
+//! (statuses, headers such as `Retry-After`, delays, malformed bodies),
+//! streams answers as server-sent events in each API's own shape when a
+//! request asks to, and records every request so tests can assert on what
+//! a client really sent.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -17,6 +18,7 @@
 //! # Ok(()) }
 //! ```
 
+mod models;
 mod record;
 mod reply;
 mod server;
@@ -33,4 +35,6 @@ pub use server::{FakeLlm, Responder};
 pub struct Script {
     pub replies: Vec<FakeReply>,
     pub default: Option<FakeReply>,
+    /// What `GET /v1/models` lists; absent = the vendors' default models.
+    pub models: Option<Vec<String>>,
 }

@@ -1,6 +1,7 @@
 //! Standalone fake LLM server: `octollm-fake-llm [--listen ADDR] [--script FILE]`.
 //!
-//! The script is JSON: `{"replies": [FakeReply…], "default": FakeReply}`.
+//! The script is JSON: `{"replies": [FakeReply…], "default": FakeReply,
+//! "models": ["id", …]}`.
 //! More replies can be queued at run time with `POST /_fake/replies`, and
 //! the requests received read back from `GET /_fake/requests`.
 
@@ -50,6 +51,9 @@ async fn run() -> Result<(), String> {
         .map_err(|e| format!("binding {listen}: {e}"))?;
     fake.push_replies(script.replies);
     fake.set_default_reply(script.default);
+    if let Some(models) = script.models {
+        fake.set_models(models);
+    }
     println!("listening on {}", fake.url());
     tokio::signal::ctrl_c()
         .await

@@ -23,8 +23,7 @@ use crate::reply::{render_error, FakeReply};
 /// Computes a reply from the request when the script queue is empty.
 pub type Responder = Arc<dyn Fn(&RecordedRequest) -> Option<FakeReply> + Send + Sync>;
 
-#[derive(Default)]
-struct Shared {
+pub(crate) struct Shared {
     queue: Mutex<VecDeque<FakeReply>>,
     default_reply: Mutex<Option<FakeReply>>,
     responder: Mutex<Option<Responder>>,
@@ -32,7 +31,24 @@ struct Shared {
     /// The message a server without tool support answers tool requests with.
     refuse_tools: Mutex<Option<String>>,
     requests: Mutex<Vec<RecordedRequest>>,
+    /// What `GET /v1/models` lists.
+    pub(crate) models: Mutex<Vec<String>>,
     seq: AtomicU64,
+}
+
+impl Default for Shared {
+    fn default() -> Self {
+        Shared {
+            queue: Mutex::default(),
+            default_reply: Mutex::default(),
+            responder: Mutex::default(),
+            api_key: Mutex::default(),
+            refuse_tools: Mutex::default(),
+            requests: Mutex::default(),
+            models: Mutex::new(crate::models::default_models()),
+            seq: AtomicU64::default(),
+        }
+    }
 }
 
 /// A running fake LLM server on loopback. Dropping it stops the server.
@@ -57,6 +73,8 @@ impl FakeLlm {
             .route("/v1/chat/completions", post(chat))
             .route("/chat/completions", post(chat))
             .route(ANTHROPIC_PATH, post(chat))
+            .route("/v1/models", get(models))
+            .route("/models", get(models))
             .route("/_fake/replies", post(push_control))
             .route("/_fake/requests", get(requests_control))
             .with_state(shared.clone());
@@ -127,6 +145,12 @@ impl FakeLlm {
         *self.shared.api_key.lock() = Some(key.to_string());
     }
 
+    /// The model ids `GET /v1/models` lists (by default the vendors'
+    /// default models).
+    pub fn set_models<S: Into<String>>(&self, ids: impl IntoIterator<Item = S>) {
+        *self.shared.models.lock() = ids.into_iter().map(Into::into).collect();
+    }
+
     /// Answers every request that defines tools with a 400 carrying
     /// `message`, as OpenAI-compatible servers without tool support do.
     pub fn refuse_tools(&self, message: &str) {
@@ -163,7 +187,18 @@ async fn chat(State(s): State<Arc<Shared>>, uri: Uri, headers: HeaderMap, body: 
     handle(&s, api, uri.path(), &headers, &body).await
 }
 
-async fn handle(s: &Shared, api: Api, path: &str, headers: &HeaderMap, body: &[u8]) -> Response {
+async fn models(State(s): State<Arc<Shared>>, uri: Uri, headers: HeaderMap) -> Response {
+    crate::models::list(&s, &uri, &headers)
+}
+
+/// Keeps the request for [`FakeLlm::requests`] and returns it.
+pub(crate) fn record(
+    s: &Shared,
+    api: Api,
+    path: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> RecordedRequest {
     let raw_body = String::from_utf8_lossy(body).into_owned();
     let record = RecordedRequest {
         api,
@@ -181,7 +216,11 @@ async fn handle(s: &Shared, api: Api, path: &str, headers: &HeaderMap, body: &[u
         raw_body,
     };
     s.requests.lock().push(record.clone());
+    record
+}
 
+async fn handle(s: &Shared, api: Api, path: &str, headers: &HeaderMap, body: &[u8]) -> Response {
+    let record = record(s, api, path, headers, body);
     if let Some((status, msg)) = check_request(s, &record) {
         return respond(status, render_error(api, status, &msg), &[]);
     }
@@ -215,21 +254,8 @@ async fn handle(s: &Shared, api: Api, path: &str, headers: &HeaderMap, body: &[u
 /// The checks the real APIs make before doing any work, so a client that
 /// gets its wire format wrong fails here as it would in production.
 fn check_request(s: &Shared, r: &RecordedRequest) -> Option<(u16, String)> {
-    let expected = s.api_key.lock().clone();
-    let presented = match r.api {
-        Api::OpenAi => r
-            .header("authorization")
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::to_string),
-        Api::Anthropic => r.header("x-api-key").map(str::to_string),
-    };
-    if r.api == Api::Anthropic && presented.is_none() {
-        return Some((401, "x-api-key header is required".into()));
-    }
-    if let Some(key) = expected {
-        if presented.as_deref() != Some(key.as_str()) {
-            return Some((401, "Incorrect API key provided".into()));
-        }
+    if let Some(refused) = check_key(s, r) {
+        return Some(refused);
     }
     if r.body.is_null() {
         return Some((400, "Request body is not valid JSON".into()));
@@ -281,7 +307,29 @@ fn check_request(s: &Shared, r: &RecordedRequest) -> Option<(u16, String)> {
     None
 }
 
-fn respond(status: u16, body: String, headers: &[(String, String)]) -> Response {
+/// The credentials check both APIs make first: Anthropic always wants a
+/// key; a key set with [`FakeLlm::require_api_key`] must be the one sent.
+pub(crate) fn check_key(s: &Shared, r: &RecordedRequest) -> Option<(u16, String)> {
+    let expected = s.api_key.lock().clone();
+    let presented = match r.api {
+        Api::OpenAi => r
+            .header("authorization")
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::to_string),
+        Api::Anthropic => r.header("x-api-key").map(str::to_string),
+    };
+    if r.api == Api::Anthropic && presented.is_none() {
+        return Some((401, "x-api-key header is required".into()));
+    }
+    if let Some(key) = expected {
+        if presented.as_deref() != Some(key.as_str()) {
+            return Some((401, "Incorrect API key provided".into()));
+        }
+    }
+    None
+}
+
+pub(crate) fn respond(status: u16, body: String, headers: &[(String, String)]) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut res = (status, body).into_response();
     let h = res.headers_mut();

@@ -87,3 +87,69 @@ async fn control_api_drives_an_out_of_process_server() {
     assert_eq!(recorded[0]["api"], "anthropic");
     assert_eq!(recorded[0]["headers"]["anthropic-version"], "2023-06-01");
 }
+
+#[tokio::test]
+async fn lists_models_in_each_apis_shape() {
+    let fake = FakeLlm::start().await.unwrap();
+    fake.set_models((0..25).map(|i| format!("model-{i}")));
+    let get = |path: &str, headers: &[(&str, &str)]| {
+        let mut req = reqwest::Client::new().get(format!("{}{path}", fake.url()));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        req.send()
+    };
+
+    // OpenAI: one list object, under /v1 and without it.
+    for path in ["/v1/models", "/models"] {
+        let res = get(path, &[]).await.unwrap();
+        assert_eq!(res.status().as_u16(), 200);
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["object"], "list");
+        assert_eq!(body["data"].as_array().unwrap().len(), 25);
+        assert_eq!(body["data"][3]["id"], "model-3");
+        assert_eq!(body["data"][3]["object"], "model");
+    }
+
+    // Anthropic: a page of 20 unless asked, with the paging fields.
+    let anthropic = [("x-api-key", "k"), ("anthropic-version", "2023-06-01")];
+    let body: Value = get("/v1/models", &anthropic)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["data"].as_array().unwrap().len(), 20);
+    assert_eq!(body["data"][0]["type"], "model");
+    assert_eq!(body["has_more"], true);
+    assert_eq!(body["first_id"], "model-0");
+    assert_eq!(body["last_id"], "model-19");
+    let body: Value = get("/v1/models?limit=1000", &anthropic)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["data"].as_array().unwrap().len(), 25);
+    assert_eq!(body["has_more"], false);
+
+    // The same credential rules as the chat endpoints.
+    let res = get("/v1/models", &[("anthropic-version", "2023-06-01")])
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 401);
+    let res = get("/v1/models", &[("x-api-key", "k")]).await.unwrap();
+    assert_eq!(res.status().as_u16(), 400);
+    fake.require_api_key("right");
+    let res = get("/v1/models", &[("authorization", "Bearer wrong")])
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 401);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "invalid_api_key");
+    let res = get("/v1/models", &[("authorization", "Bearer right")])
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    assert!(fake.requests().iter().all(|r| r.path.ends_with("models")));
+}

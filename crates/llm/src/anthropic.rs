@@ -27,11 +27,14 @@ impl AnthropicProvider {
         let defaults = (DEFAULT_BASE_URL, DEFAULT_MODEL);
         AnthropicProvider {
             endpoint: Endpoint::new::<Self>(settings, defaults, |base| {
-                if base.ends_with("/v1") {
-                    format!("{base}/messages")
+                let v1 = if base.ends_with("/v1") {
+                    base.to_string()
                 } else {
-                    format!("{base}/v1/messages")
-                }
+                    format!("{base}/v1")
+                };
+                // The list is paged, 20 a page unless asked; 1000 is the
+                // most a page may hold.
+                (format!("{v1}/messages"), format!("{v1}/models?limit=1000"))
             }),
             version: or_default(version, DEFAULT_VERSION).to_string(),
         }

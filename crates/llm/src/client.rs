@@ -184,6 +184,19 @@ impl LlmClient {
             .collect()
     }
 
+    /// Each provider's model list, asked once (no retry, no breaker, no
+    /// metrics): what `octollm doctor` calls to prove an address and a key.
+    pub async fn list_models(
+        &self,
+        timeout: Duration,
+    ) -> Vec<(ProviderStatus, Result<Vec<String>, LlmError>)> {
+        let mut out = Vec::new();
+        for (m, status) in self.chain.iter().zip(self.providers()) {
+            out.push((status, m.provider.list_models(timeout).await));
+        }
+        out
+    }
+
     /// Asks each provider in turn until one answers.
     pub async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
         if self.chain.is_empty() {

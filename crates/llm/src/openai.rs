@@ -17,12 +17,13 @@ pub struct OpenAiProvider {
 }
 
 impl OpenAiProvider {
-    /// `base_url` is the API root that `/chat/completions` hangs off (`…/v1`).
+    /// `base_url` is the API root that `/chat/completions` and `/models`
+    /// hang off (`…/v1`).
     pub fn new(settings: ProviderSettings<'_>) -> Self {
         let defaults = (DEFAULT_BASE_URL, DEFAULT_MODEL);
         OpenAiProvider {
             endpoint: Endpoint::new::<Self>(settings, defaults, |base| {
-                format!("{base}/chat/completions")
+                (format!("{base}/chat/completions"), format!("{base}/models"))
             }),
         }
     }

@@ -27,4 +27,7 @@ pub trait Provider: Send + Sync {
         request: &'a ChatRequest,
         timeout: Duration,
     ) -> BoxFuture<'a, Result<DeltaStream, LlmError>>;
+    /// The ids of the models the endpoint offers (one attempt, bounded by
+    /// `timeout`): a cheap call that proves the address and the key.
+    fn list_models(&self, timeout: Duration) -> BoxFuture<'_, Result<Vec<String>, LlmError>>;
 }

@@ -27,6 +27,8 @@ pub struct ProviderSettings<'a> {
 pub struct Endpoint {
     client: reqwest::Client,
     url: String,
+    /// Where the provider lists its models.
+    models_url: String,
     pub(crate) model: String,
     pub(crate) api_key: String,
     /// `kind:model`, the provider named in errors.
@@ -36,18 +38,21 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    /// The endpoint of backend `B` at `path` under the configured base URL
-    /// (else `default_base`), asking for the configured model (else
-    /// `default_model`).
+    /// The endpoint of backend `B` under the configured base URL (else
+    /// `default_base`), asking for the configured model (else
+    /// `default_model`); `paths` makes the chat and the model-list URLs of
+    /// the base.
     pub(crate) fn new<B: Backend>(
         s: ProviderSettings<'_>,
         (default_base, default_model): (&str, &str),
-        path: impl FnOnce(&str) -> String,
+        paths: impl FnOnce(&str) -> (String, String),
     ) -> Self {
         let model = or_default(s.model, default_model);
+        let (url, models_url) = paths(or_default(s.base_url, default_base).trim_end_matches('/'));
         Endpoint {
             client: s.client,
-            url: path(or_default(s.base_url, default_base).trim_end_matches('/')),
+            url,
+            models_url,
             name: format!("{}:{model}", B::KIND),
             model: model.to_string(),
             api_key: s.api_key.trim().to_string(),
@@ -110,7 +115,8 @@ impl<B: Backend> Provider for B {
             self.add_headers(&mut headers)?;
             let body = self.body(request);
             let e = self.endpoint();
-            let v = post_json(&e.client, &e.name, &e.url, headers, &body, timeout).await?;
+            let post = e.client.post(&e.url).headers(headers).json(&body);
+            let v = exchange(&e.name, post, timeout).await?;
             self.parse(&v, prompt_chars(request))
         }
         .boxed()
@@ -128,7 +134,8 @@ impl<B: Backend> Provider for B {
             let body = self.stream_body(request);
             let e = self.endpoint();
             let exchange = async {
-                let res = send(&e.client, &e.name, &e.url, headers, &body, timeout).await?;
+                let post = e.client.post(&e.url).headers(headers).json(&body);
+                let res = send(&e.name, post, timeout).await?;
                 let status = res.status().as_u16();
                 if (200..300).contains(&status) {
                     return Ok(res);
@@ -154,6 +161,28 @@ impl<B: Backend> Provider for B {
                 timeout,
                 prompt_chars(request),
             ))
+        }
+        .boxed()
+    }
+
+    fn list_models(&self, timeout: Duration) -> BoxFuture<'_, Result<Vec<String>, LlmError>> {
+        async move {
+            let mut headers = HeaderMap::new();
+            self.add_headers(&mut headers)?;
+            let e = self.endpoint();
+            let request = e.client.get(&e.models_url).headers(headers);
+            let v = exchange(&e.name, request, timeout).await?;
+            // Both APIs list `{"data": [{"id": …}, …]}`.
+            let ids = v
+                .get("data")
+                .and_then(Value::as_array)
+                .ok_or_else(|| {
+                    e.malformed(format!("no data array in {}", snippet(&v.to_string())))
+                })?
+                .iter()
+                .filter_map(|m| m.get("id").and_then(Value::as_str).map(str::to_string))
+                .collect();
+            Ok(ids)
         }
         .boxed()
     }
@@ -183,18 +212,15 @@ pub(crate) fn header_value(value: &str, what: &str) -> Result<HeaderValue, LlmEr
         .map_err(|_| LlmError::Config(format!("{what} holds invalid characters")))
 }
 
-/// POSTs `body` and returns the parsed JSON of a 2xx answer, or the error
-/// class the status and transport failure belong to.
-async fn post_json(
-    client: &reqwest::Client,
+/// Sends `request` and returns the parsed JSON of a 2xx answer, or the
+/// error class the status and transport failure belong to.
+async fn exchange(
     provider: &str,
-    url: &str,
-    headers: HeaderMap,
-    body: &Value,
+    request: reqwest::RequestBuilder,
     timeout: Duration,
 ) -> Result<Value, LlmError> {
     let exchange = async {
-        let res = send(client, provider, url, headers, body, timeout).await?;
+        let res = send(provider, request, timeout).await?;
         let status = res.status().as_u16();
         let retry_after = parse_retry_after(res.headers());
         let text = res
@@ -222,17 +248,11 @@ async fn post_json(
 
 /// Sends the request; the answer whatever its status.
 async fn send(
-    client: &reqwest::Client,
     provider: &str,
-    url: &str,
-    headers: HeaderMap,
-    body: &Value,
+    request: reqwest::RequestBuilder,
     timeout: Duration,
 ) -> Result<reqwest::Response, LlmError> {
-    client
-        .post(url)
-        .headers(headers)
-        .json(body)
+    request
         .send()
         .await
         .map_err(|e| transport_error(provider, e, timeout))

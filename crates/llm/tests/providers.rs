@@ -428,3 +428,49 @@ fn config_round_trips_through_serde_with_defaults() {
     let back: LlmConfig = serde_json::from_str(&serde_json::to_string(&cfg).unwrap()).unwrap();
     assert_eq!(back, cfg);
 }
+
+#[tokio::test]
+async fn lists_models_of_each_provider_with_its_credentials() {
+    let fake = FakeLlm::start().await.unwrap();
+    fake.set_models(["gpt-4o-mini", "claude-3-5-haiku-20241022"]);
+    let mut both = openai_cfg(&fake);
+    both.api_key = "right".into();
+    both.fallback_provider = "anthropic".into();
+    both.fallback_base_url = fake.anthropic_base_url();
+    both.fallback_api_key = "right".into();
+    fake.require_api_key("right");
+    let (c, _) = client(&both);
+    let listed = c.list_models(Duration::from_secs(2)).await;
+    assert_eq!(listed.len(), 2);
+    for (status, models) in &listed {
+        let models = models.as_ref().unwrap();
+        assert_eq!(models.len(), 2, "{}", status.name);
+    }
+    assert_eq!(listed[0].0.kind, "openai");
+    assert_eq!(listed[1].0.kind, "anthropic");
+    let sent = fake.requests();
+    assert_eq!(sent[0].path, "/v1/models");
+    assert_eq!(sent[0].header("authorization"), Some("Bearer right"));
+    assert_eq!(sent[1].api, Api::Anthropic);
+    assert_eq!(sent[1].header("x-api-key"), Some("right"));
+    assert!(sent[1].header("anthropic-version").is_some());
+
+    // A wrong key is an authentication failure, asked once (no retries).
+    fake.clear_requests();
+    fake.require_api_key("other");
+    let listed = c.list_models(Duration::from_secs(2)).await;
+    for (status, models) in &listed {
+        assert!(
+            matches!(models, Err(LlmError::Auth { status: 401, .. })),
+            "{}: {models:?}",
+            status.name
+        );
+    }
+    assert_eq!(fake.requests().len(), 2);
+
+    // Nobody listening: a connection error.
+    let dead = cfg("openai", "http://127.0.0.1:9/v1".into(), "m", "");
+    let (c, _) = client(&dead);
+    let listed = c.list_models(Duration::from_secs(2)).await;
+    assert!(matches!(listed[0].1, Err(LlmError::Connect { .. })));
+}

@@ -215,7 +215,7 @@ impl Config {
 
 /// A value as `octollm config` may print it: keys, secrets and tokens are
 /// never shown, only whether they are set; a URL's password is hidden.
-fn shown(key: &str, value: &str) -> String {
+pub fn shown(key: &str, value: &str) -> String {
     let name = key.rsplit('.').next().unwrap_or(key);
     let secret = ["key", "keys", "secret", "password", "token"]
         .iter()

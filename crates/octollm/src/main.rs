@@ -51,6 +51,8 @@ enum Command {
     Exec(cmd::exec::ExecArgs),
     /// Serve OctoLLM's tools to an MCP client over stdio (screen, run a command, plan, run and look at tasks).
     Mcp(cmd::mcp::McpArgs),
+    /// Check this host and configuration: kernel features, ports, data directory, database, Redis, LLM provider, token secret (exit 0 when nothing fails, 1 otherwise).
+    Doctor(cmd::doctor::DoctorArgs),
     /// Every setting as in force here: its value and where it came from (default, the file, an environment variable).
     Config(ConfigArgs),
 }
@@ -76,6 +78,7 @@ fn main() -> ExitCode {
         Command::Plan(args) => cmd::plan::run(config, args),
         Command::Exec(args) => cmd::exec::run(config, args),
         Command::Mcp(args) => cmd::mcp::run(config, args),
+        Command::Doctor(args) => cmd::doctor::run(config, args),
         Command::Config(_) => Ok(show_config(cli.config.as_deref(), false)),
     };
     match result {

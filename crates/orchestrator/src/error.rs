@@ -13,6 +13,17 @@ pub enum StoreError {
     Json(#[from] serde_json::Error),
     #[error("invalid database URL: {0}")]
     Url(String),
+    #[error("no answer from the database within {} s", .0.as_secs_f64())]
+    Timeout(std::time::Duration),
+}
+
+impl StoreError {
+    /// PostgreSQL answered that the database named in the URL does not
+    /// exist (SQLSTATE 3D000): the orchestrator makes its tables, not the
+    /// database.
+    pub fn is_missing_database(&self) -> bool {
+        matches!(self, StoreError::Db(sqlx::Error::Database(e)) if e.code().as_deref() == Some("3D000"))
+    }
 }
 
 /// Failures while starting the orchestrator.

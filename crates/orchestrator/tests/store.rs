@@ -171,3 +171,39 @@ async fn unreachable_postgres_is_an_error_not_a_fallback() {
     };
     assert!(Store::connect(&cfg).await.is_err());
 }
+
+#[tokio::test]
+async fn inspect_reads_the_embedded_store_without_creating_or_migrating_it() {
+    let dir = std::env::temp_dir().join(octollm_testkit::unique_name("octollm-inspect"));
+    let cfg = OrchestratorConfig {
+        data_dir: dir.display().to_string(),
+        ..OrchestratorConfig::default()
+    };
+    let wait = Duration::from_secs(5);
+    let before = Store::inspect(&cfg, wait).await.unwrap();
+    assert_eq!(before.backend, "sqlite");
+    assert!(!before.exists);
+    assert!(!dir.exists(), "inspect created the data directory");
+    let m = &before.migrations;
+    assert!(!m.known.is_empty());
+    assert_eq!(m.pending, m.known);
+    assert!(!m.current());
+
+    Store::connect(&cfg).await.unwrap().close().await;
+    let files = || {
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let closed = files();
+    let after = Store::inspect(&cfg, wait).await.unwrap();
+    assert!(after.exists);
+    assert!(!after.server_version.is_empty());
+    assert!(after.migrations.current(), "{:?}", after.migrations);
+    assert_eq!(after.migrations.applied, after.migrations.known);
+    assert_eq!(files(), closed, "inspect left files behind");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -132,3 +132,28 @@ impl RedisLink {
         res
     }
 }
+
+/// Reaches the Redis at `url` once, apart from any link, within `wait`:
+/// answers `PING`, then the server's version (`redis_version` of `INFO
+/// server`, or "" when the server does not say).
+pub async fn server_version(url: &str, wait: Duration) -> Result<String, LinkError> {
+    let client = redis::Client::open(url)?;
+    let check = async {
+        let mut conn = client.get_multiplexed_async_connection().await?;
+        redis::cmd("PING").query_async::<String>(&mut conn).await?;
+        let info: String = redis::cmd("INFO")
+            .arg("server")
+            .query_async(&mut conn)
+            .await?;
+        Ok::<_, LinkError>(
+            info.lines()
+                .find_map(|l| l.strip_prefix("redis_version:"))
+                .unwrap_or("")
+                .trim()
+                .to_string(),
+        )
+    };
+    tokio::time::timeout(wait, check)
+        .await
+        .map_err(|_| LinkError::Timeout)?
+}

@@ -114,7 +114,60 @@ fn join(mount: &CgroupMount, path: &str) -> PathBuf {
     mount.mount_point.join(rel.trim_start_matches('/'))
 }
 
+/// One controller as the host offers it to this process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Controller {
+    /// `memory`, `pids`, `cpu` or `cpuacct`.
+    pub name: &'static str,
+    /// The hierarchy it is in; `None` when this process cannot use it.
+    pub version: Option<CgroupVersion>,
+    /// This process may create groups under its own for it (its cgroup is
+    /// delegated: writable, and for v2 its `cgroup.subtree_control` too).
+    pub delegated: bool,
+}
+
+/// Whether this process may write `path` (`access(2)`, so a read-only
+/// mount counts as not writable even for root).
+fn writable(path: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: `c` is a valid NUL-terminated path that outlives the call.
+    unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
+}
+
+impl ControllerDir {
+    /// Whether groups can be made under this process's own group: the
+    /// prediction of what [`CgroupParents::create`] will manage, made
+    /// without creating anything.
+    pub fn delegated(&self) -> bool {
+        writable(&self.own)
+            && (self.version == CgroupVersion::V1
+                || writable(&self.own.join("cgroup.subtree_control")))
+    }
+}
+
 impl CgroupSupport {
+    /// Every controller the sandbox uses, found or not; `cpuacct` only
+    /// where it exists (cgroup v1: v2 accounts CPU in every group).
+    pub fn controllers(&self) -> Vec<Controller> {
+        [
+            ("memory", &self.memory),
+            ("pids", &self.pids),
+            ("cpu", &self.cpu),
+            ("cpuacct", &self.cpuacct),
+        ]
+        .into_iter()
+        .filter(|(name, dir)| *name != "cpuacct" || dir.is_some())
+        .map(|(name, dir)| Controller {
+            name,
+            version: dir.as_ref().map(|d| d.version),
+            delegated: dir.as_ref().is_some_and(ControllerDir::delegated),
+        })
+        .collect()
+    }
+
     pub fn probe() -> CgroupSupport {
         let mounts = mounts();
         let groups = own_groups();

@@ -1,7 +1,7 @@
 //! The sandbox layers, and which of them this host can provide.
 
 use crate::cgroup::CgroupSupport;
-use crate::{landlock, seccomp};
+use crate::{landlock, seccomp, SandboxConfig, SandboxError};
 
 /// One independent protection. Names are stable: they appear in provenance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -148,6 +148,36 @@ impl HostSupport {
         }
     }
 
+    /// The layers a sandbox with `config` would have here, predicted
+    /// without setting anything up: as [`layers`](Self::layers), without the
+    /// CPU layer when no quota is asked for, and with a cgroup controller
+    /// this process may not create groups under counted missing.
+    pub fn readiness(&self, config: &SandboxConfig) -> Readiness {
+        let mut r = self.wanted(crate::cgroup::cpu_quota_us(config.cpu_limit).is_some());
+        for (layer, dir) in [
+            (Layer::CgroupMemory, &self.cgroups.memory),
+            (Layer::CgroupPids, &self.cgroups.pids),
+            (Layer::CgroupCpu, &self.cgroups.cpu),
+        ] {
+            if !dir.as_ref().is_some_and(|d| d.delegated()) {
+                r.lose(layer);
+            }
+        }
+        r
+    }
+
+    /// [`layers`](Self::layers) for a sandbox that does (`want_cpu`) or
+    /// does not enforce a CPU quota: without one the CPU layer is neither in
+    /// force nor missing.
+    pub(crate) fn wanted(&self, want_cpu: bool) -> Readiness {
+        let (mut layers, mut missing) = self.layers();
+        if !want_cpu {
+            layers.retain(|l| *l != Layer::CgroupCpu);
+            missing.retain(|l| *l != Layer::CgroupCpu);
+        }
+        Readiness { layers, missing }
+    }
+
     /// Splits [`Layer::ALL`] into (available, missing) on this host.
     pub fn layers(&self) -> (Vec<Layer>, Vec<Layer>) {
         let mut have = Vec::new();
@@ -171,5 +201,71 @@ impl HostSupport {
             }
         }
         (have, missing)
+    }
+}
+
+/// The layers a sandbox runs with, and the wanted ones it lacks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Readiness {
+    pub layers: Vec<Layer>,
+    pub missing: Vec<Layer>,
+}
+
+impl Readiness {
+    /// Moves a layer that is in force to the missing ones.
+    pub(crate) fn lose(&mut self, layer: Layer) {
+        if self.layers.contains(&layer) {
+            self.layers.retain(|l| *l != layer);
+            self.missing.push(layer);
+        }
+    }
+
+    /// Whether a sandbox may run like this: never without a structural
+    /// layer, and without an optional one only when `allow_degraded`.
+    pub fn verdict(&self, allow_degraded: bool) -> Result<(), SandboxError> {
+        let structural: Vec<Layer> = self
+            .missing
+            .iter()
+            .copied()
+            .filter(|l| !l.is_optional())
+            .collect();
+        if !structural.is_empty() {
+            return Err(SandboxError::Unavailable(structural));
+        }
+        if !self.missing.is_empty() && !allow_degraded {
+            return Err(SandboxError::Unavailable(self.missing.clone()));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn structural_layers_are_never_optional_and_the_rest_only_when_allowed() {
+        let without = |missing: Vec<Layer>| Readiness {
+            layers: Layer::ALL
+                .iter()
+                .copied()
+                .filter(|l| !missing.contains(l))
+                .collect(),
+            missing,
+        };
+        assert!(without(vec![]).verdict(false).is_ok());
+        let seccomp = without(vec![Layer::Seccomp]);
+        assert!(seccomp.verdict(false).is_err());
+        assert!(seccomp.verdict(true).is_ok());
+        let userns = without(vec![Layer::UserNs, Layer::Seccomp]);
+        match userns.verdict(true) {
+            Err(SandboxError::Unavailable(l)) => assert_eq!(l, vec![Layer::UserNs]),
+            other => panic!("{other:?}"),
+        }
+        let mut r = without(vec![]);
+        r.lose(Layer::CgroupPids);
+        r.lose(Layer::CgroupPids);
+        assert_eq!(r.missing, vec![Layer::CgroupPids]);
+        assert!(!r.layers.contains(&Layer::CgroupPids));
     }
 }

@@ -42,8 +42,9 @@ use std::time::Duration;
 
 use parking_lot::{Condvar, Mutex};
 
+pub use cgroup::{CgroupVersion, Controller};
 pub use config::{ExecSpec, SandboxConfig};
-pub use layers::{HostSupport, Layer};
+pub use layers::{HostSupport, Layer, Readiness};
 pub use plan::WORKSPACE;
 pub use seccomp::DENIED_SUMMARY as SECCOMP_DENIED;
 pub use workspace::WorkspaceMount;
@@ -169,12 +170,7 @@ impl Sandbox {
         }
         let want_cpu = cgroup::cpu_quota_us(config.cpu_limit).is_some();
         let support = HostSupport::probe();
-        let (mut layers, mut missing) = support.layers();
-        if !want_cpu {
-            // No quota asked for: the layer is neither in force nor missing.
-            layers.retain(|l| *l != Layer::CgroupCpu);
-            missing.retain(|l| *l != Layer::CgroupCpu);
-        }
+        let mut ready = support.wanted(want_cpu);
         let cgroups =
             cgroup::CgroupParents::create(&support.cgroups, &config.cgroup_parent, want_cpu);
         for (layer, ok) in [
@@ -182,22 +178,12 @@ impl Sandbox {
             (Layer::CgroupPids, cgroups.has_pids()),
             (Layer::CgroupCpu, cgroups.has_cpu()),
         ] {
-            if !ok && layers.contains(&layer) {
-                layers.retain(|l| *l != layer);
-                missing.push(layer);
+            if !ok {
+                ready.lose(layer);
             }
         }
-        let structural: Vec<Layer> = missing
-            .iter()
-            .copied()
-            .filter(|l| !l.is_optional())
-            .collect();
-        if !structural.is_empty() {
-            return Err(SandboxError::Unavailable(structural));
-        }
-        if !missing.is_empty() && !config.allow_degraded {
-            return Err(SandboxError::Unavailable(missing));
-        }
+        ready.verdict(config.allow_degraded)?;
+        let layers::Readiness { layers, missing } = ready;
         let landlock = if layers.contains(&Layer::Landlock) {
             landlock::Policy::for_abi(support.landlock_abi)
         } else {

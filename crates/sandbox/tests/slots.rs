@@ -220,3 +220,25 @@ fn dropping_the_sandbox_removes_its_cgroups() {
         assert!(!parent.dir.exists(), "{} left behind", parent.dir.display());
     }
 }
+
+#[test]
+fn the_predicted_layers_are_the_ones_a_sandbox_gets() {
+    // What `octollm doctor` reports is read without setting anything up;
+    // it must match what building the sandbox finds, with and without a
+    // CPU quota.
+    for cpu_limit in [1.0, 0.0] {
+        let f = Fixture::new(|c| c.cpu_limit = cpu_limit);
+        let predicted = octollm_sandbox::HostSupport::probe().readiness(f.sandbox().config());
+        assert_eq!(
+            predicted.layers,
+            f.sandbox().layers_available(),
+            "cpu {cpu_limit}"
+        );
+        assert_eq!(
+            predicted.missing,
+            f.sandbox().layers_missing(),
+            "cpu {cpu_limit}"
+        );
+        assert!(predicted.verdict(false).is_ok());
+    }
+}

@@ -23,17 +23,18 @@ pub fn schema_url(schema: &str) -> String {
 /// Creates `schema` on the test database; panics when PostgreSQL cannot be
 /// reached, so an unreachable database fails the test instead of passing it.
 pub async fn create_schema(schema: &str) {
-    run(&format!("CREATE SCHEMA {schema}")).await;
+    execute(&format!("CREATE SCHEMA {schema}")).await;
 }
 
 /// Drops `schema` and everything in it; an error means the scratch schema
 /// is left behind, so it panics.
 pub async fn drop_schema(schema: &str) {
-    run(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).await;
+    execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).await;
 }
 
-/// Runs `sql` on the test database, on a connection of its own.
-async fn run(sql: &str) {
+/// Runs `sql` on the test database, on a connection of its own; panics
+/// when it fails.
+pub async fn execute(sql: &str) {
     let url = url();
     let pool = sqlx::PgPool::connect(&url)
         .await

@@ -2,6 +2,7 @@
 //! where the local orchestrator is, the API key, and how a client error
 //! becomes an exit code.
 
+pub mod doctor;
 pub mod exec;
 pub mod mcp;
 pub mod plan;

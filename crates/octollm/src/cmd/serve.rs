@@ -20,6 +20,14 @@ pub enum Component {
 }
 
 impl Component {
+    pub const ALL: [Component; 5] = [
+        Component::Orchestrator,
+        Component::Reflex,
+        Component::Planner,
+        Component::Executor,
+        Component::Gateway,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Component::Orchestrator => "orchestrator",

@@ -270,6 +270,7 @@ pub fn run(mut config: Config, args: UpArgs) -> Result<ExitCode> {
     if let Some(b) = args.bind {
         config.server.bind = b;
     }
+    crate::cmd::doctor::before_up(&config)?;
     crate::logging::init(&config.server);
     runtime()?.block_on(async move {
         let banner = banner(&config);

@@ -6,6 +6,7 @@
 //! Every renderer writes to a `&mut dyn Write`, so tests read the text
 //! back; `is_terminal` is checked once, by the command, and passed in.
 
+pub mod doctor;
 pub mod escape;
 pub mod plan;
 pub mod progress;

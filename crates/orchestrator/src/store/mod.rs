@@ -23,6 +23,7 @@ use sqlx::sqlite::{
 
 pub use erase::EraseOutcome;
 pub use files::{ArtifactRow, FileRow};
+pub use inspect::{Migrations, StoreStatus};
 pub use revisions::{NewRevision, RevisionRow};
 pub use rows::{
     CancelOutcome, DecideOutcome, EventRow, NewStep, NewTask, StepFinish, StepRow, TaskFinish,
@@ -116,10 +117,46 @@ mod approvals;
 mod erase;
 mod events;
 mod files;
+mod inspect;
 mod queue;
 mod revisions;
 mod steps;
 mod tasks;
+
+/// The migrations this build applies, per backend.
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+/// Where the configured store lives, read from `database_url`.
+enum Target {
+    /// No URL: the SQLite file in the data directory.
+    Embedded(std::path::PathBuf),
+    SqliteUrl(SqliteConnectOptions),
+    Postgres(PgConnectOptions),
+}
+
+impl Target {
+    fn of(config: &OrchestratorConfig) -> Result<Target, StoreError> {
+        let url = config.database_url.trim();
+        let bad = |e: sqlx::Error| StoreError::Url(e.to_string());
+        if url.is_empty() {
+            Ok(Target::Embedded(config.sqlite_path()))
+        } else if url.starts_with("sqlite:") {
+            SqliteConnectOptions::from_str(url)
+                .map(Target::SqliteUrl)
+                .map_err(bad)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            PgConnectOptions::from_str(url)
+                .map(Target::Postgres)
+                .map_err(bad)
+        } else {
+            Err(StoreError::Url(
+                "expected postgres://, postgresql:// or sqlite: (or empty for the embedded store)"
+                    .into(),
+            ))
+        }
+    }
+}
 
 /// A pool of at most `max` connections that waits up to 10 s for one.
 async fn pool<DB: sqlx::Database>(
@@ -149,41 +186,35 @@ impl Store {
     /// Opens the configured backend and runs its migrations.
     pub async fn connect(config: &OrchestratorConfig) -> Result<Store, StoreError> {
         let max = config.database_max_connections.max(2);
-        let url = config.database_url.trim();
-        if url.is_empty() {
-            let path = config.sqlite_path();
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir)?;
+        match Target::of(config)? {
+            Target::Embedded(path) => {
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir)?;
+                }
+                let opts = SqliteConnectOptions::new()
+                    .filename(&path)
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(10));
+                Self::open_sqlite(opts, max).await
             }
-            let opts = SqliteConnectOptions::new()
-                .filename(&path)
-                .create_if_missing(true)
-                .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
-                .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(10));
-            Self::open_sqlite(opts, max).await
-        } else if url.starts_with("sqlite:") {
-            let opts = SqliteConnectOptions::from_str(url)
-                .map_err(|e| StoreError::Url(e.to_string()))?
-                .create_if_missing(true)
-                .journal_mode(SqliteJournalMode::Wal)
-                .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(10));
-            Self::open_sqlite(opts, max).await
-        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let opts =
-                PgConnectOptions::from_str(url).map_err(|e| StoreError::Url(e.to_string()))?;
-            let pool = pool(PgPoolOptions::new(), opts, max).await?;
-            sqlx::migrate!("migrations/postgres").run(&pool).await?;
-            Ok(Store {
-                backend: Backend::Postgres(pool),
-            })
-        } else {
-            Err(StoreError::Url(
-                "expected postgres://, postgresql:// or sqlite: (or empty for the embedded store)"
-                    .into(),
-            ))
+            Target::SqliteUrl(opts) => {
+                let opts = opts
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(10));
+                Self::open_sqlite(opts, max).await
+            }
+            Target::Postgres(opts) => {
+                let pool = pool(PgPoolOptions::new(), opts, max).await?;
+                POSTGRES_MIGRATIONS.run(&pool).await?;
+                Ok(Store {
+                    backend: Backend::Postgres(pool),
+                })
+            }
         }
     }
 
@@ -194,7 +225,7 @@ impl Store {
             max.min(SQLITE_MAX_CONNECTIONS),
         )
         .await?;
-        sqlx::migrate!("migrations/sqlite").run(&pool).await?;
+        SQLITE_MIGRATIONS.run(&pool).await?;
         Ok(Store {
             backend: Backend::Sqlite(pool),
         })
