@@ -42,6 +42,10 @@ pub struct StreamScreen {
     pending: String,
     /// The tail of what was released, as the model wrote it.
     context: String,
+    /// Held characters from which the next screening pass runs: a pass
+    /// that could release nothing waits for another half window, so a
+    /// long value arriving in small deltas is not screened once per delta.
+    screen_at: usize,
     /// Values redacted so far.
     pub redacted: usize,
 }
@@ -60,6 +64,7 @@ impl StreamScreen {
             window,
             pending: String::new(),
             context: String::new(),
+            screen_at: window + window / 2,
             redacted: 0,
         }
     }
@@ -76,10 +81,12 @@ impl StreamScreen {
         let held = self.pending.chars().count();
         // Screened every half window, so each character is screened about
         // three times, not once per delta.
-        if held < self.window + self.window / 2 {
+        if held < self.screen_at {
             return Ok(String::new());
         }
-        self.release(Some(held - self.window)).await
+        let out = self.release(Some(held - self.window)).await?;
+        self.screen_at = self.pending.chars().count() + self.window / 2;
+        Ok(out)
     }
 
     /// The rest, once the model has finished.
