@@ -11,10 +11,22 @@ use sha2::{Digest, Sha256};
 
 use crate::arms::{ArmError, EXECUTOR};
 use crate::core::Shared;
+use crate::error::StoreError;
 use crate::store::{now_ms, NewTask, TaskRow};
 use octollm_policy::HostList;
 
-pub(crate) fn store_error(e: impl std::fmt::Display) -> ApiError {
+/// A store failure as the API answers it: always a 503 with a
+/// `Retry-After`, a full disk told apart (it lasts until an operator frees
+/// space, so clients are asked to wait longer).
+pub(crate) fn store_error(e: StoreError) -> ApiError {
+    if e.is_full() {
+        tracing::error!(error = %e, "the task store's disk is full; writes are refused until space is freed");
+        return ApiError::unavailable(
+            "STORE_FULL",
+            "The task store is out of disk space; nothing was written. Try again once space is freed",
+        )
+        .with_retry_after(30);
+    }
     ApiError::unavailable(
         "STORE_UNAVAILABLE",
         format!("The task store is not answering: {e}"),
