@@ -51,8 +51,25 @@ impl Scratch {
 
 impl Drop for Scratch {
     fn drop(&mut self) {
+        // A killed executor leaves its task workspaces (tmpfs) mounted.
+        for at in mounts_under(&self.0) {
+            let _ = Command::new("umount").arg("-l").arg(at).status();
+        }
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// Mount points at or below `dir`, deepest first.
+pub fn mounts_under(dir: &Path) -> Vec<PathBuf> {
+    let table = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
+    let mut found: Vec<PathBuf> = table
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(1))
+        .map(PathBuf::from)
+        .filter(|p| p.starts_with(dir))
+        .collect();
+    found.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
+    found
 }
 
 /// A child process, killed on drop; its stderr goes to a log file whose
@@ -164,9 +181,20 @@ impl Sandbox {
         ]
     }
 
-    /// Live processes running as one of this sandbox's uids.
+    /// Processes running as one of this sandbox's uids. A zombie runs
+    /// nothing: it only waits for whoever inherited it to reap it.
     pub fn live_processes(&self) -> Vec<u32> {
         octollm_testkit::procs::with_uid_in(self.uid_base..self.uid_base + 16)
+            .into_iter()
+            .filter(|pid| {
+                std::fs::read_to_string(format!("/proc/{pid}/status"))
+                    .map(|s| {
+                        !s.lines()
+                            .any(|l| l.starts_with("State:") && l.contains('Z'))
+                    })
+                    .unwrap_or(false)
+            })
+            .collect()
     }
 }
 

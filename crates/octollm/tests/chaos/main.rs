@@ -9,5 +9,7 @@
 //! They need root (the sandbox, `mount`), like the end-to-end tests.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod executor;
 mod harness;
 mod postgres;
+mod redis;
