@@ -443,6 +443,11 @@ async fn health(State(core): State<Shared>) -> Json<Value> {
         }),
     );
     extra.insert("workers".into(), Value::from(core.config.workers));
+    extra.insert("queued_tasks".into(), Value::from(core.admission.queued()));
+    extra.insert(
+        "max_queued_tasks".into(),
+        Value::from(core.config.max_queued_tasks),
+    );
     extra.insert(
         "running_tasks".into(),
         Value::from(core.running.lock().len()),

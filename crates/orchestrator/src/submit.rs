@@ -231,6 +231,10 @@ fn cache_key(screened: &[String], context: &Map<String, Value>) -> String {
 pub(crate) async fn submit(core: &Shared, c: TaskContract) -> Result<TaskAccepted, ApiError> {
     validate(core, &c)?;
     let files = crate::files::check_inputs(&core.config, &c.files)?;
+    // Before anything costly: a full queue refuses at once.
+    let place = core.admission.enter().inspect_err(|_| {
+        core.metrics.reject("queue_full");
+    })?;
     let narrowed = narrowed_hosts(core, &c).await?;
     let screened = screen(core, &c).await?;
     let n_constraints = c.constraints.len();
@@ -326,6 +330,10 @@ pub(crate) async fn submit(core: &Shared, c: TaskContract) -> Result<TaskAccepte
     };
     core.store.insert_task(&task).await.map_err(store_error)?;
     core.metrics.submitted.inc();
+    // An answer from the cache waits for no worker.
+    if cached_result.is_none() {
+        place.keep();
+    }
     let _ = core.events.send(std::sync::Arc::from(id.as_str()));
     Ok(if cached_result.is_some() {
         TaskAccepted {

@@ -66,6 +66,7 @@ pub(crate) fn start(core: Shared) -> Handle {
         ));
     }
     set.spawn(gauges(core.clone(), stop_rx.clone()));
+    set.spawn(recount_queue(core.clone(), stop_rx.clone()));
     if core.config.retention_days > 0 {
         set.spawn(retention(core.clone(), stop_rx));
     }
@@ -85,6 +86,22 @@ async fn gauges(core: Shared, mut stop: watch::Receiver<bool>) {
         core.arms.publish_breakers();
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// Sets admission control's count of waiting tasks from the store, every
+/// second: it corrects what this process cannot see by itself.
+async fn recount_queue(core: Shared, mut stop: watch::Receiver<bool>) {
+    loop {
+        match core.store.queued_tasks().await {
+            Ok(n) => core.admission.recount(n),
+            Err(e) => tracing::debug!(error = %e, "recounting the queue failed"),
+        }
+        core.metrics.queued_tasks.set(core.admission.queued());
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             _ = stop.changed() => return,
         }
     }
@@ -125,6 +142,9 @@ async fn worker(
         match core.store.claim(&owner, core.config.lease()).await {
             Ok(Some(task)) => {
                 core.metrics.claims.inc();
+                if task.status == TaskStatus::Pending.as_str() {
+                    core.admission.left();
+                }
                 run_claimed(&core, task, &owner, hard.clone()).await;
             }
             Ok(None) => {

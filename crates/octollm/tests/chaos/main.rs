@@ -9,7 +9,9 @@
 //! They need root (the sandbox, `mount`), like the end-to-end tests.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod disk;
 mod executor;
 mod harness;
+mod overload;
 mod postgres;
 mod redis;
