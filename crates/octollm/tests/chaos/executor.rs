@@ -90,6 +90,11 @@ async fn executor_killed_mid_step() {
             // does not hang until its own deadline.
             let task = wait_task_until(&o, &id, Duration::from_secs(30), ended).await;
             let took = killed.elapsed();
+            eprintln!(
+                "executor killed: the task failed {:.1} s later ({})",
+                took.as_secs_f64(),
+                task["error"]["message"]
+            );
             assert_eq!(task["status"], "failed", "{task:#}");
             assert_eq!(task["error"]["code"], "ARM_UNAVAILABLE", "{task:#}");
             let message = task["error"]["message"].as_str().unwrap_or_default();

@@ -108,14 +108,6 @@ impl Proc {
         }
     }
 
-    /// Whether it still runs (it may have exited on its own).
-    pub fn running(&mut self) -> bool {
-        match self.child.as_mut() {
-            Some(c) => matches!(c.try_wait(), Ok(None)),
-            None => false,
-        }
-    }
-
     /// Resident memory in KiB, from `/proc/<pid>/status`.
     pub fn rss_kib(&self) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))

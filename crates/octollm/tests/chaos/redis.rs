@@ -66,6 +66,16 @@ async fn health_until(url: &str, within: Duration, pred: impl Fn(&Value) -> bool
     }
 }
 
+const EMAIL: &str = "alice.chaos@example.com";
+
+/// Runs a task whose goal holds an e-mail address; its output.
+async fn pii_task_output(orchestrator: &str) -> String {
+    let id = submit(orchestrator, &format!("Echo {EMAIL}"), 60).await;
+    let task = wait_task_until(orchestrator, &id, Duration::from_secs(30), ended).await;
+    assert_eq!(task["status"], "completed", "{task:#}");
+    task["result"]["output"].to_string()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_killed_and_restarted() {
     bounded(
@@ -139,10 +149,13 @@ async fn redis_killed_and_restarted() {
                 "no cache without Redis"
             );
             health_until(&p, Duration::from_secs(5), |h| h["redis"] == "disconnected").await;
-            // A task runs end to end meanwhile.
+            // Tasks run end to end meanwhile. Personal data in a goal cannot
+            // become placeholders without the vault: it stays redacted.
             let id = submit(&o, "Echo still working", 60).await;
             let task = wait_task_until(&o, &id, Duration::from_secs(30), ended).await;
             assert_eq!(task["status"], "completed", "{task:#}");
+            let output = pii_task_output(&o).await;
+            assert!(!output.contains(EMAIL), "{output}");
 
             // Back on the same port (empty: nothing was persisted).
             redis.start_again();
@@ -164,6 +177,9 @@ async fn redis_killed_and_restarted() {
             }
             assert_eq!(rate_checks(&r, "redis").await, redis_before + 10.0);
             assert_eq!(rate_checks(&r, "fallback").await, fallback_before);
+            // The vault is back: the user sees their own value again.
+            let output = pii_task_output(&o).await;
+            assert!(output.contains(EMAIL), "{output}");
             // And the plan cache fills and hits again.
             assert!(!plan(&p, "List files in /tmp").await);
             assert!(
