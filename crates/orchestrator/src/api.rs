@@ -418,10 +418,20 @@ async fn scan(
     }
 }
 
+/// Whether the store answers a ping within 2 s. A database that is down
+/// makes the pool wait for a connection up to its own acquire timeout;
+/// health checks must answer well before a prober gives up.
+async fn store_answers(core: &Shared) -> bool {
+    matches!(
+        tokio::time::timeout(std::time::Duration::from_secs(2), core.store.ping()).await,
+        Ok(Ok(()))
+    )
+}
+
 /// Liveness, the store and the arms.
 #[utoipa::path(get, path = "/health", tag = "service", responses((status = 200, body = HealthBody)))]
 async fn health(State(core): State<Shared>) -> Json<Value> {
-    let store_ok = core.store.ping().await.is_ok();
+    let store_ok = store_answers(&core).await;
     let mut extra = Map::new();
     extra.insert("database".into(), Value::from(core.store.backend_name()));
     extra.insert(
@@ -433,6 +443,11 @@ async fn health(State(core): State<Shared>) -> Json<Value> {
         }),
     );
     extra.insert("workers".into(), Value::from(core.config.workers));
+    extra.insert("queued_tasks".into(), Value::from(core.admission.queued()));
+    extra.insert(
+        "max_queued_tasks".into(),
+        Value::from(core.config.max_queued_tasks),
+    );
     extra.insert(
         "running_tasks".into(),
         Value::from(core.running.lock().len()),
@@ -454,7 +469,7 @@ async fn health(State(core): State<Shared>) -> Json<Value> {
 /// 200 when the store and every arm answer, else 503.
 #[utoipa::path(get, path = "/ready", tag = "service", responses((status = 200, body = ReadyBody)))]
 async fn ready(State(core): State<Shared>) -> Response {
-    let store_ok = core.store.ping().await.is_ok();
+    let store_ok = store_answers(&core).await;
     let registered: Vec<_> = core.arms.all().collect();
     let healths = futures_util::future::join_all(registered.iter().map(|a| a.health())).await;
     let mut deps: Vec<(&str, bool)> = vec![("store", store_ok)];

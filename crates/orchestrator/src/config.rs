@@ -37,6 +37,9 @@ pub struct OrchestratorConfig {
     pub token_ttl_seconds: u64,
     /// Tasks one orchestrator process runs at the same time.
     pub workers: u32,
+    /// Tasks that may wait for a worker before new submissions are refused
+    /// with 503 `QUEUE_FULL` (and a `Retry-After`); 0 = no bound.
+    pub max_queued_tasks: u64,
     /// How long a claim is held without renewal before another worker may take the task over, in seconds.
     pub lease_seconds: u64,
     /// How often an idle worker looks for work, in milliseconds (new
@@ -121,6 +124,7 @@ impl Default for OrchestratorConfig {
             token_secret: String::new(),
             token_ttl_seconds: 60,
             workers: 16,
+            max_queued_tasks: 1_000,
             lease_seconds: 30,
             poll_interval_ms: 250,
             shutdown_grace_seconds: 10,

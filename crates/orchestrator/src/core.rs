@@ -12,6 +12,7 @@ use tokio::sync::{broadcast, watch, Notify};
 use std::future::Future;
 use std::time::{Duration, Instant};
 
+use crate::admission::Admission;
 use crate::arms::{no_retry_hook, ArmError, Arms, Attempt, ScreenArm};
 use crate::config::OrchestratorConfig;
 use crate::error::StoreError;
@@ -20,6 +21,8 @@ use crate::store::Store;
 
 pub(crate) struct Core {
     pub config: OrchestratorConfig,
+    /// The bound on tasks waiting for a worker.
+    pub admission: Admission,
     pub store: Store,
     pub arms: Arms,
     pub metrics: Metrics,

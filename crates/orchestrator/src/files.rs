@@ -197,8 +197,8 @@ async fn artifact_row(ctx: &Ctx, f: WorkspaceFile) -> ArtifactRow {
 pub(crate) async fn collect(ctx: &Ctx, task: &TaskRow) {
     let core = &ctx.core;
     let (steps, had_files) = match (
-        core.store.get_steps(&task.id).await,
-        core.store.file_names(&task.id).await,
+        ctx.persist(|| core.store.get_steps(&task.id)).await,
+        ctx.persist(|| core.store.file_names(&task.id)).await,
     ) {
         (Ok(s), Ok(f)) => (s, !f.is_empty()),
         _ => return,
@@ -226,7 +226,10 @@ pub(crate) async fn collect(ctx: &Ctx, task: &TaskRow) {
     }
     // Nothing to keep is the common case: no write at all then.
     if !rows.is_empty() {
-        match core.store.save_artifacts(&task.id, &ctx.owner, &rows).await {
+        match ctx
+            .persist(|| core.store.save_artifacts(&task.id, &ctx.owner, &rows))
+            .await
+        {
             Ok(true) => {
                 let names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
                 ctx.event(

@@ -8,6 +8,7 @@
 //! arms ([`arms`]), and [`OrchestratorClient`] for talking to a running one
 //! (the binary renders what it returns).
 
+mod admission;
 mod api;
 pub mod arms;
 pub mod caps;
@@ -112,6 +113,7 @@ pub async fn app_with_routes(
     };
     let (events, _) = broadcast::channel(1024);
     let core = Arc::new(core::Core {
+        admission: admission::Admission::new(config.max_queued_tasks),
         token_secret: config.token_secret(),
         approval,
         config,

@@ -44,6 +44,8 @@ octollm_server::metric_set! {
         pub task_duration: Histogram = latency_histogram() => "orchestrator_task_duration_seconds",
         /// Tasks not yet finished in the store (queue depth)
         pub open_tasks: Gauge => "orchestrator_tasks_open",
+        /// Tasks waiting for a worker, as admission control counts them
+        pub queued_tasks: Gauge => "orchestrator_tasks_queued",
         /// Tasks this process is running now
         pub running_tasks: Gauge => "orchestrator_tasks_running",
         /// Plan steps that ended, by status

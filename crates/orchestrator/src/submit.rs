@@ -11,10 +11,22 @@ use sha2::{Digest, Sha256};
 
 use crate::arms::{ArmError, EXECUTOR};
 use crate::core::Shared;
+use crate::error::StoreError;
 use crate::store::{now_ms, NewTask, TaskRow};
 use octollm_policy::HostList;
 
-pub(crate) fn store_error(e: impl std::fmt::Display) -> ApiError {
+/// A store failure as the API answers it: always a 503 with a
+/// `Retry-After`, a full disk told apart (it lasts until an operator frees
+/// space, so clients are asked to wait longer).
+pub(crate) fn store_error(e: StoreError) -> ApiError {
+    if e.is_full() {
+        tracing::error!(error = %e, "the task store's disk is full; writes are refused until space is freed");
+        return ApiError::unavailable(
+            "STORE_FULL",
+            "The task store is out of disk space; nothing was written. Try again once space is freed",
+        )
+        .with_retry_after(30);
+    }
     ApiError::unavailable(
         "STORE_UNAVAILABLE",
         format!("The task store is not answering: {e}"),
@@ -219,6 +231,10 @@ fn cache_key(screened: &[String], context: &Map<String, Value>) -> String {
 pub(crate) async fn submit(core: &Shared, c: TaskContract) -> Result<TaskAccepted, ApiError> {
     validate(core, &c)?;
     let files = crate::files::check_inputs(&core.config, &c.files)?;
+    // Before anything costly: a full queue refuses at once.
+    let place = core.admission.enter().inspect_err(|_| {
+        core.metrics.reject("queue_full");
+    })?;
     let narrowed = narrowed_hosts(core, &c).await?;
     let screened = screen(core, &c).await?;
     let n_constraints = c.constraints.len();
@@ -314,6 +330,10 @@ pub(crate) async fn submit(core: &Shared, c: TaskContract) -> Result<TaskAccepte
     };
     core.store.insert_task(&task).await.map_err(store_error)?;
     core.metrics.submitted.inc();
+    // An answer from the cache waits for no worker.
+    if cached_result.is_none() {
+        place.keep();
+    }
     let _ = core.events.send(std::sync::Arc::from(id.as_str()));
     Ok(if cached_result.is_some() {
         TaskAccepted {

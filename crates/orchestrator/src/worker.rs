@@ -66,6 +66,7 @@ pub(crate) fn start(core: Shared) -> Handle {
         ));
     }
     set.spawn(gauges(core.clone(), stop_rx.clone()));
+    set.spawn(recount_queue(core.clone(), stop_rx.clone()));
     if core.config.retention_days > 0 {
         set.spawn(retention(core.clone(), stop_rx));
     }
@@ -85,6 +86,22 @@ async fn gauges(core: Shared, mut stop: watch::Receiver<bool>) {
         core.arms.publish_breakers();
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// Sets admission control's count of waiting tasks from the store, every
+/// second: it corrects what this process cannot see by itself.
+async fn recount_queue(core: Shared, mut stop: watch::Receiver<bool>) {
+    loop {
+        match core.store.queued_tasks().await {
+            Ok(n) => core.admission.recount(n),
+            Err(e) => tracing::debug!(error = %e, "recounting the queue failed"),
+        }
+        core.metrics.queued_tasks.set(core.admission.queued());
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             _ = stop.changed() => return,
         }
     }
@@ -125,6 +142,9 @@ async fn worker(
         match core.store.claim(&owner, core.config.lease()).await {
             Ok(Some(task)) => {
                 core.metrics.claims.inc();
+                if task.status == TaskStatus::Pending.as_str() {
+                    core.admission.left();
+                }
                 run_claimed(&core, task, &owner, hard.clone()).await;
             }
             Ok(None) => {
@@ -176,24 +196,36 @@ async fn wait_true(rx: &mut watch::Receiver<bool>) {
 
 /// Keeps the lease; returns when it is lost. Flips `cancel` when a cancel
 /// was requested through another process.
-async fn keep_lease(core: &Shared, id: &str, owner: &str, cancel: &watch::Sender<bool>) {
+async fn keep_lease(ctx: &Ctx, cancel: &watch::Sender<bool>) {
+    let core = &ctx.core;
+    let (id, owner) = (ctx.task_id.as_str(), ctx.owner.as_str());
     let every = core.config.renew_every();
-    let mut last_ok = Instant::now();
     loop {
         tokio::time::sleep(every).await;
-        match core.store.renew(id, owner, core.config.lease()).await {
-            Ok(Some(cancel_requested)) => {
-                last_ok = Instant::now();
+        // Bounded: a store that is down makes the pool wait for a
+        // connection, and the lease must be given up on time.
+        let renewal = tokio::time::timeout(
+            every.max(Duration::from_secs(1)),
+            core.store.renew(id, owner, core.config.lease()),
+        )
+        .await;
+        match renewal {
+            Ok(Ok(Some(cancel_requested))) => {
+                *ctx.lease_confirmed.lock() = Instant::now();
                 if cancel_requested {
                     let _ = cancel.send(true);
                 }
             }
-            Ok(None) => return,
-            Err(e) => {
+            Ok(Ok(None)) => return,
+            failed => {
                 core.metrics.store_errors.inc();
-                tracing::warn!(task_id = %id, error = %e, "lease renewal failed");
+                let error = match failed {
+                    Ok(Err(e)) => e.to_string(),
+                    _ => "timed out".to_string(),
+                };
+                tracing::warn!(task_id = %id, error, "lease renewal failed");
                 // Past the lease another worker may already run the task.
-                if last_ok.elapsed() >= core.config.lease() {
+                if ctx.lease_confirmed.lock().elapsed() >= core.config.lease() {
                     return;
                 }
             }
@@ -214,13 +246,14 @@ async fn run_claimed(core: &Shared, task: TaskRow, owner: &str, mut hard: watch:
         deadline: Instant::now() + left,
         allowed_hosts: task.narrowed_hosts(),
         vault_id: task.vault_id.clone(),
+        lease_confirmed: Mutex::new(Instant::now()),
     });
     let ending = {
         let run = Runner::new(ctx.clone(), task.clone())
             .run()
             .instrument(tracing::info_span!("task", task_id = %id));
         tokio::pin!(run);
-        let lease = keep_lease(core, &id, owner, &cancel_tx);
+        let lease = keep_lease(&ctx, &cancel_tx);
         tokio::pin!(lease);
         tokio::select! {
             biased;
@@ -302,13 +335,13 @@ async fn stopped(
     } else {
         StepStatus::Failed
     };
-    if let Err(e) = store
-        .close_open_steps(&task.id, &ctx.owner, step_status, &message)
+    if let Err(e) = ctx
+        .persist(|| store.close_open_steps(&task.id, &ctx.owner, step_status, &message))
         .await
     {
         tracing::warn!(task_id = %task.id, error = %e, "could not close open steps");
     }
-    let (tokens, cost) = match store.get_task(&task.id).await {
+    let (tokens, cost) = match ctx.persist(|| store.get_task(&task.id)).await {
         Ok(Some(t)) => (u64::try_from(t.tokens_used).unwrap_or(0), t.cost_usd),
         _ => (u64::try_from(task.tokens_used).unwrap_or(0), task.cost_usd),
     };
@@ -346,9 +379,11 @@ async fn record(ctx: &Ctx, task: &TaskRow, f: Finish) {
             .error
             .as_ref()
             .map_or("The task stopped", |e| e.message.as_str());
-        if let Err(e) = core
-            .store
-            .close_open_steps(&task.id, &ctx.owner, StepStatus::Cancelled, why)
+        if let Err(e) = ctx
+            .persist(|| {
+                core.store
+                    .close_open_steps(&task.id, &ctx.owner, StepStatus::Cancelled, why)
+            })
             .await
         {
             tracing::warn!(task_id = %task.id, error = %e, "could not close open steps");
@@ -357,9 +392,11 @@ async fn record(ctx: &Ctx, task: &TaskRow, f: Finish) {
     let status = finish.status.as_str();
     let kind = format!("task.{status}");
     let data = json!({"status": status, "result": f.result, "error": f.error}).to_string();
-    match core
-        .store
-        .finish_task(&task.id, &ctx.owner, &finish, &kind, &data)
+    match ctx
+        .persist(|| {
+            core.store
+                .finish_task(&task.id, &ctx.owner, &finish, &kind, &data)
+        })
         .await
     {
         Ok(true) => {}

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use lru::LruCache;
 use octollm_types::plan::{Plan, PlanRequest};
 use parking_lot::Mutex;
-use redis::aio::ConnectionManager;
+use redis::aio::MultiplexedConnection;
 use sha2::{Digest, Sha256};
 
 /// Key over everything that shapes a plan: goal, constraints, context,
@@ -46,20 +46,60 @@ enum Backend {
 
 struct RedisBackend {
     client: redis::Client,
-    conn: tokio::sync::Mutex<Option<ConnectionManager>>,
+    conn: tokio::sync::Mutex<Option<MultiplexedConnection>>,
     prefix: String,
+    /// Longest wait for one lookup or store, connecting included.
+    timeout: Duration,
 }
 
 impl RedisBackend {
+    /// Runs one command within the timeout; a cache must miss rather than
+    /// hold a plan up. A connection that failed or went quiet is dropped,
+    /// and the next call makes a fresh one, so a restarted Redis is used
+    /// again at once.
+    async fn run<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, String> {
+        let call = async {
+            let mut c = self
+                .connection()
+                .await
+                .ok_or_else(|| "not connected".to_string())?;
+            cmd.query_async::<T>(&mut c).await.map_err(|e| {
+                if e.is_io_error() || e.is_unrecoverable_error() || e.is_timeout() {
+                    self.forget_connection();
+                }
+                e.to_string()
+            })
+        };
+        match tokio::time::timeout(self.timeout, call).await {
+            Ok(r) => r,
+            Err(_) => {
+                self.forget_connection();
+                Err(format!("no answer within {} ms", self.timeout.as_millis()))
+            }
+        }
+    }
+
+    /// Drops the shared connection unless a caller is making a new one.
+    fn forget_connection(&self) {
+        if let Ok(mut guard) = self.conn.try_lock() {
+            *guard = None;
+        }
+    }
+
     /// The shared connection, made on first use.
-    async fn connection(&self) -> Option<ConnectionManager> {
+    async fn connection(&self) -> Option<MultiplexedConnection> {
         let mut guard = self.conn.lock().await;
         if let Some(c) = guard.as_ref() {
             return Some(c.clone());
         }
-        let made =
-            tokio::time::timeout(Duration::from_secs(2), self.client.get_connection_manager())
-                .await;
+        let config =
+            redis::AsyncConnectionConfig::new().set_connection_timeout(Duration::from_secs(2));
+        let made = tokio::time::timeout(
+            Duration::from_secs(2),
+            self.client
+                .get_multiplexed_async_connection_with_config(&config),
+        )
+        .await;
         match made {
             Ok(Ok(c)) => {
                 *guard = Some(c.clone());
@@ -104,13 +144,21 @@ impl PlanCache {
 
     /// Connects lazily: a Redis that is down at start-up makes the service
     /// not ready, not dead.
-    pub fn redis(url: &str, prefix: &str, ttl: Duration) -> Result<Self, String> {
+    /// Each lookup or store waits at most `timeout` for Redis, then counts
+    /// as a miss (or is skipped).
+    pub fn redis(
+        url: &str,
+        prefix: &str,
+        ttl: Duration,
+        timeout: Duration,
+    ) -> Result<Self, String> {
         let client = redis::Client::open(url).map_err(|e| format!("redis URL '{url}': {e}"))?;
         Ok(PlanCache {
             backend: Backend::Redis(Box::new(RedisBackend {
                 client,
                 conn: tokio::sync::Mutex::new(None),
                 prefix: prefix.to_string(),
+                timeout,
             })),
             ttl,
         })
@@ -139,10 +187,8 @@ impl PlanCache {
                 }
             }
             Backend::Redis(r) => {
-                let mut c = r.connection().await?;
-                let raw: Option<String> = redis::cmd("GET")
-                    .arg(r.key(key))
-                    .query_async(&mut c)
+                let raw: Option<String> = r
+                    .run(redis::cmd("GET").arg(r.key(key)))
                     .await
                     .map_err(|e| tracing::warn!(error = %e, "plan cache: redis GET failed"))
                     .ok()?;
@@ -159,18 +205,17 @@ impl PlanCache {
                     .put(key.to_string(), (Instant::now(), plan.clone()));
             }
             Backend::Redis(r) => {
-                let Some(mut c) = r.connection().await else {
-                    return;
-                };
                 let Ok(body) = serde_json::to_string(plan) else {
                     return;
                 };
-                let res: Result<(), _> = redis::cmd("SET")
-                    .arg(r.key(key))
-                    .arg(body)
-                    .arg("EX")
-                    .arg(self.ttl.as_secs().max(1))
-                    .query_async(&mut c)
+                let res: Result<(), _> = r
+                    .run(
+                        redis::cmd("SET")
+                            .arg(r.key(key))
+                            .arg(body)
+                            .arg("EX")
+                            .arg(self.ttl.as_secs().max(1)),
+                    )
                     .await;
                 if let Err(e) = res {
                     tracing::warn!(error = %e, "plan cache: redis SET failed");
@@ -198,6 +243,9 @@ impl PlanCache {
                 "timeout",
             )))
         });
+        if pong.is_err() {
+            r.forget_connection();
+        }
         Some(pong.is_ok())
     }
 }

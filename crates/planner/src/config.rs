@@ -44,6 +44,9 @@ pub struct PlannerConfig {
     pub cache_ttl_seconds: u64,
     /// Prefix of plan-cache keys in Redis.
     pub cache_key_prefix: String,
+    /// Longest wait for one plan-cache call to Redis (connecting included)
+    /// before it counts as a miss, in milliseconds.
+    pub redis_timeout_ms: u64,
     /// How the model is asked for its plan: `tool` (a forced call of the
     /// `submit_plan` tool with a strict schema; JSON mode where the
     /// provider refuses tools), `json_object`, `json_schema` or `text`.
@@ -76,6 +79,7 @@ impl Default for PlannerConfig {
             cache_capacity: 1024,
             cache_ttl_seconds: 3600,
             cache_key_prefix: "octollm:plan:".to_string(),
+            redis_timeout_ms: 250,
             llm_response_format: "tool".to_string(),
             max_goal_chars: 10_000,
         }

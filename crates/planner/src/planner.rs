@@ -108,8 +108,13 @@ impl Planner {
         } else if cfg.redis_url.trim().is_empty() {
             PlanCache::memory(usize::try_from(cfg.cache_capacity).unwrap_or(1024), ttl)
         } else {
-            PlanCache::redis(cfg.redis_url.trim(), &cfg.cache_key_prefix, ttl)
-                .map_err(PlannerError::Config)?
+            PlanCache::redis(
+                cfg.redis_url.trim(),
+                &cfg.cache_key_prefix,
+                ttl,
+                Duration::from_millis(cfg.redis_timeout_ms.max(1)),
+            )
+            .map_err(PlannerError::Config)?
         };
         Ok(Planner {
             policy: PolicyProvider::new(&cfg),

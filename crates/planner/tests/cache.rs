@@ -78,7 +78,13 @@ async fn redis_cache_round_trips_with_ttl() {
         return;
     };
     let prefix = test_redis::unique_prefix("plan-cache");
-    let cache = PlanCache::redis(&url, &prefix, Duration::from_secs(2)).unwrap();
+    let cache = PlanCache::redis(
+        &url,
+        &prefix,
+        Duration::from_secs(2),
+        Duration::from_secs(1),
+    )
+    .unwrap();
     assert_eq!(
         cache.redis_ok().await,
         Some(true),
@@ -105,8 +111,42 @@ async fn unreachable_redis_is_a_miss_not_a_failure() {
     let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("redis://{}", dead.local_addr().unwrap());
     drop(dead);
-    let cache = PlanCache::redis(&url, "octollm-test:", Duration::from_secs(5)).unwrap();
+    let cache = PlanCache::redis(
+        &url,
+        "octollm-test:",
+        Duration::from_secs(5),
+        Duration::from_millis(250),
+    )
+    .unwrap();
     cache.put("k", &plan("x")).await;
     assert!(cache.get("k").await.is_none());
     assert_eq!(cache.redis_ok().await, Some(false));
+}
+
+#[tokio::test]
+async fn redis_that_never_answers_is_a_miss_within_the_timeout() {
+    // Accepts connections and never says a word, like a Redis that hangs.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("redis://{}", silent.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((conn, _)) = silent.accept().await {
+            held.push(conn);
+        }
+    });
+    let cache = PlanCache::redis(
+        &url,
+        "octollm-test:",
+        Duration::from_secs(5),
+        Duration::from_millis(200),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    cache.put("k", &plan("x")).await;
+    assert!(cache.get("k").await.is_none());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "a lookup and a store took {:?}",
+        started.elapsed()
+    );
 }

@@ -3,13 +3,20 @@
 //! Calls never wait longer than the configured timeout: on any failure the
 //! caller falls back to in-process state, and the link reports itself
 //! disconnected until a background probe reaches Redis again.
+//!
+//! The probe owns reconnecting: a connection whose PING fails is dropped
+//! and a fresh one made on the next probe, a second later. (A
+//! self-reconnecting `ConnectionManager` backs off for up to a minute
+//! between attempts once Redis has been away a few seconds, so a restarted
+//! Redis would go unused that long.)
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::RwLock;
-use redis::aio::ConnectionManager;
+use redis::aio::MultiplexedConnection;
+use redis::AsyncConnectionConfig;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LinkError {
@@ -29,7 +36,7 @@ pub struct RedisLink {
 
 struct Inner {
     client: redis::Client,
-    conn: RwLock<Option<ConnectionManager>>,
+    conn: RwLock<Option<MultiplexedConnection>>,
     connected: AtomicBool,
     timeout: Duration,
 }
@@ -75,7 +82,12 @@ impl RedisLink {
         let conn = match existing {
             Some(c) => Some(c),
             None => {
-                let connect = ConnectionManager::new(self.inner.client.clone());
+                let config =
+                    AsyncConnectionConfig::new().set_connection_timeout(Duration::from_secs(2));
+                let connect = self
+                    .inner
+                    .client
+                    .get_multiplexed_async_connection_with_config(&config);
                 match tokio::time::timeout(Duration::from_secs(2), connect).await {
                     Ok(Ok(c)) => {
                         *self.inner.conn.write() = Some(c.clone());
@@ -96,6 +108,10 @@ impl RedisLink {
             }
             None => false,
         };
+        if !ok {
+            // Start over with a fresh connection on the next probe.
+            *self.inner.conn.write() = None;
+        }
         self.inner.connected.store(ok, Ordering::Relaxed);
     }
 
@@ -104,7 +120,7 @@ impl RedisLink {
     }
 
     /// A connection to run one command on, if Redis is believed up.
-    pub fn conn(&self) -> Result<ConnectionManager, LinkError> {
+    pub fn conn(&self) -> Result<MultiplexedConnection, LinkError> {
         if !self.is_connected() {
             return Err(LinkError::Disconnected);
         }

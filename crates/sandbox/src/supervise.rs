@@ -146,7 +146,8 @@ pub(crate) fn run(
         }
         sys::write_all(go_w, b"g").map_err(io::Error::from_raw_os_error)
     })();
-    fds.take(go_w);
+    // `go`'s write end stays open until the run is over (`fds` closes it):
+    // the init takes a hang-up on it for this process's death.
     if let Err(e) = setup {
         return Err(SandboxError::Setup {
             stage: "id maps / cgroup placement".into(),

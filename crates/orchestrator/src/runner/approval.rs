@@ -171,14 +171,17 @@ impl Runner {
             requested_at: rfc3339(now),
             expires_at: rfc3339(expires),
         };
-        let stored = core
-            .store
-            .request_approval(
-                &self.task.id,
-                i64::from(spec.no),
-                &self.ctx.owner,
-                &serde_json::to_string(&request)?,
-            )
+        let request_json = serde_json::to_string(&request)?;
+        let stored = self
+            .ctx
+            .persist(|| {
+                core.store.request_approval(
+                    &self.task.id,
+                    i64::from(spec.no),
+                    &self.ctx.owner,
+                    &request_json,
+                )
+            })
             .await?;
         fenced(stored)?;
         tracing::info!(target: "audit", task_id = %self.task.id, step = spec.no,
@@ -197,7 +200,10 @@ impl Runner {
     /// Every step's gate as stored now: decisions made since the last look
     /// show up here.
     pub(super) async fn gates(&self) -> Result<HashMap<u32, Gate>, Stop> {
-        let rows = self.ctx.core.store.approvals(&self.task.id).await?;
+        let rows = self
+            .ctx
+            .persist(|| self.ctx.core.store.approvals(&self.task.id))
+            .await?;
         Ok(rows
             .iter()
             .filter_map(|(step, request, decision)| {
@@ -221,15 +227,16 @@ impl Runner {
                 self.ctx.core.config.approval_timeout_seconds
             )),
         };
+        let decision_json = serde_json::to_string(&decision)?;
         self.ctx
-            .core
-            .store
-            .expire_approval(
-                &self.task.id,
-                i64::from(no),
-                &self.ctx.owner,
-                &serde_json::to_string(&decision)?,
-            )
+            .persist(|| {
+                self.ctx.core.store.expire_approval(
+                    &self.task.id,
+                    i64::from(no),
+                    &self.ctx.owner,
+                    &decision_json,
+                )
+            })
             .await?;
         // Whichever write won, the row now says what happened; a gate still
         // waiting means the lease is gone.
@@ -269,16 +276,17 @@ impl Runner {
                 ),
             ),
         };
+        let error = format!("{code}: {message}");
         let stored = self
             .ctx
-            .core
-            .store
-            .fail_waiting_step(
-                &self.task.id,
-                i64::from(spec.no),
-                &self.ctx.owner,
-                &format!("{code}: {message}"),
-            )
+            .persist(|| {
+                self.ctx.core.store.fail_waiting_step(
+                    &self.task.id,
+                    i64::from(spec.no),
+                    &self.ctx.owner,
+                    &error,
+                )
+            })
             .await?;
         fenced(stored)?;
         super::step::count(&self.ctx, StepStatus::Failed);
@@ -299,9 +307,12 @@ impl Runner {
     pub(super) async fn park(&mut self, wake_at: i64) -> Stop {
         let parked = match self
             .ctx
-            .core
-            .store
-            .park(&self.task.id, &self.ctx.owner, wake_at)
+            .persist(|| {
+                self.ctx
+                    .core
+                    .store
+                    .park(&self.task.id, &self.ctx.owner, wake_at)
+            })
             .await
         {
             Ok(p) => p,

@@ -28,6 +28,7 @@ use std::time::{Duration, Instant};
 
 use octollm_types::orchestrator::{CriterionOutcome, TaskError, TaskResult};
 use octollm_types::task::TaskStatus;
+use parking_lot::Mutex;
 use serde_json::Value;
 
 use crate::core::Shared;
@@ -144,25 +145,66 @@ pub(crate) struct Ctx {
     pub allowed_hosts: Option<Vec<String>>,
     /// The vault entry behind the goal's placeholders, if it has any.
     pub vault_id: Option<String>,
+    /// When the store last confirmed the lease (the claim, then each
+    /// renewal): until a lease's length after it no other worker can own
+    /// the task.
+    pub lease_confirmed: Mutex<Instant>,
 }
+
+/// First and largest pause between two tries of a store call that failed
+/// transiently.
+const STORE_RETRY_FIRST: Duration = Duration::from_millis(100);
+const STORE_RETRY_MAX: Duration = Duration::from_secs(2);
 
 impl Ctx {
     fn remaining(&self) -> Duration {
         self.deadline.saturating_duration_since(Instant::now())
     }
 
+    /// Runs one store call on behalf of the claimed task, waiting out a
+    /// store that is briefly away (restarting, unreachable, locked, full):
+    /// a transient failure is tried again, with backoff, for as long as
+    /// the lease may still be this worker's. Giving up sooner would make
+    /// the task wait out its lease and then run its current step again;
+    /// past the lease another worker may own the task, and the writes are
+    /// fenced by the lease owner anyway.
+    pub async fn persist<T, F, Fut>(&self, mut call: F) -> Result<T, StoreError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, StoreError>>,
+    {
+        let mut pause = STORE_RETRY_FIRST;
+        loop {
+            match call().await {
+                Err(e) if e.is_transient() && self.lease_may_hold(pause) => {
+                    self.core.metrics.store_errors.inc();
+                    tracing::warn!(task_id = %self.task_id, error = %e, retry_in_ms = pause.as_millis() as u64, "store unavailable; trying again");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(STORE_RETRY_MAX);
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Whether, after waiting `wait`, the lease may still be held.
+    fn lease_may_hold(&self, wait: Duration) -> bool {
+        self.lease_confirmed.lock().elapsed() + wait < self.core.config.lease()
+    }
+
     pub async fn event(&self, kind: &str, status: TaskStatus, step: Option<u32>, data: Value) {
-        if let Err(e) = self
-            .core
-            .event(
-                &self.task_id,
-                kind,
-                status.as_str(),
-                step.map(i64::from),
-                data,
-            )
-            .await
-        {
+        let written = self
+            .persist(|| {
+                self.core.event(
+                    &self.task_id,
+                    kind,
+                    status.as_str(),
+                    step.map(i64::from),
+                    data.clone(),
+                )
+            })
+            .await;
+        if let Err(e) = written {
             // Events are progress reports; losing one must not fail the task.
             self.core.metrics.store_errors.inc();
             tracing::warn!(task_id = %self.task_id, error = %e, "event not recorded");
@@ -216,7 +258,10 @@ impl Runner {
         if self.over_budget() {
             return Err(self.budget_exceeded(Vec::new()).await);
         }
-        self.files = self.ctx.core.store.file_names(&self.task.id).await?;
+        self.files = self
+            .ctx
+            .persist(|| self.ctx.core.store.file_names(&self.task.id))
+            .await?;
         self.plan().await?;
         // Only a task with files reads their bytes back.
         let uploaded = if self.files.is_empty() {
@@ -285,9 +330,12 @@ impl Runner {
     async fn enter(&mut self, status: TaskStatus) -> Result<(), Stop> {
         let written = self
             .ctx
-            .core
-            .store
-            .set_status(&self.task.id, &self.ctx.owner, status)
+            .persist(|| {
+                self.ctx
+                    .core
+                    .store
+                    .set_status(&self.task.id, &self.ctx.owner, status)
+            })
             .await?;
         fenced(written)?;
         // The claimed row is this run's view of the task: a later round
@@ -309,16 +357,15 @@ impl Runner {
         self.cost += cost;
         self.ctx.core.metrics.llm_tokens.inc_by(tokens);
         self.ctx.core.metrics.llm_cost.inc_by(cost);
+        let (tokens, cost) = (i64::try_from(self.tokens).unwrap_or(i64::MAX), self.cost);
         let stored = self
             .ctx
-            .core
-            .store
-            .set_usage(
-                &self.task.id,
-                &self.ctx.owner,
-                i64::try_from(self.tokens).unwrap_or(i64::MAX),
-                self.cost,
-            )
+            .persist(|| {
+                self.ctx
+                    .core
+                    .store
+                    .set_usage(&self.task.id, &self.ctx.owner, tokens, cost)
+            })
             .await?;
         Ok(fenced(stored)?)
     }

@@ -21,20 +21,23 @@ const MAX_PLAN_STEPS: u32 = 64;
 impl Runner {
     pub(super) async fn plan(&mut self) -> Result<(), Stop> {
         let core = self.ctx.core.clone();
-        if core.store.get_plan(&self.task.id).await?.is_some() {
+        let stored = self
+            .ctx
+            .persist(|| core.store.get_plan(&self.task.id))
+            .await?;
+        if stored.is_some() {
             return Ok(());
         }
         self.enter(TaskStatus::Planning).await?;
         let req = self.plan_request(None)?;
         let plan = self.ask_planner(&req).await?;
         self.check(&plan).await?;
-        core.store
-            .save_plan(
-                &self.task.id,
-                &serde_json::to_string(&plan)?,
-                &plan.planner,
-                &new_steps(&plan)?,
-            )
+        let (plan_json, steps) = (serde_json::to_string(&plan)?, new_steps(&plan)?);
+        self.ctx
+            .persist(|| {
+                core.store
+                    .save_plan(&self.task.id, &plan_json, &plan.planner, &steps)
+            })
             .await?;
         self.ctx
             .event(

@@ -46,7 +46,10 @@ impl Runner {
             return Ok(false);
         }
         let core = self.ctx.core.clone();
-        let done = core.store.revisions(&self.task.id).await?;
+        let done = self
+            .ctx
+            .persist(|| core.store.revisions(&self.task.id))
+            .await?;
         if done >= i64::from(core.config.max_replans) {
             return Ok(false);
         }
@@ -57,11 +60,18 @@ impl Runner {
         if !revises {
             return Ok(false);
         }
-        let Some(plan_json) = core.store.get_plan(&self.task.id).await? else {
+        let Some(plan_json) = self
+            .ctx
+            .persist(|| core.store.get_plan(&self.task.id))
+            .await?
+        else {
             return Ok(false);
         };
         let previous: Plan = serde_json::from_str(&plan_json)?;
-        let rows = core.store.get_steps(&self.task.id).await?;
+        let rows = self
+            .ctx
+            .persist(|| core.store.get_steps(&self.task.id))
+            .await?;
         let revision = u32::try_from(done + 1).unwrap_or(u32::MAX);
         let replan = self.context(revision, &previous, &rows, what).await?;
 
@@ -93,20 +103,24 @@ impl Runner {
             };
         }
         let kept = kept_steps(&plan, &rows);
-        let written = core
-            .store
-            .revise_plan(
-                &self.task.id,
-                &self.ctx.owner,
-                &NewRevision {
-                    revision: i64::from(revision),
-                    plan_json: &serde_json::to_string(&plan)?,
-                    planner: &plan.planner,
-                    reason_json: &serde_json::to_string(reason)?,
-                    kept: &kept,
-                },
-                &new_steps(&plan)?,
-            )
+        let (plan_json, reason_json) = (
+            serde_json::to_string(&plan)?,
+            serde_json::to_string(reason)?,
+        );
+        let steps = new_steps(&plan)?;
+        let revised = NewRevision {
+            revision: i64::from(revision),
+            plan_json: &plan_json,
+            planner: &plan.planner,
+            reason_json: &reason_json,
+            kept: &kept,
+        };
+        let written = self
+            .ctx
+            .persist(|| {
+                core.store
+                    .revise_plan(&self.task.id, &self.ctx.owner, &revised, &steps)
+            })
             .await?;
         fenced(written)?;
         core.metrics.replans.inc();

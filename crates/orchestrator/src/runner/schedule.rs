@@ -80,7 +80,10 @@ impl Runner {
         if self.task.status() != TaskStatus::Executing {
             self.enter(TaskStatus::Executing).await?;
         }
-        let rows = core.store.get_steps(&self.task.id).await?;
+        let rows = self
+            .ctx
+            .persist(|| core.store.get_steps(&self.task.id))
+            .await?;
         if let Some(stop) = self.failed_before(&rows).await? {
             return Err(stop);
         }
@@ -214,15 +217,16 @@ impl Runner {
     /// How the task ends after step `step` failed with `code`: the steps
     /// still open are closed, what finished is kept as a partial result.
     async fn step_failed(&self, code: Code, message: String, step: u32) -> Result<Stop, Stop> {
+        let why = format!("Stopped because step {step} failed");
         self.ctx
-            .core
-            .store
-            .close_open_steps(
-                &self.task.id,
-                &self.ctx.owner,
-                StepStatus::Cancelled,
-                &format!("Stopped because step {step} failed"),
-            )
+            .persist(|| {
+                self.ctx.core.store.close_open_steps(
+                    &self.task.id,
+                    &self.ctx.owner,
+                    StepStatus::Cancelled,
+                    &why,
+                )
+            })
             .await?;
         let result =
             partial_result(&self.ctx, &self.task, self.tokens, self.cost, Vec::new()).await?;

@@ -65,7 +65,10 @@ pub(super) async fn run_step(
     let core = ctx.core.clone();
     let id = ctx.task_id.clone();
     let step = i64::from(spec.no);
-    let attempt = match core.store.start_step(&id, step, &ctx.owner).await {
+    let attempt = match ctx
+        .persist(|| core.store.start_step(&id, step, &ctx.owner))
+        .await
+    {
         Ok(Some(a)) => a,
         Ok(None) => return StepOutcome::Stop(Stop::LeaseLost),
         Err(e) => return StepOutcome::Stop(Stop::Store(e)),
@@ -145,7 +148,10 @@ pub(super) async fn run_step(
         finished_at: now_ms(),
         duration_ms: duration.as_millis() as i64,
     };
-    match core.store.finish_step(&id, step, &ctx.owner, &finish).await {
+    match ctx
+        .persist(|| core.store.finish_step(&id, step, &ctx.owner, &finish))
+        .await
+    {
         Ok(true) => {}
         Ok(false) => return StepOutcome::Stop(Stop::LeaseLost),
         Err(e) => return StepOutcome::Stop(Stop::Store(e)),
@@ -181,9 +187,11 @@ async fn fail_step(
         duration_ms,
     };
     match ctx
-        .core
-        .store
-        .finish_step(&ctx.task_id, i64::from(spec.no), &ctx.owner, &finish)
+        .persist(|| {
+            ctx.core
+                .store
+                .finish_step(&ctx.task_id, i64::from(spec.no), &ctx.owner, &finish)
+        })
         .await
     {
         Ok(true) => {}

@@ -17,7 +17,10 @@ impl Runner {
         outputs: HashMap<u32, String>,
     ) -> Result<Finish, Stop> {
         let core = self.ctx.core.clone();
-        let rows = core.store.get_steps(&self.task.id).await?;
+        let rows = self
+            .ctx
+            .persist(|| core.store.get_steps(&self.task.id))
+            .await?;
         let (raw, display) = task_output(&rows, &outputs);
         let wanted: Vec<String> = serde_json::from_str(&self.task.acceptance_criteria)?;
         let mut outcomes = Vec::with_capacity(wanted.len());
@@ -179,7 +182,7 @@ pub(crate) async fn partial_result(
     cost: f64,
     criteria: Vec<CriterionOutcome>,
 ) -> Result<Option<TaskResult>, StoreError> {
-    let rows = ctx.core.store.get_steps(&task.id).await?;
+    let rows = ctx.persist(|| ctx.core.store.get_steps(&task.id)).await?;
     let done: Vec<&StepRow> = rows
         .iter()
         .filter(|r| r.status() == StepStatus::Completed)

@@ -198,6 +198,13 @@ impl Store {
     }
 
     /// Tasks not yet finished (the queue depth, claimed or not).
+    /// Tasks waiting for a worker: pending, and held by no live lease.
+    pub async fn queued_tasks(&self) -> Result<i64, StoreError> {
+        let sql = "SELECT COUNT(*) FROM tasks WHERE status = 'pending' AND lease_expires_at < $1";
+        let (n,): (i64,) = fetch!(self, fetch_one, sql, now_ms());
+        Ok(n)
+    }
+
     pub async fn open_tasks(&self) -> Result<i64, StoreError> {
         let sql = format!("SELECT COUNT(*) FROM tasks WHERE status IN {OPEN}");
         let (n,): (i64,) = fetch!(self, fetch_one, &sql);

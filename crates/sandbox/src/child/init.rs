@@ -116,9 +116,20 @@ pub fn init_main(job: CloneJob<'_>) -> ! {
     if n != 1 {
         fail(&fds, Stage::WaitGo, errno());
     }
-    sys::close(fds.go_r);
 
     privileges::become_namespace_root(&fds);
+    // Changing our ids cleared the parent-death signal (prctl(2)): without
+    // it a supervisor killed outright would leave the sandbox running,
+    // reparented to the host's init. Arm it again, then look whether the
+    // supervisor died before it was armed: it holds `go`'s write end until
+    // the run is over, so a hang-up there means it is gone.
+    // SAFETY: prctl with integer arguments only.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
+    if hung_up(fds.go_r) {
+        // SAFETY: _exit never returns; nothing of ours runs yet.
+        unsafe { libc::_exit(1) }
+    }
+    sys::close(fds.go_r);
     // SAFETY: the hostname buffer is live and its length is passed.
     check(
         &fds,
@@ -163,6 +174,18 @@ pub fn init_main(job: CloneJob<'_>) -> ! {
     // The init keeps nothing it does not need either.
     privileges::init_gives_up();
     reap_and_forward(pid, fds.status_w)
+}
+
+/// Whether every writer of the pipe `fd` reads from has closed it.
+fn hung_up(fd: i32) -> bool {
+    let mut p = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one initialised pollfd, passed with its count; no waiting.
+    let n = unsafe { libc::poll(&mut p, 1, 0) };
+    n > 0 && p.revents & libc::POLLHUP != 0
 }
 
 /// Signals the init passes on to the command (a terminal's, a supervisor's).
