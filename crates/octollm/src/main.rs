@@ -6,6 +6,7 @@ mod cmd;
 mod config;
 mod logging;
 mod render;
+mod telemetry;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -78,6 +79,8 @@ fn main() -> ExitCode {
         Command::Mcp(args) => cmd::mcp::run(config, args),
         Command::Config(_) => Ok(show_config(cli.config.as_deref(), false)),
     };
+    // The spans of the last moments are still queued for export.
+    telemetry::shutdown();
     match result {
         Ok(code) => code,
         Err(e) => {

@@ -125,7 +125,13 @@ async fn worker(
         match core.store.claim(&owner, core.config.lease()).await {
             Ok(Some(task)) => {
                 core.metrics.claims.inc();
-                run_claimed(&core, task, &owner, hard.clone()).await;
+                // Everything done for the task, its end recorded included,
+                // is in its span, in the trace it was submitted in.
+                let span = tracing::info_span!("task", task_id = %task.id, trace_id = tracing::field::Empty);
+                octollm_server::trace::resume(&span, task.traceparent.as_deref());
+                run_claimed(&core, task, &owner, hard.clone())
+                    .instrument(span)
+                    .await;
             }
             Ok(None) => {
                 tokio::select! {
@@ -216,9 +222,7 @@ async fn run_claimed(core: &Shared, task: TaskRow, owner: &str, mut hard: watch:
         vault_id: task.vault_id.clone(),
     });
     let ending = {
-        let run = Runner::new(ctx.clone(), task.clone())
-            .run()
-            .instrument(tracing::info_span!("task", task_id = %id));
+        let run = Runner::new(ctx.clone(), task.clone()).run();
         tokio::pin!(run);
         let lease = keep_lease(core, &id, owner, &cancel_tx);
         tokio::pin!(lease);

@@ -269,7 +269,7 @@ pub fn run(mut config: Config, args: UpArgs) -> Result<ExitCode> {
     if let Some(b) = args.bind {
         config.server.bind = b;
     }
-    crate::logging::init(&config.server);
+    crate::logging::init(&config.server, "octollm");
     runtime()?.block_on(async move {
         let banner = banner(&config);
         let system = start(config, false).await?;
