@@ -29,10 +29,22 @@ pub fn wanted(var: impl Fn(&str) -> Option<String>) -> Result<bool, String> {
     if set("OTEL_SDK_DISABLED").is_some_and(|v| v.trim().eq_ignore_ascii_case("true")) {
         return Ok(false);
     }
-    if set("OTEL_EXPORTER_OTLP_ENDPOINT").is_none()
-        && set("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").is_none()
-    {
+    let endpoints = [
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+    ];
+    if endpoints.iter().all(|k| set(k).is_none()) {
         return Ok(false);
+    }
+    // The exporter would quietly fall back to localhost for a value it
+    // cannot parse; a typo is better said.
+    for k in endpoints {
+        if let Some(v) = set(k) {
+            match reqwest::Url::parse(v.trim()) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+                _ => return Err(format!("{k}={v} is not an http:// or https:// URL")),
+            }
+        }
     }
     match set("OTEL_TRACES_EXPORTER").map(|v| v.trim().to_ascii_lowercase()) {
         None => {}
@@ -187,6 +199,28 @@ mod tests {
             wanted(env(&[(
                 "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
                 "http://c:4318/v1/traces"
+            )])),
+            Ok(true)
+        );
+    }
+
+    #[test]
+    fn an_endpoint_that_is_not_a_url_is_refused() {
+        for bad in ["collector:4318", "localhost", "grpc://c:4317"] {
+            assert!(
+                wanted(env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", bad)])).is_err(),
+                "{bad}"
+            );
+        }
+        assert!(wanted(env(&[(
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            "c/v1/traces"
+        )]))
+        .is_err());
+        assert_eq!(
+            wanted(env(&[(
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                "https://c.example:443"
             )])),
             Ok(true)
         );

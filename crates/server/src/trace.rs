@@ -173,3 +173,26 @@ pub(crate) fn response_status(span: &Span, status: u16) {
         )));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Nothing in this test binary calls `enable`.
+    #[test]
+    fn off_nothing_is_read_sent_or_stored() {
+        assert!(!enabled());
+        let span = tracing::info_span!("request", trace_id = tracing::field::Empty);
+        let _entered = span.enter();
+        assert!(headers().is_empty());
+        assert_eq!(traceparent(), None);
+        resume(
+            &span,
+            Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
+        );
+        assert_eq!(
+            opentelemetry::global::get_text_map_propagator(|p| p.fields().count()),
+            0
+        );
+    }
+}
