@@ -3,6 +3,8 @@
 //! task's spans, from every service, must share one trace.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -487,5 +489,71 @@ async fn off_unless_configured_and_nothing_is_sent() {
         .unwrap();
     assert_eq!(request.parent_id, "00f067aa0ba902b7");
     assert_eq!(default.posts(), 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn up_is_one_service_whose_spans_name_their_component() {
+    let collector = Collector::start_on("127.0.0.1:0").await;
+    let dir = data_dir("octollm-traces-up");
+    let ports: [u16; 4] = std::array::from_fn(|_| free_port());
+    let _up = Procs(vec![common::up_command(BIN, &dir, &ports, 1_512_000)
+        .envs(otel_env(&collector))
+        .env_remove("OTEL_SERVICE_NAME")
+        .env_remove("OTEL_RESOURCE_ATTRIBUTES")
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()]);
+    for p in &ports {
+        wait_for_success(
+            &format!("http://127.0.0.1:{p}/ready"),
+            Duration::from_secs(30),
+        )
+        .await;
+    }
+    let o = format!("http://127.0.0.1:{}", ports[0]);
+    let client = reqwest::Client::new();
+    let (status, accepted) = send_json_or_null(
+        client
+            .post(format!("{o}/api/v1/tasks"))
+            .json(&json!({"goal": "List files in /tmp and count them"})),
+    )
+    .await;
+    assert_eq!(status, 202, "{accepted}");
+    let id = accepted["task_id"].as_str().unwrap();
+    let task = octollm_testkit::http::wait_task(&client, &o, id, Duration::from_secs(60)).await;
+    assert_eq!(task["status"], "completed", "{task}");
+
+    let spans = collector
+        .wait_for("the task's last write", |spans| {
+            spans
+                .iter()
+                .any(|s| s.attr("db.operation.name") == Some("finish_task"))
+        })
+        .await;
+    // One process, one service name.
+    assert!(spans.iter().all(|s| s.service == "octollm"), "{spans:#?}");
+    let submit = spans
+        .iter()
+        .find(|s| s.name == "POST /api/v1/tasks")
+        .unwrap();
+    assert_eq!(submit.attr("octollm.component"), Some("orchestrator"));
+    // The arms are called in process: their spans are in the task's trace
+    // with no request of their own in between.
+    for name in [
+        "task",
+        "step",
+        "reflex.process",
+        "planner.plan",
+        "sandbox.run",
+    ] {
+        assert!(
+            spans
+                .iter()
+                .any(|s| s.name == name && s.trace_id == submit.trace_id),
+            "no {name} span in the task's trace: {spans:#?}"
+        );
+    }
+    assert!(!spans.iter().any(|s| s.name == "POST /api/v1/execute"));
     let _ = std::fs::remove_dir_all(&dir);
 }
