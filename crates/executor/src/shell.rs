@@ -4,14 +4,62 @@
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
-use octollm_sandbox::{ExecOutcome, ExecSpec, SandboxError};
+use octollm_sandbox::{ExecOutcome, ExecSpec, Layer, SandboxError};
+use octollm_server::trace::{self, TARGET};
 use octollm_types::exec::{ExecuteRequest, ExecuteResponse, ResourceUsage, SandboxInfo};
 use octollm_types::token::Claims;
 use serde_json::json;
+use tracing::field::Empty;
+use tracing::Instrument;
 
 use crate::executor::{ExecuteReply, Executor, Refusal};
 use crate::metrics::ActionLabels;
 use crate::provenance::{command_hash, now, Record};
+
+/// Records how a sandbox run went on its span: the layers in force and
+/// missing, as a list and each as a `sandbox.layer.<name>` flag, and the
+/// exit.
+fn traced_run(
+    span: &tracing::Span,
+    result: &Result<Result<ExecOutcome, SandboxError>, tokio::task::JoinError>,
+) {
+    let outcome = match result {
+        Ok(Ok(o)) => o,
+        Ok(Err(e)) => {
+            span.record("error.type", sandbox_error_kind(e));
+            span.record("otel.status_code", "error");
+            return;
+        }
+        Err(_) => {
+            span.record("error.type", "task_failed");
+            span.record("otel.status_code", "error");
+            return;
+        }
+    };
+    let names = |ls: &[Layer]| ls.iter().map(|l| l.name()).collect::<Vec<_>>().join(",");
+    span.record("sandbox.layers", names(&outcome.layers));
+    span.record("sandbox.missing", names(&outcome.missing));
+    for (layers, on) in [(&outcome.layers, true), (&outcome.missing, false)] {
+        for l in layers {
+            trace::set_attribute(span, format!("sandbox.layer.{}", l.name()), on);
+        }
+    }
+    span.record("process.exit.code", outcome.status_code());
+    span.record("sandbox.timed_out", outcome.timed_out);
+    span.record("sandbox.oom_killed", outcome.oom_killed);
+}
+
+fn sandbox_error_kind(e: &SandboxError) -> &'static str {
+    match e {
+        SandboxError::Unavailable(_) => "unavailable",
+        SandboxError::Config(_) => "config",
+        SandboxError::NotFound(_) => "command_not_found",
+        SandboxError::InvalidArgument => "invalid_argument",
+        SandboxError::Setup { .. } => "setup",
+        SandboxError::Exec(_) => "exec",
+        SandboxError::Io(_) => "io",
+    }
+}
 
 /// A command line that passed every check and is about to run.
 struct Admitted {
@@ -132,12 +180,20 @@ impl Executor {
             timeout,
             workspace: mount,
         };
+        let span = tracing::info_span!(target: TARGET, "sandbox.run",
+            process.executable.name = %req.command, sandbox.layers = Empty, sandbox.missing = Empty,
+            process.exit.code = Empty, sandbox.timed_out = Empty, sandbox.oom_killed = Empty,
+            error.type = Empty, otel.status_code = Empty);
         let result = tokio::task::spawn_blocking(move || {
             let _permit = permit;
             let _turn = turn;
             sandbox.run(&spec, &mut |_, _| {})
         })
+        .instrument(span.clone())
         .await;
+        if !span.is_disabled() {
+            traced_run(&span, &result);
+        }
         self.metrics.slots_in_use.dec();
         self.metrics
             .duration

@@ -83,7 +83,10 @@ impl Screener {
         else {
             return Err(GatewayError::Screening("not an HTTP screener".into()));
         };
-        let mut req = client.post(format!("{base}{path}")).json(body);
+        let mut req = client
+            .post(format!("{base}{path}"))
+            .headers(octollm_server::trace::headers())
+            .json(body);
         if !api_key.is_empty() {
             req = req.bearer_auth(api_key);
         }

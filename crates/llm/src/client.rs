@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 use octollm_server::MetricsRegistry;
 use octollm_types::plan::Usage;
 use serde::Serialize;
+use tracing::field::Empty;
+use tracing::Instrument;
 
 use crate::anthropic::AnthropicProvider;
 use crate::metrics::{ErrorLabels, LlmMetrics, ModelLabels, OutcomeLabels, TokenLabels};
@@ -243,7 +245,35 @@ impl LlmClient {
         }
     }
 
+    /// One provider's answer, retries included: a `chat {model}` span
+    /// with the GenAI attributes when traces are exported.
     async fn call(&self, m: &Managed, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
+        let (kind, model) = (m.provider.kind(), m.provider.model());
+        let span = tracing::info_span!(target: octollm_server::trace::TARGET, "chat",
+            otel.name = %format_args!("chat {model}"), otel.kind = "client", otel.status_code = Empty,
+            gen_ai.operation.name = "chat", gen_ai.provider.name = kind, gen_ai.system = kind,
+            gen_ai.request.model = model, gen_ai.response.model = Empty,
+            gen_ai.usage.input_tokens = Empty, gen_ai.usage.output_tokens = Empty,
+            octollm.llm.attempts = Empty, octollm.llm.cost_usd = Empty, error.type = Empty);
+        let result = self.attempts(m, request).instrument(span.clone()).await;
+        match &result {
+            _ if span.is_disabled() => {}
+            Ok(r) => {
+                span.record("gen_ai.response.model", r.model.as_str());
+                span.record("gen_ai.usage.input_tokens", r.usage.prompt_tokens);
+                span.record("gen_ai.usage.output_tokens", r.usage.completion_tokens);
+                span.record("octollm.llm.attempts", r.attempts);
+                span.record("octollm.llm.cost_usd", r.usage.cost_usd);
+            }
+            Err(e) => {
+                span.record("error.type", e.kind());
+                span.record("otel.status_code", "error");
+            }
+        }
+        result
+    }
+
+    async fn attempts(&self, m: &Managed, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
         let (c, elapsed, attempts) = self
             .attempt(m, || m.provider.complete(request, self.options.timeout))
             .await?;

@@ -6,6 +6,7 @@ mod cmd;
 mod config;
 mod logging;
 mod render;
+mod telemetry;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -81,6 +82,8 @@ fn main() -> ExitCode {
         Command::Doctor(args) => cmd::doctor::run(config, args),
         Command::Config(_) => Ok(show_config(cli.config.as_deref(), false)),
     };
+    // The spans of the last moments are still queued for export.
+    telemetry::shutdown();
     match result {
         Ok(code) => code,
         Err(e) => {

@@ -327,6 +327,7 @@ pub(crate) async fn submit(core: &Shared, c: TaskContract) -> Result<TaskAccepte
         approval: c.approval.map(|_| "always".to_string()),
         files,
         vault_id,
+        traceparent: octollm_server::trace::traceparent(),
     };
     core.store.insert_task(&task).await.map_err(store_error)?;
     core.metrics.submitted.inc();

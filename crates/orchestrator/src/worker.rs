@@ -145,7 +145,13 @@ async fn worker(
                 if task.status == TaskStatus::Pending.as_str() {
                     core.admission.left();
                 }
-                run_claimed(&core, task, &owner, hard.clone()).await;
+                // Everything done for the task, its end recorded included,
+                // is in its span, in the trace it was submitted in.
+                let span = tracing::info_span!("task", task_id = %task.id, trace_id = tracing::field::Empty);
+                octollm_server::trace::resume(&span, task.traceparent.as_deref());
+                run_claimed(&core, task, &owner, hard.clone())
+                    .instrument(span)
+                    .await;
             }
             Ok(None) => {
                 tokio::select! {
@@ -249,9 +255,7 @@ async fn run_claimed(core: &Shared, task: TaskRow, owner: &str, mut hard: watch:
         lease_confirmed: Mutex::new(Instant::now()),
     });
     let ending = {
-        let run = Runner::new(ctx.clone(), task.clone())
-            .run()
-            .instrument(tracing::info_span!("task", task_id = %id));
+        let run = Runner::new(ctx.clone(), task.clone()).run();
         tokio::pin!(run);
         let lease = keep_lease(&ctx, &cancel_tx);
         tokio::pin!(lease);

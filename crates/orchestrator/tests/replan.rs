@@ -357,6 +357,7 @@ async fn a_failure_left_by_a_dead_worker_is_replanned_by_the_next() {
             approval: None,
             files: Vec::new(),
             vault_id: None,
+            traceparent: None,
         })
         .await
         .unwrap();

@@ -41,6 +41,7 @@ fn task(id: &str, priority: i64, created_at: i64) -> NewTask {
         approval: None,
         files: Vec::new(),
         vault_id: None,
+        traceparent: None,
     }
 }
 

@@ -76,7 +76,10 @@ impl PolicyProvider {
     /// Asks the executor now; also refreshes the cached policy.
     pub async fn fetch(&self) -> Result<Policy, String> {
         let url = format!("{}/api/v1/capabilities", self.executor_url);
-        let mut req = self.http.get(&url);
+        let mut req = self
+            .http
+            .get(&url)
+            .headers(octollm_server::trace::headers());
         if !self.api_key.is_empty() {
             req = req.header("x-api-key", &self.api_key);
         }

@@ -5,8 +5,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use octollm_llm::{LlmClient, LlmConfig, ProviderStatus, ResponseFormat};
+use octollm_server::trace::TARGET;
 use octollm_server::MetricsRegistry;
 use octollm_types::plan::{Plan, PlanRequest, Usage};
+use tracing::field::Empty;
+use tracing::Instrument;
 
 use crate::builtin::BuiltinPlanner;
 use crate::cache::{cache_key, PlanCache};
@@ -234,8 +237,29 @@ impl Planner {
         self.llm.is_configured() && self.mode != Mode::Builtin
     }
 
-    /// Plans `req`: validated, from the cache when possible.
+    /// Plans `req`: validated, from the cache when possible. A
+    /// `planner.plan` span when traces are exported.
     pub async fn plan(&self, req: &PlanRequest) -> Result<PlanOutcome, PlanError> {
+        let span = tracing::info_span!(target: TARGET, "planner.plan",
+            planner.replan = req.replan.is_some(), planner.cached = Empty, planner.steps = Empty,
+            planner.source = Empty, error.type = Empty, otel.status_code = Empty);
+        let result = self.plan_untraced(req).instrument(span.clone()).await;
+        match &result {
+            _ if span.is_disabled() => {}
+            Ok(o) => {
+                span.record("planner.cached", o.cached);
+                span.record("planner.steps", o.plan.plan.len());
+                span.record("planner.source", o.plan.planner.as_str());
+            }
+            Err(e) => {
+                span.record("error.type", e.to_api_error().code.as_str());
+                span.record("otel.status_code", "error");
+            }
+        }
+        result
+    }
+
+    async fn plan_untraced(&self, req: &PlanRequest) -> Result<PlanOutcome, PlanError> {
         let started = Instant::now();
         self.check_input(req)?;
         let policy = self.policy.current().await;

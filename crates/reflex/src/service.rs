@@ -8,6 +8,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json, Router};
 use octollm_server::health::{HealthBody, ReadyBody};
+use octollm_server::trace::TARGET;
 use octollm_server::{ApiError, ApiJson, ClientIdentity, RequestId, ServiceOptions, Uptime};
 use octollm_types::reflex::{
     BatchRequest, BatchResponse, Decision, InjectionFinding, PiiFinding, ProcessRequest,
@@ -15,6 +16,8 @@ use octollm_types::reflex::{
 };
 use serde::Serialize;
 use serde_json::{json, Map};
+use tracing::field::Empty;
+use tracing::Instrument;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -480,18 +483,29 @@ impl Reflex {
         )
     }
 
-    /// Screens and counts the decision.
+    /// Screens and counts the decision; each text screened is a
+    /// `reflex.process` span when traces are exported.
     async fn screen_counted(
         &self,
         text: &str,
         o: Options,
         use_cache: bool,
     ) -> (Arc<Verdict>, bool) {
-        let (v, cached) = self.screen(text, o, use_cache).await;
+        let span = tracing::info_span!(target: TARGET, "reflex.process",
+            reflex.text_bytes = text.len(), reflex.source = ?o.source, reflex.decision = Empty,
+            reflex.cached = Empty, reflex.pii_found = Empty, reflex.injections_found = Empty);
+        let (v, cached) = self
+            .screen(text, o, use_cache)
+            .instrument(span.clone())
+            .await;
         let status = match v.status {
             Decision::Allowed => "allowed",
             Decision::Blocked => "blocked",
         };
+        span.record("reflex.decision", status);
+        span.record("reflex.cached", cached);
+        span.record("reflex.pii_found", v.pii_detected.len());
+        span.record("reflex.injections_found", v.injections.len());
         self.metrics
             .decisions
             .get_or_create(&DecisionLabel { status })

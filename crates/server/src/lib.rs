@@ -3,7 +3,8 @@
 //! Each component builds its own `axum::Router` of thin handlers and hands it
 //! to [`finish`], which adds what every service must do the same way: request
 //! ids, the SPEC §2 error envelope (also for axum's own rejections), panic
-//! containment, optional API keys, body limits and HTTP metrics.
+//! containment, optional API keys, body limits and HTTP metrics; and
+//! [`trace`] hands W3C trace context from one service to the next.
 
 pub mod audit;
 pub mod auth;
@@ -16,6 +17,7 @@ pub mod openapi;
 pub mod page;
 pub mod resilience;
 pub mod serve;
+pub mod trace;
 
 pub use audit::AuditLog;
 pub use auth::{ApiKeys, KeyName};

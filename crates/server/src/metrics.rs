@@ -118,6 +118,7 @@ macro_rules! metric_set {
 pub struct MetricsRegistry {
     inner: Arc<Mutex<Registry>>,
     process: ProcessMetrics,
+    service: Arc<str>,
 }
 
 #[derive(Clone, Default)]
@@ -161,7 +162,13 @@ impl MetricsRegistry {
         MetricsRegistry {
             inner: Arc::new(Mutex::new(reg)),
             process,
+            service: Arc::from(service),
         }
+    }
+
+    /// The service this registry belongs to (its `build_info` label).
+    pub fn service(&self) -> Arc<str> {
+        self.service.clone()
     }
 
     /// Registers a metric under `octollm_<name>`.

@@ -2,16 +2,18 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Request};
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use futures_util::FutureExt;
+use tracing::field::Empty;
 use tracing::Instrument;
 
-use crate::ApiError;
+use crate::{trace, ApiError};
 
 pub(crate) const REQUEST_ID_HEADER: &str = "x-request-id";
 
@@ -60,9 +62,15 @@ pub(crate) fn presented_api_key(req: &Request) -> Option<String> {
         .then(|| token.trim().to_string())
 }
 
-/// Outermost layer: assigns the request id, opens the request span, turns a
-/// panic into a 500 envelope, and renders every error as the SPEC §2 envelope.
-pub(crate) async fn request_context(mut req: Request, next: Next) -> Response {
+/// Outermost layer: assigns the request id, opens the request span (in the
+/// caller's trace when traces are on), turns a panic into a 500 envelope,
+/// and renders every error as the SPEC §2 envelope. `component` names the
+/// service in the exported span.
+pub(crate) async fn request_context(
+    State(component): State<Arc<str>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let id = req
         .headers()
         .get(REQUEST_ID_HEADER)
@@ -80,7 +88,13 @@ pub(crate) async fn request_context(mut req: Request, next: Next) -> Response {
     req.extensions_mut().insert(RequestId(id.clone()));
     req.extensions_mut().insert(identity);
 
-    let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path());
+    let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path(),
+        trace_id = Empty, otel.name = Empty, otel.kind = Empty);
+    // Kept past the handler only when traced, to record the status on it.
+    let traced = trace::enabled().then(|| {
+        traced_request(&span, &req, &component);
+        span.clone()
+    });
     let result = AssertUnwindSafe(next.run(req).instrument(span))
         .catch_unwind()
         .await;
@@ -96,7 +110,35 @@ pub(crate) async fn request_context(mut req: Request, next: Next) -> Response {
     if let Ok(v) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(REQUEST_ID_HEADER, v);
     }
+    if let Some(span) = traced {
+        trace::response_status(&span, res.status().as_u16());
+    }
     res
+}
+
+/// Names the request span as HTTP server spans are named (`POST
+/// /api/v1/tasks`, the route template, never the raw path) and joins the
+/// caller's trace.
+fn traced_request(span: &tracing::Span, req: &Request, component: &str) {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(MatchedPath::as_str);
+    let method = req.method().as_str();
+    span.record(
+        "otel.name",
+        match route {
+            Some(r) => format!("{method} {r}"),
+            None => method.to_string(),
+        },
+    );
+    span.record("otel.kind", "server");
+    trace::continue_from(span, req.headers(), route);
+    trace::set_attribute(span, "http.request.method", method.to_string());
+    if let Some(r) = route {
+        trace::set_attribute(span, "http.route", r.to_string());
+    }
+    trace::set_attribute(span, "octollm.component", component.to_string());
 }
 
 /// Writes the envelope for an `ApiError`, or for any bare error response

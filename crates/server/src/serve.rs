@@ -34,6 +34,7 @@ pub fn finish(router: OpenApiRouter, opts: ServiceOptions) -> Router {
     let router = router.merge(openapi::routes(&api));
     let http_metrics = HttpMetrics::register(&opts.metrics);
     let registry = opts.metrics.clone();
+    let component = opts.metrics.service();
     router
         .route(
             "/metrics",
@@ -59,7 +60,10 @@ pub fn finish(router: OpenApiRouter, opts: ServiceOptions) -> Router {
             http_metrics,
             metrics::track,
         ))
-        .layer(axum::middleware::from_fn(middleware::request_context))
+        .layer(axum::middleware::from_fn_with_state(
+            component,
+            middleware::request_context,
+        ))
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves, then drains.

@@ -85,7 +85,7 @@ pub fn run(config: Config, args: RunArgs) -> Result<ExitCode> {
             // for the one goal, quietly, on ports of its own.
             let mut quiet = config.clone();
             quiet.server.log_level = "warn".into();
-            crate::logging::init(&quiet.server);
+            crate::logging::init(&quiet.server, "octollm");
             Some(crate::cmd::up::start(quiet, true).await?)
         } else {
             None

@@ -158,7 +158,10 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 pub fn run(config: Config, args: ServeArgs) -> Result<ExitCode> {
-    crate::logging::init(&config.server);
+    crate::logging::init(
+        &config.server,
+        &format!("octollm-{}", args.component.name()),
+    );
     runtime()?.block_on(serve(config, args))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -271,7 +271,7 @@ pub fn run(mut config: Config, args: UpArgs) -> Result<ExitCode> {
         config.server.bind = b;
     }
     crate::cmd::doctor::before_up(&config)?;
-    crate::logging::init(&config.server);
+    crate::logging::init(&config.server, "octollm");
     runtime()?.block_on(async move {
         let banner = banner(&config);
         let system = start(config, false).await?;

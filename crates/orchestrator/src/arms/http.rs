@@ -3,11 +3,13 @@
 //! One [`HttpArm`] implements every arm trait: the path decides what it
 //! asks for, the body types come from `octollm-types`, and the status code
 //! decides whether an answer is transient (retried), a refusal, or a result.
+//! Every call carries the caller's trace context (`traceparent`).
 
 use std::time::{Duration, Instant};
 
 use octollm_policy::{CommandPolicy, ExecPolicy, HostList};
 use octollm_server::resilience::parse_retry_after;
+use octollm_server::trace;
 use octollm_types::exec::{ExecuteRequest, ExecuteResponse, WorkspaceFiles};
 use octollm_types::plan::{Plan, PlanRequest};
 use octollm_types::reflex::{
@@ -169,7 +171,7 @@ impl HttpArm {
         req: reqwest::RequestBuilder,
         timeout: Duration,
     ) -> Result<Raw, Transient> {
-        let mut req = req.timeout(timeout);
+        let mut req = req.timeout(timeout).headers(trace::headers());
         if !self.transport.api_key.is_empty() {
             req = req.bearer_auth(&self.transport.api_key);
         }
@@ -196,7 +198,8 @@ impl HttpArm {
             .transport
             .client
             .get(format!("{}{path}", self.url))
-            .timeout(timeout);
+            .timeout(timeout)
+            .headers(trace::headers());
         if !self.transport.api_key.is_empty() {
             req = req.bearer_auth(&self.transport.api_key);
         }

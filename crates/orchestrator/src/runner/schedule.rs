@@ -10,6 +10,7 @@ use octollm_types::plan::ToolCall;
 use octollm_types::task::TaskStatus;
 use serde_json::json;
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 use super::approval::Gate;
 use super::step::{run_step, StepOutcome};
@@ -131,10 +132,17 @@ impl Runner {
                 let ctx = self.ctx.clone();
                 let spec = spec.clone();
                 let inputs = outputs.clone();
-                set.spawn(async move {
-                    let no = spec.no;
-                    (no, run_step(ctx, spec, inputs, approval).await)
-                });
+                // A spawned step leaves the task's span unless given one
+                // inside it.
+                let span = tracing::info_span!("step", task_id = %ctx.task_id, step = spec.no,
+                    action = %spec.action, arm = %spec.arm);
+                set.spawn(
+                    async move {
+                        let no = spec.no;
+                        (no, run_step(ctx, spec, inputs, approval).await)
+                    }
+                    .instrument(span),
+                );
             }
             let now = now_ms();
             let lapsed: Vec<u32> = gates

@@ -26,6 +26,8 @@ impl Store {
 
     /// Marks a pending step as waiting for approval, with what was asked.
     /// Fenced by the lease; false when it is gone.
+    #[tracing::instrument(target = TARGET, name = "store.write", skip_all,
+        fields(db.system = self.db_system(), db.operation.name = "request_approval"))]
     pub async fn request_approval(
         &self,
         id: &str,
@@ -44,6 +46,8 @@ impl Store {
 
     /// Gives the task up until a decision or `wake_at` (Unix ms), whichever
     /// comes first. Fenced by the lease; false when it is gone.
+    #[tracing::instrument(target = TARGET, name = "store.write", skip_all,
+        fields(db.system = self.db_system(), db.operation.name = "park"))]
     pub async fn park(&self, id: &str, owner: &str, wake_at: i64) -> Result<bool, StoreError> {
         let sql = format!(
             "UPDATE tasks SET status = 'awaiting_approval', lease_owner = '', \
@@ -57,6 +61,8 @@ impl Store {
     /// back to `pending` and runs when a worker next looks; a rejected one
     /// stays put for the worker to fail. A parked task is woken either way.
     /// Only the first decision counts: a second finds the step decided.
+    #[tracing::instrument(target = TARGET, name = "store.write", skip_all,
+        fields(db.system = self.db_system(), db.operation.name = "decide"))]
     pub async fn decide(
         &self,
         id: &str,
@@ -103,6 +109,8 @@ impl Store {
 
     /// Records that nobody decided in time, unless someone just did. Fenced
     /// by the lease; false when a decision won the race or the lease is gone.
+    #[tracing::instrument(target = TARGET, name = "store.write", skip_all,
+        fields(db.system = self.db_system(), db.operation.name = "expire_approval"))]
     pub async fn expire_approval(
         &self,
         id: &str,
@@ -122,6 +130,8 @@ impl Store {
 
     /// Fails a step that was waiting (rejected or expired). Fenced by the
     /// lease; false when it is gone.
+    #[tracing::instrument(target = TARGET, name = "store.write", skip_all,
+        fields(db.system = self.db_system(), db.operation.name = "fail_waiting_step"))]
     pub async fn fail_waiting_step(
         &self,
         id: &str,

@@ -17,6 +17,8 @@ pub enum EraseOutcome {
 
 impl Store {
     /// Erases a finished task and everything derived from it.
+    #[tracing::instrument(target = TARGET, name = "store.write", skip_all,
+        fields(db.system = self.db_system(), db.operation.name = "erase_task"))]
     pub async fn erase_task(&self, id: &str) -> Result<EraseOutcome, StoreError> {
         let sql = format!("DELETE FROM tasks WHERE id = $1 AND status NOT IN {OPEN}");
         if changed_one!(self, &sql, id) {

@@ -4,6 +4,8 @@ use super::*;
 
 impl Store {
     /// Appends an event with the task's next sequence number.
+    #[tracing::instrument(target = TARGET, name = "store.write", skip_all,
+        fields(db.system = self.db_system(), db.operation.name = "append_event"))]
     pub async fn append_event(
         &self,
         task_id: &str,

@@ -61,6 +61,8 @@ impl Store {
     /// gone (nothing is written then). Every statement is a write that
     /// checks the lease itself: on SQLite a transaction that read first
     /// could not then write while other workers commit (SQLITE_BUSY_SNAPSHOT).
+    #[tracing::instrument(target = TARGET, name = "store.write", skip_all,
+        fields(db.system = self.db_system(), db.operation.name = "save_artifacts"))]
     pub async fn save_artifacts(
         &self,
         id: &str,

@@ -9,6 +9,11 @@
 //! Every write a worker makes on behalf of a claimed task is fenced by its
 //! lease owner, so a worker that lost its lease cannot overwrite the state
 //! written by the one that took the task over.
+//!
+//! Writes made for a task or a request are traced (`store.write`, with the
+//! method as `db.operation.name`); the queue's own housekeeping (claims,
+//! lease renewals, the retention sweep) is not, or every poll would start
+//! a trace of its own.
 
 mod rows;
 
@@ -29,6 +34,8 @@ pub use rows::{
     CancelOutcome, DecideOutcome, EventRow, NewStep, NewTask, StepFinish, StepRow, TaskFinish,
     TaskRow,
 };
+
+use octollm_server::trace::TARGET;
 
 use crate::config::OrchestratorConfig;
 use crate::error::StoreError;
@@ -236,6 +243,14 @@ impl Store {
         match self.backend {
             Backend::Sqlite(_) => "sqlite",
             Backend::Postgres(_) => "postgres",
+        }
+    }
+
+    /// The backend as OpenTelemetry's `db.system` names it.
+    fn db_system(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgresql",
         }
     }
 

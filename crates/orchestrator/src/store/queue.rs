@@ -74,6 +74,8 @@ impl Store {
     }
 
     /// Moves a claimed task to `planning` or `executing`; false when the lease is gone.
+    #[tracing::instrument(target = TARGET, name = "store.write", skip_all,
+        fields(db.system = self.db_system(), db.operation.name = "set_status"))]
     pub async fn set_status(
         &self,
         id: &str,
@@ -91,6 +93,8 @@ impl Store {
     /// Ends a claimed task, drops its lease and appends its last event in
     /// one transaction, so no reader sees the end without the event. False
     /// when the lease is gone.
+    #[tracing::instrument(target = TARGET, name = "store.write", skip_all,
+        fields(db.system = self.db_system(), db.operation.name = "finish_task"))]
     pub async fn finish_task(
         &self,
         id: &str,

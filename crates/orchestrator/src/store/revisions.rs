@@ -47,6 +47,8 @@ impl Store {
     /// Replaces the task's steps with `steps`, keeping the finished ones in
     /// `rev.kept`, and records the revision. False when the lease is gone
     /// (or this revision was already written): nothing is changed then.
+    #[tracing::instrument(target = TARGET, name = "store.write", skip_all,
+        fields(db.system = self.db_system(), db.operation.name = "revise_plan"))]
     pub async fn revise_plan(
         &self,
         id: &str,

@@ -40,6 +40,8 @@ pub struct TaskRow {
     pub parked_at: Option<i64>,
     /// The reflex vault entry behind the goal's placeholders.
     pub vault_id: Option<String>,
+    /// The W3C `traceparent` the task was submitted in, when traced.
+    pub traceparent: Option<String>,
 }
 
 impl TaskRow {
@@ -132,6 +134,8 @@ pub struct NewTask {
     pub files: Vec<(String, Vec<u8>)>,
     /// The reflex vault entry behind the goal's placeholders.
     pub vault_id: Option<String>,
+    /// The W3C `traceparent` of the submitting request, when traced.
+    pub traceparent: Option<String>,
 }
 
 /// A step as inserted when a plan is saved.

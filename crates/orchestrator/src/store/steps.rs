@@ -7,6 +7,8 @@ use super::*;
 impl Store {
     /// Stores the plan and one pending row per step. Idempotent: a plan
     /// already stored for the task is kept.
+    #[tracing::instrument(target = TARGET, name = "store.write", skip_all,
+        fields(db.system = self.db_system(), db.operation.name = "save_plan"))]
     pub async fn save_plan(
         &self,
         id: &str,
@@ -52,6 +54,8 @@ impl Store {
     /// Marks a step running for `owner`. `None` when the step is already
     /// finished or the lease is gone: the one guard that keeps a finished
     /// step from ever running again. Otherwise the attempt number.
+    #[tracing::instrument(target = TARGET, name = "store.write", skip_all,
+        fields(db.system = self.db_system(), db.operation.name = "start_step"))]
     pub async fn start_step(
         &self,
         id: &str,
@@ -70,6 +74,8 @@ impl Store {
     }
 
     /// Records a step's end; false when the lease is gone.
+    #[tracing::instrument(target = TARGET, name = "store.write", skip_all,
+        fields(db.system = self.db_system(), db.operation.name = "finish_step"))]
     pub async fn finish_step(
         &self,
         id: &str,
@@ -106,6 +112,8 @@ impl Store {
     /// skipped. Fenced by the lease: a
     /// worker that lost the task must not close the steps (perhaps of a
     /// revised plan) its new owner is about to run.
+    #[tracing::instrument(target = TARGET, name = "store.write", skip_all,
+        fields(db.system = self.db_system(), db.operation.name = "close_open_steps"))]
     pub async fn close_open_steps(
         &self,
         id: &str,

@@ -7,6 +7,8 @@ use super::*;
 impl Store {
     /// Inserts a task with its first event (and, for a cache hit, its
     /// result and completion event) atomically.
+    #[tracing::instrument(target = TARGET, name = "store.write", skip_all,
+        fields(db.system = self.db_system(), db.operation.name = "insert_task"))]
     pub async fn insert_task(&self, task: &NewTask) -> Result<(), StoreError> {
         let status = if task.cached_result.is_some() {
             "completed"
@@ -30,9 +32,9 @@ impl Store {
         let insert = "INSERT INTO tasks (id, goal, screened_goal, constraints, context, \
              acceptance_criteria, priority, max_tokens, max_cost_usd, max_time_seconds, status, \
              cache_key, result, deadline_at, created_at, updated_at, started_at, finished_at, \
-             allowed_hosts, approval, vault_id) \
+             allowed_hosts, approval, vault_id, traceparent) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $16, \
-             $17, $18, $19)";
+             $17, $18, $19, $20)";
         let event = "INSERT INTO events (task_id, seq, kind, status, step, data, created_at) \
              VALUES ($1, $2, $3, $4, NULL, $5, $6)";
         let file = "INSERT INTO task_files (task_id, name, content, size, sha256) \
@@ -59,6 +61,7 @@ impl Store {
                 .bind(&task.allowed_hosts)
                 .bind(&task.approval)
                 .bind(&task.vault_id)
+                .bind(&task.traceparent)
                 .execute(&mut *tx)
                 .await?;
             for (name, bytes) in &task.files {
@@ -137,6 +140,8 @@ impl Store {
         Ok(fetch!(self, fetch_optional, sql, cache_key, since_ms))
     }
 
+    #[tracing::instrument(target = TARGET, name = "store.write", skip_all,
+        fields(db.system = self.db_system(), db.operation.name = "set_usage"))]
     pub async fn set_usage(
         &self,
         id: &str,
@@ -151,6 +156,8 @@ impl Store {
 
     /// Cancels a task nobody runs (waiting in the queue, or parked for an
     /// approval), or flags a running one for its worker.
+    #[tracing::instrument(target = TARGET, name = "store.write", skip_all,
+        fields(db.system = self.db_system(), db.operation.name = "request_cancel"))]
     pub async fn request_cancel(&self, id: &str, error: &str) -> Result<CancelOutcome, StoreError> {
         let now = now_ms();
         let direct = "UPDATE tasks SET status = 'cancelled', cancel_requested = 1, \

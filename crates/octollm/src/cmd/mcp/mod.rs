@@ -66,7 +66,7 @@ pub fn run(mut config: Config, args: McpArgs) -> Result<ExitCode> {
         config.executor.data_dir = d;
     }
     // Standard output is the protocol's; every log line goes to stderr.
-    crate::logging::init(&config.server);
+    crate::logging::init(&config.server, "octollm-mcp");
     runtime()?.block_on(async move {
         let server = OctoMcp::new(config, args.url)?;
         let service = server.clone().serve(rmcp::transport::stdio()).await?;
