@@ -181,6 +181,19 @@ fn unquote(s: &str) -> &str {
     s
 }
 
+/// `text` lowercased one character at a time, with the final sigma `ς`
+/// folded to `σ`. `str::to_lowercase` writes a capital sigma as `ς` at the
+/// end of a word and `σ` elsewhere, so a needle `Σ` was not found in an
+/// output ending `…ΣΣ`; this mapping does not depend on the neighbours,
+/// so a text that contains the needle still contains it once both are
+/// folded.
+fn fold_case(text: &str) -> String {
+    text.chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| if c == 'ς' { 'σ' } else { c })
+        .collect()
+}
+
 fn is_number(t: &str) -> bool {
     !t.is_empty() && t.replace(',', "").parse::<f64>().is_ok_and(f64::is_finite)
 }
@@ -202,7 +215,7 @@ fn verdict(m: &Matcher, output: &str) -> Option<(&'static str, bool, String)> {
     let said = |ok: bool, yes: String, no: String| if ok { yes } else { no };
     Some(match m {
         Matcher::Contains(needle) => {
-            let ok = output.to_lowercase().contains(&needle.to_lowercase());
+            let ok = fold_case(output).contains(&fold_case(needle));
             (
                 "contains",
                 ok,

@@ -190,6 +190,45 @@ fn network_constraint_and_step_limit_are_honoured() {
         .contains(&"Output is a number".to_string()));
 }
 
+#[test]
+fn a_goal_needing_more_steps_than_allowed_is_declined() {
+    // Found by the planner_builtin fuzz target: the built-in planner wrote
+    // plans over `max_steps` (and over a constraint's "at most N steps"),
+    // which the validator then refused as invalid instead of the planner
+    // declining the goal.
+    let b = BuiltinPlanner {
+        allowed_commands: DEFAULT_ALLOWED_COMMANDS
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        max_steps: 7,
+    };
+    let eight = "echo a then echo b then echo c then echo d then echo e then echo f \
+                 then echo g then echo h";
+    let req = PlanRequest {
+        goal: eight.into(),
+        ..PlanRequest::default()
+    };
+    let why = b.plan(&req).unwrap_err().0;
+    assert_eq!(why, "the goal needs 8 steps; plans may have at most 7");
+    let req = PlanRequest {
+        goal: "echo a then echo b then echo c".into(),
+        constraints: vec!["Use at most 2 steps".into()],
+        ..PlanRequest::default()
+    };
+    let why = b.plan(&req).unwrap_err().0;
+    assert_eq!(
+        why,
+        "the goal needs 3 steps; the constraints allow at most 2"
+    );
+    let req = PlanRequest {
+        goal: "echo a then echo b".into(),
+        constraints: vec!["Use at most 2 steps".into()],
+        ..PlanRequest::default()
+    };
+    assert_eq!(b.plan(&req).unwrap().plan.len(), 2);
+}
+
 /// Each step as `command args…`, a `python3 -c` program shown as `PROGRAM`
 /// (the programs are constants; what matters is what goes in as argv).
 fn plan_argv(goal: &str) -> Result<Vec<String>, String> {

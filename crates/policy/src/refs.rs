@@ -78,31 +78,29 @@ fn parse_inner(inner: &str) -> Option<Result<StepRef, ()>> {
 }
 
 /// Splits `text` into literal text, references and malformed references.
+///
+/// Each `}}` closes the innermost `{{` before it, so a reference inside
+/// other braces (`{{ {{step_1.output}}`, `{{{step_1.output}}}`) is still
+/// read as one; the braces around it are literal text.
 pub fn scan(text: &str) -> Vec<Piece<'_>> {
     let mut out = Vec::new();
-    let mut rest = text;
     let mut literal_from = 0usize;
     let mut offset = 0usize;
-    while let Some(open) = rest.find("{{") {
-        let after = &rest[open + 2..];
-        let Some(close) = after.find("}}") else { break };
-        let start = offset + open;
-        let end = start + 2 + close + 2;
-        match parse_inner(&after[..close]) {
-            None => {}
-            Some(parsed) => {
-                if literal_from < start {
-                    out.push(Piece::Text(&text[literal_from..start]));
-                }
-                out.push(match parsed {
-                    Ok(r) => Piece::Ref(r),
-                    Err(()) => Piece::Malformed(&text[start..end]),
-                });
-                literal_from = end;
+    while let Some(close) = text[offset..].find("}}").map(|i| offset + i) {
+        let end = close + 2;
+        let open = text[offset..close].rfind("{{").map(|i| offset + i);
+        let parsed = open.and_then(|o| parse_inner(&text[o + 2..close]).map(|p| (o, p)));
+        if let Some((start, parsed)) = parsed {
+            if literal_from < start {
+                out.push(Piece::Text(&text[literal_from..start]));
             }
+            out.push(match parsed {
+                Ok(r) => Piece::Ref(r),
+                Err(()) => Piece::Malformed(&text[start..end]),
+            });
+            literal_from = end;
         }
         offset = end;
-        rest = &text[end..];
     }
     if literal_from < text.len() {
         out.push(Piece::Text(&text[literal_from..]));
@@ -207,6 +205,27 @@ mod tests {
         }
         assert_eq!(references("{{name}} {{").unwrap(), Vec::<u32>::new());
         assert_eq!(references("{{stepping}}").unwrap(), Vec::<u32>::new());
+    }
+
+    #[test]
+    fn a_reference_inside_other_braces_is_still_a_reference() {
+        // Found by the step_refs fuzz target: the first `{{` used to open
+        // the span, so these were literal text handed to the program.
+        for (text, want) in [
+            ("{{{step_1.output}}}", vec![1]),
+            ("{{ {{step_2.output}}", vec![2]),
+            ("{{{step7.output}}{step_1.output}}", vec![7]),
+            ("{{name {{step_3.output}} }}", vec![3]),
+            ("}} {{step_4.output}}", vec![4]),
+        ] {
+            assert_eq!(references(text).unwrap(), want, "{text}");
+        }
+        assert!(matches!(
+            references("{{ {{step_1}}"),
+            Err(RefError::Malformed(m)) if m == "{{step_1}}"
+        ));
+        let outputs = HashMap::from([(1, "x".to_string())]);
+        assert_eq!(substitute("{{{step_1.output}}}", &outputs).unwrap(), "{x}");
     }
 
     #[test]

@@ -42,6 +42,8 @@ pub enum VaultError {
 pub type Mapping = Vec<(String, String)>;
 
 /// The text with each value replaced by its placeholder, and the mapping.
+/// Placeholders the text already holds are not used, so that restoring
+/// gives back exactly the text that was tokenized.
 pub fn tokenize(text: &str, findings: &[RawPii]) -> (String, Mapping) {
     let mut mapping: Mapping = Vec::new();
     let mut counts: HashMap<PiiType, usize> = HashMap::new();
@@ -50,8 +52,13 @@ pub fn tokenize(text: &str, findings: &[RawPii]) -> (String, Mapping) {
             Some((p, _)) => p.clone(),
             None => {
                 let n = counts.entry(f.kind).or_insert(0);
-                *n += 1;
-                let p = placeholder(f.kind, *n);
+                let p = loop {
+                    *n += 1;
+                    let p = placeholder(f.kind, *n);
+                    if !text.contains(&p) {
+                        break p;
+                    }
+                };
                 mapping.push((p.clone(), value.to_string()));
                 p
             }
@@ -99,17 +106,43 @@ pub fn tokenize_known(text: &str, findings: &[RawPii], mapping: &Mapping) -> Str
 }
 
 /// `text` with every placeholder of `mapping` replaced by its value; how
-/// many were replaced.
+/// many were replaced. One pass from the left: a value put back is never
+/// read again, so a value that holds another placeholder's text stays as
+/// it was.
 pub fn restore(text: &str, mapping: &Mapping) -> (String, usize) {
-    let mut out = text.to_string();
+    let values: HashMap<&str, &str> = mapping
+        .iter()
+        .map(|(p, v)| (p.as_str(), v.as_str()))
+        .collect();
+    let longest = mapping.iter().map(|(p, _)| p.len()).max().unwrap_or(0);
+    let mut out = String::with_capacity(text.len());
     let mut n = 0;
-    for (placeholder, value) in mapping {
-        let found = out.matches(placeholder.as_str()).count();
-        if found > 0 {
-            n += found;
-            out = out.replace(placeholder.as_str(), value);
+    let mut rest = text;
+    while let Some(open) = rest.find('[') {
+        out.push_str(&rest[..open]);
+        let tail = &rest[open..];
+        // A placeholder ends at its first `]`, which is ASCII: slicing
+        // there cannot split a character.
+        let value = tail.as_bytes()[..tail.len().min(longest)]
+            .iter()
+            .position(|&b| b == b']')
+            .and_then(|close| {
+                let p = &tail[..=close];
+                values.get(p).map(|v| (p.len(), *v))
+            });
+        match value {
+            Some((len, v)) => {
+                out.push_str(v);
+                n += 1;
+                rest = &tail[len..];
+            }
+            None => {
+                out.push('[');
+                rest = &tail[1..];
+            }
         }
     }
+    out.push_str(rest);
     (out, n)
 }
 
@@ -265,6 +298,33 @@ mod tests {
         assert_eq!(map.len(), 3);
         let (back, n) = restore("Write to [EMAIL_2] and [EMAIL_1]", &map);
         assert_eq!((back.as_str(), n), ("Write to b@y.io and a@x.io", 2));
+    }
+
+    #[test]
+    fn restore_gives_back_a_text_that_already_held_placeholders() {
+        // Found by the reflex_detect fuzz target: the text's own
+        // `[EMAIL_1]` was given the first email's number, and restoring
+        // turned it into that address.
+        let text = "[EMAIL_1] wrote to a@x.io; [SSN_1] is not 123-45-6789";
+        let f = |kind, s: &str| {
+            let start = text.find(s).unwrap();
+            RawPii::new(kind, start, start + s.len(), 0.9)
+        };
+        let found = [f(PiiType::Email, "a@x.io"), f(PiiType::Ssn, "123-45-6789")];
+        let (out, map) = tokenize(text, &found);
+        assert_eq!(out, "[EMAIL_1] wrote to [EMAIL_2]; [SSN_1] is not [SSN_2]");
+        assert_eq!(restore(&out, &map), (text.to_string(), 2));
+    }
+
+    #[test]
+    fn a_restored_value_is_not_read_again() {
+        let map = vec![
+            ("[PASSWORD_1]".to_string(), "x[EMAIL_1]".to_string()),
+            ("[EMAIL_1]".to_string(), "a@x.io".to_string()),
+        ];
+        let (back, n) = restore("[[PASSWORD_1]] and [EMAIL_1] [EMAIL_", &map);
+        assert_eq!(back, "[x[EMAIL_1]] and a@x.io [EMAIL_");
+        assert_eq!(n, 2);
     }
 
     #[tokio::test]

@@ -125,3 +125,17 @@ fn non_ascii_criteria_do_not_panic() {
         let _ = check(c, "ü");
     }
 }
+
+#[test]
+fn a_literal_is_found_whatever_the_case_of_its_neighbours() {
+    // Found by the criteria fuzz target: lowercasing the whole output
+    // made a final capital sigma `ς`, and the needle's `σ` was not found.
+    expect_passed(&[
+        ("contains: Σ", "ΟΔΥΣΣΕΥΣ", true),
+        ("contains:ΑΣ", "ΑΣ", true),
+        ("Output contains \"ΣΑ\"", "ΟΔΥΣΣΑ", true),
+        ("contains: σ", "ΟΔΥΣ", true),
+        ("contains: ς", "ΟΔΥΣ", true),
+        ("contains: ς", "ΟΔΥΑ", false),
+    ]);
+}

@@ -81,6 +81,22 @@ impl BuiltinPlanner {
         if steps.is_empty() {
             return Err(Unsupported("the goal asks for nothing to run".into()));
         }
+        // A plan over the limit would only be refused by the validator;
+        // declining says why, and lets a configured LLM try the goal.
+        let limit = constraints
+            .max_steps
+            .map_or(self.max_steps, |m| m.min(self.max_steps));
+        if steps.len() > limit as usize {
+            let whose = if limit < self.max_steps {
+                "the constraints allow"
+            } else {
+                "plans may have"
+            };
+            return Err(Unsupported(format!(
+                "the goal needs {} steps; {whose} at most {limit}",
+                steps.len()
+            )));
+        }
         attach_criteria(&mut steps, &req.acceptance_criteria);
         let n = steps.len();
         let total: u32 = steps.iter().map(|s| s.estimated_duration_seconds).sum();

@@ -414,6 +414,11 @@ fn password(bytes: &[u8], word_start: usize, word_end: usize) -> Option<RawPii> 
             {
                 ve += 1;
             }
+            // The length cap can fall inside a character: the value then
+            // ends before that character.
+            while ve > vs && bytes.get(ve).is_some_and(|b| b & 0xC0 == 0x80) {
+                ve -= 1;
+            }
             // A sentence's full stop is not part of the value.
             while ve > vs && matches!(bytes[ve - 1], b'.' | b':') {
                 ve -= 1;

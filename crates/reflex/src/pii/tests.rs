@@ -304,3 +304,18 @@ fn unicode_text_does_not_confuse_spans() {
     assert_finds(text, PiiType::Email, "test@example.com");
     assert_finds(text, PiiType::Ssn, "123-45-6789");
 }
+
+#[test]
+fn a_long_password_ends_on_a_character_boundary() {
+    // Found by the reflex_detect fuzz target: the 256-byte cap on an
+    // unquoted value cut a character in two, and redacting the finding
+    // panicked on slicing there.
+    let d = PiiDetector::new().unwrap();
+    for pad in 0..4 {
+        let text = format!("password: {}{}", "x".repeat(pad), "\u{FFFD}".repeat(100));
+        let f = d.detect(&text);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(text.is_char_boundary(f[0].start) && text.is_char_boundary(f[0].end));
+        assert!(f[0].end - f[0].start <= 256);
+    }
+}
