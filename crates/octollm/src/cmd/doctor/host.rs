@@ -226,8 +226,11 @@ pub fn ports(config: &Config) -> Vec<Port> {
 }
 
 /// Every directory the components keep state in: there or creatable,
-/// writable, with room.
-pub fn data_dir(config: &Config) -> Check {
+/// writable, with room. `starting` (under `octollm up`): a nearly full
+/// filesystem is a warning, not a failure, because the system runs on it
+/// (a write that does not fit is a 503 `STORE_FULL`, and it recovers once
+/// space frees), where a directory it cannot write to is no system at all.
+pub fn data_dir(config: &Config, starting: bool) -> Check {
     let dirs: BTreeSet<&str> = [
         config.server.data_dir.as_str(),
         config.orchestrator.data_dir.as_str(),
@@ -243,7 +246,7 @@ pub fn data_dir(config: &Config) -> Check {
     let mut details = Vec::new();
     let mut hints = Vec::new();
     for dir in dirs {
-        let (status, detail, hint) = one_dir(Path::new(dir), &fix);
+        let (status, detail, hint) = one_dir(Path::new(dir), &fix, starting);
         worst = worst.max(status);
         details.push(format!("{dir}: {detail}"));
         hints.extend(hint);
@@ -251,7 +254,7 @@ pub fn data_dir(config: &Config) -> Check {
     Check::ok("data_dir", details.join("; ")).with(worst, hints.join("; "))
 }
 
-fn one_dir(dir: &Path, fix: &str) -> (Status, String, Option<String>) {
+fn one_dir(dir: &Path, fix: &str, starting: bool) -> (Status, String, Option<String>) {
     let fail = |detail: String| (Status::Fail, detail, Some(fix.to_string()));
     let (existing, exists) = match nearest_existing(dir) {
         Some(p) => {
@@ -287,7 +290,7 @@ fn one_dir(dir: &Path, fix: &str) -> (Status, String, Option<String>) {
             let detail = format!("{state}, {} free", human_bytes(free));
             if free < NO_SPACE {
                 (
-                    Status::Fail,
+                    if starting { Status::Warn } else { Status::Fail },
                     detail,
                     Some("free some space on that filesystem, or move the data directory".into()),
                 )

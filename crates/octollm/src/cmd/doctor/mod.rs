@@ -107,7 +107,7 @@ pub fn passed(checks: &[Check]) -> bool {
 pub fn fast(config: &Config, one_process: bool) -> Vec<Check> {
     let mut checks = host::kernel(config);
     checks.extend(host::ports(config).into_iter().map(|p| p.check));
-    checks.push(host::data_dir(config));
+    checks.push(host::data_dir(config, one_process));
     checks.push(host::token_secret(config, one_process));
     checks
 }
@@ -146,7 +146,7 @@ pub async fn all(config: &Config) -> Vec<Check> {
     for port in host::ports(config) {
         checks.push(services::identify_listener(port).await);
     }
-    checks.push(host::data_dir(config));
+    checks.push(host::data_dir(config, false));
     let (database, redis, llm) = tokio::join!(
         services::database(config),
         services::redis(config),
