@@ -92,9 +92,10 @@ impl BuiltinPlanner {
             } else {
                 "plans may have"
             };
+            let n = steps.len();
+            let s = if n == 1 { "" } else { "s" };
             return Err(Unsupported(format!(
-                "the goal needs {} steps; {whose} at most {limit}",
-                steps.len()
+                "the goal needs {n} step{s}; {whose} at most {limit}"
             )));
         }
         attach_criteria(&mut steps, &req.acceptance_criteria);
