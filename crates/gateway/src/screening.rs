@@ -191,11 +191,12 @@ pub(crate) fn replace_chars(text: &str, findings: &[&PiiFinding]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use octollm_types::reflex::PiiType;
 
-    fn finding(kind: PiiType, start: usize, end: usize) -> PiiFinding {
+    /// A finding of `kind` over characters `start..end`.
+    pub(crate) fn finding(kind: PiiType, start: usize, end: usize) -> PiiFinding {
         PiiFinding {
             kind,
             value: String::new(),

@@ -207,14 +207,7 @@ mod tests {
     }
 
     fn finding(start: usize, end: usize) -> PiiFinding {
-        PiiFinding {
-            kind: PiiType::ApiToken,
-            value: String::new(),
-            start,
-            end,
-            confidence: 1.0,
-            name: None,
-        }
+        crate::screening::tests::finding(PiiType::ApiToken, start, end)
     }
 
     #[test]

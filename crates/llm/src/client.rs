@@ -214,12 +214,7 @@ impl LlmClient {
                 }
             }
         }
-        if errors.len() == 1 {
-            if let Some(e) = errors.pop() {
-                return Err(e);
-            }
-        }
-        Err(LlmError::AllProvidersFailed(errors))
+        Err(chain_failed(errors))
     }
 
     /// A request that forces a tool call goes to a provider that refuses
@@ -325,12 +320,7 @@ impl LlmClient {
                 }
             }
         }
-        if errors.len() == 1 {
-            if let Some(e) = errors.pop() {
-                return Err(e);
-            }
-        }
-        Err(LlmError::AllProvidersFailed(errors))
+        Err(chain_failed(errors))
     }
 
     /// One provider's attempts: `once` until it succeeds, the error is not
@@ -472,6 +462,17 @@ impl LlmClient {
             .get_or_create(&m.labels())
             .set(m.breaker.state().as_gauge());
     }
+}
+
+/// What a chain whose every provider failed answers: the one provider's
+/// own error, or all of them.
+fn chain_failed(mut errors: Vec<LlmError>) -> LlmError {
+    if errors.len() == 1 {
+        if let Some(e) = errors.pop() {
+            return e;
+        }
+    }
+    LlmError::AllProvidersFailed(errors)
 }
 
 /// A streamed answer from the provider that accepted the request. Its
