@@ -28,7 +28,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
 # The check counters and helpers of the stdio test, shared.
-from test_stdio import check, error_code, free_port, results, structured  # noqa: E402
+from test_stdio import check, error_code, free_ports, results, structured  # noqa: E402
 
 KEY = "mcp-http-test-key"
 INTERNAL = "mcp-http-internal-key"
@@ -136,7 +136,7 @@ def main():
     print(f"-- /mcp on the orchestrator of `octollm {'up' if mode == 'up' else 'serve'}`")
     scratch = tempfile.mkdtemp(prefix="octollm-mcp-http-")
     os.chmod(scratch, 0o755)
-    ports = [free_port() for _ in range(5)]
+    ports = free_ports(5)
     log_path = os.path.join(scratch, "system.log")
     procs = start(binary, mode, scratch, ports, open(log_path, "w"))
     base = f"http://127.0.0.1:{ports[0]}"
@@ -148,6 +148,10 @@ def main():
                     break
             except OSError:
                 time.sleep(0.3)
+        # A process that could not start (a port taken, say) would leave
+        # another one answering on the orchestrator's port.
+        stopped = [p.args[1:] for p in procs if p.poll() is not None]
+        check("every process of the system is running", not stopped, stopped)
         check("without a key /mcp is refused (401)", status_of(f"{base}/mcp") == 401)
         check("with a wrong key /mcp is refused (401)", status_of(f"{base}/mcp", "wrong") == 401)
         anyio.run(session_checks, f"{base}/mcp")

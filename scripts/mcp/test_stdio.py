@@ -10,7 +10,6 @@ Prints one line per check and `N passed, N failed` at the end.
 
 import json
 import os
-import socket
 import sys
 import tempfile
 import time
@@ -20,6 +19,9 @@ import uuid
 import anyio
 from mcp import ClientSession, MCPError
 from mcp.client.stdio import StdioServerParameters, stdio_client
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from ports import free_ports  # noqa: E402
 
 TOOLS = {
     "screen_text": {"text"},
@@ -41,18 +43,12 @@ def check(name, cond, detail=""):
         print(f"FAIL {name}  {detail}")
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def server(binary, scratch, name, uid_base, extra=None):
     """Parameters of one `octollm mcp` with state and sandbox of its own."""
     data = os.path.join(scratch, name)
     env = {
         # Nothing listens here, so run_task starts a system in the server.
-        "OCTOLLM_ORCHESTRATOR_PORT": str(free_port()),
+        "OCTOLLM_ORCHESTRATOR_PORT": str(free_ports(1)[0]),
         "OCTOLLM_EXECUTOR_SANDBOX_UID_BASE": str(uid_base),
         "OCTOLLM_EXECUTOR_SANDBOX_CGROUP_PARENT": f"octollm-mcp-{os.getpid()}-{name}",
         "OCTOLLM_EXECUTOR_SANDBOX_ROOT_DIR": os.path.join(data, "sandbox-root"),

@@ -3,21 +3,13 @@
 //! restart, keeping the old rules when the new file does not load.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use octollm_testkit::ports::free_port;
 use serde_json::{json, Value};
 
 const BIN: &str = env!("CARGO_BIN_EXE_octollm");
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// The types the running layer reports in `text`.
 async fn types(port: u16, text: &str) -> Option<Vec<String>> {

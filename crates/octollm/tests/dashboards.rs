@@ -28,7 +28,8 @@ use std::time::Duration;
 
 use check::{parse_sample, problems, read_query, Exported};
 use octollm_fake_llm::{FakeLlm, FakeReply};
-use octollm_testkit::http::{free_port, wait_for_success, wait_task};
+use octollm_testkit::http::{wait_for_success, wait_task};
+use octollm_testkit::ports::free_port;
 use octollm_testkit::unique_name;
 use serde_json::{json, Value};
 

@@ -12,7 +12,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use octollm_fake_llm::FakeLlm;
-use octollm_testkit::http::{free_port, wait_for_success};
+use octollm_testkit::http::wait_for_success;
+use octollm_testkit::ports::free_port;
 use octollm_testkit::{postgres, redis, unique_name};
 use serde_json::Value;
 

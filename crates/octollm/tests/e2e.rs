@@ -11,7 +11,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use octollm_fake_llm::{FakeLlm, FakeReply};
-use octollm_testkit::http::{assert_metric_families, free_port, send_json_or_null, send_text};
+use octollm_testkit::http::{assert_metric_families, send_json_or_null, send_text};
+use octollm_testkit::ports::free_port;
 use octollm_testkit::redis as test_redis;
 use octollm_testkit::tls::{self, HttpsServer, Reply};
 use octollm_testkit::{run_ok, unique_name};

@@ -17,7 +17,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
-use octollm_testkit::http::{free_port, wait_for_success};
+use octollm_testkit::http::wait_for_success;
+use octollm_testkit::ports::free_port;
 use octollm_testkit::unique_name;
 use serde_json::Value;
 

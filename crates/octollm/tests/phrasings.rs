@@ -17,7 +17,8 @@ mod common;
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
-use octollm_testkit::http::{free_port, send_json_or_null, wait_for_success, wait_task};
+use octollm_testkit::http::{send_json_or_null, wait_for_success, wait_task};
+use octollm_testkit::ports::free_port;
 use octollm_testkit::unique_name;
 use serde::Deserialize;
 use serde_json::{json, Value};

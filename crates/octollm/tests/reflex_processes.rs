@@ -5,7 +5,8 @@
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use octollm_testkit::http::{admitted_and_limited, free_port, wait_for_success};
+use octollm_testkit::http::{admitted_and_limited, wait_for_success};
+use octollm_testkit::ports::free_port;
 use octollm_testkit::redis as test_redis;
 
 const BIN: &str = env!("CARGO_BIN_EXE_octollm");

@@ -1,8 +1,8 @@
 //! HTTP shorthands for tests that drive the services over loopback.
 //!
 //! API tests send a request and look at the status and the JSON (or text)
-//! body, over and over; services started as processes need a free port and
-//! a wait until they answer. Transport failures panic.
+//! body, over and over; services started as processes need a wait until
+//! they answer. Transport failures panic.
 
 use std::time::{Duration, Instant};
 
@@ -15,14 +15,6 @@ pub fn client() -> reqwest::Client {
         .no_proxy()
         .build()
         .expect("HTTP client")
-}
-
-/// A loopback port that was free a moment ago, for a child process to bind.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("bind 127.0.0.1:0")
-        .port()
 }
 
 /// Sends `req`; the status and the JSON body. Panics when the body is not

@@ -11,8 +11,10 @@
 //! - [`redis`] (feature `redis`): unique key prefixes per test and deleting
 //!   everything under one afterwards, so tests share one Redis safely.
 //! - [`tls`] (feature `tls`): a loopback HTTPS server with a test CA.
-//! - [`http`] (feature `http`): free ports, readiness polling and the
-//!   "send, then status and body" shorthand every API test uses.
+//! - [`ports`]: loopback ports for services started as child processes,
+//!   distinct and outside the range outgoing connections draw from.
+//! - [`http`] (feature `http`): readiness polling and the "send, then
+//!   status and body" shorthand every API test uses.
 //! - [`plan`] (feature `plan`): plans and steps built by hand.
 //! - [`postgres`] (feature `postgres`): the test database and a scratch
 //!   schema per test.
@@ -29,6 +31,7 @@ pub mod corpus;
 pub mod http;
 #[cfg(feature = "plan")]
 pub mod plan;
+pub mod ports;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod procs;

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use octollm_fake_llm::FakeLlm;
-use octollm_testkit::http::free_port;
+use octollm_testkit::ports::free_port;
 use octollm_testkit::unique_name;
 
 use crate::harness::*;

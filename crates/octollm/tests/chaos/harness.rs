@@ -11,7 +11,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use octollm_fake_llm::{FakeLlm, FakeReply, RecordedRequest};
-use octollm_testkit::http::{free_port, send_json_or_null};
+use octollm_testkit::http::send_json_or_null;
+use octollm_testkit::ports::free_port;
 use octollm_testkit::{run_ok, unique_name};
 use serde_json::{json, Value};
 

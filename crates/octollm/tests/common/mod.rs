@@ -3,14 +3,8 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use octollm_testkit::ports::free_port;
 use octollm_testkit::unique_name;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(0)
-}
 
 /// `octollm up` on the embedded default (no PostgreSQL, no Redis) with its
 /// four ports, its own data directory and a sandbox of its own: the uid

@@ -6,6 +6,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::Command;
 
+use octollm_testkit::ports::free_port;
+
 /// A scratch directory, removed when dropped.
 pub struct Scratch(pub PathBuf);
 
@@ -53,15 +55,6 @@ pub fn require_script() {
             .is_ok_and(|o| o.status.success()),
         "`script` (Debian's essential bsdutils package) is needed to run the binary under a pty"
     );
-}
-
-#[allow(dead_code)]
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// [`sandbox_settings`] plus a data directory of its own and an
