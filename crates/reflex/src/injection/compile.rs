@@ -8,6 +8,7 @@
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind, StartKind};
 use regex::Regex;
 
+use super::anchors::AnchorSet;
 use super::encoded::rot13;
 use super::rules::{RuleSpec, DELIMITERS, DISCUSSION, MENTION, NEGATION, RULES};
 use super::{BuildError, InjectionDetector};
@@ -20,7 +21,8 @@ pub(super) struct AnchorTarget {
     pub(super) rules: Vec<usize>,
     /// It is the rot13 spelling of a key word.
     pub(super) rot13: bool,
-    /// Scored-detector families (a bit each) whose windows it opens.
+    /// Scored-detector families (a bit each) whose windows it opens; such
+    /// an anchor starts with the space before its word.
     pub(super) families: u16,
 }
 
@@ -148,22 +150,23 @@ impl InjectionDetector {
                 ..AnchorTarget::default()
             });
         }
-        // The scored detector's words join the same pass.
+        // The scored detector's words join the same pass. They count only
+        // at the start of a word, so each is sought with the space before
+        // it (the view starts with one): that keeps every anchor at least
+        // three bytes long ("2 " becomes " 2 "), which the pass needs.
         for (word, families) in super::score::Scorer::anchor_words() {
-            let slot = *index.entry(word.to_string()).or_insert_with(|| {
-                patterns.push(word.to_string());
+            let word = format!(" {word}");
+            let slot = *index.entry(word.clone()).or_insert_with(|| {
+                patterns.push(word);
                 targets.push(AnchorTarget::default());
                 targets.len() - 1
             });
             targets[slot].families |= families;
         }
-        // Overlapping, so a long anchor ("unfiltered") hides no shorter one
-        // inside it ("filter") and every family sees its words; a DFA
-        // because this pass touches every byte of every request.
-        let anchors = AhoCorasickBuilder::new()
-            .kind(Some(AhoCorasickKind::DFA))
-            .match_kind(MatchKind::Standard)
-            .build(&patterns)?;
+        // Every occurrence, overlapping ones too, so a long anchor
+        // ("unfiltered") hides no shorter one inside it ("filter") and
+        // every family sees its words.
+        let anchors = AnchorSet::new(&patterns)?;
         let delimiters = AhoCorasickBuilder::new()
             .kind(Some(AhoCorasickKind::DFA))
             .start_kind(StartKind::Anchored)

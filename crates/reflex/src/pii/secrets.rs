@@ -221,7 +221,10 @@ fn url_credentials(bytes: &[u8], colon: usize) -> Option<RawPii> {
     let userinfo = &authority[..at];
     let colon_in = userinfo.iter().position(|c| *c == b':')?;
     let host = &authority[at + 1..];
-    if userinfo.len() <= colon_in + 1 || host.is_empty() {
+    let password = &userinfo[colon_in + 1..];
+    // `user:****@host` is a URL whose password was already masked (by us
+    // or by whoever wrote it): there is no secret left to report.
+    if password.is_empty() || host.is_empty() || password.iter().all(|&c| c == b'*') {
         return None;
     }
     Some(RawPii::new(PiiType::UrlCredentials, s, e, 0.95))

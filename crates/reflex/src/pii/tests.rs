@@ -262,6 +262,8 @@ fn passwords_and_url_credentials() {
         &[
             "see https://example.com/path?a=b",
             "git@github.com:org/repo",
+            // Already masked: what a redacted log line shows.
+            "db postgres://admin:****@db.example.com:5432/app",
         ],
     );
 }
