@@ -5,6 +5,7 @@
 //! [`engine`]; [`vault`] keeps tokenized values for restoring; the [`service`] puts a verdict cache and per-client rate
 //! limits in front of it over HTTP.
 
+pub mod anchors;
 pub mod cache;
 pub mod config;
 pub mod custom;

@@ -8,10 +8,10 @@
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind, StartKind};
 use regex::Regex;
 
-use super::anchors::AnchorSet;
 use super::encoded::rot13;
 use super::rules::{RuleSpec, DELIMITERS, DISCUSSION, MENTION, NEGATION, RULES};
 use super::{BuildError, InjectionDetector};
+use crate::anchors::{AnchorSet, Case};
 
 /// What an anchor literal stands for: the rules it anchors, or a rot13 spelling.
 /// What one anchor pattern of the single pass over the view leads to.
@@ -166,7 +166,7 @@ impl InjectionDetector {
         // Every occurrence, overlapping ones too, so a long anchor
         // ("unfiltered") hides no shorter one inside it ("filter") and
         // every family sees its words.
-        let anchors = AnchorSet::new(&patterns)?;
+        let anchors = AnchorSet::new(&patterns, Case::Sensitive)?;
         let delimiters = AhoCorasickBuilder::new()
             .kind(Some(AhoCorasickKind::DFA))
             .start_kind(StartKind::Anchored)

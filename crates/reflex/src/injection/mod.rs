@@ -1,6 +1,6 @@
 //! Prompt-injection detection.
 //!
-//! One pass builds the normalised word view; one pass over it (`anchors`)
+//! One pass builds the normalised word view; one pass over it (`crate::anchors`)
 //! finds rule anchors (and their rot13 spellings) and opens the scored
 //! detector's windows (`score`); only the windows around
 //! anchors are searched with the rules' patterns. Chat-template delimiters
@@ -14,7 +14,6 @@
 //! neighbourhood, and `encoded` decodes and re-screens encoded payloads.
 //! This file holds the public types and the per-request matching pass.
 
-mod anchors;
 mod compile;
 mod context;
 mod encoded;
@@ -63,13 +62,13 @@ pub enum BuildError {
     #[error("injection anchor automaton: {0}")]
     Automaton(#[from] aho_corasick::BuildError),
     #[error("injection anchors: {0}")]
-    Anchor(#[from] anchors::ShortAnchor),
+    Anchor(#[from] crate::anchors::ShortAnchor),
 }
 
 /// The compiled detector; build once and share.
 pub struct InjectionDetector {
     rules: Vec<Rule>,
-    anchors: anchors::AnchorSet,
+    anchors: crate::anchors::AnchorSet,
     targets: Vec<AnchorTarget>,
     delimiters: AhoCorasick,
     negation: Regex,
@@ -177,16 +176,17 @@ impl InjectionDetector {
     fn match_rules(&self, view: &str, windows: &mut Windows) -> Vec<Hit> {
         let mut anchor_hits: Vec<(usize, usize)> = Vec::new();
         let mut rot13_at: Vec<usize> = Vec::new();
-        self.anchors.for_each(view, |pattern, start, end| {
-            let target = &self.targets[pattern];
-            anchor_hits.extend(target.rules.iter().map(|r| (*r, start)));
-            if target.rot13 {
-                rot13_at.push(start);
-            }
-            if target.families != 0 {
-                Scorer::open(view, start + 1, end, target.families, windows);
-            }
-        });
+        self.anchors
+            .for_each(view.as_bytes(), |pattern, start, end| {
+                let target = &self.targets[pattern];
+                anchor_hits.extend(target.rules.iter().map(|r| (*r, start)));
+                if target.rot13 {
+                    rot13_at.push(start);
+                }
+                if target.families != 0 {
+                    Scorer::open(view, start + 1, end, target.families, windows);
+                }
+            });
         let mut hits = Vec::new();
         if !anchor_hits.is_empty() {
             anchor_hits.sort_unstable();

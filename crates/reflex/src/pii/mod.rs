@@ -83,8 +83,8 @@ pub struct PiiDetector {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("could not build the PII trigger automaton: {0}")]
-pub struct BuildError(#[from] aho_corasick::BuildError);
+#[error("could not build the PII triggers: {0}")]
+pub struct BuildError(#[from] crate::anchors::ShortAnchor);
 
 impl PiiDetector {
     pub fn new() -> Result<Self, BuildError> {

@@ -1,7 +1,7 @@
 //! Credentials and other literal-prefixed secrets, found from one
 //! Aho-Corasick pass over trigger literals, then verified in place.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use crate::anchors::{AnchorSet, Case, ShortAnchor};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use octollm_types::reflex::PiiType;
@@ -129,58 +129,43 @@ const PLACEHOLDER_VALUES: &[&str] = &[
     "string",
 ];
 
-/// The trigger automaton, built once per process.
+/// The triggers, built once per process.
 pub struct Secrets {
-    ac: AhoCorasick,
+    anchors: AnchorSet,
     triggers: Vec<Trigger>,
 }
 
 impl Secrets {
-    pub fn new() -> Result<Self, aho_corasick::BuildError> {
-        let mut pats: Vec<String> = Vec::new();
-        let mut triggers = Vec::new();
-        pats.push("://".into());
-        triggers.push(Trigger::UrlCredentials);
-        for p in AWS_PREFIXES {
-            pats.push((*p).into());
-            triggers.push(Trigger::Aws);
-        }
-        pats.push("-----BEGIN ".into());
-        triggers.push(Trigger::Pem);
-        pats.push("eyJ".into());
-        triggers.push(Trigger::Jwt);
-        for t in TOKENS {
-            pats.push(t.prefix.into());
-            triggers.push(Trigger::Token(*t));
-        }
-        for w in PASSWORD_WORDS {
-            pats.push((*w).into());
-            triggers.push(Trigger::Password);
-        }
-        let ac = AhoCorasickBuilder::new()
-            .kind(Some(AhoCorasickKind::DFA))
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            .build(&pats)?;
-        Ok(Secrets { ac, triggers })
+    pub fn new() -> Result<Self, ShortAnchor> {
+        let (pats, triggers) = trigger_patterns();
+        Ok(Secrets {
+            anchors: AnchorSet::new(&pats, Case::Insensitive)?,
+            triggers,
+        })
     }
 
     pub fn scan(&self, text: &str, out: &mut Vec<RawPii>) {
         let bytes = text.as_bytes();
-        // Overlapping search: "sk_live_" and "sk-" style prefixes and key
-        // words inside longer keys must all be seen.
+        // Every occurrence, overlapping ones too: "sk_live_" and "sk-"
+        // style prefixes and key words inside longer keys must all be seen.
+        // They are taken in order of end, longer first, so that a finding
+        // that skips what its value covers skips the same triggers as ever.
+        let mut hits: Vec<(usize, usize, usize)> = Vec::new();
+        self.anchors
+            .for_each(bytes, |id, start, end| hits.push((end, start, id)));
+        hits.sort_unstable();
         let mut skip_until = 0;
-        for m in self.ac.find_overlapping_iter(bytes) {
-            if m.start() < skip_until {
+        for (end, start, id) in hits {
+            if start < skip_until {
                 continue;
             }
-            let found = match self.triggers[m.pattern().as_usize()] {
-                Trigger::UrlCredentials => url_credentials(bytes, m.start()),
-                Trigger::Aws => aws(bytes, m.start()),
-                Trigger::Pem => pem(text, m.start()),
-                Trigger::Jwt => jwt(bytes, m.start()),
-                Trigger::Token(shape) => token(bytes, m.start(), &shape),
-                Trigger::Password => password(bytes, m.start(), m.end()),
+            let found = match self.triggers[id] {
+                Trigger::UrlCredentials => url_credentials(bytes, start),
+                Trigger::Aws => aws(bytes, start),
+                Trigger::Pem => pem(text, start),
+                Trigger::Jwt => jwt(bytes, start),
+                Trigger::Token(shape) => token(bytes, start, &shape),
+                Trigger::Password => password(bytes, start, end),
             };
             if let Some(f) = found {
                 // A keyword's value may itself be a more specific secret
@@ -193,6 +178,31 @@ impl Secrets {
             }
         }
     }
+}
+
+/// The literal that sets off each trigger, and the trigger.
+fn trigger_patterns() -> (Vec<String>, Vec<Trigger>) {
+    let mut pats: Vec<String> = Vec::new();
+    let mut triggers = Vec::new();
+    pats.push("://".into());
+    triggers.push(Trigger::UrlCredentials);
+    for p in AWS_PREFIXES {
+        pats.push((*p).into());
+        triggers.push(Trigger::Aws);
+    }
+    pats.push("-----BEGIN ".into());
+    triggers.push(Trigger::Pem);
+    pats.push("eyJ".into());
+    triggers.push(Trigger::Jwt);
+    for t in TOKENS {
+        pats.push(t.prefix.into());
+        triggers.push(Trigger::Token(*t));
+    }
+    for w in PASSWORD_WORDS {
+        pats.push((*w).into());
+        triggers.push(Trigger::Password);
+    }
+    (pats, triggers)
 }
 
 fn url_credentials(bytes: &[u8], colon: usize) -> Option<RawPii> {
@@ -517,6 +527,65 @@ pub fn scan_emails(text: &str, out: &mut Vec<RawPii>) {
         if valid_domain {
             out.push(RawPii::new(PiiType::Email, s, e, 0.95));
             next_free = e;
+        }
+    }
+}
+
+#[cfg(test)]
+mod order_tests {
+    use super::*;
+    use aho_corasick::{AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+
+    /// The triggers `scan` takes, in its order.
+    fn ours(set: &AnchorSet, text: &str) -> Vec<(usize, usize, usize)> {
+        let mut hits = Vec::new();
+        set.for_each(text.as_bytes(), |id, s, e| hits.push((e, s, id)));
+        hits.sort_unstable();
+        hits
+    }
+
+    #[test]
+    fn triggers_come_in_the_order_an_overlapping_automaton_reports_them() {
+        // `scan` skips triggers inside a finding, so the order matters as
+        // much as the set.
+        let (pats, _) = trigger_patterns();
+        let set = AnchorSet::new(&pats, Case::Insensitive).unwrap();
+        let ac = AhoCorasickBuilder::new()
+            .kind(Some(AhoCorasickKind::DFA))
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .build(&pats)
+            .unwrap();
+        let fragments = [
+            "api",
+            "key",
+            "KEY",
+            "apikey",
+            "token",
+            "=",
+            ":",
+            " ",
+            "eyJ",
+            "sk-",
+            "sk_live_",
+            "ghp_",
+            "AKIA",
+            "://",
+            "user:pw@",
+            "-----BEGIN ",
+            "password",
+            "pwd",
+            "secret",
+            "x",
+            "_",
+            "github_pat_",
+        ];
+        for text in crate::anchors::tests::random_texts(&fragments, 4000, 8) {
+            let theirs: Vec<_> = ac
+                .find_overlapping_iter(&text)
+                .map(|m| (m.end(), m.start(), m.pattern().as_usize()))
+                .collect();
+            assert_eq!(ours(&set, &text), theirs, "{text:?}");
         }
     }
 }

@@ -1,5 +1,7 @@
-//! The anchor pass: every occurrence of every anchor literal in the word
-//! view, overlapping ones included.
+//! The anchor pass: every occurrence of every anchor literal in a text,
+//! overlapping ones included. The injection detector runs it over the word
+//! view (rule anchors, scored-family words); the secrets detector over the
+//! raw text (key prefixes and key words, any case).
 //!
 //! This pass reads every byte of every request, and almost none of those
 //! bytes start an anchor: ordinary prose holds none at all. A general
@@ -11,11 +13,13 @@
 //! (8 KiB, in the first level of cache) answers from a hash of them. Only
 //! where it says yes are the anchors filed under that hash compared with
 //! the text, eight bytes in one comparison. The result is exactly the set
-//! of `(anchor, start)` pairs an automaton finds, in order of start.
+//! of `(anchor, start)` pairs an automaton finds.
 //!
 //! Anchors are at least three bytes long. One of three bytes is filed
 //! under every four-byte key that begins with it (256 of them), so one
-//! probe per position serves every anchor.
+//! probe per position serves every anchor. Without case, every byte of a
+//! key is read with its 0x20 bit set, which folds ASCII case (and merges a
+//! few other byte pairs, which only costs an extra comparison).
 
 /// Bits of the filter's index.
 const FILTER_BITS: u32 = 16;
@@ -26,10 +30,20 @@ const WORDS: usize = 1 << (FILTER_BITS - 6);
 const KEY: usize = 4;
 
 /// The shortest anchor this pass accepts.
-pub(super) const MIN_ANCHOR: usize = KEY - 1;
+pub(crate) const MIN_ANCHOR: usize = KEY - 1;
+
+/// Whether letters' case matters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Case {
+    Sensitive,
+    /// ASCII letters match in either case.
+    Insensitive,
+}
 
 /// Every anchor, filed by the hash of its first four bytes.
-pub(super) struct AnchorSet {
+pub(crate) struct AnchorSet {
+    /// Ored into every byte of a key: 0, or 0x20 to fold case.
+    fold: u64,
     /// Bit `h` is set when some anchor is filed under `h`.
     filter: Box<[u64; WORDS]>,
     /// Set bits in the filter's words before each word: with the bits
@@ -46,19 +60,24 @@ pub(super) struct AnchorSet {
 
 impl AnchorSet {
     /// The set of `patterns`; a match reports the index of its pattern.
-    pub(super) fn new(patterns: &[String]) -> Result<AnchorSet, ShortAnchor> {
+    pub(crate) fn new<P: AsRef<str>>(patterns: &[P], case: Case) -> Result<AnchorSet, ShortAnchor> {
+        let fold = match case {
+            Case::Sensitive => 0,
+            Case::Insensitive => 0x2020_2020_2020_2020,
+        };
         let mut entries: Vec<(u32, u32)> = Vec::new();
         for (id, p) in patterns.iter().enumerate() {
-            let b = p.as_bytes();
+            let b = p.as_ref().as_bytes();
             let id = id as u32;
             match b.len() {
-                0..MIN_ANCHOR => return Err(ShortAnchor(p.clone())),
+                0..MIN_ANCHOR => return Err(ShortAnchor(p.as_ref().to_string())),
                 MIN_ANCHOR => {
                     for next in 0..=255u8 {
-                        entries.push((hash(key4(&[b[0], b[1], b[2], next])), id));
+                        let k = key4(&[b[0], b[1], b[2], next]) | fold as u32;
+                        entries.push((hash(k), id));
                     }
                 }
-                _ => entries.push((hash(key4(b)), id)),
+                _ => entries.push((hash(key4(b) | fold as u32), id)),
             }
         }
         entries.sort_unstable();
@@ -82,19 +101,23 @@ impl AnchorSet {
         }
         lists.push(filed.len() as u32);
         Ok(AnchorSet {
+            fold,
             filter,
             rank,
             lists,
             filed,
-            patterns: patterns.iter().map(|p| Pattern::new(p)).collect(),
+            patterns: patterns
+                .iter()
+                .map(|p| Pattern::new(p.as_ref(), fold))
+                .collect(),
         })
     }
 
     /// Calls `found(pattern, start, end)` for every occurrence of every
-    /// anchor in `view`, by increasing start.
-    pub(super) fn for_each(&self, view: &str, mut found: impl FnMut(usize, usize, usize)) {
-        let v = view.as_bytes();
+    /// anchor in `v`, by increasing start.
+    pub(crate) fn for_each(&self, v: &[u8], mut found: impl FnMut(usize, usize, usize)) {
         let filter = &*self.filter;
+        let fold = self.fold as u32;
         // Positions with four bytes ahead read them straight from the
         // view; the last three read a zero-padded copy (no anchor holds a
         // zero byte, so the padding matches nothing).
@@ -106,7 +129,7 @@ impl AnchorSet {
             let end = body.min(base + 64);
             let mut mask = 0u64;
             for (j, w) in v[base..end + KEY - 1].windows(KEY).enumerate() {
-                let h = hash(key4(w));
+                let h = hash(key4(w) | fold);
                 mask |= ((filter[(h >> 6) as usize] >> (h & 63)) & 1) << j;
             }
             while mask != 0 {
@@ -132,7 +155,7 @@ impl AnchorSet {
                 .iter()
                 .rev()
                 .fold(0u64, |w, &b| (w << 8) | u64::from(b)),
-        };
+        } | self.fold;
         let h = hash(head as u32);
         let word = self.filter[(h >> 6) as usize];
         if (word >> (h & 63)) & 1 == 0 {
@@ -146,11 +169,16 @@ impl AnchorSet {
             let len = pattern.bytes.len();
             // The first eight bytes in one comparison: most anchors are no
             // longer, and most that share four bytes with the text differ
-            // in the next four.
-            if head & pattern.mask == pattern.head
-                && rest.len() >= len
-                && (len <= 8 || rest[8..len] == pattern.bytes[8..])
-            {
+            // in the next four. Folded, it only narrows the candidates.
+            if head & pattern.mask != pattern.head || rest.len() < len {
+                continue;
+            }
+            let same = if self.fold == 0 {
+                len <= 8 || rest[8..len] == pattern.bytes[8..]
+            } else {
+                rest[..len].eq_ignore_ascii_case(&pattern.bytes)
+            };
+            if same {
                 found(id as usize, p, p + len);
             }
         }
@@ -160,26 +188,28 @@ impl AnchorSet {
 /// One anchor, with its first eight bytes ready to compare in one go.
 struct Pattern {
     bytes: Box<[u8]>,
-    /// The first (up to) eight bytes, little-endian, zero-padded.
+    /// The first (up to) eight bytes, little-endian, zero-padded, folded
+    /// as the set folds keys.
     head: u64,
     /// Ones over the bytes of `head` that belong to the anchor.
     mask: u64,
 }
 
 impl Pattern {
-    fn new(p: &str) -> Pattern {
+    fn new(p: &str, fold: u64) -> Pattern {
         let bytes = p.as_bytes();
         let n = bytes.len().min(8);
         let mut head = [0u8; 8];
         head[..n].copy_from_slice(&bytes[..n]);
+        let mask = if n == 8 {
+            u64::MAX
+        } else {
+            (1u64 << (8 * n)) - 1
+        };
         Pattern {
             bytes: bytes.into(),
-            head: u64::from_le_bytes(head),
-            mask: if n == 8 {
-                u64::MAX
-            } else {
-                (1u64 << (8 * n)) - 1
-            },
+            head: (u64::from_le_bytes(head) | fold) & mask,
+            mask,
         }
     }
 }
@@ -201,21 +231,24 @@ fn hash(key: u32) -> u32 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use aho_corasick::{AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 
+    /// `(pattern, start, end)` of every match, as `for_each` gives them.
     fn all(set: &AnchorSet, text: &str) -> Vec<(usize, usize, usize)> {
         let mut out = Vec::new();
-        set.for_each(text, |id, s, e| out.push((id, s, e)));
+        set.for_each(text.as_bytes(), |id, s, e| out.push((id, s, e)));
+        out.sort_by_key(|&(id, s, _)| (s, id));
         out
     }
 
-    /// What a general overlapping automaton reports, in the same order.
-    fn reference(patterns: &[String], text: &str) -> Vec<(usize, usize, usize)> {
+    /// What a general overlapping automaton reports, sorted as [`all`].
+    fn reference(patterns: &[&str], text: &str, case: Case) -> Vec<(usize, usize, usize)> {
         let ac = AhoCorasickBuilder::new()
             .kind(Some(AhoCorasickKind::DFA))
             .match_kind(MatchKind::Standard)
+            .ascii_case_insensitive(case == Case::Insensitive)
             .build(patterns)
             .unwrap();
         let mut out: Vec<_> = ac
@@ -226,14 +259,41 @@ mod tests {
         out
     }
 
-    fn sorted(mut v: Vec<(usize, usize, usize)>) -> Vec<(usize, usize, usize)> {
-        v.sort_by_key(|&(id, s, _)| (s, id));
-        v
+    /// The set agrees with the automaton on every text.
+    fn agrees(patterns: &[&str], case: Case, texts: &[String]) {
+        let set = AnchorSet::new(patterns, case).unwrap();
+        for text in texts {
+            assert_eq!(all(&set, text), reference(patterns, text, case), "{text:?}");
+        }
+    }
+
+    /// `count` texts of up to `max_parts` pieces drawn from `parts`, the
+    /// same every run.
+    pub(crate) fn random_texts(parts: &[&str], count: usize, max_parts: u64) -> Vec<String> {
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        (0..count)
+            .map(|_| {
+                let n = next() % (max_parts + 1);
+                (0..n)
+                    .map(|_| parts[(next() % parts.len() as u64) as usize])
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn owned(texts: &[&str]) -> Vec<String> {
+        texts.iter().map(|t| t.to_string()).collect()
     }
 
     #[test]
     fn finds_what_an_overlapping_automaton_finds() {
-        let patterns: Vec<String> = [
+        let patterns = [
             "2 x",
             "ai ",
             " ai",
@@ -249,12 +309,8 @@ mod tests {
             "s p",
             "模式",
             "开发者模式",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        let set = AnchorSet::new(&patterns).unwrap();
-        let texts = [
+        ];
+        let texts = owned(&[
             "",
             "i",
             "ig",
@@ -266,62 +322,65 @@ mod tests {
             "the quarterly report covers revenue growth across three regions",
             "进入开发者模式 now ai",
             "zzzz ous",
-        ];
-        for text in texts {
-            assert_eq!(
-                sorted(all(&set, text)),
-                reference(&patterns, text),
-                "{text:?}"
-            );
-        }
+        ]);
+        agrees(&patterns, Case::Sensitive, &texts);
     }
 
     #[test]
     fn reports_by_increasing_start() {
-        let patterns: Vec<String> = ["previous", "ignore", "us i"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        let set = AnchorSet::new(&patterns).unwrap();
-        let starts: Vec<usize> = all(&set, "ignore previous ignore")
-            .iter()
-            .map(|m| m.1)
-            .collect();
+        let set = AnchorSet::new(&["previous", "ignore", "us i"], Case::Sensitive).unwrap();
+        let mut starts = Vec::new();
+        set.for_each(b"ignore previous ignore", |_, s, _| starts.push(s));
         assert_eq!(starts, vec![0, 7, 13, 16]);
     }
 
     #[test]
     fn agrees_with_an_automaton_on_random_text() {
-        // Texts over a small alphabet, so anchors occur often and overlap.
-        let patterns: Vec<String> = [
+        // A small alphabet, so anchors occur often and overlap.
+        let patterns = [
             "abb", "aba", "bab", "abab", "babab", "ba b", "a a", "bbb", "aaaa",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        let set = AnchorSet::new(&patterns).unwrap();
-        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
-        for _ in 0..2000 {
-            let len = (state % 24) as usize;
-            let mut text = String::new();
-            for _ in 0..len {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                text.push(['a', 'b', ' '][(state % 3) as usize]);
-            }
-            state = state.wrapping_add(0x9e37_79b9);
-            assert_eq!(
-                sorted(all(&set, &text)),
-                reference(&patterns, &text),
-                "{text:?}"
-            );
-        }
+        ];
+        agrees(
+            &patterns,
+            Case::Sensitive,
+            &random_texts(&["a", "b", " "], 2000, 24),
+        );
+    }
+
+    #[test]
+    fn without_case_finds_what_a_case_insensitive_automaton_finds() {
+        let patterns = [
+            "://",
+            "eyJ",
+            "key",
+            "apikey",
+            "sk-",
+            "ghp_",
+            "-----BEGIN ",
+            "AKIA",
+            "Password",
+        ];
+        let mut texts = owned(&[
+            "API_KEY=abc; apiKey: x; PASSWORD=hunter2",
+            "https://user:pw@host and EYJhbGciOi and eyJ",
+            "SK-live ghp_x GHP_Y ghP\x7f -----begin RSA KEY-----",
+            "akia and AKIA and @KI@ and `kia",
+            "k",
+            "ke",
+            "key",
+            "KEY",
+        ]);
+        // Letters of both cases and the bytes that fold onto them.
+        let alphabet = [
+            "k", "K", "e", "E", "y", "Y", "[", "{", "@", "`", "_", " ", ":", "/",
+        ];
+        texts.extend(random_texts(&alphabet, 3000, 20));
+        agrees(&patterns, Case::Insensitive, &texts);
     }
 
     #[test]
     fn refuses_an_anchor_shorter_than_three_bytes() {
-        assert!(AnchorSet::new(&["ab".to_string()]).is_err());
-        assert!(AnchorSet::new(&["abc".to_string()]).is_ok());
+        assert!(AnchorSet::new(&["ab"], Case::Sensitive).is_err());
+        assert!(AnchorSet::new(&["abc"], Case::Sensitive).is_ok());
     }
 }
