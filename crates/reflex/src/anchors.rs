@@ -118,9 +118,9 @@ impl AnchorSet {
     pub(crate) fn for_each(&self, v: &[u8], mut found: impl FnMut(usize, usize, usize)) {
         let filter = &*self.filter;
         let fold = self.fold as u32;
-        // Positions with four bytes ahead read them straight from the
-        // view; the last three read a zero-padded copy (no anchor holds a
-        // zero byte, so the padding matches nothing).
+        // Positions with four bytes ahead go through the filter; the last
+        // three straight to `verify`, which pads what is missing and never
+        // lets an anchor run past the end of the text.
         let body = v.len().saturating_sub(KEY - 1);
         let mut base = 0;
         while base < body {
