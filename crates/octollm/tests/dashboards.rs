@@ -96,16 +96,6 @@ fn alert_queries(rules: &serde_yaml::Value) -> Vec<(String, String)> {
 
 // ---------------------------------------------------------------- the run --
 
-struct Up(Child, PathBuf);
-
-impl Drop for Up {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-        let _ = std::fs::remove_dir_all(&self.1);
-    }
-}
-
 /// The sum of every sample named `name` in the scrapes.
 fn sample_sum(name: &str, text: &BTreeMap<&str, String>) -> f64 {
     text.values()
@@ -143,7 +133,10 @@ async fn every_dashboard_and_alert_metric_is_exported() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let _up = Up(child, data_dir);
+    let _up = common::Running {
+        children: vec![child],
+        dir: Some(data_dir),
+    };
     let url = |p: u16| format!("http://127.0.0.1:{p}");
     for p in ports {
         wait_for_success(&format!("{}/ready", url(p)), Duration::from_secs(30)).await;

@@ -61,24 +61,13 @@ impl Drop for Database {
     }
 }
 
-struct Procs(Vec<Child>);
-
-impl Drop for Procs {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
 /// Four `octollm serve` processes wired to each other.
 struct System {
     orchestrator: String,
     reflex: String,
     planner: String,
     executor: String,
-    _procs: Procs,
+    _procs: common::Running,
     data_dir: PathBuf,
     redis_prefix: String,
     db: Option<Database>,
@@ -152,7 +141,7 @@ impl System {
             ]);
         }
         let _ = https_port;
-        let mut procs = Procs(Vec::new());
+        let mut procs = common::Running::default();
         // Arms first: the planner reads the executor's allowlist at start.
         for (component, port) in [
             ("executor", ports[3]),
@@ -167,7 +156,7 @@ impl System {
                 .stderr(Stdio::inherit())
                 .spawn()
                 .unwrap();
-            procs.0.push(child);
+            procs.children.push(child);
             wait_ready(&url(port)).await;
         }
         System {
@@ -512,16 +501,19 @@ async fn llm_path_accounts_tokens_and_never_sees_pii() {
 async fn up_embedded_default_completes_a_task() {
     let data_dir = std::env::temp_dir().join(unique_name("octollm-up"));
     let ports: [u16; 4] = std::array::from_fn(|_| free_port());
-    let mut child = Procs(vec![common::up_command(BIN, &data_dir, &ports, 1_503_000)
-        // Info logs into a file: a log that is not a terminal gets no colour.
-        .env("OCTOLLM_LOG_LEVEL", "info")
-        .env_remove("NO_COLOR")
-        .stderr(Stdio::from({
-            std::fs::create_dir_all(&data_dir).unwrap();
-            std::fs::File::create(data_dir.join("up.log")).unwrap()
-        }))
-        .spawn()
-        .unwrap()]);
+    let mut child = common::Running {
+        children: vec![common::up_command(BIN, &data_dir, &ports, 1_503_000)
+            // Info logs into a file: a log that is not a terminal gets no colour.
+            .env("OCTOLLM_LOG_LEVEL", "info")
+            .env_remove("NO_COLOR")
+            .stderr(Stdio::from({
+                std::fs::create_dir_all(&data_dir).unwrap();
+                std::fs::File::create(data_dir.join("up.log")).unwrap()
+            }))
+            .spawn()
+            .unwrap()],
+        dir: None,
+    };
     let started = Instant::now();
     for p in &ports {
         wait_ready(&format!("http://127.0.0.1:{p}")).await;
@@ -543,13 +535,13 @@ async fn up_embedded_default_completes_a_task() {
         "SQLite lives in the data dir"
     );
     // SIGTERM shuts it down gracefully.
-    let pid = child.0[0].id();
+    let pid = child.children[0].id();
     let _ = Command::new("kill")
         .args(["-TERM", &pid.to_string()])
         .status();
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        if let Ok(Some(status)) = child.0[0].try_wait() {
+        if let Ok(Some(status)) = child.children[0].try_wait() {
             assert!(status.success(), "graceful exit, got {status}");
             let log = std::fs::read_to_string(data_dir.join("up.log")).unwrap();
             assert!(!log.trim().is_empty(), "octollm up logged nothing");
@@ -565,6 +557,6 @@ async fn up_embedded_default_completes_a_task() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    child.0.clear();
+    child.children.clear();
     let _ = std::fs::remove_dir_all(&data_dir);
 }

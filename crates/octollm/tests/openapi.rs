@@ -25,16 +25,6 @@ use serde_json::Value;
 const BIN: &str = env!("CARGO_BIN_EXE_octollm");
 const KEY: &str = "openapi-test-key";
 
-struct Up(Child, PathBuf);
-
-impl Drop for Up {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-        let _ = std::fs::remove_dir_all(&self.1);
-    }
-}
-
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -100,7 +90,10 @@ async fn every_route_is_documented_and_every_document_entry_is_routed() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let _up = Up(child, data_dir);
+    let _up = common::Running {
+        children: vec![child],
+        dir: Some(data_dir),
+    };
     let client = reqwest::Client::new();
     for p in ports {
         let ready = format!("http://127.0.0.1:{p}/ready");

@@ -14,7 +14,7 @@
 
 mod common;
 
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use octollm_testkit::http::{send_json_or_null, wait_for_success, wait_task};
@@ -187,17 +187,8 @@ fn extreme_file(x: &Extreme) -> String {
 }
 
 struct Up {
-    child: Child,
-    data_dir: std::path::PathBuf,
+    _running: common::Running,
     url: String,
-}
-
-impl Drop for Up {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.data_dir);
-    }
 }
 
 async fn start_up() -> Up {
@@ -211,8 +202,10 @@ async fn start_up() -> Up {
         .spawn()
         .unwrap();
     let up = Up {
-        child,
-        data_dir,
+        _running: common::Running {
+            children: vec![child],
+            dir: Some(data_dir),
+        },
         url: format!("http://127.0.0.1:{}", ports[0]),
     };
     for p in &ports {

@@ -144,17 +144,6 @@ impl Collector {
     }
 }
 
-struct Procs(Vec<Child>);
-
-impl Drop for Procs {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
 /// Stops a child the way an operator does (SIGTERM) and waits for it: a
 /// graceful stop is when the last spans are flushed.
 fn terminate(child: &mut Child) {
@@ -182,7 +171,7 @@ async fn start_system(
     data_dir: &Path,
     fake: &FakeLlm,
     extra: &[(String, String)],
-) -> (String, Procs) {
+) -> (String, common::Running) {
     let ports: Vec<u16> = (0..4).map(|_| free_port()).collect();
     let url = |p: u16| format!("http://127.0.0.1:{p}");
     let env: Vec<(String, String)> = [
@@ -212,7 +201,7 @@ async fn start_system(
     .map(|(k, v)| (k.to_string(), v))
     .chain(extra.iter().cloned())
     .collect();
-    let mut procs = Procs(Vec::new());
+    let mut procs = common::Running::default();
     // Arms first: the planner reads the executor's allowlist at start.
     for (component, port) in [
         ("executor", ports[3]),
@@ -230,7 +219,7 @@ async fn start_system(
             .stderr(Stdio::from(log))
             .spawn()
             .unwrap();
-        procs.0.push(child);
+        procs.children.push(child);
         wait_for_success(&format!("{}/ready", url(port)), Duration::from_secs(30)).await;
     }
     (url(ports[0]), procs)
@@ -498,13 +487,16 @@ async fn up_is_one_service_whose_spans_name_their_component() {
     let collector = Collector::start_on("127.0.0.1:0").await;
     let dir = data_dir("octollm-traces-up");
     let ports: [u16; 4] = std::array::from_fn(|_| free_port());
-    let _up = Procs(vec![common::up_command(BIN, &dir, &ports, 1_512_000)
-        .envs(otel_env(&collector))
-        .env_remove("OTEL_SERVICE_NAME")
-        .env_remove("OTEL_RESOURCE_ATTRIBUTES")
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()]);
+    let _up = common::Running {
+        children: vec![common::up_command(BIN, &dir, &ports, 1_512_000)
+            .envs(otel_env(&collector))
+            .env_remove("OTEL_SERVICE_NAME")
+            .env_remove("OTEL_RESOURCE_ATTRIBUTES")
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()],
+        dir: None,
+    };
     for p in &ports {
         wait_for_success(
             &format!("http://127.0.0.1:{p}/ready"),

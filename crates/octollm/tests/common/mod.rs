@@ -1,10 +1,31 @@
 //! What the test suites that start `octollm up` as a process share.
 
-use std::path::Path;
-use std::process::{Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 
 use octollm_testkit::ports::free_port;
 use octollm_testkit::unique_name;
+
+/// Child processes a test started, killed and reaped when it ends however
+/// it ends, and then the scratch directory they worked in, if it has one:
+/// a failing test leaves nothing running.
+#[derive(Default)]
+pub struct Running {
+    pub children: Vec<Child>,
+    pub dir: Option<PathBuf>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
 
 /// `octollm up` on the embedded default (no PostgreSQL, no Redis) with its
 /// four ports, its own data directory and a sandbox of its own: the uid
