@@ -194,11 +194,9 @@ impl Scorer {
     }
 
     /// Adds the window around an anchor word at `start..end` of `view` to
-    /// each family in `families`; only a word's start counts.
+    /// each family in `families`. The word starts a word of the view: the
+    /// anchor pass seeks it with the space before it.
     pub fn open(view: &str, start: usize, end: usize, families: u16, windows: &mut Windows) {
-        if start > 0 && view.as_bytes()[start - 1] != b' ' {
-            return;
-        }
         let ws = floor_boundary(view, start.saturating_sub(WINDOW));
         let we = ceil_boundary(view, end + WINDOW);
         for (f, w) in windows.iter_mut().enumerate() {
