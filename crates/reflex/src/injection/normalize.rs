@@ -217,10 +217,21 @@ impl<const TRACK: bool> Builder<'_, TRACK> {
         }
     }
 
+    #[inline(always)]
     fn word_end(&mut self) {
         let Some(start) = self.word_start.take() else {
             return;
         };
+        // Most words hold no symbol or leet digit and are longer than one
+        // letter: then there is nothing to trim, fold or join.
+        if !self.word_has_leet && self.word_chars != 1 {
+            self.singles = 0;
+            return;
+        }
+        self.word_end_rare(start);
+    }
+
+    fn word_end_rare(&mut self, start: usize) {
         // Symbols at the edge of a word are punctuation, not leetspeak.
         while self.text.len() > start && self.text.last().is_some_and(|b| is_leet_symbol(*b)) {
             self.text.pop();
@@ -290,22 +301,30 @@ impl<const TRACK: bool> Builder<'_, TRACK> {
                 continue;
             }
             let c = input[i..].chars().next().unwrap_or(' ');
-            let src = i;
+            self.non_ascii(c, i);
             i += c.len_utf8();
-            if is_invisible(c) {
-                continue;
-            }
-            if let Some(l) = homoglyph(c) {
-                self.ascii(l as u8, src);
-                continue;
-            }
-            decompose_compatible(c, |d| {
-                if is_combining_mark(d) || is_invisible(d) {
-                    return;
-                }
-                self.other(homoglyph(d).unwrap_or(d), src);
-            });
         }
+        self.finish();
+    }
+
+    /// Adds one non-ASCII source character at source offset `src`.
+    fn non_ascii(&mut self, c: char, src: usize) {
+        if is_invisible(c) {
+            return;
+        }
+        if let Some(l) = homoglyph(c) {
+            self.ascii(l as u8, src);
+            return;
+        }
+        decompose_compatible(c, |d| {
+            if is_combining_mark(d) || is_invisible(d) {
+                return;
+            }
+            self.other(homoglyph(d).unwrap_or(d), src);
+        });
+    }
+
+    fn finish(mut self) {
         self.word_end();
         while self.text.last() == Some(&b' ') {
             self.text.pop();
@@ -387,6 +406,66 @@ mod tests {
         assert_eq!(n("in 2024 we"), "in 2024 we");
         assert_eq!(n("don't"), "don t");
         assert_eq!(n("Hello!"), "hello");
+    }
+
+    /// The view built one character at a time, without [`Builder::run`]'s
+    /// copying of lowercase runs whole.
+    fn char_by_char(input: &str, track: bool) -> WordView {
+        let (mut text, mut map) = (vec![b' '], Vec::new());
+        if track {
+            map.push(0);
+        }
+        fn go<const T: bool>(input: &str, text: &mut Vec<u8>, map: &mut Vec<u32>) {
+            let mut b = builder::<T>(text, map);
+            for (i, c) in input.char_indices() {
+                if c.is_ascii() {
+                    b.ascii(c as u8, i);
+                } else {
+                    b.non_ascii(c, i);
+                }
+            }
+            b.finish();
+        }
+        if track {
+            go::<true>(input, &mut text, &mut map);
+        } else {
+            go::<false>(input, &mut text, &mut map);
+        }
+        WordView {
+            text: String::from_utf8(text).unwrap(),
+            map,
+        }
+    }
+
+    #[test]
+    fn lowercase_runs_give_the_view_of_one_character_at_a_time() {
+        // Every byte class and the edges between them: words starting with
+        // a symbol, symbols at both ends, leet digits, one-letter runs,
+        // uppercase, and non-ASCII letters, invisibles and decompositions
+        // inside and between ASCII runs.
+        let alphabet = [
+            "a", "b", "Z", "Q", "1", "2", "0", "9", "!", "|", "@", "$", "+", " ", ".", "-", "\n",
+            "ï", "\u{200B}", "ｉ", "о", "ß", "忽", "'", "x", "I",
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..20_000 {
+            let len = (next() % 24) as usize;
+            let input: String = (0..len)
+                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                .collect();
+            for track in [false, true] {
+                let want = char_by_char(&input, track);
+                let got = normalize(&input, track);
+                assert_eq!(got.text, want.text, "{input:?}");
+                assert_eq!(got.map, want.map, "{input:?}");
+            }
+        }
     }
 
     #[test]

@@ -110,50 +110,50 @@ pub(crate) fn resolve_overlaps(mut found: Vec<RawPii>) -> Vec<RawPii> {
         return found;
     }
     found.sort_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)));
-    let mut kept: Vec<RawPii> = Vec::with_capacity(found.len());
-    for f in found {
-        match kept.last_mut() {
-            Some(last) if f.start < last.end => {
-                let better = (specificity(f.kind), f.end - f.start)
-                    > (specificity(last.kind), last.end - last.start);
-                if better {
-                    *last = f;
-                }
-            }
-            _ => kept.push(f),
+    // In place: `dedup_by` hands each finding with the last one kept, and
+    // drops it when they overlap, after swapping it in if it is better.
+    found.dedup_by(|f, last| {
+        if f.start >= last.end {
+            return false;
         }
-    }
-    kept
+        if (specificity(f.kind), f.end - f.start) > (specificity(last.kind), last.end - last.start)
+        {
+            std::mem::swap(f, last);
+        }
+        true
+    });
+    found
 }
 
 /// The masked form shown in `pii_detected[].value` and by the mask strategy.
 /// Personal data keeps a short tail; secrets never reveal their secret part.
 pub fn mask(kind: PiiType, value: &str) -> String {
+    // Each mask is allocated once at its final size (`concat`): every
+    // finding of a screen is masked, and growing the strings through
+    // `format!` cost more than finding the value did.
     match kind {
         PiiType::Ssn | PiiType::CreditCard | PiiType::Phone | PiiType::Iban => {
             mask_keep_last_digits(value, 4, kind == PiiType::Iban)
         }
         PiiType::Email => match value.split_once('@') {
             Some((local, domain)) => {
-                let first = local.chars().next().unwrap_or('*');
-                format!("{first}***@{domain}")
+                let first = local.chars().next().map_or("*", |c| &local[..c.len_utf8()]);
+                [first, "***@", domain].concat()
             }
             None => "***".to_string(),
         },
         PiiType::IpAddress => {
             if value.contains(':') {
-                let first = value.split(':').next().unwrap_or("");
-                format!("{first}:****")
+                [value.split(':').next().unwrap_or(""), ":****"].concat()
             } else {
-                let first = value.split('.').next().unwrap_or("");
-                format!("{first}.***.***.***")
+                [value.split('.').next().unwrap_or(""), ".***.***.***"].concat()
             }
         }
         PiiType::UrlCredentials => mask_url_password(value),
-        PiiType::AwsAccessKey => format!("{}****************", value.get(..4).unwrap_or("")),
+        PiiType::AwsAccessKey => [value.get(..4).unwrap_or(""), "****************"].concat(),
         PiiType::ApiToken => {
             let keep = value.find(['_', '-']).map(|i| i + 1).unwrap_or(4).min(11);
-            format!("{}****", value.get(..keep).unwrap_or(""))
+            [value.get(..keep).unwrap_or(""), "****"].concat()
         }
         PiiType::Jwt => "eyJ****.****.****".to_string(),
         PiiType::PrivateKey => {
@@ -164,22 +164,23 @@ pub fn mask(kind: PiiType, value: &str) -> String {
 }
 
 fn mask_keep_last_digits(value: &str, keep: usize, keep_country: bool) -> String {
-    let alnum_total = value.chars().filter(char::is_ascii_alphanumeric).count();
+    let alnum_total = value.bytes().filter(u8::is_ascii_alphanumeric).count();
     let mut seen = 0;
-    value
-        .chars()
-        .map(|c| {
-            if !c.is_ascii_alphanumeric() {
-                return c;
-            }
-            seen += 1;
-            if seen > alnum_total.saturating_sub(keep) || (keep_country && seen <= 2) {
-                c
-            } else {
-                '*'
-            }
-        })
-        .collect()
+    // Only ASCII characters are replaced, by one ASCII byte each, so the
+    // masked value is as long as the value.
+    let mut out = String::with_capacity(value.len());
+    out.extend(value.chars().map(|c| {
+        if !c.is_ascii_alphanumeric() {
+            return c;
+        }
+        seen += 1;
+        if seen > alnum_total.saturating_sub(keep) || (keep_country && seen <= 2) {
+            c
+        } else {
+            '*'
+        }
+    }));
+    out
 }
 
 fn mask_url_password(value: &str) -> String {
@@ -188,12 +189,14 @@ fn mask_url_password(value: &str) -> String {
     };
     let rest = &value[scheme_end + 3..];
     match (rest.rfind('@'), rest.find(':')) {
-        (Some(at), Some(colon)) if colon < at => format!(
-            "{}://{}:****@{}",
+        (Some(at), Some(colon)) if colon < at => [
             &value[..scheme_end],
+            "://",
             &rest[..colon],
-            &rest[at + 1..]
-        ),
+            ":****@",
+            &rest[at + 1..],
+        ]
+        .concat(),
         _ => "****".to_string(),
     }
 }

@@ -516,13 +516,15 @@ pub fn scan_emails(text: &str, out: &mut Vec<RawPii>) {
             e -= 1;
         }
         let domain = &text[at + 1..e];
-        let labels: Vec<&str> = domain.split('.').collect();
-        let valid_domain = labels.len() >= 2
-            && labels.iter().all(|l| {
+        // Two labels or more, each valid, the last alphabetic; checked in
+        // place, with no list of labels built per candidate.
+        let valid_domain = domain.contains('.')
+            && domain.split('.').all(|l| {
                 !l.is_empty() && l.len() <= 63 && !l.starts_with('-') && !l.ends_with('-')
             })
-            && labels
-                .last()
+            && domain
+                .rsplit('.')
+                .next()
                 .is_some_and(|tld| tld.len() >= 2 && tld.bytes().all(|c| c.is_ascii_alphabetic()));
         if valid_domain {
             out.push(RawPii::new(PiiType::Email, s, e, 0.95));

@@ -297,6 +297,11 @@ fn masks_hide_the_value() {
         "AKIA****************"
     );
     assert!(!mask(PiiType::ApiToken, "ghp_abcdefgh").contains("abcdefgh"));
+    assert_eq!(mask(PiiType::ApiToken, "ghp_abcdefgh"), "ghp_****");
+    assert_eq!(mask(PiiType::IpAddress, "10.20.30.40"), "10.***.***.***");
+    assert_eq!(mask(PiiType::IpAddress, "2001:db8::1"), "2001:****");
+    assert_eq!(mask(PiiType::Email, "élan@example.com"), "é***@example.com");
+    assert_eq!(mask(PiiType::Email, "@example.com"), "****@example.com");
     assert_eq!(mask(PiiType::Password, "hunter2"), "********");
 }
 

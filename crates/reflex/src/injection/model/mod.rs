@@ -89,6 +89,28 @@ fn hash_in(bytes: &[u8], s: usize, e: usize) -> u64 {
     h
 }
 
+/// The first space at or after `at`, or the end: eight bytes at a time,
+/// because a byte loop mispredicts once at every word's end, and that
+/// cost as much as the word's features.
+#[inline(always)]
+fn space_from(bytes: &[u8], mut at: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        // Bytes that equal a space become zero; the classic zero-byte test
+        // marks the first of them exactly (later marks may be spurious).
+        let x = load8(chunk) ^ (ONES * u64::from(b' '));
+        let zero = x.wrapping_sub(ONES) & !x & (ONES << 7);
+        if zero != 0 {
+            return at + (zero.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    while at < bytes.len() && bytes[at] != b' ' {
+        at += 1;
+    }
+    at
+}
+
 #[inline(always)]
 fn load8(b: &[u8]) -> u64 {
     u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
@@ -110,7 +132,36 @@ fn is_unspaced(c: char) -> bool {
 
 /// Calls `emit(word_index, bucket)` for every feature of `view` (a
 /// normalised word view: words separated by single spaces).
-pub fn features(view: &str, mut emit: impl FnMut(usize, u16)) {
+pub fn features(view: &str, emit: impl FnMut(usize, u16)) {
+    struct Indexed<F> {
+        word: usize,
+        emit: F,
+    }
+    impl<F: FnMut(usize, u16)> Sink for Indexed<F> {
+        #[inline(always)]
+        fn feature(&mut self, bucket: u16) {
+            (self.emit)(self.word, bucket);
+        }
+        #[inline(always)]
+        fn word_end(&mut self) {
+            self.word += 1;
+        }
+    }
+    scan(view, &mut Indexed { word: 0, emit });
+}
+
+/// What [`scan`] hands its features to: each word's features, then the
+/// end of that word. Scoring adds a word's weights up in a register this
+/// way, with no test per feature of whether a new word began.
+trait Sink {
+    fn feature(&mut self, bucket: u16);
+    fn word_end(&mut self);
+}
+
+/// The features of `view`, word by word (see the module docs): the one
+/// definition that training and scoring share.
+#[inline(always)]
+fn scan(view: &str, sink: &mut impl Sink) {
     let bytes = view.as_bytes();
     let (mut prev, mut prev2) = (0u64, 0u64);
     let (mut i, mut at) = (0usize, 0usize);
@@ -122,23 +173,21 @@ pub fn features(view: &str, mut emit: impl FnMut(usize, u16)) {
             continue;
         }
         let start = at;
-        while at < bytes.len() && bytes[at] != b' ' {
-            at += 1;
-        }
+        at = space_from(bytes, at);
         let word = &bytes[start..at];
         let h = hash_in(bytes, start, at);
-        emit(i, bucket(h));
+        sink.feature(bucket(h));
         if i >= 1 {
-            emit(i, bucket(prev.rotate_left(17) ^ h ^ 0x5bd1_e995));
+            sink.feature(bucket(prev.rotate_left(17) ^ h ^ 0x5bd1_e995));
         }
         if i >= 2 {
-            emit(i, bucket(prev2.rotate_left(31) ^ h ^ 0x27d4_eb2f));
+            sink.feature(bucket(prev2.rotate_left(31) ^ h ^ 0x27d4_eb2f));
         }
         let ascii = word.is_ascii();
         if word.len() >= 5 && ascii {
             for g in word.windows(4) {
                 let gram = u32::from_le_bytes([g[0], g[1], g[2], g[3]]);
-                emit(i, bucket(u64::from(gram) ^ 0x7f4a_7c15_0000_0000));
+                sink.feature(bucket(u64::from(gram) ^ 0x7f4a_7c15_0000_0000));
             }
         }
         // A space is one byte of its own in UTF-8, so the word is whole.
@@ -149,11 +198,12 @@ pub fn features(view: &str, mut emit: impl FnMut(usize, u16)) {
                     let mut buf = [0u8; 8];
                     p.encode_utf8(&mut buf[..4]);
                     c.encode_utf8(&mut buf[4..]);
-                    emit(i, bucket(hash(&buf) ^ 0x1656_67b1));
+                    sink.feature(bucket(hash(&buf) ^ 0x1656_67b1));
                 }
                 last = Some(c);
             }
         }
+        sink.word_end();
         prev2 = prev;
         prev = h;
         i += 1;
@@ -201,37 +251,33 @@ impl Model {
     /// bias plus the best window's sum of weights), and that window as a
     /// range of word indices.
     pub fn probability(&self, view: &str) -> (f32, std::ops::Range<usize>) {
-        // The buffer leaves its thread-local for the loop, so the loop
-        // works on plain locals (no thread-local access per feature).
-        let mut sums = SUMS.with(|s| std::mem::take(&mut *s.borrow_mut()));
-        // Words are separated by spaces: never more than half the bytes
-        // (rounded up), so every index below is in range.
-        sums.clear();
-        sums.resize(view.len() / 2 + 1, 0.0);
-        // Word indices arrive in order, each word's features together:
-        // a word's weights add up in a register, then go in `sums`.
-        let (mut word, mut acc, mut words) = (0usize, 0i32, 0usize);
-        features(view, |i, b| {
-            if i != word {
-                sums[word] = acc as f32 * self.scale;
-                (word, acc) = (i, 0);
-            }
-            acc += i32::from(self.weights[usize::from(b)] as i8);
-            words = i + 1;
-        });
-        if words > 0 {
-            sums[word] = acc as f32 * self.scale;
+        struct Scoring<'a> {
+            weights: &'a [u8; BUCKETS],
+            scale: f32,
+            acc: i32,
+            best: BestWindow,
         }
-        sums.truncate(words);
-        let (range, best) = best_window(&sums);
-        SUMS.with(|s| *s.borrow_mut() = sums);
+        impl Sink for Scoring<'_> {
+            #[inline(always)]
+            fn feature(&mut self, bucket: u16) {
+                self.acc += i32::from(self.weights[usize::from(bucket)] as i8);
+            }
+            #[inline(always)]
+            fn word_end(&mut self) {
+                self.best.push(self.acc as f32 * self.scale);
+                self.acc = 0;
+            }
+        }
+        let mut scoring = Scoring {
+            weights: self.weights,
+            scale: self.scale,
+            acc: 0,
+            best: BestWindow::default(),
+        };
+        scan(view, &mut scoring);
+        let (range, best) = scoring.best.finish();
         (logistic(self.bias + best), range)
     }
-}
-
-thread_local! {
-    /// Per-word sums of the text being scored, reused between calls.
-    static SUMS: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// The window of at most [`WINDOW`] consecutive words with the largest sum
@@ -239,17 +285,62 @@ thread_local! {
 /// window carries rounding from every step); an empty range and 0 for no
 /// words.
 pub fn best_window(sums: &[f32]) -> (std::ops::Range<usize>, f32) {
-    let w = WINDOW.min(sums.len());
-    let mut window: f32 = sums[..w].iter().sum();
-    let (mut best, mut at) = (window, 0);
-    for i in w..sums.len() {
-        window += sums[i] - sums[i - w];
-        if window > best {
-            best = window;
-            at = i + 1 - w;
+    let mut best = BestWindow::default();
+    for &s in sums {
+        best.push(s);
+    }
+    best.finish()
+}
+
+/// [`best_window`] over word sums as they come, keeping only the last
+/// [`WINDOW`] of them (and the best window's), so scoring a text needs no
+/// buffer as long as the text.
+#[derive(Default)]
+struct BestWindow {
+    /// The last `WINDOW` sums; sum `i` at `i % WINDOW`.
+    last: [f32; WINDOW],
+    /// Sums seen.
+    words: usize,
+    /// Running sum of the last `WINDOW` sums, from the `WINDOW`th on.
+    window: f32,
+    best: f32,
+    /// First word of the best window, and that window's sums in order.
+    at: usize,
+    kept: [f32; WINDOW],
+}
+
+impl BestWindow {
+    #[inline(always)]
+    fn push(&mut self, sum: f32) {
+        let i = self.words;
+        let slot = i % WINDOW;
+        self.words += 1;
+        if i < WINDOW {
+            self.last[slot] = sum;
+            if i + 1 == WINDOW {
+                self.window = self.last.iter().sum();
+                (self.best, self.at, self.kept) = (self.window, 0, self.last);
+            }
+            return;
+        }
+        // The same arithmetic, in the same order, as a pass over all sums.
+        self.window += sum - self.last[slot];
+        self.last[slot] = sum;
+        if self.window > self.best {
+            self.best = self.window;
+            self.at = i + 1 - WINDOW;
+            for (k, kept) in self.kept.iter_mut().enumerate() {
+                *kept = self.last[(self.at + k) % WINDOW];
+            }
         }
     }
-    (at..at + w, sums[at..at + w].iter().sum())
+
+    fn finish(&self) -> (std::ops::Range<usize>, f32) {
+        if self.words < WINDOW {
+            return (0..self.words, self.last[..self.words].iter().sum());
+        }
+        (self.at..self.at + WINDOW, self.kept.iter().sum())
+    }
 }
 
 /// The logistic function: a logit as a probability.
@@ -300,6 +391,44 @@ mod tests {
         assert_eq!(sum, 10.0);
         assert_eq!(best_window(&[1.0, -2.0, 3.0]), (0..3, 2.0));
         assert_eq!(best_window(&[]), (0..0, 0.0));
+    }
+
+    /// `best_window` as first written, over a slice of all the sums.
+    fn reference_best_window(sums: &[f32]) -> (std::ops::Range<usize>, f32) {
+        let w = WINDOW.min(sums.len());
+        let mut window: f32 = sums[..w].iter().sum();
+        let (mut best, mut at) = (window, 0);
+        for i in w..sums.len() {
+            window += sums[i] - sums[i - w];
+            if window > best {
+                best = window;
+                at = i + 1 - w;
+            }
+        }
+        (at..at + w, sums[at..at + w].iter().sum())
+    }
+
+    #[test]
+    fn the_streamed_best_window_is_the_one_over_all_sums() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for len in 0..120 {
+            for _ in 0..20 {
+                // Word sums as scoring makes them: small multiples of a
+                // scale, often equal, so ties and rounding both occur.
+                let sums: Vec<f32> = (0..len)
+                    .map(|_| ((next() % 61) as f32 - 30.0) * 0.037)
+                    .collect();
+                let (want, got) = (reference_best_window(&sums), best_window(&sums));
+                assert_eq!(got.0, want.0, "{sums:?}");
+                assert_eq!(got.1.to_bits(), want.1.to_bits(), "{sums:?}");
+            }
+        }
     }
 
     #[test]
@@ -388,6 +517,25 @@ mod tests {
             let mut got = Vec::new();
             features(view, |i, b| got.push((i, b)));
             assert_eq!(got, reference_features(view), "{view:?}");
+        }
+        // Words of every length around the eight-byte steps of the space
+        // search, single and double spaces, multi-byte characters.
+        let pieces = [
+            "a", "b", "ab", "xyz", " ", " ", "  ", "é", "忽略", "overlong",
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..3_000 {
+            let mut view = String::new();
+            for _ in 0..(state % 40) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                view.push_str(pieces[(state % pieces.len() as u64) as usize]);
+            }
+            state = state.wrapping_add(0x9e37_79b9);
+            let mut got = Vec::new();
+            features(&view, |i, b| got.push((i, b)));
+            assert_eq!(got, reference_features(&view), "{view:?}");
         }
     }
 
