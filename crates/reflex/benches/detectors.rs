@@ -9,25 +9,8 @@ use octollm_reflex::{Engine, Options};
 use octollm_types::reflex::{RedactionStrategy, Severity};
 use std::hint::black_box;
 
-const PROSE: &str = "The quarterly report covers revenue growth across three regions. \
-Our team reviewed the onboarding flow, updated the documentation, and scheduled \
-a follow-up meeting with the design group for next Tuesday afternoon. Customers \
-asked for clearer pricing pages and faster support responses; we plan to address \
-both before the end of the month. The build pipeline now caches dependencies, \
-which cut average job time by a third. ";
-
-const DENSE: &str = "Contact jane.doe@example.com or call (555) 234-5678. SSN 123-45-6789, \
-card 4111 1111 1111 1111, server 10.20.30.40, IBAN DE89370400440532013000, \
-key AKIAIOSFODNN7EXAMPLE, password=Hunter2!x. ";
-
-fn text_of(unit: &str, bytes: usize) -> String {
-    let mut s = String::with_capacity(bytes + unit.len());
-    while s.len() < bytes {
-        s.push_str(unit);
-    }
-    s.truncate(bytes);
-    s
-}
+mod texts;
+use texts::{text_of, DENSE, FC002, PROSE};
 
 fn bench(c: &mut Criterion) {
     let engine = Engine::new(Severity::High, HashKey::new("bench")).expect("engine");
@@ -79,7 +62,7 @@ fn bench(c: &mut Criterion) {
             )
         })
     });
-    let fc002 = "My SSN is 123-45-6789 and email is test@example.com";
+    let fc002 = FC002;
     c.bench_function("screen_fc002_body", |b| {
         b.iter(|| engine.analyze(black_box(fc002), &full))
     });

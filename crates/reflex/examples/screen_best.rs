@@ -13,14 +13,9 @@ use octollm_types::reflex::{RedactionStrategy, Severity};
 use std::hint::black_box;
 use std::time::Instant;
 
-const FC002: &str = "My SSN is 123-45-6789 and email is test@example.com";
-
-const PROSE: &str = "The quarterly report covers revenue growth across three regions. \
-Our team reviewed the onboarding flow, updated the documentation, and scheduled \
-a follow-up meeting with the design group for next Tuesday afternoon. Customers \
-asked for clearer pricing pages and faster support responses; we plan to address \
-both before the end of the month. The build pipeline now caches dependencies, \
-which cut average job time by a third. ";
+#[path = "../benches/texts/mod.rs"]
+mod texts;
+use texts::{text_of, FC002, PROSE};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let engine = Engine::new(Severity::High, HashKey::new("bench"))?;
@@ -36,7 +31,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         redact: false,
         ..full
     };
-    let clean: String = PROSE.repeat(1024 / PROSE.len() + 1)[..1024].to_string();
+    let clean = text_of(PROSE, 1024);
     let cases: [(&str, &str, &Options, usize); 3] = [
         ("fc002_full", FC002, &full, 20_000),
         ("clean_1KB_full", &clean, &full, 1_000),

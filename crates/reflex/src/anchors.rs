@@ -150,7 +150,7 @@ impl AnchorSet {
     fn verify(&self, v: &[u8], p: usize, found: &mut impl FnMut(usize, usize, usize)) {
         let rest = &v[p..];
         let head = match rest.get(..8) {
-            Some(b) => u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
+            Some(b) => crate::bytes::load8(b),
             None => rest
                 .iter()
                 .rev()

@@ -6,6 +6,7 @@
 //! limits in front of it over HTTP.
 
 pub mod anchors;
+mod bytes;
 pub mod cache;
 pub mod config;
 pub mod custom;

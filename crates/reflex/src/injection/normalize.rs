@@ -447,18 +447,7 @@ mod tests {
             "a", "b", "Z", "Q", "1", "2", "0", "9", "!", "|", "@", "$", "+", " ", ".", "-", "\n",
             "ï", "\u{200B}", "ｉ", "о", "ß", "忽", "'", "x", "I",
         ];
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
-        for _ in 0..20_000 {
-            let len = (next() % 24) as usize;
-            let input: String = (0..len)
-                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
-                .collect();
+        for input in crate::anchors::tests::random_texts(&alphabet, 20_000, 23) {
             for track in [false, true] {
                 let want = char_by_char(&input, track);
                 let got = normalize(&input, track);

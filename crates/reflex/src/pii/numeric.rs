@@ -39,7 +39,8 @@ pub fn scan(text: &str, out: &mut Vec<RawPii>) {
     let mut i = 0;
     while i < n {
         if !bytes[i].is_ascii_digit() {
-            i = digit_from(bytes, i + 1);
+            // Most text has few digits: eight bytes at a time.
+            i = crate::bytes::find_in(bytes, i + 1, b'0', b'9');
             continue;
         }
         let prev = if i > 0 { bytes[i - 1] } else { b' ' };
@@ -73,31 +74,6 @@ pub fn scan(text: &str, out: &mut Vec<RawPii>) {
         }
         i = skip_word(bytes, end.max(i + 1));
     }
-}
-
-/// The first ASCII digit at or after `i`, or the end: eight bytes at a
-/// time, since most text has few digits and this loop ran over every byte.
-fn digit_from(bytes: &[u8], mut i: usize) -> usize {
-    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    while let Some(chunk) = bytes.get(i..i + 8) {
-        let x = u64::from_le_bytes([
-            chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7],
-        ]);
-        // The high bit of each byte b with b'0' <= b <= b'9', computed on
-        // the low seven bits so no byte borrows from its neighbour, and
-        // cleared for bytes of 0x80 and above.
-        let low = x & LOW7;
-        let digits = (ONES * (127 + 0x3a) - low) & !x & (low + ONES * (127 - 0x2f)) & !LOW7;
-        if digits != 0 {
-            return i + (digits.trailing_zeros() / 8) as usize;
-        }
-        i += 8;
-    }
-    while i < bytes.len() && !bytes[i].is_ascii_digit() {
-        i += 1;
-    }
-    i
 }
 
 fn skip_word(bytes: &[u8], mut i: usize) -> usize {
@@ -442,40 +418,6 @@ pub fn scan_ipv6(text: &str, out: &mut Vec<RawPii>) {
         }
         if cand.parse::<std::net::Ipv6Addr>().is_ok() {
             out.push(RawPii::new(PiiType::IpAddress, a, b, 0.85));
-        }
-    }
-}
-
-#[cfg(test)]
-mod digit_search_tests {
-    use super::digit_from;
-
-    #[test]
-    fn finds_the_first_digit_as_a_byte_loop_does() {
-        // Every byte value, at every offset of the eight-byte steps.
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        for _ in 0..20_000 {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            let len = (state % 24) as usize;
-            let bytes: Vec<u8> = (0..len)
-                .map(|k| match (state >> (k % 8 * 8)) as u8 {
-                    b if b % 5 == 0 => b'0' + b % 10,
-                    b => b.rotate_left(k as u32),
-                })
-                .collect();
-            for start in 0..=len {
-                let want = (start..len)
-                    .find(|&k| bytes[k].is_ascii_digit())
-                    .unwrap_or(len);
-                assert_eq!(digit_from(&bytes, start), want, "{bytes:?} from {start}");
-            }
-        }
-        for b in 0..=255u8 {
-            let bytes = [b'x', b'x', b'x', b, b'x', b'x', b'x', b'x', b'x'];
-            let want = if b.is_ascii_digit() { 3 } else { 9 };
-            assert_eq!(digit_from(&bytes, 0), want, "byte {b}");
         }
     }
 }

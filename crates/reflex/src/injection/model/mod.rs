@@ -24,6 +24,7 @@
 //! development data only (see docs/reflex.md); that program and this one
 //! share [`features`], so training and scoring cannot disagree.
 
+use crate::bytes::{find_in, load8};
 use std::sync::OnceLock;
 
 /// Bits of a feature's bucket number.
@@ -89,33 +90,6 @@ fn hash_in(bytes: &[u8], s: usize, e: usize) -> u64 {
     h
 }
 
-/// The first space at or after `at`, or the end: eight bytes at a time,
-/// because a byte loop mispredicts once at every word's end, and that
-/// cost as much as the word's features.
-#[inline(always)]
-fn space_from(bytes: &[u8], mut at: usize) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    while let Some(chunk) = bytes.get(at..at + 8) {
-        // Bytes that equal a space become zero; the classic zero-byte test
-        // marks the first of them exactly (later marks may be spurious).
-        let x = load8(chunk) ^ (ONES * u64::from(b' '));
-        let zero = x.wrapping_sub(ONES) & !x & (ONES << 7);
-        if zero != 0 {
-            return at + (zero.trailing_zeros() / 8) as usize;
-        }
-        at += 8;
-    }
-    while at < bytes.len() && bytes[at] != b' ' {
-        at += 1;
-    }
-    at
-}
-
-#[inline(always)]
-fn load8(b: &[u8]) -> u64 {
-    u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
-}
-
 fn round(h: u64, word: u64) -> u64 {
     let h = (h ^ word).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     h ^ (h >> 29)
@@ -173,7 +147,9 @@ fn scan(view: &str, sink: &mut impl Sink) {
             continue;
         }
         let start = at;
-        at = space_from(bytes, at);
+        // Eight bytes at a time: a byte loop mispredicted at every word's
+        // end, which cost as much as the word's features.
+        at = find_in(bytes, at, b' ', b' ');
         let word = &bytes[start..at];
         let h = hash_in(bytes, start, at);
         sink.feature(bucket(h));
@@ -523,16 +499,7 @@ mod tests {
         let pieces = [
             "a", "b", "ab", "xyz", " ", " ", "  ", "é", "忽略", "overlong",
         ];
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        for _ in 0..3_000 {
-            let mut view = String::new();
-            for _ in 0..(state % 40) {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                view.push_str(pieces[(state % pieces.len() as u64) as usize]);
-            }
-            state = state.wrapping_add(0x9e37_79b9);
+        for view in crate::anchors::tests::random_texts(&pieces, 3_000, 39) {
             let mut got = Vec::new();
             features(&view, |i, b| got.push((i, b)));
             assert_eq!(got, reference_features(&view), "{view:?}");
