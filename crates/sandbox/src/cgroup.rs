@@ -15,7 +15,9 @@
 //!   each concurrency slot has its own long-lived groups ([`SlotCgroup`]) and
 //!   a worker thread that joined them once; every init it clones starts
 //!   inside them. Per-run accounting is reset between runs, and the groups
-//!   are checked empty after each run.
+//!   are checked empty after each run. They also outlive the process, named
+//!   for the slot's uid and locked by whoever uses them, because making and
+//!   removing them was a large share of a one-shot command.
 //! - cgroup v2 has no per-thread membership for domain controllers, but
 //!   `clone3(CLONE_INTO_CGROUP)` creates the init directly in a fresh
 //!   per-execution group ([`ExecCgroup`]).
@@ -300,11 +302,6 @@ impl CgroupParents {
         self.cpu.is_some()
     }
 
-    /// Whether some controller is v1, i.e. executions need slot groups.
-    pub fn uses_slots(&self) -> bool {
-        self.all().any(|p| p.version == CgroupVersion::V1)
-    }
-
     /// Re-creates the parents after a sibling sandbox removed them.
     fn ensure(&self) -> io::Result<()> {
         for p in self.all() {
@@ -400,11 +397,23 @@ fn group_name(kind: &str) -> String {
 fn write_memory_limit(version: CgroupVersion, dir: &Path, limit: u64) -> io::Result<()> {
     match version {
         CgroupVersion::V1 => {
-            fs::write(dir.join("memory.limit_in_bytes"), limit.to_string())?;
-            // Without this the limit is RAM only and a hog spills to swap.
+            let value = limit.to_string();
+            // Without the memsw limit the limit is RAM only and a hog
+            // spills to swap.
             let memsw = dir.join("memory.memsw.limit_in_bytes");
-            if memsw.exists() {
-                fs::write(memsw, limit.to_string())?;
+            let swap = memsw.exists();
+            if let Err(e) = fs::write(dir.join("memory.limit_in_bytes"), &value) {
+                // The kernel keeps memsw at or above the RAM limit: raising
+                // a reused group's limit past its old memsw limit needs
+                // the memsw limit raised first.
+                if !swap {
+                    return Err(e);
+                }
+                fs::write(&memsw, &value)?;
+                fs::write(dir.join("memory.limit_in_bytes"), &value)?;
+            }
+            if swap {
+                fs::write(memsw, &value)?;
             }
             // v1 does not charge socket buffers to the group unless TCP
             // accounting is switched on by a limit of its own; with it, TCP
@@ -428,12 +437,23 @@ fn write_memory_limit(version: CgroupVersion, dir: &Path, limit: u64) -> io::Res
 
 /// The cgroup v1 groups of one concurrency slot. A worker thread of this
 /// process joins them once (`tasks`, per thread) and clones every sandbox
-/// init of the slot from there, so the init is born inside them. Removed on
-/// drop, which must only happen once that thread has exited.
+/// init of the slot from there, so the init is born inside them.
+///
+/// The groups are named for the slot's uid (`slot-u<uid>`) and outlive the
+/// process: creating a v1 group in four controllers and removing it again
+/// cost more than the rest of a one-shot `octollm exec`. Whoever uses them
+/// holds an exclusive `flock` on the first group's directory, taken before
+/// anything in them is touched and released only when the process closes
+/// it, after its worker thread has left (see [`Slot`](crate::slot)'s field
+/// order) or with the process's end. A second process that finds them held
+/// (a server and a one-shot command sharing a uid range) gets groups of
+/// its own instead (`slot-<pid>-<n>`), removed on drop as before.
 #[derive(Debug)]
 pub struct SlotCgroup {
     /// Distinct directories (memory and pids may share one hierarchy).
     dirs: Vec<PathBuf>,
+    /// The lock on the shared groups; `None` for groups of our own.
+    lock: Option<fs::File>,
     memory: Option<PathBuf>,
     /// `oom_kill` count when the run started: the counter cannot be reset,
     /// so a run's OOM kills are the increase.
@@ -444,64 +464,150 @@ pub struct SlotCgroup {
     cpu_base: u64,
 }
 
+/// What one execution may use, written on its group(s).
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub memory: u64,
+    pub pids: u64,
+    /// Per [`CPU_PERIOD_US`]; `None` = no quota.
+    pub cpu_quota_us: Option<u64>,
+}
+
+impl Limits {
+    pub fn of(config: &crate::SandboxConfig) -> Limits {
+        Limits {
+            memory: config.memory_limit_bytes,
+            pids: config.pids_max,
+            cpu_quota_us: cpu_quota_us(config.cpu_limit),
+        }
+    }
+}
+
+/// An exclusive, non-blocking `flock` on `dir`; `None` when another open
+/// file holds it.
+fn try_lock_dir(dir: &Path) -> io::Result<Option<fs::File>> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
+        .open(dir)?;
+    // SAFETY: `file` is an open descriptor that outlives the call.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+        return Ok(Some(file));
+    }
+    match io::Error::last_os_error() {
+        e if e.raw_os_error() == Some(libc::EWOULDBLOCK) => Ok(None),
+        e => Err(e),
+    }
+}
+
+/// The v1 parent of every controller the slot groups span, in order.
+fn v1_parents(parents: &CgroupParents) -> Vec<&Path> {
+    let mut out: Vec<&Path> = Vec::new();
+    let all = [
+        &parents.memory,
+        &parents.pids,
+        &parents.cpu,
+        &parents.cpuacct,
+    ];
+    for dir in all.into_iter().flatten().filter_map(Parent::v1) {
+        if !out.contains(&dir) {
+            out.push(dir);
+        }
+    }
+    out
+}
+
 impl SlotCgroup {
-    /// Creates the slot's v1 groups with their limits; `None` when no
-    /// controller is v1 (v2 uses [`create_exec`] instead).
+    /// The groups of the slot run as `uid`, with their limits written: the
+    /// shared `slot-u<uid>` ones when no other process holds them, else
+    /// groups of our own; `None` when no controller is v1 (v2 uses
+    /// [`create_exec`] instead).
     pub fn create(
         parents: &CgroupParents,
-        memory_limit: u64,
-        pids_max: u64,
-        cpu_quota_us: Option<u64>,
+        uid: u32,
+        limits: Limits,
     ) -> io::Result<Option<SlotCgroup>> {
-        if !parents.uses_slots() {
+        let dirs = v1_parents(parents);
+        let Some(first) = dirs.first() else {
             return Ok(None);
+        };
+        let shared = format!("slot-u{uid}");
+        let lock = match parents.make_group(first, &shared) {
+            Ok(dir) => try_lock_dir(&dir)?,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                try_lock_dir(&first.join(&shared))?
+            }
+            Err(e) => return Err(e),
+        };
+        if let Some(lock) = lock {
+            let cg = Self::open(parents, &dirs, &shared, Some(lock), limits)?;
+            // The last process to hold them may have ended with its last
+            // init still leaving: wait for it (or anything else) to go, or
+            // leave the groups to it.
+            if cg.evict_all_but(None).is_ok() {
+                return Ok(Some(cg));
+            }
         }
-        let name = group_name("slot");
-        // From here on, Drop removes whatever was created.
+        Self::open(parents, &dirs, &group_name("slot"), None, limits).map(Some)
+    }
+
+    /// Makes (or, for shared groups, finds) the groups called `name` under
+    /// `dirs` and writes the limits. From the first group made on, dropping
+    /// the result removes what was made.
+    fn open(
+        parents: &CgroupParents,
+        dirs: &[&Path],
+        name: &str,
+        lock: Option<fs::File>,
+        limits: Limits,
+    ) -> io::Result<SlotCgroup> {
         let mut cg = SlotCgroup {
             dirs: Vec::new(),
+            lock,
             memory: None,
             oom_kills: 0,
             cpuacct: None,
             cpu_base: 0,
         };
+        for parent in dirs {
+            match parents.make_group(parent, name) {
+                Ok(dir) => cg.dirs.push(dir),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && cg.lock.is_some() => {
+                    cg.dirs.push(parent.join(name));
+                }
+                Err(e) => return Err(e),
+            }
+        }
         // Controllers may share a hierarchy (`cpu,cpuacct` usually do): one
         // directory then serves them all.
-        let mut group = |parent: &Path| -> io::Result<PathBuf> {
-            let dir = parent.join(&name);
-            if !cg.dirs.contains(&dir) {
-                parents.make_group(parent, &name)?;
-                cg.dirs.push(dir.clone());
-            }
-            Ok(dir)
-        };
-        let memory = parents.memory.as_ref().and_then(Parent::v1);
-        let memory = memory.map(&mut group).transpose()?;
-        let pids = parents.pids.as_ref().and_then(Parent::v1);
-        let pids = pids.map(&mut group).transpose()?;
-        let cpu = parents.cpu.as_ref().and_then(Parent::v1);
-        let cpu = cpu.map(&mut group).transpose()?;
-        let cpuacct = parents.cpuacct.as_ref().and_then(Parent::v1);
-        let cpuacct = cpuacct.map(&mut group).transpose()?;
+        let group = |p: &Option<Parent>| p.as_ref().and_then(Parent::v1).map(|d| d.join(name));
+        let memory = group(&parents.memory);
         if let Some(dir) = &memory {
-            write_memory_limit(CgroupVersion::V1, dir, memory_limit)?;
+            write_memory_limit(CgroupVersion::V1, dir, limits.memory)?;
             cg.oom_kills = read_counter(&dir.join("memory.oom_control"), "oom_kill");
         }
-        if let Some(dir) = &pids {
+        if let Some(dir) = group(&parents.pids) {
             // The worker thread is a task of the group too; the sandbox
             // still gets exactly `pids_max` tasks.
-            fs::write(dir.join("pids.max"), pids_max.saturating_add(1).to_string())?;
+            fs::write(
+                dir.join("pids.max"),
+                limits.pids.saturating_add(1).to_string(),
+            )?;
         }
-        if let Some(dir) = &cpu {
+        if let Some(dir) = group(&parents.cpu) {
             // The worker thread shares the quota, but it only runs (one
             // clone) while the slot's previous sandbox is gone.
             fs::write(dir.join("cpu.cfs_period_us"), CPU_PERIOD_US.to_string())?;
-            let quota = cpu_quota_us.map_or_else(|| "-1".to_string(), |q| q.to_string());
+            let quota = limits
+                .cpu_quota_us
+                .map_or_else(|| "-1".to_string(), |q| q.to_string());
             fs::write(dir.join("cpu.cfs_quota_us"), quota)?;
         }
         cg.memory = memory;
-        cg.cpuacct = cpuacct;
-        Ok(Some(cg))
+        cg.cpuacct = group(&parents.cpuacct);
+        Ok(cg)
     }
 
     /// What the slot's worker thread needs to join the groups.
@@ -615,8 +721,12 @@ impl SlotJoin {
 
 impl Drop for SlotCgroup {
     fn drop(&mut self) {
-        for dir in &self.dirs {
-            let _ = remove_group(dir);
+        // Shared groups stay, empty, for the next process; the lock goes
+        // with `self.lock`, after this.
+        if self.lock.is_none() {
+            for dir in &self.dirs {
+                let _ = remove_group(dir);
+            }
         }
     }
 }
@@ -635,12 +745,7 @@ pub struct ExecCgroup {
 
 /// Creates the per-execution v2 group and writes its limits; `None` when no
 /// controller is v2.
-pub fn create_exec(
-    parents: &CgroupParents,
-    memory_limit: u64,
-    pids_max: u64,
-    cpu_quota_us: Option<u64>,
-) -> io::Result<Option<ExecCgroup>> {
+pub fn create_exec(parents: &CgroupParents, limits: Limits) -> io::Result<Option<ExecCgroup>> {
     let v2 = |c: &Option<Parent>| c.as_ref().and_then(Parent::v2).map(Path::to_path_buf);
     let (memory, pids, cpu) = (v2(&parents.memory), v2(&parents.pids), v2(&parents.cpu));
     let Some(parent) = memory
@@ -656,13 +761,15 @@ pub fn create_exec(
         memory: memory.is_some(),
     };
     if cg.memory {
-        write_memory_limit(CgroupVersion::V2, &cg.dir, memory_limit)?;
+        write_memory_limit(CgroupVersion::V2, &cg.dir, limits.memory)?;
     }
     if pids.is_some() {
-        fs::write(cg.dir.join("pids.max"), pids_max.to_string())?;
+        fs::write(cg.dir.join("pids.max"), limits.pids.to_string())?;
     }
     if cpu.is_some() {
-        let quota = cpu_quota_us.map_or_else(|| "max".to_string(), |q| q.to_string());
+        let quota = limits
+            .cpu_quota_us
+            .map_or_else(|| "max".to_string(), |q| q.to_string());
         fs::write(cg.dir.join("cpu.max"), format!("{quota} {CPU_PERIOD_US}"))?;
     }
     Ok(Some(cg))

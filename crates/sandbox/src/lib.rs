@@ -284,22 +284,17 @@ impl Sandbox {
         let fresh = mounts::RunMounts::create(&self.root.mounts, uid, ws_fds.is_none())?;
         let result =
             plan::RunPlan::build(&self.config, spec, uid, ws_fds, &fresh).and_then(|run| {
-                slot.prepare(
-                    index,
-                    &self.cgroups,
-                    self.config.memory_limit_bytes,
-                    self.config.pids_max,
-                    cgroup::cpu_quota_us(self.config.cpu_limit),
-                )?;
+                slot.prepare(index, uid, &self.cgroups, cgroup::Limits::of(&self.config))?;
                 supervise::run(self, &mut slot, &run, spec, sink)
             });
         // Also after a failed run: the init is reaped by now either way, and
         // nothing of it may stay in the slot for the next execution.
         match slot.finish_run() {
             Ok(()) => result,
-            Err((e, retired)) => {
-                self.retired.lock().extend(retired);
-                Err(e)
+            Err(retired) => {
+                let slot::Retired { error, cgroup } = *retired;
+                self.retired.lock().extend(cgroup);
+                Err(error)
             }
         }
     }

@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 
-use crate::cgroup::{CgroupParents, SlotCgroup};
+use crate::cgroup::{CgroupParents, Limits, SlotCgroup};
 use crate::child::{self, ChildFds, Options};
 use crate::plan::{RootPlan, RunPlan};
 use crate::sys::{self, errno};
@@ -389,6 +389,13 @@ impl Drop for Worker {
     }
 }
 
+/// A slot taken out of use: why, and its groups (to be removed, or left
+/// to the next process when shared, once nothing of ours is in them).
+pub(crate) struct Retired {
+    pub error: SandboxError,
+    pub cgroup: Option<SlotCgroup>,
+}
+
 /// One concurrency slot. Used by one execution at a time (the one holding
 /// the slot's uid), so its state needs no finer locking.
 #[derive(Default)]
@@ -406,18 +413,16 @@ impl Slot {
     pub fn prepare(
         &mut self,
         index: usize,
+        uid: u32,
         parents: &CgroupParents,
-        memory_limit: u64,
-        pids_max: u64,
-        cpu_quota_us: Option<u64>,
+        limits: Limits,
     ) -> Result<(), SandboxError> {
         let setup = |stage: &str| {
             let stage = stage.to_string();
             move |source| SandboxError::Setup { stage, source }
         };
         if self.cgroup.is_none() {
-            self.cgroup = SlotCgroup::create(parents, memory_limit, pids_max, cpu_quota_us)
-                .map_err(setup("slot cgroup"))?;
+            self.cgroup = SlotCgroup::create(parents, uid, limits).map_err(setup("slot cgroup"))?;
         }
         if self.worker.is_none() {
             self.worker =
@@ -474,7 +479,7 @@ impl Slot {
     /// After a run: the slot's groups must hold nothing but the worker. When
     /// they cannot be emptied the slot is retired (worker stopped, groups
     /// handed back for removal) and the next run builds a fresh one.
-    pub fn finish_run(&mut self) -> Result<(), (SandboxError, Option<SlotCgroup>)> {
+    pub fn finish_run(&mut self) -> Result<(), Box<Retired>> {
         if let Some(w) = &mut self.worker {
             w.finish_clone();
         }
@@ -486,13 +491,13 @@ impl Slot {
             Ok(()) => Ok(()),
             Err(source) => {
                 self.worker = None;
-                Err((
-                    SandboxError::Setup {
+                Err(Box::new(Retired {
+                    error: SandboxError::Setup {
                         stage: "slot cgroup check".into(),
                         source,
                     },
-                    self.cgroup.take(),
-                ))
+                    cgroup: self.cgroup.take(),
+                }))
             }
         }
     }

@@ -91,12 +91,7 @@ pub(crate) fn run(
     let started = Instant::now();
     let cfg = &sb.config;
     // v2 controllers only; v1 limits are on the slot's groups.
-    let cg = cgroup::create_exec(
-        &sb.cgroups,
-        cfg.memory_limit_bytes,
-        cfg.pids_max,
-        cgroup::cpu_quota_us(cfg.cpu_limit),
-    )?;
+    let cg = cgroup::create_exec(&sb.cgroups, cgroup::Limits::of(cfg))?;
     let cg_dir = cg.as_ref().map(cgroup::ExecCgroup::open).transpose()?;
 
     let (stdin_r, stdin_w) = sys::pipe()?;

@@ -1,7 +1,8 @@
 //! Slot cgroups: the sandbox init is born in its slot's groups, the limits
 //! hold on every reuse of a slot, per-run accounting is reset, nothing stays
-//! in a slot after a run, and dropping the sandbox removes the groups. Needs
-//! root and cgroup v1 memory + pids (as on the target host).
+//! in a slot after a run, the groups outlive the sandbox idle for the next
+//! one, and a sandbox never shares groups another one holds. Needs root and
+//! cgroup v1 memory + pids (as on the target host).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
@@ -197,28 +198,147 @@ fn the_sandbox_is_born_in_its_slot_cgroup() {
     f.assert_slots_idle();
 }
 
+/// The shared slot groups of `f`'s sandbox: `slot-u<uid>` under each
+/// parent, for the uids its runs used.
+fn shared_groups(f: &Fixture) -> Vec<String> {
+    let mut names: Vec<String> = SandboxCgroups::locate(&f.parent)
+        .groups()
+        .into_iter()
+        .map(|g| g.name)
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
 #[test]
-fn dropping_the_sandbox_removes_its_cgroups() {
+fn slot_groups_outlive_the_sandbox_idle_and_the_next_one_reuses_them() {
     let mut f = Fixture::new(|c| c.slots = 3);
+    let base = f.sandbox().config().uid_base;
     let spec = ExecSpec {
         program: "true".into(),
         timeout: Duration::from_secs(10),
         workspace: None,
         ..Default::default()
     };
-    std::thread::scope(|s| {
-        for _ in 0..3 {
-            s.spawn(|| {
-                let o = f.sandbox().run(&spec, &mut |_, _| {}).unwrap();
-                assert_eq!(o.exit_code, Some(0));
-            });
-        }
-    });
-    assert!(!f.slot_groups().is_empty());
-    drop(f.sandbox.take());
-    for parent in SandboxCgroups::locate(&f.parent).parents() {
-        assert!(!parent.dir.exists(), "{} left behind", parent.dir.display());
+    let run_three = |sandbox: &Sandbox| {
+        std::thread::scope(|s| {
+            for _ in 0..3 {
+                s.spawn(|| {
+                    let o = sandbox.run(&spec, &mut |_, _| {}).unwrap();
+                    assert_eq!(o.exit_code, Some(0));
+                });
+            }
+        });
+    };
+    run_three(f.sandbox());
+    let used = shared_groups(&f);
+    assert!(!used.is_empty());
+    for name in &used {
+        let uid: u32 = name
+            .strip_prefix("slot-u")
+            .and_then(|u| u.parse().ok())
+            .unwrap_or_else(|| panic!("{name} is not a shared slot group"));
+        assert!((base..base + 3).contains(&uid), "{name}");
     }
+    drop(f.sandbox.take());
+    // What stays holds nothing: not our worker threads, not a sandbox.
+    for g in SandboxCgroups::locate(&f.parent).groups() {
+        let tasks = std::fs::read_to_string(g.path.join("tasks")).unwrap();
+        assert!(
+            tasks.trim().is_empty(),
+            "{} holds {tasks}",
+            g.path.display()
+        );
+    }
+    assert_eq!(shared_groups(&f), used, "the groups stay for the next user");
+
+    // A new sandbox on the same slots makes no groups of its own, and its
+    // limits replace the last one's (a higher memory limit included, which
+    // the kernel refuses while the swap limit is still the old, lower one).
+    let limit = SandboxConfig::default().memory_limit_bytes * 2;
+    let config = SandboxConfig {
+        root_dir: f.dir.join("root2"),
+        uid_base: base,
+        slots: 3,
+        cgroup_parent: f.parent.clone(),
+        memory_limit_bytes: limit,
+        pids_max: 40,
+        ..SandboxConfig::default()
+    };
+    f.sandbox = Some(Sandbox::new(config).unwrap());
+    run_three(f.sandbox());
+    let again = shared_groups(&f);
+    assert!(
+        again.iter().all(|n| used.contains(n)),
+        "{again:?} against {used:?}"
+    );
+    for g in SandboxCgroups::locate(&f.parent).groups() {
+        let read = |file: &str| std::fs::read_to_string(g.path.join(file)).ok();
+        for file in ["memory.limit_in_bytes", "memory.memsw.limit_in_bytes"] {
+            if let Some(v) = read(file) {
+                assert_eq!(v.trim(), limit.to_string(), "{}/{file}", g.path.display());
+            }
+        }
+        if let Some(v) = read("pids.max") {
+            assert_eq!(v.trim(), "41", "{}", g.path.display());
+        }
+    }
+    f.assert_slots_idle();
+}
+
+#[test]
+fn a_second_sandbox_on_held_slots_runs_in_groups_of_its_own() {
+    let f = Fixture::new(|c| c.slots = 1);
+    let (o, _) = f.python("print('first')");
+    assert_eq!(o.exit_code, Some(0));
+    // The first sandbox's slot worker holds `slot-u<base>` from now on; a
+    // second sandbox of the same slots and parent must not share it (its
+    // after-run check would kill the other's processes).
+    let second = Sandbox::new(SandboxConfig {
+        root_dir: f.dir.join("root2"),
+        ..f.sandbox().config().clone()
+    })
+    .unwrap();
+    let mut seen: Vec<String> = Vec::new();
+    let spec = ExecSpec {
+        program: "python3".into(),
+        args: vec![
+            "-c".into(),
+            "import time\nprint('running', flush=True)\ntime.sleep(1)".into(),
+        ],
+        timeout: Duration::from_secs(20),
+        ..Default::default()
+    };
+    let o = second
+        .run(&spec, &mut |_, _| {
+            if seen.is_empty() {
+                for g in f.slot_groups() {
+                    if !g.foreign_tasks().is_empty() {
+                        seen.push(g.name.clone());
+                    }
+                }
+            }
+        })
+        .unwrap();
+    assert_eq!(o.exit_code, Some(0));
+    assert!(!seen.is_empty(), "the second sandbox ran in no group");
+    for name in &seen {
+        let own = format!("slot-{}-", std::process::id());
+        assert!(
+            name.starts_with(&own),
+            "ran in {name}, not a group of its own"
+        );
+    }
+    drop(second);
+    // Its own groups go with it; the shared ones stay with the first.
+    let left = SandboxCgroups::locate(&f.parent).groups();
+    assert!(
+        left.iter().all(|g| g.name.starts_with("slot-u")),
+        "{:?}",
+        left.iter().map(|g| &g.name).collect::<Vec<_>>()
+    );
+    f.assert_slots_idle();
 }
 
 #[test]

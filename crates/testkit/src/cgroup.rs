@@ -4,9 +4,11 @@
 //! for each of its controllers (memory and pids, and on v1 also cpu and
 //! cpuacct where those are mounted), preferring cgroup v1 and falling back to
 //! the v2 unified hierarchy:
-//! - v1 (`/sys/fs/cgroup/<controller>/…`): one long-lived `slot-<pid>-<n>`
-//!   group per concurrency slot and controller, holding only the slot's
-//!   worker thread (a thread of this process) between runs;
+//! - v1 (`/sys/fs/cgroup/<controller>/…`): one long-lived group per
+//!   concurrency slot and controller, holding only the slot's worker thread
+//!   (a thread of this process) between runs: `slot-u<uid>`, which outlives
+//!   the process for the next one to reuse, or `slot-<pid>-<n>` when
+//!   another process held that one;
 //! - v2 (`/sys/fs/cgroup/…`, where `/sys/fs/cgroup/cgroup.controllers`
 //!   exists): one `exec-<pid>-<n>` group per execution, removed when the
 //!   execution ends.
@@ -230,8 +232,13 @@ impl SandboxCgroups {
         out
     }
 
-    /// Removes the parents if they are empty (best effort, for clean-up).
+    /// Removes the parents with the idle groups in them (best effort, for
+    /// clean-up: a group that still holds a task stays, and so does its
+    /// parent).
     pub fn remove_parents(&self) {
+        for g in self.groups() {
+            let _ = fs::remove_dir(&g.path);
+        }
         for parent in &self.parents {
             let _ = fs::remove_dir(&parent.dir);
         }
