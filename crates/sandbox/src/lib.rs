@@ -184,21 +184,21 @@ impl Sandbox {
         }
         ready.verdict(config.allow_degraded)?;
         let layers::Readiness { layers, missing } = ready;
-        let landlock = if layers.contains(&Layer::Landlock) {
-            landlock::Policy::for_abi(support.landlock_abi)
-        } else {
-            None
-        };
-        let seccomp = if layers.contains(&Layer::Seccomp) {
-            seccomp::build(config.allow_udp)
-        } else {
-            None
-        };
-        prepare_root_dir(&config.root_dir)?;
-        let kit = mounts::Kit::create(plan::DEV_NODES)?;
-        let root =
-            plan::RootPlan::build(&config, kit, support.overlay_in_userns, landlock, seccomp)?;
-        let slots = (0..config.slots).map(|_| Mutex::default()).collect();
+        // Readying the first slot (its groups and worker thread) is system
+        // calls and a thread start, building the root recipe mostly our own
+        // work: side by side they overlap on a second core, which a
+        // one-shot command, whose first run follows at once, gains from. A
+        // slot that fails here is readied again, with the error, by `run`.
+        let mut first = slot::Slot::default();
+        let limits = cgroup::Limits::of(&config);
+        let root = std::thread::scope(|s| {
+            let ready = s.spawn(|| first.prepare(0, config.uid_base, &cgroups, limits));
+            let root = build_root_plan(&config, &layers, &support);
+            let _ = ready.join();
+            root
+        })?;
+        let mut slots: Vec<Mutex<slot::Slot>> = vec![Mutex::new(first)];
+        slots.extend((1..config.slots).map(|_| Mutex::default()));
         Ok(Sandbox {
             config,
             root,
@@ -327,6 +327,28 @@ impl Drop for Sandbox {
         self.retired.lock().clear();
         self.cgroups.remove_if_empty();
     }
+}
+
+/// The seccomp program, the Landlock policy and the root recipe for the
+/// layers in force.
+fn build_root_plan(
+    config: &SandboxConfig,
+    layers: &[Layer],
+    support: &HostSupport,
+) -> Result<plan::RootPlan, SandboxError> {
+    let landlock = if layers.contains(&Layer::Landlock) {
+        landlock::Policy::for_abi(support.landlock_abi)
+    } else {
+        None
+    };
+    let seccomp = if layers.contains(&Layer::Seccomp) {
+        seccomp::build(config.allow_udp)
+    } else {
+        None
+    };
+    prepare_root_dir(&config.root_dir)?;
+    let kit = mounts::Kit::create(plan::DEV_NODES)?;
+    plan::RootPlan::build(config, kit, support.overlay_in_userns, landlock, seccomp)
 }
 
 /// The mount point must exist, be a real directory (not a symlink an
