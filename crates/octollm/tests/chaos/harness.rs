@@ -193,11 +193,9 @@ impl Sandbox {
 
 impl Drop for Sandbox {
     fn drop(&mut self) {
-        // An executor that was killed leaves its (empty) slot groups behind.
+        // Slot groups outlive the executor (killed or not); they go with
+        // their parents.
         if let Ok(cg) = octollm_testkit::cgroup::SandboxCgroups::try_locate(&self.cgroup_parent) {
-            for g in cg.groups() {
-                let _ = std::fs::remove_dir(&g.path);
-            }
             cg.remove_parents();
         }
     }
