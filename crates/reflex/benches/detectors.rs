@@ -6,7 +6,7 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use octollm_reflex::redact::HashKey;
 use octollm_reflex::{Engine, Options};
-use octollm_types::reflex::{RedactionStrategy, Severity};
+use octollm_types::reflex::Severity;
 use std::hint::black_box;
 
 mod texts;
@@ -14,22 +14,12 @@ use texts::{text_of, DENSE, FC002, PROSE};
 
 fn bench(c: &mut Criterion) {
     let engine = Engine::new(Severity::High, HashKey::new("bench")).expect("engine");
-    let full = Options {
-        check_pii: true,
-        check_injection: true,
-        redact: true,
-        strategy: RedactionStrategy::Label,
-        source: Default::default(),
-    };
+    let full = texts::full();
     let pii_only = Options {
         check_injection: false,
         ..full
     };
-    let inj_only = Options {
-        check_pii: false,
-        redact: false,
-        ..full
-    };
+    let inj_only = texts::injection_only();
     for (name, unit) in [("clean", PROSE), ("dense", DENSE)] {
         let mut g = c.benchmark_group(format!("screen_{name}"));
         for kb in [1usize, 10, 100] {

@@ -9,7 +9,7 @@
 
 use octollm_reflex::redact::HashKey;
 use octollm_reflex::{Engine, Options};
-use octollm_types::reflex::{RedactionStrategy, Severity};
+use octollm_types::reflex::Severity;
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -19,18 +19,7 @@ use texts::{text_of, FC002, PROSE};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let engine = Engine::new(Severity::High, HashKey::new("bench"))?;
-    let full = Options {
-        check_pii: true,
-        check_injection: true,
-        redact: true,
-        strategy: RedactionStrategy::Label,
-        source: Default::default(),
-    };
-    let injection_only = Options {
-        check_pii: false,
-        redact: false,
-        ..full
-    };
+    let (full, injection_only) = (texts::full(), texts::injection_only());
     let clean = text_of(PROSE, 1024);
     let cases: [(&str, &str, &Options, usize); 3] = [
         ("fc002_full", FC002, &full, 20_000),

@@ -1,5 +1,29 @@
-//! The texts the detector benchmarks screen, shared by the criterion
-//! bench and the `screen_best` example so their figures are of one text.
+//! The texts the detector benchmarks screen and the options they screen
+//! with, shared by the criterion bench and the `screen_best` example so
+//! their figures are of one text screened one way.
+
+use octollm_reflex::Options;
+use octollm_types::reflex::RedactionStrategy;
+
+/// Everything a default request does: PII and injection, redacted.
+pub fn full() -> Options {
+    Options {
+        check_pii: true,
+        check_injection: true,
+        redact: true,
+        strategy: RedactionStrategy::Label,
+        source: Default::default(),
+    }
+}
+
+/// Injection detection alone (a request that turns PII off).
+pub fn injection_only() -> Options {
+    Options {
+        check_pii: false,
+        redact: false,
+        ..full()
+    }
+}
 
 /// Ordinary English prose, no PII.
 pub const PROSE: &str = "The quarterly report covers revenue growth across three regions. \
