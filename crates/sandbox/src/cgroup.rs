@@ -483,15 +483,20 @@ impl Limits {
     }
 }
 
+/// A group's directory, opened to hold a lock on or to clone into.
+fn open_dir(dir: &Path) -> io::Result<fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
+        .open(dir)
+}
+
 /// An exclusive, non-blocking `flock` on `dir`; `None` when another open
 /// file holds it.
 fn try_lock_dir(dir: &Path) -> io::Result<Option<fs::File>> {
     use std::os::fd::AsRawFd;
-    use std::os::unix::fs::OpenOptionsExt;
-    let file = fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
-        .open(dir)?;
+    let file = open_dir(dir)?;
     // SAFETY: `file` is an open descriptor that outlives the call.
     if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
         return Ok(Some(file));
@@ -778,11 +783,7 @@ pub fn create_exec(parents: &CgroupParents, limits: Limits) -> io::Result<Option
 impl ExecCgroup {
     /// A directory fd for `clone3(CLONE_INTO_CGROUP)`.
     pub fn open(&self) -> io::Result<std::fs::File> {
-        use std::os::unix::fs::OpenOptionsExt;
-        fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
-            .open(&self.dir)
+        open_dir(&self.dir)
     }
 
     /// Moves `pid` in: the slow fallback for kernels without
